@@ -1,0 +1,3 @@
+from vbgui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""Fit a preset to a recording: the one code path the CLI and the GUI share.
+
+A :class:`FitSession` validates the pair, builds the design and the problem,
+and is driven one iteration at a time through :meth:`FitSession.steps` (a
+generator of :class:`FitProgress` whose return value is the
+:class:`FitResult`), or to its end by :meth:`FitSession.run`.  It holds no
+global state; a Qt worker drives it from its own thread and cancels it
+through the session's :class:`CancelToken`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Generator
+
+import numpy as np
+
+import vbgui
+from vbgui.app.result import FitResult, Trace
+from vbgui.core.conjugate import linear_gaussian_posterior
+from vbgui.core.elbo import ElboTerms, ExactEstimator, GLMProblem, ReparamEstimator
+from vbgui.core.families import Family, GaussianPosterior
+from vbgui.core.likelihoods import Likelihood
+from vbgui.core.optimize import IterationReport, Outcome, adam, newton_fixed_point
+from vbgui.core.rowpass import CancelToken, FitCancelled
+from vbgui.errors import FitError, RecordingError
+from vbgui.io.recording import Recording
+from vbgui.models.design import Design, build_design
+from vbgui.models.preset import Preset
+
+INITIAL_SD = 0.1
+
+
+@dataclass(frozen=True, eq=False)
+class FitProgress:
+    """One iteration as the GUI and the CLI see it."""
+
+    iteration: int
+    max_iter: int
+    terms: ElboTerms
+    q: GaussianPosterior
+    elapsed: float
+
+
+def likelihood_of(preset: Preset) -> Likelihood:
+    return Likelihood(preset.likelihood, preset.noise_sd)
+
+
+def warm_up_engine() -> None:
+    """Compile or load from cache every numba kernel, on a tiny problem (call off the GUI thread)."""
+    rng = np.random.default_rng(0)
+    design = rng.standard_normal((8, 2))
+    for name in ("poisson", "bernoulli", "gaussian"):
+        problem = GLMProblem(design, np.ones(8), Likelihood(name), 1.0)
+        for family in ("mean-field", "full-rank"):
+            q = GaussianPosterior.isotropic(Family.create(family, 2), np.zeros(2), 0.1)
+            ExactEstimator(problem).evaluate(q, want_curvature=True)
+            ExactEstimator(problem).evaluate(q, want_curvature=False)
+        ReparamEstimator(problem, 2, 0).gradient(q)
+
+
+class FitSession:
+    """A preset applied to a recording, ready to be optimised."""
+
+    def __init__(self, preset: Preset, recording: Recording, cancel: CancelToken | None = None) -> None:
+        self.preset = preset
+        self.recording = recording
+        self.cancel = cancel if cancel is not None else CancelToken()
+        likelihood = likelihood_of(preset)
+        problem_text = likelihood.response_problem(recording.response)
+        if problem_text is not None:
+            raise RecordingError(f"{recording.source}: '{recording.response_name}' {problem_text} "
+                                 f"(likelihood = {preset.likelihood})")
+        self.design: Design = build_design(recording, preset.design)
+        self.problem = GLMProblem(self.design.matrix, self.design.response, likelihood, preset.prior.scale)
+        self.family = Family.create(preset.fit.family, self.design.dim, list(self.design.groups.values()))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.design.names
+
+    def initial_q(self) -> GaussianPosterior:
+        """m = 0 except the bias at the link of the mean response; S = (0.1 min(1, s))^2 I."""
+        mean = np.zeros(self.design.dim)
+        if "bias" in self.design.groups:
+            mean[self.design.groups["bias"][0]] = self.problem.likelihood.linear_predictor_of_mean(
+                float(np.mean(self.problem.response)))
+        return GaussianPosterior.isotropic(self.family, mean, INITIAL_SD * min(1.0, self.preset.prior.scale))
+
+    def _optimizer(self):
+        fit = self.preset.fit
+        q0 = self.initial_q()
+        if fit.estimator == "exact":
+            return newton_fixed_point(ExactEstimator(self.problem, self.cancel), q0, fit.max_iter, fit.tolerance)
+        estimator = ReparamEstimator(self.problem, fit.samples, fit.seed, self.cancel)
+        return adam(estimator, q0, fit.max_iter, fit.learning_rate, fit.tolerance)
+
+    def steps(self) -> Generator[FitProgress, None, FitResult]:
+        """Run the optimiser, yielding after every iteration; returns the FitResult.
+
+        Cancelling (through ``self.cancel``) ends the fit with stop_reason
+        'cancelled' and the last q reached.
+        """
+        start = time.perf_counter()
+        max_iter = self.preset.fit.max_iter
+        reports: list[IterationReport] = []
+        optimizer = self._optimizer()
+        try:
+            while True:
+                self.cancel.raise_if_cancelled()
+                report = next(optimizer)
+                reports.append(report)
+                yield FitProgress(report.iteration, max_iter, report.terms, report.q, time.perf_counter() - start)
+        except StopIteration as stop:
+            outcome: Outcome = stop.value
+        except FitCancelled:
+            q = reports[-1].q if reports else self.initial_q()
+            outcome = Outcome("cancelled", q, "cancelled by the user")
+        seconds = time.perf_counter() - start
+        if outcome.reason == "non-finite" and not reports:
+            raise FitError(f"{self.recording.source}: {outcome.message}; check the data's scale "
+                           "or lower the prior scale")
+        return self._result(outcome, reports, seconds)
+
+    def run(self, on_progress: Callable[[FitProgress], None] | None = None) -> FitResult:
+        """Run to the end, calling ``on_progress`` after every iteration."""
+        steps = self.steps()
+        try:
+            while True:
+                progress = next(steps)
+                if on_progress is not None:
+                    on_progress(progress)
+        except StopIteration as stop:
+            return stop.value
+
+    def exact_terms(self, q: GaussianPosterior) -> ElboTerms:
+        return ExactEstimator(self.problem).value(q)
+
+    def _result(self, outcome: Outcome, reports: list[IterationReport], seconds: float) -> FitResult:
+        q = outcome.q
+        if self.preset.fit.estimator == "exact" and reports and reports[-1].q is q:
+            terms = reports[-1].terms
+        else:
+            terms = self.exact_terms(q)
+        log_evidence = exact_mean = exact_cov = None
+        if self.problem.likelihood.name == "gaussian":
+            exact = linear_gaussian_posterior(self.problem)
+            log_evidence, exact_mean, exact_cov = exact.log_evidence, exact.mean, exact.cov
+        return FitResult(
+            vbgui_version=vbgui.__version__, preset=self.preset.to_dict(), recording=self.recording.source,
+            family=self.family.name, estimator=self.preset.fit.estimator, converged=outcome.converged,
+            stop_reason=outcome.reason, message=outcome.message, iterations=len(reports),
+            elbo=terms.elbo, expected_log_likelihood=terms.expected_log_likelihood, kl=terms.kl,
+            names=self.names, mean=np.array(q.mean), cov=np.array(q.cov),
+            trace=Trace(tuple(r.iteration for r in reports), tuple(r.terms.elbo for r in reports),
+                        tuple(r.terms.expected_log_likelihood for r in reports), tuple(r.terms.kl for r in reports)),
+            seconds=seconds, n_bins=self.recording.n_bins, first_row=self.design.first_row,
+            log_evidence=log_evidence, exact_posterior_mean=exact_mean, exact_posterior_cov=exact_cov,
+            truth={k: v for k, v in self.recording.truth.items() if k in self.names},
+        )

@@ -1,0 +1,160 @@
+"""Gaussian variational families and the approximate posterior q = N(m, S).
+
+All three families are Gaussian with a block-diagonal covariance; they differ
+only in their blocks:
+
+    mean-field  every parameter its own block: S diagonal (no correlations)
+    full-rank   one block holding every parameter: S = L L' any covariance
+    structured  the model's parameter groups (stimulus filter, spike
+                history, bias) as blocks: correlations within a group only
+
+q is stored as its mean m and a lower-triangular factor L with S = L L',
+zero outside the blocks.  Against the prior p(w) = N(0, s^2 I):
+
+    entropy      H[q] = D/2 log(2 pi e) + sum_i log L_ii
+    KL(q || p)   = 1/2 [ (tr S + m'm) / s^2 - D + D log s^2 - log det S ]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from scipy.linalg import cho_factor, cho_solve
+
+FAMILY_NAMES = ("mean-field", "full-rank", "structured")
+
+
+@dataclass(frozen=True)
+class Family:
+    """Which entries of the covariance q may use: a partition of 0..D-1 into blocks."""
+
+    name: str
+    blocks: tuple[tuple[int, ...], ...]
+
+    def __post_init__(self) -> None:
+        if self.name not in FAMILY_NAMES:
+            raise ValueError(f"unknown family {self.name!r}; choose one of {', '.join(FAMILY_NAMES)}")
+        flat = sorted(i for block in self.blocks for i in block)
+        if flat != list(range(len(flat))):
+            raise ValueError("family blocks must partition the parameter indices 0..D-1")
+
+    @classmethod
+    def create(cls, name: str, dim: int, groups: Sequence[Sequence[int]] | None = None) -> "Family":
+        """Build a family by name; ``groups`` (the parameter groups) are used by 'structured'."""
+        if name == "mean-field":
+            return cls(name, tuple((i,) for i in range(dim)))
+        if name == "full-rank":
+            return cls(name, (tuple(range(dim)),))
+        if name == "structured":
+            if groups is None:
+                raise ValueError("the structured family needs parameter groups")
+            return cls(name, tuple(tuple(int(i) for i in g) for g in groups if len(g)))
+        raise ValueError(f"unknown family {name!r}; choose one of {', '.join(FAMILY_NAMES)}")
+
+    @property
+    def dim(self) -> int:
+        return sum(len(b) for b in self.blocks)
+
+    @property
+    def is_diagonal(self) -> bool:
+        return all(len(b) == 1 for b in self.blocks)
+
+    def block_mask(self) -> np.ndarray:
+        """Boolean (D, D): True where two parameters share a block."""
+        mask = np.zeros((self.dim, self.dim), dtype=bool)
+        for block in self.blocks:
+            mask[np.ix_(block, block)] = True
+        return mask
+
+    def chol_mask(self) -> np.ndarray:
+        """Boolean (D, D): the free entries of the lower-triangular factor L."""
+        return np.tril(self.block_mask())
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianPosterior:
+    """q(w) = N(mean, chol chol') in a :class:`Family`; arrays are read-only copies."""
+
+    family: Family
+    mean: np.ndarray
+    chol: np.ndarray
+    _cov: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        mean = np.array(self.mean, dtype=np.float64, order="C")
+        chol = np.array(self.chol, dtype=np.float64, order="C")
+        dim = self.family.dim
+        if mean.shape != (dim,) or chol.shape != (dim, dim):
+            raise ValueError(f"q needs mean ({dim},) and chol ({dim}, {dim}); got {mean.shape}, {chol.shape}")
+        chol = np.where(self.family.chol_mask(), chol, 0.0)
+        cov = chol @ chol.T
+        for name, value in (("mean", mean), ("chol", chol), ("_cov", cov)):
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def isotropic(cls, family: Family, mean: np.ndarray, sd: float) -> "GaussianPosterior":
+        return cls(family, mean, sd * np.eye(family.dim))
+
+    @classmethod
+    def from_precision(cls, family: Family, mean: np.ndarray, precision: np.ndarray) -> "GaussianPosterior":
+        """Build q from its mean and precision; only the family's blocks of the precision are used."""
+        chol = np.zeros((family.dim, family.dim))
+        for block in family.blocks:
+            idx = np.array(block)
+            block_precision = precision[np.ix_(idx, idx)]
+            block_cov = cho_solve(cho_factor(block_precision, lower=True), np.eye(len(idx)))
+            chol[np.ix_(idx, idx)] = np.linalg.cholesky(0.5 * (block_cov + block_cov.T))
+        return cls(family, mean, chol)
+
+    @property
+    def dim(self) -> int:
+        return self.family.dim
+
+    @property
+    def cov(self) -> np.ndarray:
+        return self._cov
+
+    @property
+    def variance(self) -> np.ndarray:
+        return np.einsum("ij,ij->i", self.chol, self.chol)
+
+    @property
+    def sd(self) -> np.ndarray:
+        return np.sqrt(self.variance)
+
+    def precision(self) -> np.ndarray:
+        """S^-1, block by block (zero between blocks)."""
+        inverse_chol = np.zeros_like(self.chol)
+        for block in self.family.blocks:
+            idx = np.array(block)
+            inverse_chol[np.ix_(idx, idx)] = np.linalg.inv(self.chol[np.ix_(idx, idx)])
+        return inverse_chol.T @ inverse_chol
+
+    def log_det_cov(self) -> float:
+        return float(2.0 * np.sum(np.log(np.diag(self.chol))))
+
+    def entropy(self) -> float:
+        """H[q] = D/2 log(2 pi e) + 1/2 log det S."""
+        return float(0.5 * self.dim * np.log(2.0 * np.pi * np.e) + 0.5 * self.log_det_cov())
+
+    def kl_to_prior(self, prior_scale: float) -> float:
+        """KL(q || N(0, s^2 I)) in closed form, s = ``prior_scale``."""
+        s2 = prior_scale ** 2
+        trace = float(np.sum(self.variance))
+        return float(0.5 * ((trace + self.mean @ self.mean) / s2 - self.dim
+                            + self.dim * np.log(s2) - self.log_det_cov()))
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw n reparameterised samples w = m + L eps, eps ~ N(0, I); returns (n, D)."""
+        eps = rng.standard_normal((n, self.dim))
+        return self.mean + eps @ self.chol.T
+
+    def marginal(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of q's marginal over ``indices``."""
+        idx = np.asarray(indices, dtype=int)
+        return self.mean[idx].copy(), self.cov[np.ix_(idx, idx)].copy()
+
+    def is_finite(self) -> bool:
+        return bool(np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.chol)))

@@ -1,0 +1,200 @@
+"""Optimisers of the ELBO, written as generators that yield after every iteration.
+
+A fit is driven one step at a time (``next(iterator)``), so a caller can
+report, pause or cancel between iterations; the generator's return value is
+the :class:`Outcome`.  Both optimisers check the cancel token inside every
+pass over the data (see :mod:`vbgui.core.rowpass`).
+
+* :func:`newton_fixed_point`, for the exact estimator.  At the optimum of a
+  GLM's ELBO the covariance satisfies the fixed point
+  S^-1 = X' diag(c) X + I / s^2 (restricted to the family's blocks), and the
+  Hessian in m is -(X' diag(c) X + I / s^2) with the *full* curvature matrix,
+  whatever the family.  Each iteration moves to
+
+      m'  = m + a (H + I/s^2)^-1 dELBO/dm                  (Newton on m)
+      S'^-1 = (1 - a) S^-1 + a blocks(H + I/s^2)          (fixed point on S)
+
+  starting at a = 1 and halving a until the ELBO does not fall.  For the
+  gaussian likelihood H does not depend on q and one step is exact.
+* :func:`adam`, for Monte Carlo gradients: Adam on (m, the free entries of L
+  with log-diagonal), halving the step size whenever the ELBO stops rising
+  beyond its Monte Carlo noise, and returning the average of the iterates of
+  the last window (Polyak averaging).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generator
+
+import numpy as np
+
+from vbgui.core.elbo import ElboTerms, ExactEstimator, ReparamEstimator
+from vbgui.core.families import GaussianPosterior
+from vbgui.core.rowpass import CancelToken
+
+STOP_REASONS = ("converged", "max_iter", "cancelled", "non-finite", "stalled")
+
+
+@dataclass(frozen=True, eq=False)
+class IterationReport:
+    """What every iteration reports: its number (1-based), the ELBO terms and the current q."""
+
+    iteration: int
+    terms: ElboTerms
+    q: GaussianPosterior
+
+
+@dataclass(frozen=True, eq=False)
+class Outcome:
+    """How an optimisation ended: ``reason`` in STOP_REASONS, the q to keep, and a message."""
+
+    reason: str
+    q: GaussianPosterior
+    message: str
+
+    @property
+    def converged(self) -> bool:
+        return self.reason == "converged"
+
+
+Optimizer = Generator[IterationReport, None, Outcome]
+
+
+def relative_change(new: float, old: float) -> float:
+    return abs(new - old) / max(1.0, abs(new))
+
+
+def newton_fixed_point(estimator: ExactEstimator, q0: GaussianPosterior, max_iter: int,
+                       tolerance: float = 1e-10, max_halvings: int = 40) -> Optimizer:
+    """Maximise the exact ELBO; converged when the relative ELBO change < ``tolerance``."""
+    family = q0.family
+    block_mask = family.block_mask()
+    prior_precision = np.eye(q0.dim) / estimator.problem.prior_scale ** 2
+    current = estimator.evaluate(q0, want_curvature=True)
+    q = q0
+    if not current.terms.is_finite():
+        return Outcome("non-finite", q0, "the ELBO is not finite at the starting point")
+    for iteration in range(1, max_iter + 1):
+        hessian = current.curvature + prior_precision
+        try:
+            newton_direction = np.linalg.solve(hessian, current.grad_mean)
+        except np.linalg.LinAlgError:
+            return Outcome("non-finite", q, "the Hessian of the ELBO became singular")
+        old_precision = q.precision()
+        target_precision = np.where(block_mask, hessian, 0.0)
+        step = 1.0
+        accepted = None
+        first_trial_elbo = None
+        for _ in range(max_halvings):
+            trial_precision = (1.0 - step) * old_precision + step * target_precision
+            try:
+                trial_q = GaussianPosterior.from_precision(family, q.mean + step * newton_direction, trial_precision)
+                trial = estimator.evaluate(trial_q, want_curvature=True)
+            except (np.linalg.LinAlgError, FloatingPointError, OverflowError):
+                trial = None
+            trial_ok = trial is not None and trial.terms.is_finite() and bool(np.all(np.isfinite(trial.grad_mean)))
+            if first_trial_elbo is None:
+                first_trial_elbo = trial.terms.elbo if trial_ok else -np.inf
+            if trial_ok and trial.terms.elbo >= current.terms.elbo:
+                accepted = (trial_q, trial)
+                break
+            step *= 0.5
+        if accepted is None:
+            if relative_change(first_trial_elbo, current.terms.elbo) < tolerance or (
+                    np.isfinite(first_trial_elbo) and first_trial_elbo < current.terms.elbo
+                    and relative_change(first_trial_elbo, current.terms.elbo) < 100 * tolerance):
+                return Outcome("converged", q, "no step improves the ELBO: at the optimum to rounding")
+            return Outcome("stalled", q, "the line search found no step that increases the ELBO")
+        previous_elbo = current.terms.elbo
+        q, current = accepted
+        yield IterationReport(iteration, current.terms, q)
+        if relative_change(current.terms.elbo, previous_elbo) < tolerance:
+            return Outcome("converged", q, f"relative ELBO change below {tolerance:g}")
+    return Outcome("max_iter", q, f"stopped at the iteration cap ({max_iter})")
+
+
+def _pack(q: GaussianPosterior, free: np.ndarray) -> np.ndarray:
+    """Unconstrained parameters: m, then the free entries of L with log on the diagonal."""
+    chol = q.chol.copy()
+    diag = np.arange(q.dim)
+    chol[diag, diag] = np.log(chol[diag, diag])
+    return np.concatenate([q.mean, chol[free]])
+
+
+def _unpack(theta: np.ndarray, q0: GaussianPosterior, free: np.ndarray) -> GaussianPosterior:
+    dim = q0.dim
+    chol = np.zeros((dim, dim))
+    chol[free] = theta[dim:]
+    diag = np.arange(dim)
+    chol[diag, diag] = np.exp(chol[diag, diag])
+    return GaussianPosterior(q0.family, theta[:dim], chol)
+
+
+def adam(estimator: ReparamEstimator, q0: GaussianPosterior, max_iter: int, learning_rate: float = 0.05,
+         tolerance: float = 1e-10, window: int = 100, halvings: int = 4,
+         beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> Optimizer:
+    """Maximise the Monte Carlo ELBO with Adam.
+
+    Every ``window`` iterations the mean ELBO of the window is compared with
+    the previous one; when it has risen by less than twice the standard error
+    of that difference (or by less than ``tolerance`` relative), the step size
+    is halved.  After ``halvings`` halvings the next plateau ends the fit as
+    converged.  The q returned is the average of the last window's iterates.
+    """
+    free = q0.family.chol_mask()
+    theta = _pack(q0, free)
+    first_moment = np.zeros_like(theta)
+    second_moment = np.zeros_like(theta)
+    rate = learning_rate
+    halved = 0
+    window_elbos: list[float] = []
+    window_thetas: list[np.ndarray] = []
+    previous_window: np.ndarray | None = None
+    diag_positions = _diagonal_positions(q0.dim, free)
+    q = q0
+    last_good_theta = theta.copy()
+    for iteration in range(1, max_iter + 1):
+        q = _unpack(theta, q0, free)
+        estimate = estimator.gradient(q)
+        grad_chol = estimate.grad_chol.copy()
+        grad = np.concatenate([estimate.grad_mean, grad_chol[free]])
+        grad[diag_positions] *= np.diag(q.chol)  # chain rule through L_ii = exp(theta)
+        if not (estimate.terms.is_finite() and np.all(np.isfinite(grad))):
+            return Outcome("non-finite", _unpack(last_good_theta, q0, free),
+                           f"the ELBO or its gradient became non-finite at iteration {iteration}")
+        last_good_theta = theta.copy()
+        yield IterationReport(iteration, estimate.terms, q)
+        window_elbos.append(estimate.terms.elbo)
+        window_thetas.append(theta.copy())
+        first_moment = beta1 * first_moment + (1 - beta1) * grad
+        second_moment = beta2 * second_moment + (1 - beta2) * grad ** 2
+        corrected_first = first_moment / (1 - beta1 ** iteration)
+        corrected_second = second_moment / (1 - beta2 ** iteration)
+        theta = theta + rate * corrected_first / (np.sqrt(corrected_second) + epsilon)
+        if len(window_elbos) == window:
+            elbos = np.array(window_elbos)
+            plateau = False
+            if previous_window is not None:
+                rise = elbos.mean() - previous_window.mean()
+                noise = np.sqrt(elbos.var(ddof=1) / window + previous_window.var(ddof=1) / window)
+                plateau = rise < 2.0 * noise or rise < tolerance * abs(elbos.mean())
+            averaged = _unpack(np.mean(window_thetas, axis=0), q0, free)
+            if plateau:
+                if halved >= halvings:
+                    return Outcome("converged", averaged,
+                                   "the ELBO stopped rising beyond its Monte Carlo noise at the smallest step size")
+                rate *= 0.5
+                halved += 1
+            previous_window = elbos
+            window_elbos = []
+            window_thetas = []
+    if window_thetas:
+        q = _unpack(np.mean(window_thetas, axis=0), q0, free)
+    return Outcome("max_iter", q, f"stopped at the iteration cap ({max_iter})")
+
+
+def _diagonal_positions(dim: int, free: np.ndarray) -> np.ndarray:
+    """Positions of the diagonal entries of L within the packed parameter vector."""
+    rows, cols = np.nonzero(free)
+    return dim + np.flatnonzero(rows == cols)
+

@@ -1,0 +1,21 @@
+"""The project's own errors: each carries one sentence a user can act on."""
+
+
+class VbguiError(Exception):
+    """Base of every error vbgui reports to a user (CLI exit status 2, GUI message box)."""
+
+
+class RecordingError(VbguiError):
+    """A recording file is missing, unreadable or holds data that cannot be fitted."""
+
+
+class PresetError(VbguiError):
+    """A model preset is unknown, not valid TOML, or holds a bad value."""
+
+
+class ResultFileError(VbguiError):
+    """A result file cannot be written or read back."""
+
+
+class FitError(VbguiError):
+    """A fit cannot start or produced no usable result."""

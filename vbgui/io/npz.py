@@ -1,0 +1,107 @@
+"""Read and write recordings as NumPy ``.npz`` archives, never with pickles.
+
+Arrays: ``counts`` (T,) integers or ``response`` (T,) floats; ``stimulus``
+(T,) or (T, K); ``dt`` (seconds per bin, a scalar); optionally ``design``
+(T, D); optionally ``truth_names`` (strings) and ``truth_weights`` (floats),
+the ground truth of a synthetic recording.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from vbgui.errors import RecordingError
+from vbgui.io.atomic import atomic_write
+from vbgui.io.recording import Recording
+
+KNOWN_ARRAYS = ("counts", "response", "stimulus", "dt", "design", "truth_names", "truth_weights")
+
+
+def _numeric(source: str, name: str, array: np.ndarray) -> np.ndarray:
+    if array.dtype.kind not in "biuf":
+        raise RecordingError(f"{source}: '{name}' must be numeric, got dtype {array.dtype}")
+    return array
+
+
+def _as_columns(source: str, name: str, array: np.ndarray) -> np.ndarray:
+    array = _numeric(source, name, array)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise RecordingError(f"{source}: '{name}' must be (T,) or (T, K), got shape {array.shape}")
+    return np.ascontiguousarray(array, dtype=np.float64)
+
+
+def load_npz(path: str | Path) -> Recording:
+    """Load a recording; any problem raises :class:`RecordingError` naming the file and the array."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise RecordingError(f"{source}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = set(archive.files)
+            arrays = {}
+            for name in names & set(KNOWN_ARRAYS):
+                try:
+                    arrays[name] = archive[name]
+                except ValueError as exc:
+                    if "pickle" in str(exc):
+                        raise RecordingError(f"{source}: '{name}' is an object array; vbgui never loads "
+                                             "pickled data (save plain numeric arrays)") from None
+                    raise
+    except RecordingError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError) as exc:
+        raise RecordingError(f"{source}: not a readable .npz archive ({exc.__class__.__name__}: {exc})") from None
+    unknown = sorted(names - set(KNOWN_ARRAYS))
+    if unknown:
+        raise RecordingError(f"{source}: unknown array(s) {', '.join(unknown)}; "
+                             f"expected some of {', '.join(KNOWN_ARRAYS)}")
+    if "counts" in arrays and "response" in arrays:
+        raise RecordingError(f"{source}: holds both 'counts' and 'response'; keep one")
+    response_name = "counts" if "counts" in arrays else "response"
+    if response_name not in arrays:
+        raise RecordingError(f"{source}: missing array 'counts' (spike counts) or 'response'")
+    response = _numeric(source, response_name, arrays[response_name])
+    if response.ndim == 2 and 1 in response.shape:
+        response = response.reshape(-1)
+    if "dt" not in arrays:
+        raise RecordingError(f"{source}: missing array 'dt' (seconds per bin)")
+    dt_array = _numeric(source, "dt", arrays["dt"])
+    if dt_array.size != 1:
+        raise RecordingError(f"{source}: 'dt' must be a single number, got shape {dt_array.shape}")
+    truth = {}
+    if ("truth_names" in arrays) != ("truth_weights" in arrays):
+        raise RecordingError(f"{source}: 'truth_names' and 'truth_weights' must come together")
+    if "truth_names" in arrays:
+        names_array, weights = arrays["truth_names"], _numeric(source, "truth_weights", arrays["truth_weights"])
+        if names_array.dtype.kind != "U" or names_array.shape != weights.shape or names_array.ndim != 1:
+            raise RecordingError(f"{source}: 'truth_names' (strings) and 'truth_weights' must be vectors "
+                                 "of the same length")
+        truth = {str(n): float(w) for n, w in zip(names_array, weights)}
+    return Recording(
+        response=np.ascontiguousarray(response, dtype=np.float64),
+        dt=float(dt_array.reshape(-1)[0]),
+        source=source,
+        stimulus=_as_columns(source, "stimulus", arrays["stimulus"]) if "stimulus" in arrays else None,
+        design=_as_columns(source, "design", arrays["design"]) if "design" in arrays else None,
+        truth=truth,
+        response_name=response_name,
+    )
+
+
+def save_npz(recording: Recording, path: str | Path) -> None:
+    """Write ``recording`` to ``path`` atomically (a complete file or none)."""
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {recording.response_name: recording.response, "dt": np.array(recording.dt)}
+    if recording.stimulus is not None:
+        arrays["stimulus"] = recording.stimulus
+    if recording.design is not None:
+        arrays["design"] = recording.design
+    if recording.truth:
+        arrays["truth_names"] = np.array(list(recording.truth), dtype=str)
+        arrays["truth_weights"] = np.array(list(recording.truth.values()), dtype=float)
+    atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))

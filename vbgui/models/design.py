@@ -1,0 +1,112 @@
+"""Design matrices of GLMs of neural data, with names for every column.
+
+For a recording with response y_t and stimulus columns s^(k)_t, row t of the
+design holds, in this order,
+
+    bias                1
+    stim[l]             s_{t-l},        l = 0 .. stimulus_lags-1   (one stimulus column)
+    stim<k>[l]          s^(k)_{t-l}                                 (several columns)
+    hist[j]             y_{t-1-j},      j = 0 .. spike_history_lags-1
+
+so stim[0] is the present stimulus and hist[0] the previous bin's response.
+Rows whose lags would reach before the recording's start are dropped: the
+first max(stimulus_lags - 1, spike_history_lags) bins.  A recording's ready
+``design`` (T, D) is used as it is, with columns x[0].. (plus bias).  With
+``standardize`` each stimulus column is z-scored before its lags are built.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from vbgui.errors import RecordingError
+from vbgui.io.recording import Recording
+from vbgui.models.preset import DesignSettings
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """A design matrix (rows first_row.. of the recording), its response and column names.
+
+    ``groups`` maps a group name (bias, stim, stim0, hist, x) to its column
+    indices: the blocks of the structured family.
+    """
+
+    matrix: np.ndarray
+    response: np.ndarray
+    names: tuple[str, ...]
+    groups: dict[str, tuple[int, ...]]
+    first_row: int
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.matrix.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+
+def _lagged(column: np.ndarray, n_lags: int, first_row: int, offset: int) -> np.ndarray:
+    """Columns column[t - offset - l], l = 0..n_lags-1, for rows t = first_row..T-1."""
+    n_bins = column.shape[0]
+    if n_lags == 0:
+        return np.empty((n_bins - first_row, 0))
+    windows = sliding_window_view(column, n_lags)  # windows[i] = column[i : i + n_lags]
+    start = first_row - offset - (n_lags - 1)
+    return windows[start:start + n_bins - first_row, ::-1]
+
+
+def build_design(recording: Recording, settings: DesignSettings) -> Design:
+    """Build the design of ``recording``; raises RecordingError when it has too few bins."""
+    src = recording.source
+    names: list[str] = []
+    groups: dict[str, tuple[int, ...]] = {}
+    blocks: list[np.ndarray] = []
+
+    def add(group: str, column_names: list[str], block: np.ndarray) -> None:
+        groups[group] = tuple(range(len(names), len(names) + len(column_names)))
+        names.extend(column_names)
+        blocks.append(block)
+
+    if recording.design is not None:
+        first_row = settings.spike_history_lags
+    else:
+        first_row = max(settings.stimulus_lags - 1, settings.spike_history_lags, 0)
+    n_rows = recording.n_bins - first_row
+    if n_rows < 1:
+        raise RecordingError(f"{src}: {recording.n_bins} bins are fewer than the lags need "
+                             f"({first_row + 1} at least: stimulus_lags={settings.stimulus_lags}, "
+                             f"spike_history_lags={settings.spike_history_lags})")
+    if settings.bias:
+        add("bias", ["bias"], np.ones((n_rows, 1)))
+    if recording.design is not None:
+        add("x", [f"x[{i}]" for i in range(recording.design.shape[1])], recording.design[first_row:])
+    elif settings.stimulus_lags > 0:
+        if recording.stimulus is None:
+            raise RecordingError(f"{src}: the preset asks for {settings.stimulus_lags} stimulus lags "
+                                 "but the recording has no 'stimulus'")
+        n_stimuli = recording.n_stimuli
+        for k in range(n_stimuli):
+            column = recording.stimulus[:, k]
+            if settings.standardize:
+                sd = column.std()
+                if sd == 0:
+                    raise RecordingError(f"{src}: stimulus column {k} is constant and cannot be standardised")
+                column = (column - column.mean()) / sd
+            prefix = "stim" if n_stimuli == 1 else f"stim{k}"
+            add(prefix, [f"{prefix}[{lag}]" for lag in range(settings.stimulus_lags)],
+                _lagged(column, settings.stimulus_lags, first_row, 0))
+    if settings.spike_history_lags > 0:
+        add("hist", [f"hist[{j}]" for j in range(settings.spike_history_lags)],
+            _lagged(recording.response, settings.spike_history_lags, first_row, 1))
+    if not names:
+        raise RecordingError(f"{src}: the preset builds no regressors (no bias, stimulus or history)")
+    matrix = np.empty((n_rows, len(names)))
+    column = 0
+    for block in blocks:
+        matrix[:, column:column + block.shape[1]] = block
+        column += block.shape[1]
+    return Design(matrix, np.ascontiguousarray(recording.response[first_row:]), tuple(names), groups, first_row)

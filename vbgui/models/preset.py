@@ -1,0 +1,204 @@
+"""Model presets: a TOML file -> a validated, frozen :class:`Preset`.
+
+A preset names the likelihood, how the design matrix is built, the prior and
+how to fit.  Every key is checked: unknown keys, wrong types and values out
+of range raise :class:`PresetError` naming the key.  Shipped presets live in
+``resources/presets/NAME.toml`` and are addressed by NAME.
+"""
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from vbgui.core.elbo import ESTIMATOR_NAMES
+from vbgui.core.families import FAMILY_NAMES
+from vbgui.core.likelihoods import LIKELIHOOD_NAMES
+from vbgui.errors import PresetError
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+
+
+@dataclass(frozen=True)
+class DesignSettings:
+    """How the design matrix is built from a recording (see :mod:`vbgui.models.design`)."""
+
+    stimulus_lags: int = 10
+    spike_history_lags: int = 0
+    bias: bool = True
+    standardize: bool = False
+
+
+@dataclass(frozen=True)
+class PriorSettings:
+    """Isotropic Gaussian prior N(0, scale^2 I) on all weights."""
+
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """Variational family, ELBO estimator and optimiser settings."""
+
+    family: str = "full-rank"
+    estimator: str = "exact"
+    max_iter: int = 5000
+    seed: int = 0
+    samples: int = 10
+    learning_rate: float = 0.05
+    tolerance: float = 1e-10
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A validated model preset."""
+
+    likelihood: str
+    noise_sd: float = 1.0
+    design: DesignSettings = field(default_factory=DesignSettings)
+    prior: PriorSettings = field(default_factory=PriorSettings)
+    fit: FitSettings = field(default_factory=FitSettings)
+    name: str = ""
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The preset as a plain dict (``noise_sd`` only for the gaussian likelihood)."""
+        data = asdict(self)
+        if self.likelihood != "gaussian":
+            del data["noise_sd"]
+        return data
+
+    def with_fit(self, **changes: Any) -> "Preset":
+        """A copy with some ``[fit]`` values replaced, validated like a file's."""
+        data = self.to_dict()
+        data["fit"].update({k: v for k, v in changes.items() if v is not None})
+        return preset_from_dict(data, source=self.name or "preset")
+
+    def to_toml(self) -> str:
+        """TOML text that :func:`preset_from_toml` reads back to an equal preset."""
+        lines = [f"name = {_toml_value(self.name)}", f"description = {_toml_value(self.description)}",
+                 f"likelihood = {_toml_value(self.likelihood)}"]
+        if self.likelihood == "gaussian":
+            lines.append(f"noise_sd = {_toml_value(self.noise_sd)}")
+        for section in ("design", "prior", "fit"):
+            lines.append(f"\n[{section}]")
+            for key, value in asdict(getattr(self, section)).items():
+                lines.append(f"{key} = {_toml_value(value)}")
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+# key -> (type, check, description of the allowed range)
+_RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
+    "": {
+        "likelihood": (str, lambda v: v in LIKELIHOOD_NAMES, "one of " + ", ".join(LIKELIHOOD_NAMES)),
+        "noise_sd": (float, lambda v: 0 < v < 1e12, "a positive number"),
+        "name": (str, lambda v: True, "a string"),
+        "description": (str, lambda v: True, "a string"),
+    },
+    "design": {
+        "stimulus_lags": (int, lambda v: 0 <= v <= 10_000, "an integer from 0 to 10000"),
+        "spike_history_lags": (int, lambda v: 0 <= v <= 10_000, "an integer from 0 to 10000"),
+        "bias": (bool, lambda v: True, "true or false"),
+        "standardize": (bool, lambda v: True, "true or false"),
+    },
+    "prior": {
+        "scale": (float, lambda v: 0 < v < 1e6, "a positive number below 1e6"),
+    },
+    "fit": {
+        "family": (str, lambda v: v in FAMILY_NAMES, "one of " + ", ".join(FAMILY_NAMES)),
+        "estimator": (str, lambda v: v in ESTIMATOR_NAMES, "one of " + ", ".join(ESTIMATOR_NAMES)),
+        "max_iter": (int, lambda v: 1 <= v <= 10_000_000, "an integer from 1 to 10000000"),
+        "seed": (int, lambda v: 0 <= v < 2 ** 63, "a non-negative integer"),
+        "samples": (int, lambda v: 1 <= v <= 100_000, "an integer from 1 to 100000"),
+        "learning_rate": (float, lambda v: 0 < v <= 10, "a number in (0, 10]"),
+        "tolerance": (float, lambda v: 0 < v < 1, "a number in (0, 1)"),
+    },
+}
+_SECTIONS = {"design": DesignSettings, "prior": PriorSettings, "fit": FitSettings}
+
+
+def _checked(source: str, section: str, key: str, value: Any) -> Any:
+    where = f"{section}.{key}" if section else key
+    expected, check, allowed = _RULES[section][key]
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if expected is not bool and isinstance(value, bool) or not isinstance(value, expected):
+        raise PresetError(f"{source}: '{where}' must be {allowed}, got {value!r} ({type(value).__name__})")
+    if expected is float and value != value:
+        raise PresetError(f"{source}: '{where}' must be {allowed}, got nan")
+    if not check(value):
+        raise PresetError(f"{source}: '{where}' must be {allowed}, got {value!r}")
+    return value
+
+
+def _unknown(source: str, section: str, key: str) -> PresetError:
+    where = f"[{section}] " if section else ""
+    known = list(_RULES[section]) + ([] if section else list(_SECTIONS))
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(known)})"
+    return PresetError(f"{source}: unknown key {where}'{key}'{hint}")
+
+
+def preset_from_dict(data: dict[str, Any], source: str = "preset") -> Preset:
+    """Validate a parsed preset; ``source`` names it in error messages."""
+    top: dict[str, Any] = {}
+    sections: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise PresetError(f"{source}: '{key}' must be a table ([{key}])")
+            sections[key] = _SECTIONS[key](**{
+                k: _checked(source, key, k, v) if k in _RULES[key] else _raise(_unknown(source, key, k))
+                for k, v in value.items()})
+        elif key in _RULES[""]:
+            top[key] = _checked(source, "", key, value)
+        else:
+            raise _unknown(source, "", key)
+    if "likelihood" not in top:
+        raise PresetError(f"{source}: missing key 'likelihood' (one of {', '.join(LIKELIHOOD_NAMES)})")
+    if "noise_sd" in top and top["likelihood"] != "gaussian":
+        raise PresetError(f"{source}: 'noise_sd' applies only to likelihood = \"gaussian\"")
+    return Preset(**top, **sections)
+
+
+def _raise(error: Exception) -> Any:
+    raise error
+
+
+def preset_from_toml(text: str, source: str = "preset") -> Preset:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PresetError(f"{source}: not valid TOML ({exc})") from None
+    return preset_from_dict(data, source)
+
+
+def shipped_preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def load_preset(name_or_path: str | Path) -> Preset:
+    """Load a shipped preset by name, or a preset file by path."""
+    text_name = str(name_or_path)
+    path = Path(name_or_path)
+    if not text_name.endswith(".toml") and (PRESET_DIR / f"{text_name}.toml").is_file():
+        path = PRESET_DIR / f"{text_name}.toml"
+    elif not path.exists():
+        raise PresetError(f"{text_name}: no such preset file, and not a shipped preset "
+                          f"(shipped: {', '.join(shipped_preset_names())})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PresetError(f"{path}: cannot read the preset ({exc.__class__.__name__}: {exc})") from None
+    preset = preset_from_toml(text, source=str(path))
+    return preset if preset.name else replace(preset, name=path.stem)
