@@ -32,6 +32,8 @@ from numba import njit
 POISSON = 0
 BERNOULLI = 1
 GAUSSIAN = 2
+SMALL_RULE = 16
+SMALL_RULE_MAX_VAR = 0.25
 
 # Re-association lets LLVM vectorise the dot products; no 'nnan'/'ninf', so an
 # overflow still shows up as inf and is caught by the caller.
@@ -56,6 +58,9 @@ def _row_expectation(code, y, mu, var, noise_var, gh_nodes, gh_weights):
     gaussian  : e = -((y - mu)^2 + var) / (2 noise_var)
     bernoulli : e = y mu - E[log(1 + exp(eta))], by Gauss-Hermite quadrature
                 with probabilists' nodes z_k and weights summing to one.
+                ``gh_nodes`` holds two rules back to back: the first
+                ``SMALL_RULE`` nodes serve var <= SMALL_RULE_MAX_VAR, the rest
+                larger variances (see vbgui.core.likelihoods for accuracy).
     """
     if code == POISSON:
         rate = math.exp(mu + 0.5 * var)
@@ -67,7 +72,8 @@ def _row_expectation(code, y, mu, var, noise_var, gh_nodes, gh_weights):
     mean_softplus = 0.0
     mean_sigmoid = 0.0
     mean_slope = 0.0
-    for k in range(gh_nodes.shape[0]):
+    first, stop = (0, SMALL_RULE) if var <= SMALL_RULE_MAX_VAR else (SMALL_RULE, gh_nodes.shape[0])
+    for k in range(first, stop):
         softplus, sigmoid = _softplus_sigmoid(mu + sd * gh_nodes[k])
         w = gh_weights[k]
         mean_softplus += w * softplus
