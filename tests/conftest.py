@@ -46,3 +46,19 @@ def likelihood_name(request) -> str:
 @pytest.fixture(params=FAMILIES)
 def family_name(request) -> str:
     return request.param
+
+
+# Adam on the Monte Carlo ELBO (10 samples, step halving, Polyak averaging)
+# ends a little below the exact optimum: parameter noise costs about half its
+# variance, in units of the posterior, per variational parameter.  We allow
+# 1e-3 nats per variational parameter (mean entries plus free entries of L):
+# a deficit of d nats in one parameter direction means an error of
+# sqrt(2 d) = 0.045 posterior sds there, invisible on any plot.  For a gaussian
+# likelihood the deficit is exactly KL(q || q*).  Measured deficits are
+# 0.3-0.5e-3 nats per parameter.
+REPARAM_NATS_PER_PARAMETER = 1e-3
+
+
+def reparam_elbo_tolerance(family) -> float:
+    """Allowed ELBO deficit of an Adam fit against the exact optimum, in nats."""
+    return REPARAM_NATS_PER_PARAMETER * (family.dim + int(family.chol_mask().sum()))

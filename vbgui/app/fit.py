@@ -28,9 +28,6 @@ from vbgui.io.recording import Recording
 from vbgui.models.design import Design, build_design
 from vbgui.models.preset import Preset
 
-INITIAL_SD = 0.1
-
-
 @dataclass(frozen=True, eq=False)
 class FitProgress:
     """One iteration as the GUI and the CLI see it."""
@@ -80,16 +77,20 @@ class FitSession:
         return self.design.names
 
     def initial_q(self) -> GaussianPosterior:
-        """m = 0 except the bias at the link of the mean response; S = (0.1 min(1, s))^2 I."""
+        """The starting q: m0 = 0 except the bias, at the link of the mean response, and
+        S0^-1 = blocks(H(m0) + I / s^2), the fixed point of S evaluated with the spread of
+        the linear predictor ignored.  S0 is small wherever the data are informative, so
+        x_t'S0 x_t stays moderate even for large regressors (spike history)."""
         mean = np.zeros(self.design.dim)
         if "bias" in self.design.groups:
             mean[self.design.groups["bias"][0]] = self.problem.likelihood.linear_predictor_of_mean(
                 float(np.mean(self.problem.response)))
-        return GaussianPosterior.isotropic(self.family, mean, INITIAL_SD * min(1.0, self.preset.prior.scale))
+        curvature = ExactEstimator(self.problem).curvature_at_point(mean)
+        precision = curvature + np.eye(self.design.dim) / self.preset.prior.scale ** 2
+        return GaussianPosterior.from_precision(self.family, mean, precision)
 
-    def _optimizer(self):
+    def _optimizer(self, q0: GaussianPosterior):
         fit = self.preset.fit
-        q0 = self.initial_q()
         if fit.estimator == "exact":
             return newton_fixed_point(ExactEstimator(self.problem, self.cancel), q0, fit.max_iter, fit.tolerance)
         estimator = ReparamEstimator(self.problem, fit.samples, fit.seed, self.cancel)
@@ -104,7 +105,8 @@ class FitSession:
         start = time.perf_counter()
         max_iter = self.preset.fit.max_iter
         reports: list[IterationReport] = []
-        optimizer = self._optimizer()
+        q0 = self.initial_q()
+        optimizer = self._optimizer(q0)
         try:
             while True:
                 self.cancel.raise_if_cancelled()
@@ -114,7 +116,7 @@ class FitSession:
         except StopIteration as stop:
             outcome: Outcome = stop.value
         except FitCancelled:
-            q = reports[-1].q if reports else self.initial_q()
+            q = reports[-1].q if reports else q0
             outcome = Outcome("cancelled", q, "cancelled by the user")
         seconds = time.perf_counter() - start
         if outcome.reason == "non-finite" and not reports:

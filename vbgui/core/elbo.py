@@ -151,6 +151,16 @@ class ExactEstimator:
     def value(self, q: GaussianPosterior) -> ElboTerms:
         return self.evaluate(q).terms
 
+    def curvature_at_point(self, weights: np.ndarray) -> np.ndarray:
+        """H = X' diag(c) X at a point mass (S = 0), c_t = -d^2 log p(y_t | eta) / d eta^2 at eta = X w."""
+        p = self.problem
+        lik = p.likelihood
+        *_, curvature = reduce_rows(
+            kernels.diagonal_pass, p.design, p.response,
+            (np.ascontiguousarray(weights, dtype=np.float64), np.zeros(p.dim), lik.code, lik.noise_var,
+             self._gh_nodes, self._gh_weights, True), self.cancel)
+        return np.tril(curvature) + np.tril(curvature, -1).T
+
     def gradient(self, q: GaussianPosterior) -> ElboGradient:
         """ELBO and its gradients in (m, L); the L gradient is 2 G L - dKL/dL on the family's mask."""
         exact = self.evaluate(q, want_curvature=not q.family.is_diagonal)

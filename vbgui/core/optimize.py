@@ -17,7 +17,7 @@ pass over the data (see :mod:`vbgui.core.rowpass`).
   starting at a = 1 and halving a until the ELBO does not fall.  For the
   gaussian likelihood H does not depend on q and one step is exact.
 * :func:`adam`, for Monte Carlo gradients: Adam on (m, the free entries of L
-  with log-diagonal), halving the step size whenever the ELBO stops rising
+  with log-diagonal), whitened by the starting q (see _WhitenedCoordinates), halving the step size whenever the ELBO stops rising
   beyond its Monte Carlo noise, and returning the average of the iterates of
   the last window (Polyak averaging).
 """
@@ -113,27 +113,43 @@ def newton_fixed_point(estimator: ExactEstimator, q0: GaussianPosterior, max_ite
     return Outcome("max_iter", q, f"stopped at the iteration cap ({max_iter})")
 
 
-def _pack(q: GaussianPosterior, free: np.ndarray) -> np.ndarray:
-    """Unconstrained parameters: m, then the free entries of L with log on the diagonal."""
-    chol = q.chol.copy()
-    diag = np.arange(q.dim)
-    chol[diag, diag] = np.log(chol[diag, diag])
-    return np.concatenate([q.mean, chol[free]])
+class _WhitenedCoordinates:
+    """Adam's coordinates: m = m0 + L0 u and L = L0 V, V lower triangular with log-diagonal.
 
+    Measuring every step in units of the starting q's spread makes one step size
+    suit all models (an unwhitened step of 0.05 in L is enormous when posterior
+    sds are 0.01).  L0 V stays in the family because L0 is block lower triangular.
+    """
 
-def _unpack(theta: np.ndarray, q0: GaussianPosterior, free: np.ndarray) -> GaussianPosterior:
-    dim = q0.dim
-    chol = np.zeros((dim, dim))
-    chol[free] = theta[dim:]
-    diag = np.arange(dim)
-    chol[diag, diag] = np.exp(chol[diag, diag])
-    return GaussianPosterior(q0.family, theta[:dim], chol)
+    def __init__(self, q0: GaussianPosterior) -> None:
+        self.q0 = q0
+        self.free = q0.family.chol_mask()
+        rows, cols = np.nonzero(self.free)
+        self.diagonal_positions = q0.dim + np.flatnonzero(rows == cols)
+
+    def start(self) -> np.ndarray:
+        """u = 0 and V = I (log-diagonal 0): the starting q itself."""
+        return np.zeros(self.q0.dim + int(self.free.sum()))
+
+    def to_q(self, theta: np.ndarray) -> GaussianPosterior:
+        dim = self.q0.dim
+        inner = np.zeros((dim, dim))
+        inner[self.free] = theta[dim:]
+        diag = np.arange(dim)
+        inner[diag, diag] = np.exp(inner[diag, diag])
+        return GaussianPosterior(self.q0.family, self.q0.mean + self.q0.chol @ theta[:dim], self.q0.chol @ inner)
+
+    def gradient(self, theta: np.ndarray, grad_mean: np.ndarray, grad_chol: np.ndarray) -> np.ndarray:
+        """Chain rule: d/du = L0' g_m, d/dV = L0' g_L on V's free entries, times V_ii on its log-diagonal."""
+        grad = np.concatenate([self.q0.chol.T @ grad_mean, (self.q0.chol.T @ grad_chol)[self.free]])
+        grad[self.diagonal_positions] *= np.exp(theta[self.diagonal_positions])
+        return grad
 
 
 def adam(estimator: ReparamEstimator, q0: GaussianPosterior, max_iter: int, learning_rate: float = 0.05,
          tolerance: float = 1e-10, window: int = 100, halvings: int = 4,
          beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> Optimizer:
-    """Maximise the Monte Carlo ELBO with Adam.
+    """Maximise the Monte Carlo ELBO with Adam, in coordinates whitened by ``q0``.
 
     Every ``window`` iterations the mean ELBO of the window is compared with
     the previous one; when it has risen by less than twice the standard error
@@ -141,8 +157,8 @@ def adam(estimator: ReparamEstimator, q0: GaussianPosterior, max_iter: int, lear
     is halved.  After ``halvings`` halvings the next plateau ends the fit as
     converged.  The q returned is the average of the last window's iterates.
     """
-    free = q0.family.chol_mask()
-    theta = _pack(q0, free)
+    coordinates = _WhitenedCoordinates(q0)
+    theta = coordinates.start()
     first_moment = np.zeros_like(theta)
     second_moment = np.zeros_like(theta)
     rate = learning_rate
@@ -150,17 +166,13 @@ def adam(estimator: ReparamEstimator, q0: GaussianPosterior, max_iter: int, lear
     window_elbos: list[float] = []
     window_thetas: list[np.ndarray] = []
     previous_window: np.ndarray | None = None
-    diag_positions = _diagonal_positions(q0.dim, free)
-    q = q0
     last_good_theta = theta.copy()
     for iteration in range(1, max_iter + 1):
-        q = _unpack(theta, q0, free)
+        q = coordinates.to_q(theta)
         estimate = estimator.gradient(q)
-        grad_chol = estimate.grad_chol.copy()
-        grad = np.concatenate([estimate.grad_mean, grad_chol[free]])
-        grad[diag_positions] *= np.diag(q.chol)  # chain rule through L_ii = exp(theta)
+        grad = coordinates.gradient(theta, estimate.grad_mean, estimate.grad_chol)
         if not (estimate.terms.is_finite() and np.all(np.isfinite(grad))):
-            return Outcome("non-finite", _unpack(last_good_theta, q0, free),
+            return Outcome("non-finite", coordinates.to_q(last_good_theta),
                            f"the ELBO or its gradient became non-finite at iteration {iteration}")
         last_good_theta = theta.copy()
         yield IterationReport(iteration, estimate.terms, q)
@@ -171,30 +183,23 @@ def adam(estimator: ReparamEstimator, q0: GaussianPosterior, max_iter: int, lear
         corrected_first = first_moment / (1 - beta1 ** iteration)
         corrected_second = second_moment / (1 - beta2 ** iteration)
         theta = theta + rate * corrected_first / (np.sqrt(corrected_second) + epsilon)
-        if len(window_elbos) == window:
-            elbos = np.array(window_elbos)
-            plateau = False
-            if previous_window is not None:
-                rise = elbos.mean() - previous_window.mean()
-                noise = np.sqrt(elbos.var(ddof=1) / window + previous_window.var(ddof=1) / window)
-                plateau = rise < 2.0 * noise or rise < tolerance * abs(elbos.mean())
-            averaged = _unpack(np.mean(window_thetas, axis=0), q0, free)
-            if plateau:
-                if halved >= halvings:
-                    return Outcome("converged", averaged,
-                                   "the ELBO stopped rising beyond its Monte Carlo noise at the smallest step size")
-                rate *= 0.5
-                halved += 1
-            previous_window = elbos
-            window_elbos = []
-            window_thetas = []
-    if window_thetas:
-        q = _unpack(np.mean(window_thetas, axis=0), q0, free)
-    return Outcome("max_iter", q, f"stopped at the iteration cap ({max_iter})")
-
-
-def _diagonal_positions(dim: int, free: np.ndarray) -> np.ndarray:
-    """Positions of the diagonal entries of L within the packed parameter vector."""
-    rows, cols = np.nonzero(free)
-    return dim + np.flatnonzero(rows == cols)
-
+        if len(window_elbos) < window:
+            continue
+        elbos = np.array(window_elbos)
+        plateau = False
+        if previous_window is not None:
+            rise = elbos.mean() - previous_window.mean()
+            noise = np.sqrt(elbos.var(ddof=1) / window + previous_window.var(ddof=1) / window)
+            plateau = rise < 2.0 * noise or rise < tolerance * abs(elbos.mean())
+        averaged = coordinates.to_q(np.mean(window_thetas, axis=0))
+        if plateau:
+            if halved >= halvings:
+                return Outcome("converged", averaged,
+                               "the ELBO stopped rising beyond its Monte Carlo noise at the smallest step size")
+            rate *= 0.5
+            halved += 1
+        previous_window = elbos
+        window_elbos = []
+        window_thetas = []
+    final = coordinates.to_q(np.mean(window_thetas, axis=0)) if window_thetas else coordinates.to_q(theta)
+    return Outcome("max_iter", final, f"stopped at the iteration cap ({max_iter})")

@@ -27,6 +27,12 @@ class Recording:
     response_name: str = "counts"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "response", np.ascontiguousarray(self.response, dtype=np.float64))
+        for name in ("stimulus", "design"):
+            array = getattr(self, name)
+            if array is not None:
+                array = np.asarray(array, dtype=np.float64)
+                object.__setattr__(self, name, np.ascontiguousarray(array[:, None] if array.ndim == 1 else array))
         check_recording_arrays(self)
 
     @property

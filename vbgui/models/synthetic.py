@@ -17,11 +17,11 @@ from vbgui.models.design import build_design
 from vbgui.models.preset import DesignSettings
 
 
-def biphasic_filter(n_lags: int, amplitude: float = 0.6) -> np.ndarray:
-    """A temporal filter that peaks at lag 0 and then reverses sign, scaled to a peak of ``amplitude``."""
+def biphasic_filter(n_lags: int) -> np.ndarray:
+    """A temporal filter shape that peaks at lag 0 and then reverses sign (peak 1)."""
     lags = np.arange(n_lags)
     shape = np.exp(-lags / 2.0) - 0.5 * np.exp(-lags / 5.0) - 0.35 * np.exp(-((lags - 6.0) / 3.0) ** 2)
-    return amplitude * shape / np.max(np.abs(shape))
+    return shape / np.max(np.abs(shape))
 
 
 def refractory_filter(n_lags: int) -> np.ndarray:
@@ -32,11 +32,13 @@ def refractory_filter(n_lags: int) -> np.ndarray:
 def make_synthetic_recording(likelihood: str = "poisson", n_bins: int = 20_000, stimulus_lags: int = 10,
                              spike_history_lags: int = 0, dt: float = 0.01, mean_response: float = 0.2,
                              stimulus_correlation: float = 0.6, noise_sd: float = 0.7, seed: int = 0,
-                             n_stimuli: int = 1) -> Recording:
+                             n_stimuli: int = 1, drive_sd: float = 0.5) -> Recording:
     """Simulate a recording whose ``truth`` holds the weights under the matching preset design.
 
     ``mean_response`` is the baseline mean per bin (counts for poisson, spike
-    probability for bernoulli, value for gaussian).
+    probability for bernoulli, value for gaussian); each stimulus filter is
+    scaled so that its contribution to the linear predictor has sd ``drive_sd``
+    (which keeps rates in a realistic range whatever the number of lags).
     """
     rng = np.random.default_rng(seed)
     lik = Likelihood(likelihood, noise_sd)
@@ -49,16 +51,17 @@ def make_synthetic_recording(likelihood: str = "poisson", n_bins: int = 20_000, 
         stimulus[t] = rho * stimulus[t - 1] + scale * innovations[t]
     stimulus = (stimulus - stimulus.mean(axis=0)) / stimulus.std(axis=0)
     truth: dict[str, float] = {"bias": lik.linear_predictor_of_mean(mean_response)}
-    for k in range(n_stimuli):
-        prefix = "stim" if n_stimuli == 1 else f"stim{k}"
-        filt = biphasic_filter(stimulus_lags) * (1.0 if k == 0 else -0.5)
-        truth.update({f"{prefix}[{lag}]": float(w) for lag, w in enumerate(filt)})
-    history = refractory_filter(spike_history_lags)
-    truth.update({f"hist[{j}]": float(w) for j, w in enumerate(history)})
-
     settings = DesignSettings(stimulus_lags=stimulus_lags, spike_history_lags=0, bias=True, standardize=False)
     placeholder = Recording(np.zeros(n_bins), dt, "synthetic", stimulus=stimulus)
     design = build_design(placeholder, settings)
+    for k in range(n_stimuli):
+        prefix = "stim" if n_stimuli == 1 else f"stim{k}"
+        filt = biphasic_filter(stimulus_lags) * (1.0 if k == 0 else -1.0)
+        columns = [design.names.index(f"{prefix}[{lag}]") for lag in range(stimulus_lags)]
+        filt *= drive_sd / max(np.std(design.matrix[:, columns] @ filt), 1e-12)
+        truth.update({f"{prefix}[{lag}]": float(w) for lag, w in enumerate(filt)})
+    history = refractory_filter(spike_history_lags)
+    truth.update({f"hist[{j}]": float(w) for j, w in enumerate(history)})
     weights = np.array([truth[name] for name in design.names])
     drive = np.full(n_bins, np.nan)
     drive[design.first_row:] = design.matrix @ weights
