@@ -1,0 +1,55 @@
+"""The ELBO panel: the ELBO and its two terms, growing live, one point per iteration.
+
+The complexity (KL to the prior) is far smaller than the ELBO and the
+accuracy, so it has a plot of its own under theirs, with a linked x axis.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from vbgui.gui.style import pen, style_plot
+from vbgui.gui.tooltips import TOOLTIPS
+
+LEFT_AXIS_WIDTH = 80
+
+
+class ElboPlot(pg.GraphicsLayoutWidget):
+    """Two stacked plots: ELBO and accuracy (top), complexity (bottom), x = iteration, y in nats."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setToolTip(f"{TOOLTIPS['elbo']}\n{TOOLTIPS['accuracy']}\n{TOOLTIPS['complexity']}")
+        self.terms_plot = self.addPlot(row=0, col=0)
+        self.complexity_plot = self.addPlot(row=1, col=0)
+        self.complexity_plot.setXLink(self.terms_plot)
+        style_plot(self.terms_plot, "ELBO = accuracy − complexity", left=("nats", ""), bottom=None)
+        style_plot(self.complexity_plot, "Complexity", left=("nats", ""), bottom=("iteration", ""))
+        self.terms_plot.getAxis("bottom").setStyle(showValues=False)
+        for plot in (self.terms_plot, self.complexity_plot):
+            plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)  # room for "-26,450", and both plots align
+        self.ci.layout.setRowStretchFactor(0, 3)
+        self.ci.layout.setRowStretchFactor(1, 2)
+        legend = self.terms_plot.addLegend(offset=(-10, -10), labelTextSize="10pt")
+        legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self.accuracy_curve = self.terms_plot.plot(pen=pen("accuracy", dashed=True),
+                                                   name="accuracy (expected log-likelihood)")
+        self.elbo_curve = self.terms_plot.plot(pen=pen("elbo"), name="ELBO")
+        complexity_legend = self.complexity_plot.addLegend(offset=(-10, 10), labelTextSize="10pt")
+        complexity_legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self.complexity_curve = self.complexity_plot.plot(pen=pen("complexity"), name="complexity (KL to prior)")
+
+    def set_trace(self, iteration: np.ndarray, elbo: np.ndarray, expected_log_likelihood: np.ndarray,
+                  kl: np.ndarray) -> None:
+        """Show the trace so far (arrays of equal length, one entry per iteration).
+
+        Non-finite values (a diverging fit) leave gaps instead of breaking the axes.
+        """
+        for curve, values in ((self.elbo_curve, elbo), (self.accuracy_curve, expected_log_likelihood),
+                              (self.complexity_curve, kl)):
+            curve.setData(iteration, np.where(np.isfinite(values), values, np.nan), connect="finite")
+
+    def clear_trace(self) -> None:
+        for curve in (self.elbo_curve, self.accuracy_curve, self.complexity_curve):
+            curve.setData([], [])

@@ -1,0 +1,261 @@
+"""The posterior panel: approximate and true posterior contours of a pair of parameters.
+
+The approximation q is Gaussian, so its HPD regions are ellipses at
+Mahalanobis radii r with mass 1 - exp(-r^2/2): r = 1, 2, 3.035 hold 39, 86
+and 99 %.  The true posterior is drawn at the same masses: ellipses of the
+exact Gaussian posterior (linear-Gaussian model) or contours of the exact
+grid marginal found by mass (:mod:`vbgui.core.grid_posterior`).  When
+neither exists nothing is drawn as "true": a conditional slice would have
+the width of a mean-field fit and hide what the plot is for.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from vbgui.core.grid_posterior import hpd_thresholds
+from vbgui.gui.style import PALETTE, pen, style_plot
+from vbgui.gui.tooltips import TOOLTIPS
+from vbgui.gui.reference import ReferencePosterior
+
+HPD_RADII = np.array([1.0, 2.0, 3.035])
+HPD_MASSES = 1.0 - np.exp(-HPD_RADII ** 2 / 2.0)
+HPD_TEXT = "39 / 86 / 99 % HPD"
+ELLIPSE_POINTS = 241
+NOT_AVAILABLE = ("reference posterior: not available for this model "
+                 "(needs the sampler of the diagnostics issue)")
+
+
+def ellipse(mean: np.ndarray, cov: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points (x, y) of {w : (w - mean)' cov^-1 (w - mean) = radius^2} for a 2 x 2 ``cov``."""
+    values, vectors = np.linalg.eigh(0.5 * (cov + cov.T))
+    angle = np.linspace(0.0, 2.0 * np.pi, ELLIPSE_POINTS)
+    circle = np.stack([np.cos(angle), np.sin(angle)])
+    points = mean[:, None] + radius * vectors @ (np.sqrt(np.clip(values, 0.0, None))[:, None] * circle)
+    return points[0], points[1]
+
+
+def contour_lines(x: np.ndarray, y: np.ndarray, density: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The level set {density = level} as (x, y) with NaN between separate pieces (for connect='finite')."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for line in pg.functions.isocurve(density, level, connected=True, extendToEdge=True):
+        points = np.asarray(line, dtype=float)
+        xs.extend(np.interp(points[:, 0], np.arange(x.size), x).tolist() + [np.nan])
+        ys.extend(np.interp(points[:, 1], np.arange(y.size), y).tolist() + [np.nan])
+    return np.array(xs), np.array(ys)
+
+
+class ContourSet:
+    """Three preallocated curves (one per HPD level) in one colour; only the first is in the legend."""
+
+    def __init__(self, plot: pg.PlotItem, role: str, dashed: bool = False) -> None:
+        self.curves = [pg.PlotCurveItem(pen=pen(role, width=2.0 if k == 0 else 1.5, dashed=dashed))
+                       for k in range(len(HPD_RADII))]
+        for curve in self.curves:
+            plot.addItem(curve)
+        self.legend_name = ""
+
+    def set_ellipses(self, mean: np.ndarray, cov: np.ndarray) -> None:
+        for curve, radius in zip(self.curves, HPD_RADII):
+            curve.setData(*ellipse(mean, cov, radius))
+
+    def set_lines(self, lines: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        for curve, (x, y) in zip(self.curves, lines):
+            curve.setData(x, y, connect="finite")
+
+    def clear(self) -> None:
+        for curve in self.curves:
+            curve.setData([], [])
+
+
+class PosteriorPlot(QWidget):
+    """Pick two parameters; see q's contours, the true posterior's, and optionally a kept fit's."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.x_choice = QComboBox()
+        self.y_choice = QComboBox()
+        self.x_choice.setToolTip(TOOLTIPS["param_x"])
+        self.y_choice.setToolTip(TOOLTIPS["param_y"])
+        self.keep_button = QPushButton("Keep fit for comparison")
+        self.keep_button.setToolTip(TOOLTIPS["keep_fit"])
+        self.keep_button.setEnabled(False)
+        self.clear_kept_button = QPushButton("Clear kept")
+        self.clear_kept_button.setToolTip(TOOLTIPS["clear_kept"])
+        self.clear_kept_button.setEnabled(False)
+        self.keep_button.clicked.connect(self.keep_current)
+        self.clear_kept_button.clicked.connect(self.clear_kept)
+        self.reference_label = QLabel("")
+        self.reference_label.setWordWrap(True)
+        self.reference_label.setToolTip(TOOLTIPS["hpd"])
+
+        self.plot_widget = pg.PlotWidget()
+        self.plot = self.plot_widget.getPlotItem()
+        style_plot(self.plot, f"Posterior of a pair of weights ({HPD_TEXT})", left=("", ""), bottom=("", ""))
+        self.legend = self.plot.addLegend(offset=(10, 10), labelTextSize="9pt")
+        self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))
+        self.reference_contours = ContourSet(self.plot, "reference")
+        self.kept_contours = ContourSet(self.plot, "kept", dashed=True)
+        self.approximation_contours = ContourSet(self.plot, "approximation")
+        self.mean_marker = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(PALETTE["approximation"]), pen=None)
+        self.truth_marker = pg.ScatterPlotItem(size=14, symbol="star", brush=pg.mkBrush(PALETTE["truth"]),
+                                               pen=pg.mkPen("k", width=0.5))
+        self.plot.addItem(self.mean_marker)
+        self.plot.addItem(self.truth_marker)
+
+        choices = QHBoxLayout()
+        choices.addWidget(QLabel("x:"))
+        choices.addWidget(self.x_choice, 1)
+        choices.addWidget(QLabel("y:"))
+        choices.addWidget(self.y_choice, 1)
+        choices.addWidget(self.keep_button)
+        choices.addWidget(self.clear_kept_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(choices)
+        layout.addWidget(self.reference_label)
+        layout.addWidget(self.plot_widget, 1)
+
+        self.names: tuple[str, ...] = ()
+        self.truth: dict[str, float] = {}
+        self.reference: ReferencePosterior | None = None
+        self._reference_known = False
+        self._q: tuple[np.ndarray, np.ndarray] | None = None
+        self._q_label = ""
+        self._kept: tuple[np.ndarray, np.ndarray, str, tuple[str, ...]] | None = None
+        self._grid_cache: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.x_choice.currentIndexChanged.connect(self._redraw)
+        self.y_choice.currentIndexChanged.connect(self._redraw)
+
+    # -- inputs -------------------------------------------------------------------------------------
+    def set_model(self, names: tuple[str, ...], truth: dict[str, float]) -> None:
+        """New parameter names (a new fit); keeps the chosen pair when both names still exist."""
+        previous = (self.x_choice.currentText(), self.y_choice.currentText())
+        self.names, self.truth = tuple(names), dict(truth)
+        self._q, self.reference, self._reference_known = None, None, False
+        self._grid_cache.clear()
+        for combo in (self.x_choice, self.y_choice):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(list(self.names))
+            combo.blockSignals(False)
+        x_name, y_name = previous if all(n in self.names for n in previous) and previous[0] != previous[1] \
+            else default_pair(self.names)
+        self.x_choice.setCurrentText(x_name)
+        self.y_choice.setCurrentText(y_name)
+        self._redraw()
+
+    def set_reference(self, reference: ReferencePosterior | None) -> None:
+        self.reference = reference
+        self._reference_known = True
+        self._grid_cache.clear()
+        self._redraw()
+
+    def set_approximation(self, mean: np.ndarray, cov: np.ndarray, label: str) -> None:
+        """The current q (full mean and covariance) and how to name it in the legend."""
+        self._q = (np.asarray(mean), np.asarray(cov))
+        self._q_label = label
+        self.keep_button.setEnabled(True)
+        self._draw_approximation()
+
+    def keep_current(self) -> None:
+        """Freeze the current q as the comparison overlay (drawn dashed in a contrasting colour)."""
+        if self._q is None:
+            return
+        self._kept = (self._q[0].copy(), self._q[1].copy(), self._q_label, self.names)
+        self.clear_kept_button.setEnabled(True)
+        self._redraw()
+
+    def clear_kept(self) -> None:
+        self._kept = None
+        self.clear_kept_button.setEnabled(False)
+        self._redraw()
+
+    def clear_fit(self) -> None:
+        """Forget the current q (Reset); the kept comparison stays."""
+        self._q = None
+        self.keep_button.setEnabled(False)
+        self._redraw()
+
+    # -- drawing ------------------------------------------------------------------------------------
+    def pair(self) -> tuple[int, int] | None:
+        i, j = self.x_choice.currentIndex(), self.y_choice.currentIndex()
+        if i < 0 or j < 0 or i == j:
+            return None
+        return i, j
+
+    def _redraw(self, *_args) -> None:
+        pair = self.pair()
+        self.legend.clear()
+        for contours in (self.reference_contours, self.kept_contours, self.approximation_contours):
+            contours.clear()
+        self.truth_marker.setData([], [])
+        self.mean_marker.setData([], [])
+        if pair is None:
+            self.reference_label.setText("pick two different parameters" if len(self.names) > 1
+                                         else "the posterior plot needs a model with at least two parameters")
+            return
+        names = (self.names[pair[0]], self.names[pair[1]])
+        self.plot.setLabel("bottom", f"weight {names[0]}")
+        self.plot.setLabel("left", f"weight {names[1]}")
+        self._draw_reference(pair)
+        self._draw_kept(names)
+        if all(n in self.truth for n in names):
+            self.truth_marker.setData([self.truth[names[0]]], [self.truth[names[1]]])
+            self.legend.addItem(self.truth_marker, "ground truth")
+        self._draw_approximation()
+
+    def _draw_reference(self, pair: tuple[int, int]) -> None:
+        reference = self.reference
+        if reference is None:
+            self.reference_label.setText(f"<i>{NOT_AVAILABLE}</i>" if self._reference_known else
+                                         "<i>reference posterior: computed when the fit starts</i>")
+            return
+        if reference.kind == "conjugate":
+            idx = list(pair)
+            self.reference_contours.set_ellipses(reference.mean[idx], reference.cov[np.ix_(idx, idx)])
+            name = "true posterior (exact, conjugate)"
+        else:
+            if pair not in self._grid_cache:
+                x, y, density = reference.grid.pair_marginal(*pair)
+                self._grid_cache[pair] = [contour_lines(x, y, density, level)
+                                          for level in hpd_thresholds(density, HPD_MASSES)]
+            self.reference_contours.set_lines(self._grid_cache[pair])
+            name = "true posterior (exact grid)"
+        self.reference_label.setText(f"black: {name}, {HPD_TEXT}")
+        self.legend.addItem(self.reference_contours.curves[0], name)
+
+    def _draw_kept(self, names: tuple[str, str]) -> None:
+        if self._kept is None:
+            return
+        mean, cov, label, kept_names = self._kept
+        if not all(n in kept_names for n in names):
+            return
+        idx = [kept_names.index(n) for n in names]
+        self.kept_contours.set_ellipses(mean[idx], cov[np.ix_(idx, idx)])
+        self.legend.addItem(self.kept_contours.curves[0], f"kept: {label}")
+
+    def _draw_approximation(self) -> None:
+        pair = self.pair()
+        if self._q is None or pair is None:
+            return
+        idx = list(pair)
+        mean, cov = self._q[0][idx], self._q[1][np.ix_(idx, idx)]
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
+            return
+        self.approximation_contours.set_ellipses(mean, cov)
+        self.mean_marker.setData([mean[0]], [mean[1]])
+        name = f"q: {self._q_label}"
+        if self.legend.getLabel(self.approximation_contours.curves[0]) is None:
+            self.legend.addItem(self.approximation_contours.curves[0], name)
+        else:
+            self.legend.getLabel(self.approximation_contours.curves[0]).setText(name)
+
+
+def default_pair(names: tuple[str, ...]) -> tuple[str, str]:
+    """The first two stimulus weights when the model has them (neighbouring lags correlate), else the first two."""
+    stimulus = [n for n in names if n.startswith("stim")]
+    chosen = stimulus[:2] if len(stimulus) >= 2 else list(names[:2])
+    return (chosen + ["", ""])[0], (chosen + ["", ""])[1]

@@ -1,0 +1,216 @@
+"""The preset panel: a list of presets and a form of their settings, validated as typed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QVBoxLayout, QWidget)
+
+from vbgui.core.elbo import ESTIMATOR_NAMES
+from vbgui.core.families import FAMILY_NAMES
+from vbgui.core.likelihoods import LIKELIHOOD_NAMES
+from vbgui.errors import PresetError
+from vbgui.gui.tooltips import TOOLTIPS
+from vbgui.models.preset import Preset, preset_from_dict
+
+FORM_SOURCE = "preset form"
+INVALID_STYLE = "border: 2px solid #D55E00;"
+
+
+@dataclass(frozen=True)
+class NumberField:
+    """A typed number in the form: its preset key (section.key), label and parser."""
+
+    key: str
+    label: str
+    parse: Callable[[str], int | float]
+    kind: str  # 'an integer' or 'a number', for messages
+
+
+NUMBER_FIELDS = (
+    NumberField("design.stimulus_lags", "Stimulus lags", int, "an integer"),
+    NumberField("design.spike_history_lags", "History lags", int, "an integer"),
+    NumberField("prior.scale", "Prior scale", float, "a number"),
+    NumberField("noise_sd", "Noise sd", float, "a number"),
+    NumberField("fit.max_iter", "Max iterations", int, "an integer"),
+    NumberField("fit.seed", "Seed", int, "an integer"),
+    NumberField("fit.samples", "MC samples", int, "an integer"),
+    NumberField("fit.learning_rate", "Learning rate", float, "a number"),
+)
+TOOLTIP_OF_KEY = {
+    "design.stimulus_lags": "stimulus_lags", "design.spike_history_lags": "spike_history_lags",
+    "prior.scale": "prior_scale", "noise_sd": "noise_sd", "fit.max_iter": "max_iter", "fit.seed": "seed",
+    "fit.samples": "samples", "fit.learning_rate": "learning_rate",
+}
+REPARAM_ONLY = ("fit.samples", "fit.learning_rate")
+
+
+class PresetPanel(QWidget):
+    """Lists presets, shows the selected one in a form and emits the validated edit.
+
+    ``preset_changed`` carries the valid :class:`Preset` of the form, or None
+    while a value is invalid (the message is shown under the form).
+    """
+
+    preset_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._base: Preset | None = None
+        self._current: Preset | None = None
+        self._loading = False
+        self.preset_list = QListWidget()
+        self.preset_list.setToolTip(TOOLTIPS["preset_list"])
+        self.preset_list.setMaximumHeight(110)
+        self.preset_list.currentItemChanged.connect(self._on_selected)
+
+        self.likelihood = self._combo(LIKELIHOOD_NAMES, "likelihood")
+        self.family = self._combo(FAMILY_NAMES, "family")
+        self.estimator = self._combo(ESTIMATOR_NAMES, "estimator")
+        self.bias = QCheckBox("constant bias regressor")
+        self.bias.setToolTip(TOOLTIPS["bias"])
+        self.standardize = QCheckBox("z-score the stimulus")
+        self.standardize.setToolTip(TOOLTIPS["standardize"])
+        for box in (self.bias, self.standardize):
+            box.toggled.connect(self._validate)
+        self.numbers: dict[str, QLineEdit] = {}
+        for field in NUMBER_FIELDS:
+            edit = QLineEdit()
+            edit.setToolTip(TOOLTIPS[TOOLTIP_OF_KEY[field.key]])
+            edit.textEdited.connect(self._validate)
+            self.numbers[field.key] = edit
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Likelihood", self.likelihood)
+        form.addRow("Stimulus lags", self.numbers["design.stimulus_lags"])
+        form.addRow("History lags", self.numbers["design.spike_history_lags"])
+        form.addRow("Bias", self.bias)
+        form.addRow("Standardise", self.standardize)
+        form.addRow("Prior scale", self.numbers["prior.scale"])
+        form.addRow("Noise sd", self.numbers["noise_sd"])
+        form.addRow("Family", self.family)
+        form.addRow("Estimator", self.estimator)
+        for key in ("fit.max_iter", "fit.seed", "fit.samples", "fit.learning_rate"):
+            form.addRow(next(f.label for f in NUMBER_FIELDS if f.key == key), self.numbers[key])
+        for row in range(form.rowCount()):
+            label = form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget()
+            field = form.itemAt(row, QFormLayout.ItemRole.FieldRole).widget()
+            label.setToolTip(field.toolTip())
+
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #B03A00;")
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.preset_list)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+
+    def _combo(self, names: tuple[str, ...], tooltip: str) -> QComboBox:
+        combo = QComboBox()
+        combo.addItems(list(names))
+        combo.setToolTip(TOOLTIPS[tooltip])
+        combo.currentTextChanged.connect(self._validate)
+        return combo
+
+    # -- the list -------------------------------------------------------------------------------
+    def add_preset(self, preset: Preset, label: str, source: str, select: bool = True) -> None:
+        """Add ``preset`` to the list (replacing an entry with the same label) and optionally select it."""
+        for row in range(self.preset_list.count()):
+            if self.preset_list.item(row).text() == label:
+                self.preset_list.takeItem(row)
+                break
+        item = QListWidgetItem(label)
+        item.setData(Qt.ItemDataRole.UserRole, preset)
+        item.setToolTip(f"{preset.description}\n{source}".strip())
+        self.preset_list.addItem(item)
+        if select:
+            self.preset_list.setCurrentItem(item)
+
+    def select(self, label: str) -> None:
+        matches = self.preset_list.findItems(label, Qt.MatchFlag.MatchExactly)
+        if matches:
+            self.preset_list.setCurrentItem(matches[0])
+
+    def _on_selected(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.load(item.data(Qt.ItemDataRole.UserRole))
+
+    # -- the form -------------------------------------------------------------------------------
+    def load(self, preset: Preset) -> None:
+        """Fill the form from ``preset``."""
+        self._base = preset
+        self._loading = True
+        self.likelihood.setCurrentText(preset.likelihood)
+        self.family.setCurrentText(preset.fit.family)
+        self.estimator.setCurrentText(preset.fit.estimator)
+        self.bias.setChecked(preset.design.bias)
+        self.standardize.setChecked(preset.design.standardize)
+        values = {"design.stimulus_lags": preset.design.stimulus_lags,
+                  "design.spike_history_lags": preset.design.spike_history_lags,
+                  "prior.scale": preset.prior.scale, "noise_sd": preset.noise_sd,
+                  "fit.max_iter": preset.fit.max_iter, "fit.seed": preset.fit.seed,
+                  "fit.samples": preset.fit.samples, "fit.learning_rate": preset.fit.learning_rate}
+        for key, value in values.items():
+            self.numbers[key].setText(f"{value:g}" if isinstance(value, float) else str(value))
+        self._loading = False
+        self._validate()
+
+    def current_preset(self) -> Preset | None:
+        """The form's preset, or None while a value is invalid."""
+        return self._current
+
+    def set_family(self, family: str) -> None:
+        self.family.setCurrentText(family)
+
+    def _form_dict(self) -> dict:
+        """The form as a preset dict; raises PresetError for text that is not a number."""
+        base = self._base
+        data: dict = {"name": base.name if base else "", "description": base.description if base else "",
+                      "likelihood": self.likelihood.currentText(),
+                      "design": {"bias": self.bias.isChecked(), "standardize": self.standardize.isChecked()},
+                      "prior": {}, "fit": {"family": self.family.currentText(),
+                                           "estimator": self.estimator.currentText(),
+                                           "tolerance": base.fit.tolerance if base else 1e-10}}
+        for field in NUMBER_FIELDS:
+            if field.key == "noise_sd" and data["likelihood"] != "gaussian":
+                continue
+            text = self.numbers[field.key].text().strip()
+            try:
+                value = field.parse(text)
+            except ValueError:
+                raise PresetError(f"{FORM_SOURCE}: '{field.key}' must be {field.kind}, got {text!r}") from None
+            if "." in field.key:
+                section, key = field.key.split(".")
+                data[section][key] = value
+            else:
+                data[field.key] = value
+        return data
+
+    def _validate(self, *_args) -> None:
+        if self._loading:
+            return
+        gaussian = self.likelihood.currentText() == "gaussian"
+        reparam = self.estimator.currentText() == "reparam"
+        self.numbers["noise_sd"].setEnabled(gaussian)
+        for key in REPARAM_ONLY:
+            self.numbers[key].setEnabled(reparam)
+        for edit in self.numbers.values():
+            edit.setStyleSheet("")
+        try:
+            preset = preset_from_dict(self._form_dict(), source=FORM_SOURCE)
+        except PresetError as exc:
+            self._current = None
+            message = str(exc)
+            self.message.setText(message)
+            for key, edit in self.numbers.items():
+                if f"'{key}'" in message:
+                    edit.setStyleSheet(INVALID_STYLE)
+        else:
+            self._current = preset
+            self.message.setText("")
+        self.preset_changed.emit(self._current)

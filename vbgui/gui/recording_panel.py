@@ -1,0 +1,68 @@
+"""The recording panel: what was loaded (bins, dt, duration, rate) and a plot of stimulus and counts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from vbgui.gui.style import PALETTE, style_plot
+from vbgui.io.recording import Recording
+
+INITIAL_VIEW_SECONDS = 10.0
+
+
+def recording_summary(recording: Recording) -> str:
+    """One line a user reads to check the file: name, bins, dt, duration, mean rate."""
+    rate = (f"mean firing rate {recording.mean_rate():.2f} Hz" if recording.response_name == "counts"
+            else f"mean {recording.response_name} {recording.mean_rate() * recording.dt:.3g} per bin")
+    truth = ", ground truth known" if recording.truth else ""
+    stimuli = f"{recording.n_stimuli} stimulus column(s)" if recording.stimulus is not None else "no stimulus"
+    return (f"<b>{Path(recording.source).name}</b> — {recording.n_bins:,} bins × {recording.dt * 1000:g} ms = "
+            f"{recording.duration:,.1f} s; {rate}; {stimuli}{truth}")
+
+
+class RecordingPanel(QWidget):
+    """Shows the loaded recording; plots are downsampled (peak mode) and clipped to view."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary = QLabel("no recording loaded")
+        self.summary.setWordWrap(True)
+        self.summary.setToolTip("The loaded recording: bins, bin width, duration and mean rate.")
+        self.plots = pg.GraphicsLayoutWidget()
+        self.stimulus_plot = self.plots.addPlot(row=0, col=0)
+        self.response_plot = self.plots.addPlot(row=1, col=0)
+        self.response_plot.setXLink(self.stimulus_plot)
+        style_plot(self.stimulus_plot, "Stimulus", left=("stimulus", ""), bottom=None)
+        style_plot(self.response_plot, "Response", left=("counts per bin", ""), bottom=("time", "s"))
+        self.stimulus_curve = self._curve(self.stimulus_plot, PALETTE["stimulus"])
+        self.response_curve = self._curve(self.response_plot, PALETTE["counts"])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.plots, 1)
+
+    @staticmethod
+    def _curve(plot: pg.PlotItem, colour: str) -> pg.PlotDataItem:
+        curve = plot.plot(pen=pg.mkPen(colour, width=1))
+        curve.setDownsampling(auto=True, method="peak")
+        curve.setClipToView(True)
+        return curve
+
+    def show_recording(self, recording: Recording) -> None:
+        """Replace the plotted data with ``recording``'s (first stimulus column)."""
+        self.summary.setText(recording_summary(recording))
+        time = np.arange(recording.n_bins) * recording.dt
+        if recording.stimulus is not None:
+            self.stimulus_curve.setData(time, recording.stimulus[:, 0])
+        elif recording.design is not None:
+            self.stimulus_curve.setData(time, recording.design[:, 0])
+        else:
+            self.stimulus_curve.setData([], [])
+        self.response_curve.setData(time, recording.response)
+        self.response_plot.setLabel("left", f"{recording.response_name} per bin")
+        self.stimulus_plot.setXRange(0.0, min(recording.duration, INITIAL_VIEW_SECONDS), padding=0.01)
+        self.stimulus_plot.enableAutoRange(axis="y")
+        self.response_plot.enableAutoRange(axis="y")
