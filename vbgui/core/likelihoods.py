@@ -22,20 +22,18 @@ from scipy.special import expit, gammaln, logit
 from vbgui.core import kernels
 
 LIKELIHOOD_NAMES = ("poisson", "bernoulli", "gaussian")
-LARGE_RULE = 96
-
-
 @lru_cache(maxsize=1)
 def gauss_hermite_standard_normal() -> tuple[np.ndarray, np.ndarray]:
-    """Two Gauss-Hermite rules for E[f(z)], z ~ N(0, 1), back to back: 16 nodes, then 96.
+    """Gauss-Hermite rules for E[f(z)], z ~ N(0, 1), back to back (kernels.RULES: 8, 16, 96 nodes).
 
     For the bernoulli expectation E[log(1 + exp(eta))], eta ~ N(mu, v), the
-    kernel uses the 16-node rule when v <= 0.25 and the 96-node rule above;
-    measured against adaptive quadrature the relative error stays below
-    1e-14 for v <= 4 and below 1e-9 for v <= 9 (softplus has poles at
-    +-i pi, which limit any fixed rule when v is large).
+    kernel uses the 8-node rule when v <= 0.02, the 16-node rule when
+    v <= 0.25 and the 96-node rule above; measured against adaptive
+    quadrature the relative error stays below 1e-14 for v <= 4 and below
+    1e-9 for v <= 9 (softplus has poles at +-i pi, which limit any fixed
+    rule when v is large).
     """
-    parts = [np.polynomial.hermite.hermgauss(n) for n in (kernels.SMALL_RULE, LARGE_RULE)]
+    parts = [np.polynomial.hermite.hermgauss(n) for n, _ in kernels.RULES]
     nodes = np.ascontiguousarray(np.concatenate([np.sqrt(2.0) * x for x, _ in parts]))
     weights = np.ascontiguousarray(np.concatenate([w / np.sqrt(np.pi) for _, w in parts]))
     nodes.setflags(write=False)

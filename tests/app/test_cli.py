@@ -1,0 +1,140 @@
+"""`vbgui fit`: the result contract, and bad input -> status 2, one line, no file."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from vbgui.cli import main
+from vbgui.io.npz import save_npz
+from vbgui.models.synthetic import make_synthetic_recording
+
+CONTRACT_KEYS = {"vbgui_version", "preset", "recording", "family", "estimator", "converged", "iterations", "elbo",
+                 "expected_log_likelihood", "kl", "parameters", "trace", "seconds"}
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("recordings")
+    paths = {}
+    for likelihood in ("poisson", "gaussian", "bernoulli"):
+        rec = make_synthetic_recording(likelihood, n_bins=3000, stimulus_lags=10, spike_history_lags=0, seed=1)
+        paths[likelihood] = folder / f"{likelihood}.npz"
+        save_npz(rec, paths[likelihood])
+    return paths
+
+
+def run_cli(*args):
+    return main([str(a) for a in args])
+
+
+def test_fit_writes_the_contract(recordings, tmp_path, capsys):
+    out = tmp_path / "result.json"
+    assert run_cli("fit", "--preset", "poisson-glm", "--recording", recordings["poisson"], "--out", out,
+                   "--family", "structured", "--max-iter", "50") == 0
+    data = json.loads(out.read_text())
+    assert CONTRACT_KEYS <= set(data)
+    assert data["family"] == "structured" and data["preset"]["fit"]["family"] == "structured"
+    assert data["preset"]["fit"]["max_iter"] == 50 and data["converged"] is True
+    params = data["parameters"]
+    assert params["names"][:2] == ["bias", "stim[0]"] and "hist[0]" in params["names"]
+    assert np.allclose(np.sqrt(np.diag(params["cov"])), params["sd"])
+    assert len(data["trace"]["elbo"]) == data["iterations"] == len(data["trace"]["iteration"])
+    assert data["elbo"] == pytest.approx(data["expected_log_likelihood"] - data["kl"])
+    assert "log_evidence" not in data
+    err = capsys.readouterr().err
+    assert "accuracy" in err and "converged after" in err
+
+
+def test_gaussian_result_has_evidence_and_exact_posterior(recordings, tmp_path):
+    out = tmp_path / "g.json"
+    assert run_cli("fit", "--preset", "linear-gaussian", "--recording", recordings["gaussian"], "--out", out,
+                   "--family", "mean-field", "--quiet") == 0
+    data = json.loads(out.read_text())
+    assert data["log_evidence"] > data["elbo"]
+    assert len(data["exact_posterior"]["mean"]) == len(data["parameters"]["names"])
+
+
+def test_seed_and_estimator_flags_drive_a_reproducible_reparam_fit(recordings, tmp_path):
+    outs = [tmp_path / "a.json", tmp_path / "b.json"]
+    for out in outs:
+        assert run_cli("fit", "--preset", "bernoulli-glm", "--recording", recordings["bernoulli"], "--out", out,
+                       "--estimator", "reparam", "--seed", 4, "--max-iter", 300, "--quiet") == 0
+    a, b = (json.loads(o.read_text()) for o in outs)
+    assert a["estimator"] == "reparam" and a["trace"]["elbo"] == b["trace"]["elbo"]
+
+
+def _bad_cases(tmp_path, recordings):
+    def npz(name, **arrays):
+        path = tmp_path / name
+        np.savez(path, **arrays)
+        return path
+
+    good = {"counts": np.ones(100, dtype=int), "stimulus": np.random.default_rng(0).standard_normal(100),
+            "dt": np.array(0.01)}
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text('likelihood = "poisson"\n[fit]\nfamily = "diag"\n')
+    broken_toml = tmp_path / "broken.toml"
+    broken_toml.write_text("likelihood = \n")
+    return {
+        "missing recording": (["--recording", tmp_path / "nope.npz"], "nope.npz: no such file"),
+        "not an npz": (["--recording", _write(tmp_path / "x.npz", b"junk")], "not a readable .npz"),
+        "missing counts": (["--recording", npz("a.npz", stimulus=good["stimulus"], dt=good["dt"])],
+                           "missing array 'counts'"),
+        "nan stimulus": (["--recording", npz("b.npz", **{**good, "stimulus": np.full(100, np.nan)})],
+                         "'stimulus' contains NaN"),
+        "negative counts": (["--recording", npz("c.npz", **{**good, "counts": -np.ones(100, dtype=int)})],
+                            "negative counts"),
+        "non-integer counts": (["--recording", npz("d.npz", **{**good, "counts": np.full(100, 0.5)})],
+                               "non-integer counts"),
+        "bernoulli non-binary": (["--recording", npz("e.npz", **{**good, "counts": np.full(100, 2)}),
+                                  "--preset", "bernoulli-glm"], "only 0 and 1"),
+        "mismatched lengths": (["--recording", npz("f.npz", **{**good, "stimulus": np.ones(99)})],
+                               "'stimulus' has 99 bins but 'counts' has 100"),
+        "dt zero": (["--recording", npz("g.npz", **{**good, "dt": np.array(0.0)})], "'dt' must be a positive"),
+        "too few bins": (["--recording", npz("h.npz", counts=np.ones(10, dtype=int), stimulus=np.ones(10),
+                                            dt=np.array(0.01))], "fewer than the lags need"),
+        "unknown preset": (["--preset", "nonsense"], "not a shipped preset"),
+        "invalid toml": (["--preset", broken_toml], "not valid TOML"),
+        "bad preset value": (["--preset", bad_toml], "'fit.family' must be one of"),
+        "object array": (["--recording", npz("i.npz", **{**good, "stimulus": np.array([None] * 100)})],
+                         "never loads pickled data"),
+    }
+
+
+def _write(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+def test_bad_inputs_exit_2_with_one_line_and_no_file(recordings, tmp_path, capsys):
+    for label, (args, fragment) in _bad_cases(tmp_path, recordings).items():
+        out = tmp_path / f"{label.replace(' ', '_')}.json"
+        base = {"--preset": "poisson-glm", "--recording": recordings["poisson"]}
+        for flag, value in zip(args[::2], args[1::2]):
+            base[flag] = value
+        argv = ["fit", "--out", out] + [x for pair in base.items() for x in pair]
+        assert run_cli(*argv) == 2, label
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("vbgui: error: ") and fragment in err[0], (label, err)
+        assert not out.exists(), label
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_real_process_reports_errors_without_traceback(tmp_path):
+    completed = subprocess.run([sys.executable, "-m", "vbgui", "fit", "--preset", "poisson-glm", "--recording",
+                                str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r.json")],
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 2
+    assert completed.stderr.strip().count("\n") == 0 and "Traceback" not in completed.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_an_existing_result_survives_a_failed_fit(recordings, tmp_path):
+    out = tmp_path / "keep.json"
+    out.write_text('{"old": true}')
+    assert run_cli("fit", "--preset", "nonsense", "--recording", recordings["poisson"], "--out", out) == 2
+    assert out.read_text() == '{"old": true}'
