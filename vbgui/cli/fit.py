@@ -1,0 +1,64 @@
+"""`vbgui fit`: fit a preset to a recording and write the result file."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from vbgui.errors import VbguiError
+
+PROGRESS_INTERVAL = 0.25  # seconds between progress lines on stderr
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    fit = commands.add_parser("fit", help="fit a preset to a recording and write the result as JSON")
+    fit.add_argument("--preset", required=True, help="a shipped preset name (see 'vbgui presets') or a TOML file")
+    fit.add_argument("--recording", required=True, help="a recording (.npz)")
+    fit.add_argument("--out", required=True, help="the result file to write (JSON)")
+    fit.add_argument("--family", choices=("mean-field", "full-rank", "structured"), help="overrides [fit].family")
+    fit.add_argument("--estimator", choices=("exact", "reparam"), help="overrides [fit].estimator")
+    fit.add_argument("--seed", type=int, help="overrides [fit].seed")
+    fit.add_argument("--max-iter", type=int, help="overrides [fit].max_iter")
+    fit.add_argument("--samples", type=int, help="Monte Carlo samples per step (reparam); overrides [fit].samples")
+    fit.add_argument("--learning-rate", type=float, help="Adam step size (reparam); overrides [fit].learning_rate")
+    fit.add_argument("--quiet", action="store_true", help="no progress lines")
+    fit.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vbgui.app.fit import FitSession, warm_up_engine
+    from vbgui.io.npz import load_npz
+    from vbgui.io.result_json import write_json
+    from vbgui.models.preset import load_preset
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise VbguiError(f"{out}: the folder {out.parent} does not exist")
+    preset = load_preset(args.preset).with_fit(family=args.family, estimator=args.estimator, seed=args.seed,
+                                               max_iter=args.max_iter, samples=args.samples,
+                                               learning_rate=args.learning_rate)
+    recording = load_npz(args.recording)
+    session = FitSession(preset, recording)
+    warm_up_engine()
+    last_print = 0.0
+
+    def report(progress) -> None:
+        nonlocal last_print
+        now = time.perf_counter()
+        if args.quiet or (now - last_print < PROGRESS_INTERVAL and progress.iteration > 1):
+            return
+        last_print = now
+        t = progress.terms
+        print(f"iter {progress.iteration:6d}  elbo {t.elbo:.6f}  accuracy (E log-lik) "
+              f"{t.expected_log_likelihood:.6f}  complexity (KL) {t.kl:.6f}", file=sys.stderr)
+
+    print(f"fitting {preset.name or args.preset} ({preset.likelihood}, {preset.fit.family}, "
+          f"{preset.fit.estimator}) to {recording.source}: {session.design.n_rows} bins x "
+          f"{session.design.dim} parameters", file=sys.stderr)
+    result = session.run(report)
+    write_json(result.to_dict(), out)
+    status = "converged" if result.converged else f"NOT converged ({result.stop_reason}: {result.message})"
+    print(f"{status} after {result.iterations} iterations in {result.seconds:.3f} s: "
+          f"elbo {result.elbo:.6f} -> {out}", file=sys.stderr)
+    return 0
