@@ -195,8 +195,9 @@ class ReparamEstimator:
         k = eps.shape[0]
         ell = float(np.mean(loglik)) + p.log_normaliser
         grad_kl_mean, grad_kl_chol = kl_gradients(q, p.prior_scale)
-        grad_mean = grad_eta.mean(axis=0) - grad_kl_mean
-        grad_chol = np.where(q.family.chol_mask(), grad_eta.T @ eps / k, 0.0) - grad_kl_chol
+        with np.errstate(invalid="ignore", over="ignore"):  # an overflowed draw is reported as non-finite
+            grad_mean = grad_eta.mean(axis=0) - grad_kl_mean
+            grad_chol = np.where(q.family.chol_mask(), grad_eta.T @ eps / k, 0.0) - grad_kl_chol
         return ElboGradient(ElboTerms.from_parts(ell, q.kl_to_prior(p.prior_scale)), grad_mean, grad_chol)
 
     def gradient(self, q: GaussianPosterior) -> ElboGradient:

@@ -170,10 +170,11 @@ def adam(estimator: ReparamEstimator, q0: GaussianPosterior, max_iter: int, lear
     for iteration in range(1, max_iter + 1):
         q = coordinates.to_q(theta)
         estimate = estimator.gradient(q)
-        grad = coordinates.gradient(theta, estimate.grad_mean, estimate.grad_chol)
-        if not (estimate.terms.is_finite() and np.all(np.isfinite(grad))):
+        if not (estimate.terms.is_finite() and np.all(np.isfinite(estimate.grad_mean))
+                and np.all(np.isfinite(estimate.grad_chol))):
             return Outcome("non-finite", coordinates.to_q(last_good_theta),
                            f"the ELBO or its gradient became non-finite at iteration {iteration}")
+        grad = coordinates.gradient(theta, estimate.grad_mean, estimate.grad_chol)
         last_good_theta = theta.copy()
         yield IterationReport(iteration, estimate.terms, q)
         window_elbos.append(estimate.terms.elbo)
