@@ -23,6 +23,7 @@ from vbgui.app.result import FitResult
 from vbgui.errors import VbguiError
 from vbgui.gui.elbo_plot import ElboPlot
 from vbgui.gui.export import EXPORT_FILTER, export_plot
+from vbgui.gui.layout import ModelLayout, model_layout
 from vbgui.gui.parameters_panel import ParametersPanel
 from vbgui.gui.posterior_plot import PosteriorPlot
 from vbgui.gui.preset_panel import PresetPanel
@@ -37,7 +38,9 @@ from vbgui.io.recording import Recording
 from vbgui.io.result_json import write_json
 from vbgui.models.preset import Preset, load_preset, shipped_preset_names
 
-REPAINT_HZ = 25
+REPAINT_HZ = 24
+# One panel is redrawn per tick, in this order: the ELBO every other tick (12 Hz), the q panels at 6 Hz.
+REPAINT_CYCLE = ("elbo", "posterior", "elbo", "parameters")
 RATE_WINDOW_SECONDS = 1.0
 SAMPLE_RECORDING = Path(vbgui.__file__).parent / "resources" / "recordings" / "synthetic-poisson.npz"
 DEFAULT_PRESET = "poisson-glm"
@@ -64,7 +67,9 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self.error_box: QMessageBox | None = None
         self._latest: FitProgress | None = None
-        self._dirty = False
+        self._drawn = dict.fromkeys(REPAINT_CYCLE, 0)  # the iteration each panel shows
+        self._next_in_cycle = 0
+        self._layout: ModelLayout | None = None
         self._rate_samples: deque[tuple[float, int]] = deque()
         self._fit_label = ""
 
@@ -78,7 +83,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_layout()
         self._build_status_bar()
-        self.preset_panel.preset_changed.connect(self._update_controls)
+        self.preset_panel.preset_changed.connect(self._on_preset_changed)
 
         self.repaint_timer = QTimer(self)
         self.repaint_timer.setInterval(int(1000 / REPAINT_HZ))
@@ -244,6 +249,7 @@ class MainWindow(QMainWindow):
             return False
         self.recording = recording
         self.recording_panel.show_recording(recording)
+        self._refresh_layout()
         self.setWindowTitle(f"vbgui — {Path(recording.source).name}")
         if remember:
             self.recent.add(path)
@@ -332,6 +338,26 @@ class MainWindow(QMainWindow):
         paused = fitting and self.runner.worker.paused
         self.pause_action.setText("Resume" if paused else "&Pause")
         self.pause_button.setText("Resume" if paused else "Pause")
+        if paused:
+            self.show_status(f"{self.status_label.text().removesuffix(' (paused)')} (paused)")
+
+    def _on_preset_changed(self, _preset: Preset | None) -> None:
+        self._refresh_layout()
+        self._update_controls()
+
+    def _refresh_layout(self) -> None:
+        """Lay the posterior and parameters panels out for the form's model, if it changed (while idle)."""
+        preset = self.preset_panel.current_preset()
+        if preset is None or self.recording is None or self.is_fitting():
+            return
+        layout = model_layout(preset, self.recording)
+        if layout is not None and layout != self._layout:
+            self._apply_layout(layout, self.recording)
+
+    def _apply_layout(self, layout: ModelLayout, recording: Recording) -> None:
+        self._layout = layout
+        self.posterior_plot.set_model(layout.names, recording.truth)
+        self.parameters_panel.set_layout(layout, recording)
 
     def run_fit(self) -> bool:
         """Start a fit of the form's preset on the loaded recording. Returns whether it started."""
@@ -342,6 +368,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot run", "Load a recording and fix the preset form first.")
             return False
         self.reset_fit()
+        self.posterior_plot.set_reference_pending()
         self.runner = FitRunner(preset, self.recording, self)
         worker = self.runner.worker
         worker.engine_ready.connect(self._on_engine_ready)
@@ -358,9 +385,10 @@ class MainWindow(QMainWindow):
 
     def _on_engine_ready(self, setup: FitSetup) -> None:
         session = setup.session
-        self.posterior_plot.set_model(session.names, session.recording.truth)
+        if self._layout is None or self._layout.names != session.names:  # not laid out beforehand
+            self._apply_layout(model_layout(session.preset, session.recording), session.recording)
         self.posterior_plot.set_reference(setup.reference)
-        self.parameters_panel.set_model(session)
+        self.parameters_panel.attach(session)
         self.progress_bar.setRange(0, session.preset.fit.max_iter)
         self.progress_bar.setValue(0)
         self._rate_samples.clear()
@@ -369,17 +397,34 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, progress: FitProgress) -> None:
         self._latest = progress
-        self._dirty = True
 
     def repaint_fit(self) -> None:
-        """Draw the latest iteration (called by the repaint timer; cheap when nothing changed)."""
-        if not self._dirty or self.runner is None:
-            return
-        self._dirty = False
+        """Draw the latest iteration, one panel per tick (called by the repaint timer).
+
+        Panels take turns in REPAINT_CYCLE, skipping those already showing
+        the latest iteration, so a tick never repaints everything and the
+        event loop stays responsive however fast the engine iterates.
+        """
         progress = self._latest
-        self.elbo_plot.set_trace(*self.runner.worker.trace.arrays())
-        self._show_q(progress.q.mean, progress.q.cov)
-        self.progress_bar.setValue(progress.iteration)
+        if progress is None or self.runner is None:
+            return
+        for step in range(len(REPAINT_CYCLE)):
+            panel = REPAINT_CYCLE[(self._next_in_cycle + step) % len(REPAINT_CYCLE)]
+            if self._drawn[panel] != progress.iteration:
+                self._next_in_cycle = (self._next_in_cycle + step + 1) % len(REPAINT_CYCLE)
+                self._draw(panel, progress)
+                return
+
+    def _draw(self, panel: str, progress: FitProgress) -> None:
+        self._drawn[panel] = progress.iteration
+        if panel == "elbo":
+            self.elbo_plot.set_trace(*self.runner.worker.trace.arrays())
+            self.progress_bar.setValue(progress.iteration)
+            self._show_progress_status(progress)
+        else:
+            self._show_q(progress.q.mean, progress.q.cov, panels=(panel,))
+
+    def _show_progress_status(self, progress: FitProgress) -> None:
         now = time.perf_counter()
         self._rate_samples.append((now, progress.iteration))
         while len(self._rate_samples) > 2 and now - self._rate_samples[0][0] > RATE_WINDOW_SECONDS:
@@ -390,9 +435,11 @@ class MainWindow(QMainWindow):
         self.show_status(f"iteration {progress.iteration:,} / {progress.max_iter:,}  ·  ELBO "
                          f"{progress.terms.elbo:,.3f} nats  ·  {rate:,.0f} iterations/s{paused}")
 
-    def _show_q(self, mean: np.ndarray, cov: np.ndarray) -> None:
-        self.posterior_plot.set_approximation(mean, cov, self._fit_label)
-        self.parameters_panel.update_fit(mean, np.sqrt(np.clip(np.diag(cov), 0.0, None)))
+    def _show_q(self, mean: np.ndarray, cov: np.ndarray, panels: tuple[str, ...] = ("posterior", "parameters")) -> None:
+        if "posterior" in panels:
+            self.posterior_plot.set_approximation(mean, cov, self._fit_label)
+        if "parameters" in panels:
+            self.parameters_panel.update_fit(mean, np.sqrt(np.clip(np.diag(cov), 0.0, None)))
 
     def _on_finished(self, result: FitResult) -> None:
         self.repaint_timer.stop()
@@ -438,7 +485,6 @@ class MainWindow(QMainWindow):
             worker.resume()
         else:
             worker.pause()
-            self._dirty = True  # show "(paused)"
         self._update_controls()
 
     def stop_fit(self) -> None:
@@ -456,7 +502,9 @@ class MainWindow(QMainWindow):
             self.runner.shutdown()
             self.runner = None
         self.repaint_timer.stop()
-        self._latest, self._dirty, self.result = None, False, None
+        self._latest, self.result = None, None
+        self._drawn = dict.fromkeys(self._drawn, 0)
+        self.parameters_panel.detach()
         self.elbo_plot.clear_trace()
         self.posterior_plot.clear_fit()
         self.progress_bar.setRange(0, 1)

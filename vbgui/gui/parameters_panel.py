@@ -6,11 +6,13 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from vbgui.app.fit import FitSession
+from vbgui.gui.layout import ModelLayout
 from vbgui.gui.style import PALETTE, pen, style_plot
+from vbgui.io.recording import Recording
 
 GROUP_TITLES = {"stim": "Stimulus filter", "hist": "Spike-history filter", "x": "Design weights"}
 RATE_VIEW_SECONDS = 5.0
-MAX_RATE_ROWS = 20_000
+MAX_RATE_ROWS = 4_000  # points of the predicted rate drawn: a few per pixel
 SMOOTHING_BINS = 5  # Gaussian sd of the smoothing of the observed response, in bins
 
 
@@ -47,6 +49,10 @@ class FilterPlot:
             plot.plot(lags_ms, truth, pen=pen("truth", dashed=True), name="ground truth")
         plot.addLine(y=0.0, pen=pg.mkPen((120, 120, 120), width=1))
 
+    def clear(self) -> None:
+        for curve in (self.mean, self.upper, self.lower):
+            curve.setData([], [])
+
     def update(self, mean: np.ndarray, sd: np.ndarray) -> None:
         m, s = mean[self.indices], sd[self.indices]
         self.mean.setData(self.lags_ms, m)
@@ -63,6 +69,8 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
                         "recording has one); below, the rate predicted at the posterior mean against the "
                         "observed response.")
         self._filters: list[FilterPlot] = []
+        self._layout: ModelLayout | None = None
+        self._recording: Recording | None = None
         self._session: FitSession | None = None
         self._mean: np.ndarray | None = None
         self.rate_plot: pg.PlotItem | None = None
@@ -70,49 +78,56 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         self.predicted_curve: pg.PlotDataItem | None = None
         self._rate_scale = 1.0
 
-    def set_model(self, session: FitSession) -> None:
-        """Rebuild the plots for a new fit's parameter groups (not called during a fit)."""
+    def set_layout(self, layout: ModelLayout, recording: Recording) -> None:
+        """Build the plots for a model's parameter groups on ``recording`` (while idle, never per iteration)."""
         self.clear()
         self._filters = []
-        self._session, self._mean = session, None
-        design, recording = session.design, session.recording
+        self._layout, self._recording, self._session, self._mean = layout, recording, None, None
         truth = recording.truth
-        filter_groups = [(g, idx) for g, idx in design.groups.items() if g != "bias"]
+        filter_groups = [(g, idx) for g, idx in layout.groups if g != "bias"]
         for column, (group, indices) in enumerate(filter_groups):
             plot = self.addPlot(row=0, col=column)
             offset = 1 if group == "hist" else 0  # hist[j] is the response j + 1 bins back
             is_lagged = group != "x"
-            positions = (np.arange(len(indices)) + offset) * recording.dt * 1000.0 if is_lagged \
+            positions = (np.arange(len(indices)) + offset) * layout.dt * 1000.0 if is_lagged \
                 else np.arange(len(indices), dtype=float)
-            names = [design.names[i] for i in indices]
+            names = [layout.names[i] for i in indices]
             group_truth = np.array([truth[n] for n in names]) if all(n in truth for n in names) else None
             title = GROUP_TITLES.get(group, f"Stimulus filter {group[4:]}")
             style_plot(plot, title, left=("weight", ""),
                        bottom=("lag (ms)", "") if is_lagged else ("column", ""))
             self._filters.append(FilterPlot(plot, positions, np.array(indices), group_truth))
-        self._build_rate_plot(session, max(1, len(filter_groups)))
+        self._build_rate_plot(layout, max(1, len(filter_groups)))
+        self._update_prediction()
 
-    def _build_rate_plot(self, session: FitSession, columns: int) -> None:
-        recording, design = session.recording, session.design
-        likelihood = session.problem.likelihood.name
-        is_rate = likelihood != "gaussian"
-        self._rate_scale = 1.0 / recording.dt if is_rate else 1.0
-        unit = "Hz" if is_rate else ""
-        quantity = "rate" if is_rate else recording.response_name
+    def attach(self, session: FitSession) -> None:
+        """The session whose design the predicted rate uses (its layout was set before)."""
+        self._session = session
+        self._update_prediction()
+
+    def detach(self) -> None:
+        """Forget the fit (Reset): filters and prediction go blank until the next fit."""
+        self._session, self._mean = None, None
+        for filter_plot in self._filters:
+            filter_plot.clear()
+        if self.predicted_curve is not None:
+            self.predicted_curve.setData([], [])
+
+    def _build_rate_plot(self, layout: ModelLayout, columns: int) -> None:
+        is_rate = layout.likelihood != "gaussian"
+        self._rate_scale = 1.0 / layout.dt if is_rate else 1.0
+        quantity = "rate (Hz)" if is_rate else layout.response_name
         self.rate_plot = self.addPlot(row=1, col=0, colspan=columns)
-        style_plot(self.rate_plot, f"Predicted {quantity} at the posterior mean vs observed",
-                   left=(f"{quantity} ({unit})" if unit else quantity, ""), bottom=("time", "s"))
+        style_plot(self.rate_plot, f"Predicted {quantity.split()[0]} at the posterior mean vs observed",
+                   left=(quantity, ""), bottom=("time", "s"))
         legend = self.rate_plot.addLegend(offset=(-5, 5), labelTextSize="9pt")
         legend.setBrush(pg.mkBrush(255, 255, 255, 200))
-        time = (design.first_row + np.arange(design.n_rows)) * recording.dt
-        observed = smoothed(design.response, SMOOTHING_BINS) * self._rate_scale
         self.observed_curve = self.rate_plot.plot(
-            time, observed, pen=pg.mkPen(PALETTE["counts"], width=1),
-            name=f"observed (smoothed, {SMOOTHING_BINS * recording.dt * 1000:g} ms sd)")
-        self.observed_curve.setDownsampling(auto=True, method="peak")
-        self.observed_curve.setClipToView(True)
+            pen=pg.mkPen(PALETTE["counts"], width=1),
+            name=f"observed (smoothed, {SMOOTHING_BINS * layout.dt * 1000:g} ms sd)")
         self.predicted_curve = self.rate_plot.plot(pen=pen("predicted"), name="predicted")
-        self.rate_plot.setXRange(time[0], min(time[-1], time[0] + RATE_VIEW_SECONDS), padding=0.0)
+        start = layout.first_row * layout.dt
+        self.rate_plot.setXRange(start, start + RATE_VIEW_SECONDS, padding=0.0)
         self.rate_plot.sigXRangeChanged.connect(self._update_prediction)
 
     def update_fit(self, mean: np.ndarray, sd: np.ndarray) -> None:
@@ -122,16 +137,28 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         self._mean = mean
         self._update_prediction()
 
-    def _update_prediction(self, *_args) -> None:
-        """Predict only over the visible rows (at most MAX_RATE_ROWS): cheap at any recording length."""
-        if self._session is None or self._mean is None or self.rate_plot is None:
-            return
-        design, dt = self._session.design, self._session.recording.dt
+    def _visible_rows(self) -> np.ndarray:
+        """Design rows in the rate plot's x range, thinned to at most MAX_RATE_ROWS."""
+        first_row, dt = self._layout.first_row, self._layout.dt
+        n_rows = self._recording.n_bins - first_row
         (start_time, end_time), _ = self.rate_plot.viewRange()
-        first = int(np.clip(np.floor(start_time / dt) - design.first_row, 0, design.n_rows - 1))
-        last = int(np.clip(np.ceil(end_time / dt) - design.first_row + 1, first + 1, design.n_rows))
-        step = max(1, (last - first) // MAX_RATE_ROWS)
-        rows = np.arange(first, last, step)
-        eta = design.matrix[rows] @ self._mean
-        predicted = self._session.problem.likelihood.mean_response(eta) * self._rate_scale
-        self.predicted_curve.setData((design.first_row + rows) * dt, predicted)
+        first = int(np.clip(np.floor(start_time / dt) - first_row, 0, n_rows - 1))
+        last = int(np.clip(np.ceil(end_time / dt) - first_row + 1, first + 1, n_rows))
+        return np.arange(first, last, max(1, (last - first) // MAX_RATE_ROWS))
+
+    def _update_prediction(self, *_args) -> None:
+        """Observed and predicted over the visible rows only: cheap at any recording length."""
+        if self._layout is None or self.rate_plot is None:
+            return
+        first_row = self._layout.first_row
+        response = self._recording.response
+        rows = self._visible_rows()
+        time = (first_row + rows) * self._layout.dt
+        pad = int(4 * SMOOTHING_BINS)
+        lo, hi = max(0, first_row + rows[0] - pad), min(response.size, first_row + rows[-1] + pad + 1)
+        observed = smoothed(response[lo:hi], SMOOTHING_BINS)[first_row + rows - lo] * self._rate_scale
+        self.observed_curve.setData(time, observed)
+        if self._session is not None and self._mean is not None:
+            eta = self._session.design.matrix[rows] @ self._mean
+            predicted = self._session.problem.likelihood.mean_response(eta) * self._rate_scale
+            self.predicted_curve.setData(time, predicted)

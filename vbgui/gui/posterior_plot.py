@@ -147,6 +147,12 @@ class PosteriorPlot(QWidget):
         self.y_choice.setCurrentText(y_name)
         self._redraw()
 
+    def set_reference_pending(self) -> None:
+        """The model may have changed: drop the reference until the next fit computes it."""
+        self.reference, self._reference_known = None, False
+        self._grid_cache.clear()
+        self._redraw()
+
     def set_reference(self, reference: ReferencePosterior | None) -> None:
         self.reference = reference
         self._reference_known = True

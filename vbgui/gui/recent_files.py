@@ -12,8 +12,8 @@ MAX_RECENT = 8
 
 
 def application_settings() -> QSettings:
-    """The settings store of vbgui (tests redirect it with QSettings.setPath)."""
-    return QSettings(ORGANISATION, APPLICATION)
+    """The settings store of vbgui: an INI file in the user scope (tests redirect it with QSettings.setPath)."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
 
 
 class RecentFiles:

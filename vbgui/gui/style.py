@@ -27,14 +27,19 @@ def configure_pyqtgraph() -> None:
 
 
 def style_plot(plot: pg.PlotItem, title: str, left: tuple[str, str] | None,
-               bottom: tuple[str, str] | None) -> None:
-    """Title, axis labels (text, SI unit or '') and a light grid."""
+               bottom: tuple[str, str] | None, grid: bool = False) -> None:
+    """Title, axis labels (text, SI unit or '') and optionally a light grid.
+
+    Grids are off by default: pyqtgraph redraws them with every axis change,
+    which costs several ms per repaint of a plot that updates live.
+    """
     plot.setTitle(title, size=TITLE_SIZE)
     for side, label in (("left", left), ("bottom", bottom)):
         if label is not None:
             text, unit = label
             plot.setLabel(side, text, units=unit or None)
-    plot.showGrid(x=True, y=True, alpha=0.15)
+    if grid:
+        plot.showGrid(x=True, y=True, alpha=0.15)
     font = pg.QtGui.QFont()
     font.setPointSize(AXIS_FONT_PT)
     for side, label in (("left", left), ("bottom", bottom)):

@@ -1,0 +1,281 @@
+"""The real main window driven through pytest-qt: load, run, watch, stop, close, fail."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QListWidget, QPushButton
+
+from vbgui.gui.main_window import DEFAULT_PRESET, MainWindow
+from vbgui.gui.posterior_plot import NOT_AVAILABLE
+from vbgui.io.npz import save_npz
+from vbgui.models.synthetic import make_synthetic_recording
+
+FIT_TIMEOUT_MS = 20_000
+
+
+def set_field(window: MainWindow, key: str, text: str) -> None:
+    """Type ``text`` into the form field of preset key ``key`` (e.g. 'fit.max_iter')."""
+    edit = window.preset_panel.numbers[key]
+    edit.setText(text)
+    edit.textEdited.emit(text)
+
+
+def run_to_end(qtbot, window: MainWindow):
+    with qtbot.waitSignal(window.fit_finished, timeout=FIT_TIMEOUT_MS) as finished:
+        assert window.run_fit()
+    return finished.args[0]
+
+
+def curve_y(curve) -> np.ndarray:
+    y = curve.getData()[1]
+    return np.array([]) if y is None else np.asarray(y)
+
+
+def test_first_launch_has_the_sample_and_the_default_preset(qtbot) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert window.recording is not None and window.recording.n_bins == 60_000
+    assert window.preset_panel.preset_list.currentItem().text() == DEFAULT_PRESET
+    assert window.run_action.isEnabled()
+    assert "60,000 bins" in window.recording_panel.summary.text()
+
+
+def test_run_to_completion_curves_hold_the_elbo_trace(qtbot, window, small_recording_path) -> None:
+    assert window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    window.preset_panel.estimator.setCurrentText("reparam")
+    set_field(window, "fit.max_iter", "150")
+    live_lengths: list[int] = []
+    window.repaint_timer.timeout.connect(lambda: live_lengths.append(len(curve_y(window.elbo_plot.elbo_curve))))
+    result = run_to_end(qtbot, window)
+
+    assert result.iterations == 150
+    np.testing.assert_array_equal(window.runner.worker.trace.arrays()[1], result.trace.elbo)
+    np.testing.assert_array_equal(curve_y(window.elbo_plot.elbo_curve), result.trace.elbo)
+    np.testing.assert_array_equal(curve_y(window.elbo_plot.accuracy_curve), result.trace.expected_log_likelihood)
+    np.testing.assert_array_equal(curve_y(window.elbo_plot.complexity_curve), result.trace.kl)
+    assert any(0 < n for n in live_lengths), "the curves never grew while the fit ran"
+    for curve in window.posterior_plot.approximation_contours.curves:
+        assert len(curve.getData()[0]) > 100
+    assert NOT_AVAILABLE in window.posterior_plot.reference_label.text()
+    assert "ELBO" in window.summary_panel.text() and "iterations" in window.summary_panel.text()
+    assert window.progress_bar.value() == 150
+    assert "ELBO" in window.status_label.text()
+
+
+def test_grid_reference_contours_for_a_three_parameter_model(qtbot, window, small_recording_path) -> None:
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    set_field(window, "design.stimulus_lags", "2")
+    set_field(window, "design.spike_history_lags", "0")
+    result = run_to_end(qtbot, window)
+    assert result.names == ("bias", "stim[0]", "stim[1]")
+    assert "exact grid" in window.posterior_plot.reference_label.text()
+    for curve in window.posterior_plot.reference_contours.curves:
+        x, y = curve.getData()
+        assert np.isfinite(x).sum() > 20
+    # the approximation sits inside the true posterior's 39 % contour region
+    mean_x, mean_y = result.mean[1], result.mean[2]
+    x, y = window.posterior_plot.reference_contours.curves[0].getData()
+    assert np.nanmin(x) < mean_x < np.nanmax(x) and np.nanmin(y) < mean_y < np.nanmax(y)
+
+
+def test_linear_gaussian_shows_conjugate_contours_evidence_and_gap(qtbot, window, tmp_path) -> None:
+    path = tmp_path / "gaussian.npz"
+    save_npz(make_synthetic_recording("gaussian", n_bins=3000, stimulus_lags=10, seed=2), path)
+    window.open_recording(path)
+    window.preset_panel.select("linear-gaussian")
+    window.preset_panel.family.setCurrentText("mean-field")
+    result = run_to_end(qtbot, window)
+    assert "exact, conjugate" in window.posterior_plot.reference_label.text()
+    assert all(len(c.getData()[0]) > 100 for c in window.posterior_plot.reference_contours.curves)
+    text = window.summary_panel.text()
+    assert "exact log evidence" in text and "gap" in text
+    assert result.gap > 0
+
+
+def test_keep_a_fit_and_overlay_another_family(qtbot, window, small_recording_path) -> None:
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    run_to_end(qtbot, window)
+    window.posterior_plot.keep_button.click()
+    window.preset_panel.family.setCurrentText("mean-field")
+    run_to_end(qtbot, window)
+    kept = window.posterior_plot.kept_contours.curves[0].getData()
+    now = window.posterior_plot.approximation_contours.curves[0].getData()
+    assert len(kept[0]) > 100 and len(now[0]) > 100
+    assert not np.allclose(kept[0], now[0])
+    labels = [label.text for _, label in window.posterior_plot.legend.items]
+    assert any("kept: full-rank" in text for text in labels) and any("q: mean-field" in text for text in labels)
+
+
+def test_stop_ends_a_running_fit_within_100_ms(qtbot, window, large_recording_path) -> None:
+    window.open_recording(large_recording_path)
+    window.preset_panel.select("poisson-glm")
+    window.preset_panel.estimator.setCurrentText("reparam")
+    set_field(window, "design.spike_history_lags", "0")
+    set_field(window, "fit.max_iter", "100000")
+    finished_at: list[float] = []
+    window.fit_finished.connect(lambda _result: finished_at.append(time.perf_counter()))
+    with qtbot.waitSignal(window.fit_finished, timeout=FIT_TIMEOUT_MS) as finished:
+        window.run_fit()
+        qtbot.waitUntil(lambda: window.runner.worker.latest is not None and window.runner.worker.latest.iteration >= 3,
+                        timeout=FIT_TIMEOUT_MS)
+        started = time.perf_counter()
+        window.stop_fit()
+    stopped_after = finished_at[0] - started
+    result = finished.args[0]
+    assert result.stop_reason == "cancelled"
+    assert stopped_after < 0.100, f"Stop took {stopped_after * 1000:.0f} ms"
+    assert window.run_action.isEnabled()
+
+
+def test_pause_holds_the_iteration_and_resume_continues(qtbot, window, large_recording_path) -> None:
+    window.open_recording(large_recording_path)
+    window.preset_panel.select("poisson-glm")
+    window.preset_panel.estimator.setCurrentText("reparam")
+    set_field(window, "design.spike_history_lags", "0")
+    set_field(window, "fit.max_iter", "100000")
+    with qtbot.waitSignal(window.fit_finished, timeout=FIT_TIMEOUT_MS):
+        window.run_fit()
+        worker = window.runner.worker
+        qtbot.waitUntil(lambda: worker.latest is not None, timeout=FIT_TIMEOUT_MS)
+        window.pause_action.trigger()
+        assert window.pause_button.text() == "Resume"
+        qtbot.wait(100)  # let the iteration in flight finish
+        held = worker.latest.iteration
+        qtbot.wait(300)
+        assert worker.latest.iteration == held
+        window.pause_action.trigger()
+        qtbot.waitUntil(lambda: worker.latest.iteration > held, timeout=FIT_TIMEOUT_MS)
+        window.stop_fit()
+
+
+def test_closing_mid_fit_cancels_and_joins_the_thread(qtbot, large_recording_path) -> None:
+    window = MainWindow(load_sample=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.open_recording(large_recording_path)
+    window.preset_panel.select("poisson-glm")
+    window.preset_panel.estimator.setCurrentText("reparam")
+    set_field(window, "fit.max_iter", "100000")
+    window.run_fit()
+    thread = window.runner.thread
+    qtbot.waitUntil(lambda: window.runner.worker.latest is not None, timeout=FIT_TIMEOUT_MS)
+    started = time.perf_counter()
+    assert window.close()
+    assert not thread.isRunning()
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_bad_file_shows_an_error_and_keeps_the_recording(window, small_recording_path, tmp_path) -> None:
+    window.open_recording(small_recording_path)
+    before = window.recording
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"this is not a zip archive")
+    assert not window.open_recording(bad)
+    assert window.recording is before
+    assert "broken.npz" in window.last_error and "not a readable .npz" in window.last_error
+    assert window.error_box is not None and window.error_box.isVisible()
+    assert "broken.npz" in window.status_label.text()
+    assert "small-poisson.npz" in window.recording_panel.summary.text()
+
+
+def test_a_failing_fit_is_reported_in_the_window(qtbot, window, small_recording_path) -> None:
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("bernoulli-glm")  # counts of 2 and more are not 0/1 spikes
+    with qtbot.waitSignal(window.fit_failed, timeout=FIT_TIMEOUT_MS) as failed:
+        window.run_fit()
+    assert "must hold only 0 and 1" in failed.args[0]
+    assert window.error_box.isVisible() and window.run_action.isEnabled()
+
+
+def test_invalid_form_values_are_explained_and_block_run(qtbot, window, small_recording_path) -> None:
+    window.open_recording(small_recording_path)
+    edit = window.preset_panel.numbers["fit.max_iter"]
+    edit.clear()
+    qtbot.keyClicks(edit, "12x")
+    assert "'fit.max_iter' must be an integer" in window.preset_panel.message.text()
+    assert not window.run_action.isEnabled()
+    set_field(window, "prior.scale", "-1")
+    set_field(window, "fit.max_iter", "50")
+    assert "'prior.scale' must be a positive number" in window.preset_panel.message.text()
+    assert "border" in window.preset_panel.numbers["prior.scale"].styleSheet()
+    set_field(window, "prior.scale", "2")
+    assert window.preset_panel.message.text() == ""
+    assert window.preset_panel.current_preset().prior.scale == 2.0
+    assert window.run_action.isEnabled()
+
+
+def test_noise_sd_only_for_gaussian(window) -> None:
+    window.preset_panel.select("poisson-glm")
+    assert not window.preset_panel.numbers["noise_sd"].isEnabled()
+    window.preset_panel.select("linear-gaussian")
+    assert window.preset_panel.numbers["noise_sd"].isEnabled()
+    set_field(window, "noise_sd", "0.5")
+    assert window.preset_panel.current_preset().noise_sd == 0.5
+
+
+def test_save_and_reopen_a_preset(window, tmp_path) -> None:
+    window.preset_panel.select("poisson-glm")
+    set_field(window, "design.stimulus_lags", "7")
+    assert window.write_preset(window.preset_panel.current_preset(), tmp_path / "mine.toml")
+    assert window.open_preset(tmp_path / "mine.toml")
+    assert window.preset_panel.preset_list.currentItem().text() == "mine.toml"
+    assert window.preset_panel.current_preset().design.stimulus_lags == 7
+    bad = tmp_path / "bad.toml"
+    bad.write_text("likelihood = 'poisson'\n[fit]\nmax_itr = 3\n")
+    assert not window.open_preset(bad)
+    assert "did you mean 'max_iter'" in window.last_error
+
+
+def test_export_result_json_and_plots(qtbot, window, small_recording_path, tmp_path) -> None:
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    assert not window.export_action.isEnabled()
+    result = run_to_end(qtbot, window)
+    assert window.export_action.isEnabled()
+    assert window.write_result(tmp_path / "result.json")
+    data = json.loads((tmp_path / "result.json").read_text())
+    assert data["elbo"] == pytest.approx(result.elbo) and data["parameters"]["names"] == list(result.names)
+    from vbgui.gui.export import export_plot
+
+    for name, view in window.plot_views().items():
+        for suffix in ("png", "svg"):
+            written = export_plot(view, tmp_path / f"{name}.{suffix}")
+            assert written.stat().st_size > 1000
+
+
+def test_recent_files_are_remembered_in_isolated_settings(window, small_recording_path) -> None:
+    window.open_recording(small_recording_path)
+    assert window.recent.paths()[0] == str(small_recording_path.resolve())
+    assert "vbgui" in window.recent.settings.fileName() and "settings" in window.recent.settings.fileName()
+
+
+def test_reset_clears_the_fit(qtbot, window, small_recording_path) -> None:
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    run_to_end(qtbot, window)
+    window.reset_action.trigger()
+    assert len(curve_y(window.elbo_plot.elbo_curve)) == 0
+    assert len(curve_y(window.posterior_plot.approximation_contours.curves[0])) == 0
+    assert window.result is None and not window.export_action.isEnabled()
+
+
+def test_shortcuts(window) -> None:
+    expected = {window.open_action: "Ctrl+O", window.run_action: "Ctrl+R", window.pause_action: "Space",
+                window.export_action: "Ctrl+E", window.fullscreen_action: "F11"}
+    for action, keys in expected.items():
+        assert action.shortcut().toString() == keys
+
+
+def test_every_control_has_a_tooltip(window) -> None:
+    missing = [f"{type(w).__name__} {getattr(w, 'text', lambda: '')()}"
+               for kind in (QLineEdit, QComboBox, QCheckBox, QPushButton, QListWidget)
+               for w in window.findChildren(kind)
+               if w.isVisibleTo(window) and not w.toolTip() and not isinstance(w.parent(), QComboBox)]
+    assert missing == []

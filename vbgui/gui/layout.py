@@ -1,0 +1,47 @@
+"""The shape of a model before it is fitted: parameter names, groups and the first usable bin.
+
+Computed on the GUI thread whenever the preset or the recording changes,
+from a design built on the first few bins only (cheap at any recording
+length), so the panels are laid out while the window is idle and a fit
+only updates existing plot items.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from vbgui.errors import VbguiError
+from vbgui.io.recording import Recording
+from vbgui.models.design import build_design
+from vbgui.models.preset import Preset
+
+
+@dataclass(frozen=True)
+class ModelLayout:
+    """Parameter names, groups (name -> column indices), first design row, likelihood and bin width."""
+
+    names: tuple[str, ...]
+    groups: tuple[tuple[str, tuple[int, ...]], ...]
+    first_row: int
+    likelihood: str
+    dt: float
+    response_name: str
+    source: str
+
+
+def _head(recording: Recording, n_bins: int) -> Recording:
+    return Recording(recording.response[:n_bins], recording.dt, recording.source,
+                     stimulus=None if recording.stimulus is None else recording.stimulus[:n_bins],
+                     design=None if recording.design is None else recording.design[:n_bins],
+                     response_name=recording.response_name)
+
+
+def model_layout(preset: Preset, recording: Recording) -> ModelLayout | None:
+    """The layout of ``preset`` on ``recording``, or None when they do not fit together (the fit will say why)."""
+    settings = replace(preset.design, standardize=False)  # names do not depend on scaling
+    first_row = max(settings.stimulus_lags - 1, settings.spike_history_lags, 0)
+    try:
+        design = build_design(_head(recording, min(recording.n_bins, first_row + 2)), settings)
+    except VbguiError:
+        return None
+    return ModelLayout(design.names, tuple(design.groups.items()), design.first_row, preset.likelihood,
+                       recording.dt, recording.response_name, recording.source)
