@@ -10,7 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vbgui.errors import RecordingError
-from vbgui.io.npz import load_npz, save_npz
+from vbgui.io.npz import read_npz, save_npz
+
+
+def load_npz(path):
+    return read_npz(path).unit()
 from vbgui.models.synthetic import make_synthetic_recording
 
 
@@ -50,7 +54,9 @@ def test_column_and_row_vectors_alike(tmp_path):
     (lambda a: a.update(stimulus=np.r_[np.ones(49), np.nan]), "'stimulus' contains NaN or Inf (first at bin 49)"),
     (lambda a: a.update(counts=np.r_[np.ones(49), np.inf]), "'counts' contains NaN or Inf"),
     (lambda a: a.update(counts=np.array(["a"] * 50)), "'counts' must be numeric"),
-    (lambda a: a.update(counts=np.zeros((5, 10))), "'counts' must be a vector"),
+    (lambda a: a.update(counts=np.zeros((50, 2, 2))), "'counts' must be (T,) or (T, units)"),
+    (lambda a: a.update(counts=np.zeros((50, 2)), unit_names=np.array(["a"])), "'unit_names' must be 2 strings"),
+    (lambda a: a.update(counts=-np.ones(50)), "'counts' contains negative counts"),
     (lambda a: a.update(counts=np.zeros(0), stimulus=np.zeros(0)), "'counts' is empty"),
     (lambda a: a.update(stimulus=np.zeros((50, 2, 2))), "'stimulus' must be (T,) or (T, K)"),
     (lambda a: a.update(extra=np.ones(3)), "unknown array(s) extra"),

@@ -14,7 +14,13 @@ PROGRESS_INTERVAL = 0.25  # seconds between progress lines on stderr
 def add_parser(commands: argparse._SubParsersAction) -> None:
     fit = commands.add_parser("fit", help="fit a preset to a recording and write the result as JSON")
     fit.add_argument("--preset", required=True, help="a shipped preset name (see 'vbgui presets') or a TOML file")
-    fit.add_argument("--recording", required=True, help="a recording (.npz)")
+    fit.add_argument("--recording", required=True,
+                     help="a recording (.npz, .mat, .csv, .tsv, .nwb, or a Pillow lab tutorial folder)")
+    fit.add_argument("--unit", help="the unit to fit, by name or index (default: the first)")
+    fit.add_argument("--dt", type=float, help="bin width in seconds, for files that do not say (csv, spike times)")
+    fit.add_argument("--variable", action="append", default=[], metavar="ROLE=NAME",
+                     help="the file's name for a role: counts, response, stimulus, dt, spike_times, duration, "
+                          "time, unit_names (repeatable), e.g. --variable counts=spk")
     fit.add_argument("--out", required=True, help="the result file to write (JSON)")
     fit.add_argument("--family", choices=("mean-field", "full-rank", "structured"), help="overrides [fit].family")
     fit.add_argument("--estimator", choices=("exact", "reparam"), help="overrides [fit].estimator")
@@ -26,9 +32,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     fit.set_defaults(run=run)
 
 
+def parse_variables(pairs: list[str]) -> dict[str, str]:
+    """ROLE=NAME pairs from the command line as a dict."""
+    variables = {}
+    for pair in pairs:
+        role, sep, name = pair.partition("=")
+        if not sep or not role.strip() or not name.strip():
+            raise VbguiError(f"--variable {pair!r}: expected ROLE=NAME, e.g. counts=spk")
+        variables[role.strip()] = name.strip()
+    return variables
+
+
 def run(args: argparse.Namespace) -> int:
     from vbgui.app.fit import FitSession, warm_up_engine
-    from vbgui.io.npz import load_npz
+    from vbgui.io.loaders import LoadOptions, load_recording
     from vbgui.io.result_json import write_json
     from vbgui.models.preset import load_preset
 
@@ -38,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     preset = load_preset(args.preset).with_fit(family=args.family, estimator=args.estimator, seed=args.seed,
                                                max_iter=args.max_iter, samples=args.samples,
                                                learning_rate=args.learning_rate)
-    recording = load_npz(args.recording)
+    recording = load_recording(args.recording, args.unit, LoadOptions(parse_variables(args.variable), args.dt))
     session = FitSession(preset, recording)
     warm_up_engine()
     last_print = 0.0
@@ -53,8 +70,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"iter {progress.iteration:6d}  elbo {t.elbo:.6f}  accuracy (E log-lik) "
               f"{t.expected_log_likelihood:.6f}  complexity (KL) {t.kl:.6f}", file=sys.stderr)
 
+    unit = f" unit '{recording.unit}'" if recording.unit else ""
+    for note in recording.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"fitting {preset.name or args.preset} ({preset.likelihood}, {preset.fit.family}, "
-          f"{preset.fit.estimator}) to {recording.source}: {session.design.n_rows} bins x "
+          f"{preset.fit.estimator}) to {recording.source}{unit}: {session.design.n_rows} bins x "
           f"{session.design.dim} parameters", file=sys.stderr)
     result = session.run(report)
     write_json(result.to_dict(), out)

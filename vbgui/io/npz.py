@@ -1,9 +1,10 @@
 """Read and write recordings as NumPy ``.npz`` archives, never with pickles.
 
-Arrays: ``counts`` (T,) integers or ``response`` (T,) floats; ``stimulus``
-(T,) or (T, K); ``dt`` (seconds per bin, a scalar); optionally ``design``
-(T, D); optionally ``truth_names`` (strings) and ``truth_weights`` (floats),
-the ground truth of a synthetic recording.
+Arrays: ``counts`` (T,) integers or ``response`` (T,) floats, or (T, U) for
+U units with optional ``unit_names`` (strings); ``stimulus`` (T,) or (T, K);
+``dt`` (seconds per bin, a scalar); optionally ``design`` (T, D); optionally
+``truth_names`` (strings) and ``truth_weights`` (floats), the ground truth of
+a synthetic recording.
 """
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import numpy as np
 
 from vbgui.errors import RecordingError
 from vbgui.io.atomic import atomic_write
-from vbgui.io.recording import Recording
+from vbgui.io.recording import Recording, RecordingFile
 
-KNOWN_ARRAYS = ("counts", "response", "stimulus", "dt", "design", "truth_names", "truth_weights")
+KNOWN_ARRAYS = ("counts", "response", "unit_names", "stimulus", "dt", "design", "truth_names", "truth_weights")
 
 
 def _numeric(source: str, name: str, array: np.ndarray) -> np.ndarray:
@@ -33,8 +34,8 @@ def _as_columns(source: str, name: str, array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.float64)
 
 
-def load_npz(path: str | Path) -> Recording:
-    """Load a recording; any problem raises :class:`RecordingError` naming the file and the array."""
+def read_npz(path: str | Path) -> RecordingFile:
+    """Read a recording file; any problem raises :class:`RecordingError` naming the file and the array."""
     path = Path(path)
     source = str(path)
     if not path.is_file():
@@ -67,8 +68,16 @@ def load_npz(path: str | Path) -> Recording:
     if response_name not in arrays:
         raise RecordingError(f"{source}: missing array 'counts' (spike counts) or 'response'")
     response = _numeric(source, response_name, arrays[response_name])
-    if response.ndim == 2 and 1 in response.shape:
+    if response.ndim == 2 and response.shape[0] == 1:
         response = response.reshape(-1)
+    n_units = 1 if response.ndim == 1 else response.shape[1]
+    unit_names = tuple(f"unit {i}" for i in range(n_units))
+    if "unit_names" in arrays:
+        names = arrays["unit_names"]
+        if names.dtype.kind != "U" or names.shape != (n_units,):
+            raise RecordingError(f"{source}: 'unit_names' must be {n_units} strings, one per column of "
+                                 f"'{response_name}'")
+        unit_names = tuple(str(n) for n in names)
     if "dt" not in arrays:
         raise RecordingError(f"{source}: missing array 'dt' (seconds per bin)")
     dt_array = _numeric(source, "dt", arrays["dt"])
@@ -83,8 +92,9 @@ def load_npz(path: str | Path) -> Recording:
             raise RecordingError(f"{source}: 'truth_names' (strings) and 'truth_weights' must be vectors "
                                  "of the same length")
         truth = {str(n): float(w) for n, w in zip(names_array, weights)}
-    return Recording(
-        response=np.ascontiguousarray(response, dtype=np.float64),
+    return RecordingFile(
+        responses=response,
+        unit_names=unit_names,
         dt=float(dt_array.reshape(-1)[0]),
         source=source,
         stimulus=_as_columns(source, "stimulus", arrays["stimulus"]) if "stimulus" in arrays else None,

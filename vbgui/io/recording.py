@@ -25,14 +25,12 @@ class Recording:
     design: np.ndarray | None = None
     truth: dict[str, float] = field(default_factory=dict)
     response_name: str = "counts"
+    unit: str = ""
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "response", np.ascontiguousarray(self.response, dtype=np.float64))
-        for name in ("stimulus", "design"):
-            array = getattr(self, name)
-            if array is not None:
-                array = np.asarray(array, dtype=np.float64)
-                object.__setattr__(self, name, np.ascontiguousarray(array[:, None] if array.ndim == 1 else array))
+        _as_float_columns(self)
         check_recording_arrays(self)
 
     @property
@@ -52,33 +50,115 @@ class Recording:
         return float(np.mean(self.response) / self.dt)
 
 
+def _as_float_columns(record) -> None:
+    """Make ``stimulus`` and ``design`` C-contiguous float64 with one column per regressor (no copy if already)."""
+    for name in ("stimulus", "design"):
+        array = getattr(record, name)
+        if array is not None:
+            array = np.asarray(array, dtype=np.float64)
+            object.__setattr__(record, name, np.ascontiguousarray(array[:, None] if array.ndim == 1 else array))
+
+
 def _finite(source: str, name: str, array: np.ndarray) -> None:
     if not np.all(np.isfinite(array)):
         flat = np.flatnonzero(~np.isfinite(array.reshape(array.shape[0], -1)).any(axis=1))
         raise RecordingError(f"{source}: '{name}' contains NaN or Inf (first at bin {int(flat[0])})")
 
 
-def check_recording_arrays(rec: Recording) -> None:
-    """Raise :class:`RecordingError` naming the source and array if ``rec`` is inconsistent."""
-    src, name = rec.source, rec.response_name
-    if rec.response.ndim != 1:
-        raise RecordingError(f"{src}: '{name}' must be a vector of length T, got shape {rec.response.shape}")
-    n_bins = rec.response.shape[0]
+def check_arrays(source: str, name: str, responses: np.ndarray, dt: float, stimulus: np.ndarray | None,
+                 design: np.ndarray | None, truth: dict[str, float]) -> None:
+    """Raise :class:`RecordingError` naming ``source`` and the array if they are inconsistent.
+
+    ``responses`` is (T,) or (T, units); ``name`` is what the file calls it.
+    """
+    n_bins = responses.shape[0]
     if n_bins == 0:
-        raise RecordingError(f"{src}: '{name}' is empty")
-    _finite(src, name, rec.response)
-    if not (np.isfinite(rec.dt) and rec.dt > 0):
-        raise RecordingError(f"{src}: 'dt' must be a positive number of seconds per bin, got {rec.dt!r}")
-    for array_name, array in (("stimulus", rec.stimulus), ("design", rec.design)):
+        raise RecordingError(f"{source}: '{name}' is empty")
+    _finite(source, name, responses)
+    if not (np.isfinite(dt) and dt > 0):
+        raise RecordingError(f"{source}: 'dt' must be a positive number of seconds per bin, got {dt!r}")
+    for array_name, array in (("stimulus", stimulus), ("design", design)):
         if array is None:
             continue
         if array.ndim != 2:
-            raise RecordingError(f"{src}: '{array_name}' must be (T,) or (T, K), got shape {array.shape}")
+            raise RecordingError(f"{source}: '{array_name}' must be (T,) or (T, K), got shape {array.shape}")
         if array.shape[0] != n_bins:
-            raise RecordingError(f"{src}: '{array_name}' has {array.shape[0]} bins but '{name}' has {n_bins}")
+            raise RecordingError(f"{source}: '{array_name}' has {array.shape[0]} bins but '{name}' has {n_bins}")
         if array.shape[1] == 0:
-            raise RecordingError(f"{src}: '{array_name}' has no columns")
-        _finite(src, array_name, array)
-    for key, value in rec.truth.items():
+            raise RecordingError(f"{source}: '{array_name}' has no columns")
+        _finite(source, array_name, array)
+    for key, value in truth.items():
         if not np.isfinite(value):
-            raise RecordingError(f"{src}: ground truth for '{key}' is not finite")
+            raise RecordingError(f"{source}: ground truth for '{key}' is not finite")
+
+
+def check_recording_arrays(rec: Recording) -> None:
+    """Raise :class:`RecordingError` naming the source and array if ``rec`` is inconsistent."""
+    name = f"{rec.response_name}' of unit '{rec.unit}" if rec.unit else rec.response_name
+    if rec.response.ndim != 1:
+        raise RecordingError(f"{rec.source}: '{name}' must be a vector of length T, got shape {rec.response.shape}")
+    check_arrays(rec.source, name, rec.response, rec.dt, rec.stimulus, rec.design, rec.truth)
+
+
+@dataclass(frozen=True, eq=False)
+class RecordingFile:
+    """What a loader read: one or more units recorded in the same bins, with a shared stimulus.
+
+    ``responses`` is (T, U); :meth:`unit` picks one as a :class:`Recording`
+    without copying the other units.
+    """
+
+    responses: np.ndarray
+    unit_names: tuple[str, ...]
+    dt: float
+    source: str
+    stimulus: np.ndarray | None = None
+    design: np.ndarray | None = None
+    truth: dict[str, float] = field(default_factory=dict)
+    response_name: str = "counts"
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        responses = self.responses
+        if responses.ndim == 1:
+            responses = responses[:, None]
+        if responses.ndim != 2:
+            raise RecordingError(f"{self.source}: '{self.response_name}' must be (T,) or (T, units), "
+                                 f"got shape {self.responses.shape}")
+        if len(self.unit_names) != responses.shape[1]:
+            raise RecordingError(f"{self.source}: {len(self.unit_names)} unit names for "
+                                 f"{responses.shape[1]} units in '{self.response_name}'")
+        _as_float_columns(self)
+        check_arrays(self.source, self.response_name, responses, self.dt, self.stimulus, self.design, self.truth)
+        if self.response_name == "counts" and np.min(responses) < 0:
+            bins, units = np.nonzero(responses < 0)
+            raise RecordingError(f"{self.source}: 'counts' contains negative counts (unit "
+                                 f"'{self.unit_names[units[0]]}', first at bin {int(bins.min())})")
+        object.__setattr__(self, "responses", responses)
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_names)
+
+    def unit_index(self, key: str | int | None) -> int:
+        """Index of a unit given by name, by index (int or digits), or the first when None."""
+        if key is None:
+            return 0
+        if isinstance(key, str) and key in self.unit_names:
+            return self.unit_names.index(key)
+        try:
+            index = int(key)
+        except (TypeError, ValueError):
+            index = -1
+        if not 0 <= index < self.n_units:
+            raise RecordingError(f"{self.source}: no unit {key!r}; units are "
+                                 + ", ".join(f"{i}: {n}" for i, n in enumerate(self.unit_names[:20]))
+                                 + (" ..." if self.n_units > 20 else ""))
+        return index
+
+    def unit(self, key: str | int | None = None) -> Recording:
+        index = self.unit_index(key)
+        name = self.unit_names[index]
+        return Recording(self.responses[:, index], self.dt, self.source, stimulus=self.stimulus, design=self.design,
+                         truth=self.truth, response_name=self.response_name,
+                         unit=name if self.n_units > 1 else "", notes=self.notes)

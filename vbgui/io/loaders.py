@@ -1,0 +1,66 @@
+"""One entry point for every recording format: ``read_recording_file`` and ``load_recording``.
+
+The format is chosen by extension (.npz, .mat, .csv, .tsv, .nwb) or, for a
+folder or one of its files, by the Pillow lab tutorial layout.  Every loader
+returns a :class:`RecordingFile`; every problem is a :class:`RecordingError`
+naming the file, the variable and what is wrong.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vbgui.errors import RecordingError
+from vbgui.io.delimited import read_delimited
+from vbgui.io.matlab import read_mat
+from vbgui.io.npz import read_npz
+from vbgui.io.nwb import read_nwb
+from vbgui.io.pillow_lab import is_pillow_folder, read_pillow_folder
+from vbgui.io.recording import Recording, RecordingFile
+
+EXTENSIONS = (".npz", ".mat", ".csv", ".tsv", ".nwb")
+FILE_FILTER = "Recordings (*.npz *.mat *.csv *.tsv *.nwb)"
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to read a file whose names differ from the defaults.
+
+    ``variables`` maps a role (counts, response, stimulus, dt, spike_times,
+    duration, time, unit_names) to the variable or column name in the file;
+    ``dt`` is the bin width in seconds when the file does not say.
+    """
+
+    variables: dict[str, str] = field(default_factory=dict)
+    dt: float | None = None
+
+
+def read_recording_file(path: str | Path, options: LoadOptions | None = None) -> RecordingFile:
+    path = Path(path)
+    options = options or LoadOptions()
+    if options.dt is not None and not options.dt > 0:
+        raise RecordingError(f"{path}: dt must be a positive number of seconds, got {options.dt!r}")
+    if is_pillow_folder(path):
+        return read_pillow_folder(path)
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        raise RecordingError(f"{path}: a folder, but not the Pillow lab tutorial layout "
+                             "(Stim.mat, stimtimes.mat, SpTimes.mat)")
+    if suffix == ".npz":
+        if options.variables:
+            raise RecordingError(f"{path}: .npz recordings use the standard array names; no remapping")
+        return read_npz(path)
+    if suffix == ".mat":
+        return read_mat(path, options.variables, options.dt)
+    if suffix in (".csv", ".tsv"):
+        return read_delimited(path, options.variables, options.dt)
+    if suffix == ".nwb":
+        return read_nwb(path, options.variables, options.dt)
+    raise RecordingError(f"{path}: unknown recording format '{suffix or 'no extension'}'; "
+                         f"vbgui reads {', '.join(EXTENSIONS)}")
+
+
+def load_recording(path: str | Path, unit: str | int | None = None,
+                   options: LoadOptions | None = None) -> Recording:
+    """Read ``path`` and pick one unit (by name or index; the first when None)."""
+    return read_recording_file(path, options).unit(unit)

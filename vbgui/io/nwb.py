@@ -1,0 +1,95 @@
+"""Recordings from Neurodata Without Borders (``.nwb``) files, through pynwb (optional extra).
+
+Spike times of the units table are binned at ``dt`` (default 1 ms); the
+stimulus is a TimeSeries from the file's ``stimulus`` group (the one named by
+``variables={"stimulus": NAME}``, else the first), averaged over each bin
+(linearly interpolated at bin centres when it is sampled more coarsely than
+the bins).  Units are named by the table's 'unit_name' column when it has
+one, else by their ids.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from vbgui.errors import RecordingError
+from vbgui.io.recording import RecordingFile
+from vbgui.io.spike_times import bin_edges, bin_spike_times, n_bins_for
+
+DEFAULT_DT = 0.001
+INSTALL_HINT = "reading .nwb files needs pynwb: pip install \"vbgui[nwb]\""
+
+
+def _series_samples(series) -> tuple[np.ndarray, np.ndarray]:
+    """(times in seconds, values (n, K)) of a pynwb TimeSeries."""
+    values = np.asarray(series.data[:], dtype=np.float64)
+    values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
+    if series.timestamps is not None:
+        times = np.asarray(series.timestamps[:], dtype=np.float64)
+    else:
+        times = series.starting_time + np.arange(values.shape[0]) / series.rate
+    return times, values
+
+
+def resample_onto_bins(times: np.ndarray, values: np.ndarray, dt: float, n_bins: int) -> np.ndarray:
+    """Mean of the samples in each bin; bins without a sample take the interpolated value at their centre."""
+    edges = bin_edges(dt, n_bins)
+    index = np.searchsorted(edges, times, side="right") - 1
+    inside = (index >= 0) & (index < n_bins)
+    sums = np.zeros((n_bins, values.shape[1]))
+    np.add.at(sums, index[inside], values[inside])
+    counts = np.bincount(index[inside], minlength=n_bins)
+    result = np.empty_like(sums)
+    filled = counts > 0
+    result[filled] = sums[filled] / counts[filled, None]
+    centres = edges[:-1] + dt / 2
+    for k in range(values.shape[1]):
+        result[~filled, k] = np.interp(centres[~filled], times, values[:, k])
+    return result
+
+
+def read_nwb(path: str | Path, variables: Mapping[str, str] | None = None, dt: float | None = None) -> RecordingFile:
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise RecordingError(f"{source}: no such file")
+    try:
+        from pynwb import NWBHDF5IO
+    except ImportError:
+        raise RecordingError(f"{source}: {INSTALL_HINT}") from None
+    dt = DEFAULT_DT if dt is None else dt
+    try:
+        with NWBHDF5IO(str(path), "r", load_namespaces=True) as io:
+            nwbfile = io.read()
+            units = nwbfile.units
+            if units is None or len(units) == 0:
+                raise RecordingError(f"{source}: no units table with spike times")
+            trains = [np.asarray(units["spike_times"][i], dtype=np.float64) for i in range(len(units))]
+            if "unit_name" in units.colnames:
+                names = tuple(str(units["unit_name"][i]) for i in range(len(units)))
+            else:
+                names = tuple(str(i) for i in units.id[:])
+            stimuli = dict(nwbfile.stimulus)
+            wanted = (variables or {}).get("stimulus")
+            series = None
+            if wanted is not None:
+                if wanted not in stimuli:
+                    raise RecordingError(f"{source}: no stimulus '{wanted}'; stimuli: {', '.join(stimuli) or 'none'}")
+                series = stimuli[wanted]
+            elif stimuli:
+                series = next(iter(stimuli.values()))
+            samples = _series_samples(series) if series is not None else None
+    except RecordingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - untrusted bytes: h5py/hdmf/pynwb raise many types
+        raise RecordingError(f"{source}: not a readable NWB file ({exc.__class__.__name__}: {exc})") from None
+    ends = [float(t.max()) for t in trains if t.size]
+    if samples is not None:
+        ends.append(float(samples[0][-1]))
+    n_bins = n_bins_for(max(ends, default=dt), dt, source) + 1
+    responses = np.column_stack([bin_spike_times(t, dt, n_bins, source, "spike_times") for t in trains])
+    stimulus = None if samples is None else resample_onto_bins(samples[0], samples[1], dt, n_bins)
+    return RecordingFile(responses=responses, unit_names=names, dt=dt, source=source, stimulus=stimulus,
+                         response_name="counts")
