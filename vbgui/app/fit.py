@@ -9,8 +9,10 @@ through the session's :class:`CancelToken`.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable, Generator
 
 import numpy as np
@@ -37,6 +39,15 @@ class FitProgress:
     terms: ElboTerms
     q: GaussianPosterior
     elapsed: float
+
+
+def recording_checksum(recording: Recording) -> str:
+    """sha256 of the data fitted: dt, the response and the regressors as float64, in that order."""
+    digest = hashlib.sha256(np.float64(recording.dt).tobytes())
+    for array in (recording.response, recording.stimulus, recording.design):
+        if array is not None:
+            digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    return "sha256:" + digest.hexdigest()
 
 
 def likelihood_of(preset: Preset) -> Likelihood:
@@ -159,4 +170,6 @@ class FitSession:
             seconds=seconds, n_bins=self.recording.n_bins, first_row=self.design.first_row,
             log_evidence=log_evidence, exact_posterior_mean=exact_mean, exact_posterior_cov=exact_cov,
             truth={k: v for k, v in self.recording.truth.items() if k in self.names},
+            unit=self.recording.unit, recording_checksum=recording_checksum(self.recording),
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )

@@ -60,6 +60,9 @@ class FitResult:
     exact_posterior_mean: np.ndarray | None = None
     exact_posterior_cov: np.ndarray | None = None
     truth: dict[str, float] = field(default_factory=dict)
+    unit: str = ""
+    recording_checksum: str = ""
+    created: str = ""
 
     @property
     def sd(self) -> np.ndarray:
@@ -76,6 +79,9 @@ class FitResult:
             "vbgui_version": self.vbgui_version,
             "preset": self.preset,
             "recording": self.recording,
+            "unit": self.unit,
+            "recording_checksum": self.recording_checksum,
+            "created": self.created,
             "family": self.family,
             "estimator": self.estimator,
             "converged": self.converged,
@@ -134,6 +140,8 @@ class FitResult:
                 exact_posterior_mean=None if exact is None else np.asarray(exact["mean"], dtype=float),
                 exact_posterior_cov=None if exact is None else np.asarray(exact["cov"], dtype=float),
                 truth={str(k): float(v) for k, v in data.get("truth", {}).items()},
+                unit=str(data.get("unit", "")), recording_checksum=str(data.get("recording_checksum", "")),
+                created=str(data.get("created", "")),
             )
         except ResultFileError:
             raise

@@ -10,6 +10,7 @@ spacing of the time column, or ``dt`` given to the loader.
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 from typing import Mapping
 
@@ -70,8 +71,10 @@ def read_delimited(path: str | Path, variables: Mapping[str, str] | None = None,
     time_default = [n for n in header if n in ("time", "t")][:1]
     time_columns = _pick(path, header, variables.get("time"), time_default, "time")
     try:
-        data = np.loadtxt(path, delimiter=delimiter, skiprows=1, ndmin=2, encoding="utf-8",
-                          usecols=sorted(set(response_columns + stimulus_columns + time_columns)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
+            data = np.loadtxt(path, delimiter=delimiter, skiprows=1, ndmin=2, encoding="utf-8",
+                              usecols=sorted(set(response_columns + stimulus_columns + time_columns)))
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise RecordingError(f"{path}: not a table of numbers under the header ({exc})") from None
     if data.shape[0] == 0:
