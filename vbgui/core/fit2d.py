@@ -1,0 +1,118 @@
+"""Gaussian fits to two-dimensional targets, for the teaching demonstrations.
+
+Reverse KL (what variational inference does): maximise over q = N(m, L L')
+
+    ELBO(q) = E_q[log p~(x)] + H[q],     H[q] = log(2 pi e) + log L_11 + log L_22,
+
+with E_q computed by a tensor Gauss-Hermite rule (exact for Gaussian
+targets, smooth for all), so the objective is deterministic and an
+optimiser's path can be animated.  Mean-field restricts L to be diagonal.
+For a unit-variance Gaussian target with correlation rho the mean-field
+optimum has variances 1 - rho^2 and KL(q || p) = -1/2 log(1 - rho^2); the
+full-rank optimum is p itself.
+
+Forward KL (moment matching): the Gaussian with the target's mean and
+covariance, computed on a grid.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.stats import chi2
+
+NODES_PER_AXIS = 24
+
+
+@dataclass(frozen=True, eq=False)
+class Gaussian2D:
+    mean: np.ndarray
+    cov: np.ndarray
+
+    def mahalanobis_squared(self, points: np.ndarray) -> np.ndarray:
+        diff = points - self.mean
+        return np.einsum("ni,ij,nj->n", diff, np.linalg.inv(self.cov), diff)
+
+
+def _standard_rule(n: int = NODES_PER_AXIS) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes (n^2, 2) and weights (n^2,) for E[f(z)], z ~ N(0, I_2)."""
+    x, w = np.polynomial.hermite.hermgauss(n)
+    z = np.sqrt(2.0) * x
+    w = w / np.sqrt(np.pi)
+    zz = np.stack(np.meshgrid(z, z, indexing="ij"), axis=-1).reshape(-1, 2)
+    return zz, np.outer(w, w).reshape(-1)
+
+
+def _unpack(theta: np.ndarray, mean_field: bool) -> tuple[np.ndarray, np.ndarray]:
+    """theta = (m1, m2, log L11, log L22, L21); L21 fixed at 0 for mean-field."""
+    chol = np.array([[np.exp(theta[2]), 0.0], [0.0 if mean_field else theta[4], np.exp(theta[3])]])
+    return theta[:2], chol
+
+
+def elbo_2d(log_density: Callable[[np.ndarray], np.ndarray], mean: np.ndarray, chol: np.ndarray) -> float:
+    """E_q[log p~] + H[q] by the tensor Gauss-Hermite rule."""
+    nodes, weights = _standard_rule()
+    points = mean + nodes @ chol.T
+    entropy = np.log(2.0 * np.pi * np.e) + np.log(chol[0, 0]) + np.log(chol[1, 1])
+    return float(weights @ log_density(points) + entropy)
+
+
+def reverse_kl_fit(log_density: Callable[[np.ndarray], np.ndarray], mean_field: bool,
+                   start_mean: np.ndarray = np.zeros(2), start_sd: float = 1.0,
+                   on_iterate: Callable[[Gaussian2D], None] | None = None) -> Gaussian2D:
+    """The Gaussian maximising the ELBO (minimising KL(q || p)), from the given start.
+
+    ``on_iterate`` sees q after every optimiser iteration (for animation).
+    """
+    theta0 = np.concatenate([start_mean, [np.log(start_sd)] * 2, [] if mean_field else [0.0]])
+
+    def objective(theta: np.ndarray) -> float:
+        mean, chol = _unpack(theta, mean_field)
+        return -elbo_2d(log_density, mean, chol)
+
+    def as_gaussian(theta: np.ndarray) -> Gaussian2D:
+        mean, chol = _unpack(theta, mean_field)
+        return Gaussian2D(mean.copy(), chol @ chol.T)
+
+    callback = None if on_iterate is None else (lambda theta: on_iterate(as_gaussian(theta)))
+    found = minimize(objective, theta0, method="BFGS", callback=callback, options={"gtol": 1e-10, "maxiter": 500})
+    return as_gaussian(found.x)
+
+
+def grid(limit: float, n: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Points (n^2, 2) of a square grid on [-limit, limit]^2, its axis and the cell area."""
+    axis = np.linspace(-limit, limit, n)
+    points = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+    return points, axis, float((axis[1] - axis[0]) ** 2)
+
+
+def moment_matched(log_density: Callable[[np.ndarray], np.ndarray], limit: float = 10.0,
+                   n: int = 401) -> Gaussian2D:
+    """The forward-KL optimum: the Gaussian with the target's mean and covariance (grid integration)."""
+    points, _, _ = grid(limit, n)
+    log_p = log_density(points)
+    p = np.exp(log_p - log_p.max())
+    p /= p.sum()
+    mean = p @ points
+    diff = points - mean
+    return Gaussian2D(mean, (diff * p[:, None]).T @ diff)
+
+
+def mass_outside(log_density: Callable[[np.ndarray], np.ndarray], q: Gaussian2D, level: float = 0.99,
+                 limit: float = 12.0, n: int = 601) -> float:
+    """Target probability mass outside q's central ``level`` region (grid integration)."""
+    points, _, _ = grid(limit, n)
+    log_p = log_density(points)
+    p = np.exp(log_p - log_p.max())
+    p /= p.sum()
+    return float(p[q.mahalanobis_squared(points) > chi2.ppf(level, 2)].sum())
+
+
+def kl_gaussians(q: Gaussian2D, p: Gaussian2D) -> float:
+    """KL(q || p) between Gaussians."""
+    p_inv = np.linalg.inv(p.cov)
+    diff = p.mean - q.mean
+    return float(0.5 * (np.trace(p_inv @ q.cov) + diff @ p_inv @ diff - 2
+                        + np.linalg.slogdet(p.cov)[1] - np.linalg.slogdet(q.cov)[1]))

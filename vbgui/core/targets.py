@@ -1,0 +1,96 @@
+"""Two-dimensional target densities for the teaching demonstrations.
+
+Each target has an (unnormalised or normalised) log density over points
+(n, 2).  The demos fit Gaussians to them by reverse KL (see
+:mod:`vbgui.core.fit2d`) and show what the fit misses.
+
+    CorrelatedGaussian  N(0, [[1, rho], [rho, 1]])          closed-form answers
+    StudentT            bivariate t, dof nu, correlation rho  heavy tails
+    Banana              x ~ N(0, 1), y | x ~ N(b (x^2 - 1), s^2)  skew
+    GaussianMixture     sum_k w_k N(mu_k, S_k)               several modes
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import gammaln, logsumexp
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def gaussian_log_density(points: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """log N(x; mean, cov) for points (n, 2)."""
+    chol = np.linalg.cholesky(cov)
+    z = np.linalg.solve(chol, (points - mean).T)
+    return -0.5 * np.sum(z * z, axis=0) - np.sum(np.log(np.diag(chol))) - 0.5 * len(mean) * LOG_2PI
+
+
+@dataclass(frozen=True)
+class CorrelatedGaussian:
+    """Unit-variance bivariate Gaussian with correlation ``rho``."""
+
+    rho: float
+    name: str = "correlated Gaussian"
+
+    @property
+    def cov(self) -> np.ndarray:
+        return np.array([[1.0, self.rho], [self.rho, 1.0]])
+
+    @property
+    def mean(self) -> np.ndarray:
+        return np.zeros(2)
+
+    def log_density(self, points: np.ndarray) -> np.ndarray:
+        return gaussian_log_density(points, self.mean, self.cov)
+
+
+@dataclass(frozen=True)
+class StudentT:
+    """Bivariate Student-t with ``dof`` degrees of freedom and unit scales, correlation ``rho``."""
+
+    dof: float = 2.5
+    rho: float = 0.0
+    name: str = "Student-t"
+
+    def log_density(self, points: np.ndarray) -> np.ndarray:
+        scale = np.array([[1.0, self.rho], [self.rho, 1.0]])
+        quad = np.einsum("ni,ij,nj->n", points, np.linalg.inv(scale), points)
+        nu = self.dof
+        return (gammaln((nu + 2) / 2) - gammaln(nu / 2) - np.log(nu * np.pi) - 0.5 * np.linalg.slogdet(scale)[1]
+                - (nu + 2) / 2 * np.log1p(quad / nu))
+
+
+@dataclass(frozen=True)
+class Banana:
+    """x ~ N(0, 1); y | x ~ N(bend (x^2 - 1), spread^2): a curved, skewed density."""
+
+    bend: float = 1.0
+    spread: float = 0.5
+    name: str = "banana"
+
+    def log_density(self, points: np.ndarray) -> np.ndarray:
+        x, y = points[:, 0], points[:, 1]
+        resid = (y - self.bend * (x ** 2 - 1.0)) / self.spread
+        return -0.5 * x ** 2 - 0.5 * resid ** 2 - LOG_2PI - np.log(self.spread)
+
+
+@dataclass(frozen=True)
+class GaussianMixture:
+    """A mixture of bivariate Gaussians: weights (K,), means (K, 2), covs (K, 2, 2)."""
+
+    weights: tuple[float, ...]
+    means: tuple[tuple[float, float], ...]
+    covs: tuple[tuple[tuple[float, float], tuple[float, float]], ...]
+    name: str = "two modes"
+
+    @classmethod
+    def two_modes(cls, separation: float = 4.0, sd: float = 0.7) -> "GaussianMixture":
+        cov = ((sd ** 2, 0.0), (0.0, sd ** 2))
+        half = separation / 2
+        return cls((0.5, 0.5), ((-half, -half / 2), (half, half / 2)), (cov, cov))
+
+    def log_density(self, points: np.ndarray) -> np.ndarray:
+        parts = [np.log(w) + gaussian_log_density(points, np.array(m), np.array(c))
+                 for w, m, c in zip(self.weights, self.means, self.covs)]
+        return logsumexp(np.vstack(parts), axis=0)
