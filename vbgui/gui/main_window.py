@@ -33,13 +33,13 @@ from vbgui.gui.summary_panel import SummaryPanel
 from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.gui.worker import FitRunner, FitSetup
 from vbgui.io.atomic import atomic_write
-from vbgui.io.npz import load_npz
+from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, load_recording
 from vbgui.io.recording import Recording
 from vbgui.io.result_json import write_json
 from vbgui.models.preset import Preset, load_preset, shipped_preset_names
 
-REPAINT_HZ = 24
-# One panel is redrawn per tick, in this order: the ELBO every other tick (12 Hz), the q panels at 6 Hz.
+REPAINT_HZ = 30
+# One panel is redrawn per tick, in this order: the ELBO every other tick (15 Hz), the q panels at 7.5 Hz.
 REPAINT_CYCLE = ("elbo", "posterior", "elbo", "parameters")
 RATE_WINDOW_SECONDS = 1.0
 SAMPLE_RECORDING = Path(vbgui.__file__).parent / "resources" / "recordings" / "synthetic-poisson.npz"
@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.open_action = self._action("&Open recording…", self.choose_recording, QKeySequence.StandardKey.Open,
-                                        "Open a recording (.npz) (Ctrl+O); you can also drop a file on the window.")
+                                        "Open a recording (.npz, .mat, .csv, .tsv, .nwb) (Ctrl+O); you can also drop a file on the window.")
         self.open_preset_action = self._action("Open &preset…", self.choose_preset, None,
                                                "Open a preset TOML file and add it to the preset list.")
         self.save_preset_action = self._action("&Save preset as…", self.save_preset, "Ctrl+Shift+S",
@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
     # -- recordings ---------------------------------------------------------------------------------
     def choose_recording(self) -> None:
         start = str(Path(self.recent.paths()[0]).parent) if self.recent.paths() else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open recording", start, "Recordings (*.npz);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", start, f"{FILE_FILTER};;All files (*)")
         if path:
             self.open_recording(path)
 
@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
             self.show_error("Fit running", "Stop the running fit before opening another recording.")
             return False
         try:
-            recording = load_npz(path)
+            recording = load_recording(path)
         except VbguiError as exc:
             self.show_error("Cannot open the recording", str(exc))
             return False
@@ -271,12 +271,17 @@ class MainWindow(QMainWindow):
             self.recent.remove(path)
         self.open_recording(path)
 
+    @staticmethod
+    def _recording_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
+        return [url.toLocalFile() for url in event.mimeData().urls()
+                if url.isLocalFile() and url.toLocalFile().lower().endswith(EXTENSIONS)]
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
-        if any(url.toLocalFile().lower().endswith(".npz") for url in event.mimeData().urls()):
+        if self._recording_paths(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.toLocalFile().lower().endswith(".npz")]
+        paths = self._recording_paths(event)
         if paths:
             event.acceptProposedAction()
             self.open_recording(paths[0])

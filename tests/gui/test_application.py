@@ -1,0 +1,29 @@
+"""The application entry point and the guard against Qt bindings known to crash."""
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from vbgui.gui.application import qt_binding_problem, run_application
+from vbgui.gui.main_window import MainWindow
+
+
+def test_run_application_opens_the_given_recording_and_returns_on_close(qtbot, small_recording_path) -> None:
+    seen: list[MainWindow] = []
+
+    def close_window() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        seen.extend(windows)
+        for window in windows:
+            window.close()
+
+    QTimer.singleShot(300, close_window)
+    assert run_application([str(small_recording_path)]) == 0
+    assert len(seen) == 1
+    assert seen[0].recording.source == str(small_recording_path)
+
+
+def test_pyside_612_on_python_311_is_refused_with_advice() -> None:
+    assert "PySide6-Essentials" in qt_binding_problem("6.12.0", (3, 11))
+    assert qt_binding_problem("6.12.0", (3, 12)) is None
+    assert qt_binding_problem("6.11.3", (3, 11)) is None
