@@ -41,7 +41,7 @@ def run_application(argv: list[str]) -> int:
     configure_pyqtgraph()
     from vbgui.gui.main_window import MainWindow  # after pyqtgraph's configuration
 
-    recordings = [arg for arg in app.arguments()[1:] if arg.lower().endswith(EXTENSIONS)]
+    recordings = [arg for arg in argv if arg.lower().endswith(EXTENSIONS)]
     window = MainWindow(load_sample=not recordings)
     if recordings:
         window.open_recording(recordings[0])
