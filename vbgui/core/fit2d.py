@@ -6,7 +6,10 @@ Reverse KL (what variational inference does): maximise over q = N(m, L L')
 
 with E_q computed by a tensor Gauss-Hermite rule (exact for Gaussian
 targets, smooth for all), so the objective is deterministic and an
-optimiser's path can be animated.  Mean-field restricts L to be diagonal.
+optimiser's path can be animated.  Its gradient uses the target's score
+g = d log p / dx at the nodes x_k = m + L z_k:
+
+    dELBO/dm = sum_k w_k g(x_k),   dELBO/dL = lower(sum_k w_k g(x_k) z_k') + diag(1 / L_ii).  Mean-field restricts L to be diagonal.
 For a unit-variance Gaussian target with correlation rho the mean-field
 optimum has variances 1 - rho^2 and KL(q || p) = -1/2 log(1 - rho^2); the
 full-rank optimum is p itself.
@@ -17,13 +20,19 @@ covariance, computed on a grid.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import chi2
 
 NODES_PER_AXIS = 24
+
+
+class Target(Protocol):
+    def log_density(self, points: np.ndarray) -> np.ndarray: ...
+
+    def score(self, points: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,16 +60,17 @@ def _unpack(theta: np.ndarray, mean_field: bool) -> tuple[np.ndarray, np.ndarray
     return theta[:2], chol
 
 
-def elbo_2d(log_density: Callable[[np.ndarray], np.ndarray], mean: np.ndarray, chol: np.ndarray) -> float:
-    """E_q[log p~] + H[q] by the tensor Gauss-Hermite rule."""
+def elbo_2d(target: Target, mean: np.ndarray, chol: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """E_q[log p] + H[q] by the tensor Gauss-Hermite rule, with its gradients in m and L."""
     nodes, weights = _standard_rule()
     points = mean + nodes @ chol.T
     entropy = np.log(2.0 * np.pi * np.e) + np.log(chol[0, 0]) + np.log(chol[1, 1])
-    return float(weights @ log_density(points) + entropy)
+    scores = target.score(points) * weights[:, None]
+    grad_chol = np.tril(scores.T @ nodes) + np.diag(1.0 / np.diag(chol))
+    return float(weights @ target.log_density(points) + entropy), scores.sum(axis=0), grad_chol
 
 
-def reverse_kl_fit(log_density: Callable[[np.ndarray], np.ndarray], mean_field: bool,
-                   start_mean: np.ndarray = np.zeros(2), start_sd: float = 1.0,
+def reverse_kl_fit(target: Target, mean_field: bool, start_mean: np.ndarray = np.zeros(2), start_sd: float = 1.0,
                    on_iterate: Callable[[Gaussian2D], None] | None = None) -> Gaussian2D:
     """The Gaussian maximising the ELBO (minimising KL(q || p)), from the given start.
 
@@ -68,16 +78,21 @@ def reverse_kl_fit(log_density: Callable[[np.ndarray], np.ndarray], mean_field: 
     """
     theta0 = np.concatenate([start_mean, [np.log(start_sd)] * 2, [] if mean_field else [0.0]])
 
-    def objective(theta: np.ndarray) -> float:
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         mean, chol = _unpack(theta, mean_field)
-        return -elbo_2d(log_density, mean, chol)
+        value, grad_mean, grad_chol = elbo_2d(target, mean, chol)
+        grad = [grad_mean[0], grad_mean[1], grad_chol[0, 0] * chol[0, 0], grad_chol[1, 1] * chol[1, 1]]
+        if not mean_field:
+            grad.append(grad_chol[1, 0])
+        return -value, -np.array(grad)
 
     def as_gaussian(theta: np.ndarray) -> Gaussian2D:
         mean, chol = _unpack(theta, mean_field)
         return Gaussian2D(mean.copy(), chol @ chol.T)
 
     callback = None if on_iterate is None else (lambda theta: on_iterate(as_gaussian(theta)))
-    found = minimize(objective, theta0, method="BFGS", callback=callback, options={"gtol": 1e-10, "maxiter": 500})
+    found = minimize(objective, theta0, jac=True, method="BFGS", callback=callback,
+                     options={"gtol": 1e-10, "maxiter": 500})
     return as_gaussian(found.x)
 
 
@@ -88,11 +103,10 @@ def grid(limit: float, n: int) -> tuple[np.ndarray, np.ndarray, float]:
     return points, axis, float((axis[1] - axis[0]) ** 2)
 
 
-def moment_matched(log_density: Callable[[np.ndarray], np.ndarray], limit: float = 10.0,
-                   n: int = 401) -> Gaussian2D:
+def moment_matched(target: Target, limit: float = 10.0, n: int = 401) -> Gaussian2D:
     """The forward-KL optimum: the Gaussian with the target's mean and covariance (grid integration)."""
     points, _, _ = grid(limit, n)
-    log_p = log_density(points)
+    log_p = target.log_density(points)
     p = np.exp(log_p - log_p.max())
     p /= p.sum()
     mean = p @ points
@@ -100,11 +114,10 @@ def moment_matched(log_density: Callable[[np.ndarray], np.ndarray], limit: float
     return Gaussian2D(mean, (diff * p[:, None]).T @ diff)
 
 
-def mass_outside(log_density: Callable[[np.ndarray], np.ndarray], q: Gaussian2D, level: float = 0.99,
-                 limit: float = 12.0, n: int = 601) -> float:
+def mass_outside(target: Target, q: Gaussian2D, level: float = 0.99, limit: float = 12.0, n: int = 601) -> float:
     """Target probability mass outside q's central ``level`` region (grid integration)."""
     points, _, _ = grid(limit, n)
-    log_p = log_density(points)
+    log_p = target.log_density(points)
     p = np.exp(log_p - log_p.max())
     p /= p.sum()
     return float(p[q.mahalanobis_squared(points) > chi2.ppf(level, 2)].sum())

@@ -1,7 +1,7 @@
 """Two-dimensional target densities for the teaching demonstrations.
 
-Each target has an (unnormalised or normalised) log density over points
-(n, 2).  The demos fit Gaussians to them by reverse KL (see
+Each target has a normalised log density over points (n, 2) and its
+gradient (n, 2).  The demos fit Gaussians to them by reverse KL (see
 :mod:`vbgui.core.fit2d`) and show what the fit misses.
 
     CorrelatedGaussian  N(0, [[1, rho], [rho, 1]])          closed-form answers
@@ -26,6 +26,11 @@ def gaussian_log_density(points: np.ndarray, mean: np.ndarray, cov: np.ndarray) 
     return -0.5 * np.sum(z * z, axis=0) - np.sum(np.log(np.diag(chol))) - 0.5 * len(mean) * LOG_2PI
 
 
+def gaussian_score(points: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """d/dx log N(x; mean, cov) = -cov^-1 (x - mean), for points (n, 2)."""
+    return -(points - mean) @ np.linalg.inv(cov)
+
+
 @dataclass(frozen=True)
 class CorrelatedGaussian:
     """Unit-variance bivariate Gaussian with correlation ``rho``."""
@@ -44,6 +49,9 @@ class CorrelatedGaussian:
     def log_density(self, points: np.ndarray) -> np.ndarray:
         return gaussian_log_density(points, self.mean, self.cov)
 
+    def score(self, points: np.ndarray) -> np.ndarray:
+        return gaussian_score(points, self.mean, self.cov)
+
 
 @dataclass(frozen=True)
 class StudentT:
@@ -60,6 +68,13 @@ class StudentT:
         return (gammaln((nu + 2) / 2) - gammaln(nu / 2) - np.log(nu * np.pi) - 0.5 * np.linalg.slogdet(scale)[1]
                 - (nu + 2) / 2 * np.log1p(quad / nu))
 
+    def score(self, points: np.ndarray) -> np.ndarray:
+        """-(nu + 2) / (nu + x'A^-1 x) A^-1 x, A the scale matrix."""
+        inverse = np.linalg.inv(np.array([[1.0, self.rho], [self.rho, 1.0]]))
+        projected = points @ inverse
+        quad = np.sum(projected * points, axis=1)
+        return -((self.dof + 2) / (self.dof + quad))[:, None] * projected
+
 
 @dataclass(frozen=True)
 class Banana:
@@ -73,6 +88,11 @@ class Banana:
         x, y = points[:, 0], points[:, 1]
         resid = (y - self.bend * (x ** 2 - 1.0)) / self.spread
         return -0.5 * x ** 2 - 0.5 * resid ** 2 - LOG_2PI - np.log(self.spread)
+
+    def score(self, points: np.ndarray) -> np.ndarray:
+        x, y = points[:, 0], points[:, 1]
+        resid = (y - self.bend * (x ** 2 - 1.0)) / self.spread ** 2
+        return np.column_stack([-x + resid * 2.0 * self.bend * x, -resid])
 
 
 @dataclass(frozen=True)
@@ -91,6 +111,15 @@ class GaussianMixture:
         return cls((0.5, 0.5), ((-half, -half / 2), (half, half / 2)), (cov, cov))
 
     def log_density(self, points: np.ndarray) -> np.ndarray:
-        parts = [np.log(w) + gaussian_log_density(points, np.array(m), np.array(c))
-                 for w, m, c in zip(self.weights, self.means, self.covs)]
-        return logsumexp(np.vstack(parts), axis=0)
+        return logsumexp(self._component_log_densities(points), axis=0)
+
+    def _component_log_densities(self, points: np.ndarray) -> np.ndarray:
+        return np.vstack([np.log(w) + gaussian_log_density(points, np.array(m), np.array(c))
+                          for w, m, c in zip(self.weights, self.means, self.covs)])
+
+    def score(self, points: np.ndarray) -> np.ndarray:
+        """Responsibility-weighted component scores."""
+        parts = self._component_log_densities(points)
+        responsibility = np.exp(parts - logsumexp(parts, axis=0))
+        return sum(r[:, None] * gaussian_score(points, np.array(m), np.array(c))
+                   for r, m, c in zip(responsibility, self.means, self.covs))
