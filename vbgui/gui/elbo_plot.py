@@ -25,20 +25,18 @@ class ElboPlot(pg.GraphicsLayoutWidget):
         self.complexity_plot = self.addPlot(row=1, col=0)
         self.complexity_plot.setXLink(self.terms_plot)
         style_plot(self.terms_plot, "ELBO = accuracy − complexity", left=("nats", ""), bottom=None)
-        style_plot(self.complexity_plot, "Complexity", left=("nats", ""), bottom=("iteration", ""))
+        style_plot(self.complexity_plot, "complexity (KL to prior)", left=("nats", ""), bottom=("iteration", ""))
         self.terms_plot.getAxis("bottom").setStyle(showValues=False)
         for plot in (self.terms_plot, self.complexity_plot):
             plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)  # room for "-26,450", and both plots align
         self.ci.layout.setRowStretchFactor(0, 3)
         self.ci.layout.setRowStretchFactor(1, 2)
-        legend = self.terms_plot.addLegend(offset=(-10, -10), labelTextSize="10pt")
-        legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self.terms_plot.addLegend(offset=(-10, -10), labelTextSize="10pt")
         self.accuracy_curve = self.terms_plot.plot(pen=pen("accuracy", dashed=True),
                                                    name="accuracy (expected log-likelihood)")
         self.elbo_curve = self.terms_plot.plot(pen=pen("elbo"), name="ELBO")
-        complexity_legend = self.complexity_plot.addLegend(offset=(-10, 10), labelTextSize="10pt")
-        complexity_legend.setBrush(pg.mkBrush(255, 255, 255, 200))
-        self.complexity_curve = self.complexity_plot.plot(pen=pen("complexity"), name="complexity (KL to prior)")
+        # the title names this single curve: no legend to cover it
+        self.complexity_curve = self.complexity_plot.plot(pen=pen("complexity"))
 
     def set_trace(self, iteration: np.ndarray, elbo: np.ndarray, expected_log_likelihood: np.ndarray,
                   kl: np.ndarray) -> None:

@@ -186,7 +186,7 @@ class MainWindow(QMainWindow):
         scroll.setWidget(sidebar)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(330)
+        scroll.setMinimumWidth(360)
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.recording_panel)
@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         main.addWidget(scroll)
         main.addWidget(plots)
         main.setStretchFactor(1, 1)
-        main.setSizes([340, 1260])
+        main.setSizes([370, 1230])
         self.setCentralWidget(main)
 
     def _build_status_bar(self) -> None:

@@ -28,7 +28,7 @@ class FilterPlot:
     """One group of weights against lag: mean line, +-2 sd band, ground truth dashed."""
 
     def __init__(self, plot: pg.PlotItem, lags_ms: np.ndarray, indices: np.ndarray,
-                 truth: np.ndarray | None) -> None:
+                 truth: np.ndarray | None, legend: pg.LegendItem | None) -> None:
         self.lags_ms, self.indices = lags_ms, indices
         self.upper = pg.PlotDataItem(pen=pg.mkPen(None))
         self.lower = pg.PlotDataItem(pen=pg.mkPen(None))
@@ -40,13 +40,14 @@ class FilterPlot:
         plot.addItem(self.upper)
         plot.addItem(self.lower)
         plot.addItem(band)
-        legend = plot.addLegend(offset=(-5, 5), labelTextSize="9pt")
-        legend.setBrush(pg.mkBrush(255, 255, 255, 200))
         self.mean = plot.plot(pen=pen("approximation"), symbol="o", symbolSize=4,
-                              symbolBrush=PALETTE["approximation"], symbolPen=None, name="posterior mean")
-        legend.addItem(band_sample, "± 2 sd")
-        if truth is not None:
-            plot.plot(lags_ms, truth, pen=pen("truth", dashed=True), name="ground truth")
+                              symbolBrush=PALETTE["approximation"], symbolPen=None)
+        truth_curve = None if truth is None else plot.plot(lags_ms, truth, pen=pen("truth", dashed=True))
+        if legend is not None:
+            legend.addItem(self.mean, "posterior mean")
+            legend.addItem(band_sample, "± 2 sd")
+            if truth_curve is not None:
+                legend.addItem(truth_curve, "ground truth")
         plot.addLine(y=0.0, pen=pg.mkPen((120, 120, 120), width=1))
 
     def clear(self) -> None:
@@ -69,6 +70,8 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
                         "recording has one); below, the rate predicted at the posterior mean against the "
                         "observed response.")
         self._filters: list[FilterPlot] = []
+        self.legend: pg.LegendItem | None = None
+        self._truth_in_legend = False
         self._layout: ModelLayout | None = None
         self._recording: Recording | None = None
         self._session: FitSession | None = None
@@ -83,10 +86,15 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         self.clear()
         self._filters = []
         self._layout, self._recording, self._session, self._mean = layout, recording, None, None
+        self._truth_in_legend = False
         truth = recording.truth
         filter_groups = [(g, idx) for g, idx in layout.groups if g != "bias"]
+        columns = max(1, len(filter_groups))
+        # one legend above the plots, so no entry ever hides a curve
+        self.legend = pg.LegendItem(colCount=3, labelTextSize="9pt")
+        self.addItem(self.legend, row=0, col=0, colspan=columns)
         for column, (group, indices) in enumerate(filter_groups):
-            plot = self.addPlot(row=0, col=column)
+            plot = self.addPlot(row=1, col=column)
             offset = 1 if group == "hist" else 0  # hist[j] is the response j + 1 bins back
             is_lagged = group != "x"
             positions = (np.arange(len(indices)) + offset) * layout.dt * 1000.0 if is_lagged \
@@ -96,8 +104,11 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
             title = GROUP_TITLES.get(group, f"Stimulus filter {group[4:]}")
             style_plot(plot, title, left=("weight", ""),
                        bottom=("lag (ms)", "") if is_lagged else ("column", ""))
-            self._filters.append(FilterPlot(plot, positions, np.array(indices), group_truth))
-        self._build_rate_plot(layout, max(1, len(filter_groups)))
+            legend = self.legend if not self._filters or (group_truth is not None and not self._truth_in_legend) \
+                else None
+            self._truth_in_legend = self._truth_in_legend or (legend is not None and group_truth is not None)
+            self._filters.append(FilterPlot(plot, positions, np.array(indices), group_truth, legend))
+        self._build_rate_plot(layout, columns)
         self._update_prediction()
 
     def attach(self, session: FitSession) -> None:
@@ -117,15 +128,13 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         is_rate = layout.likelihood != "gaussian"
         self._rate_scale = 1.0 / layout.dt if is_rate else 1.0
         quantity = "rate (Hz)" if is_rate else layout.response_name
-        self.rate_plot = self.addPlot(row=1, col=0, colspan=columns)
+        self.rate_plot = self.addPlot(row=2, col=0, colspan=columns)
         style_plot(self.rate_plot, f"Predicted {quantity.split()[0]} at the posterior mean vs observed",
                    left=(quantity, ""), bottom=("time", "s"))
-        legend = self.rate_plot.addLegend(offset=(-5, 5), labelTextSize="9pt")
-        legend.setBrush(pg.mkBrush(255, 255, 255, 200))
-        self.observed_curve = self.rate_plot.plot(
-            pen=pg.mkPen(PALETTE["counts"], width=1),
-            name=f"observed (smoothed, {SMOOTHING_BINS * layout.dt * 1000:g} ms sd)")
-        self.predicted_curve = self.rate_plot.plot(pen=pen("predicted"), name="predicted")
+        self.observed_curve = self.rate_plot.plot(pen=pg.mkPen(PALETTE["counts"], width=1))
+        self.predicted_curve = self.rate_plot.plot(pen=pen("predicted"))
+        self.legend.addItem(self.observed_curve, f"observed (smoothed, {SMOOTHING_BINS * layout.dt * 1000:g} ms sd)")
+        self.legend.addItem(self.predicted_curve, f"predicted {quantity.split()[0]}")
         start = layout.first_row * layout.dt
         self.rate_plot.setXRange(start, start + RATE_VIEW_SECONDS, padding=0.0)
         self.rate_plot.sigXRangeChanged.connect(self._update_prediction)
