@@ -60,10 +60,12 @@ def warm_up_engine() -> None:
     design = rng.standard_normal((8, 2))
     for name in ("poisson", "bernoulli", "gaussian"):
         problem = GLMProblem(design, np.ones(8), Likelihood(name), 1.0)
+        estimator = ExactEstimator(problem)
+        estimator.curvature_at_point(np.zeros(2))
         for family in ("mean-field", "full-rank"):
             q = GaussianPosterior.isotropic(Family.create(family, 2), np.zeros(2), 0.1)
-            ExactEstimator(problem).evaluate(q, want_curvature=True)
-            ExactEstimator(problem).evaluate(q, want_curvature=False)
+            estimator.evaluate(q, want_curvature=True)
+            estimator.evaluate(q, want_curvature=False)
         ReparamEstimator(problem, 2, 0).gradient(q)
 
 

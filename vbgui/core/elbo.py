@@ -131,10 +131,10 @@ class ExactEstimator:
             scale = np.ascontiguousarray(q.variance)
         else:
             kernel = kernels.cholesky_pass
-            scale = q.chol
+            scale = np.array(q.chol)  # a writable copy: numba compiles read-only arrays separately
         total, grad_ell_mean, grad_var, curvature = reduce_rows(
             kernel, p.design, p.response,
-            (np.ascontiguousarray(q.mean), scale, lik.code, lik.noise_var,
+            (np.array(q.mean), scale, lik.code, lik.noise_var,
              self._gh_nodes, self._gh_weights, want_curvature),
             self.cancel)
         kl = q.kl_to_prior(p.prior_scale)
