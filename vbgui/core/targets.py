@@ -19,6 +19,11 @@ from scipy.special import gammaln, logsumexp
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
+def unit_correlation(rho: float) -> np.ndarray:
+    """[[1, rho], [rho, 1]]."""
+    return np.array([[1.0, rho], [rho, 1.0]])
+
+
 def gaussian_log_density(points: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
     """log N(x; mean, cov) for points (n, 2)."""
     chol = np.linalg.cholesky(cov)
@@ -40,7 +45,7 @@ class CorrelatedGaussian:
 
     @property
     def cov(self) -> np.ndarray:
-        return np.array([[1.0, self.rho], [self.rho, 1.0]])
+        return unit_correlation(self.rho)
 
     @property
     def mean(self) -> np.ndarray:
@@ -61,18 +66,20 @@ class StudentT:
     rho: float = 0.0
     name: str = "Student-t"
 
+    def _projected(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A^-1 x and x'A^-1 x, A the scale matrix."""
+        projected = points @ np.linalg.inv(unit_correlation(self.rho))
+        return projected, np.sum(projected * points, axis=1)
+
     def log_density(self, points: np.ndarray) -> np.ndarray:
-        scale = np.array([[1.0, self.rho], [self.rho, 1.0]])
-        quad = np.einsum("ni,ij,nj->n", points, np.linalg.inv(scale), points)
+        _, quad = self._projected(points)
         nu = self.dof
-        return (gammaln((nu + 2) / 2) - gammaln(nu / 2) - np.log(nu * np.pi) - 0.5 * np.linalg.slogdet(scale)[1]
+        return (gammaln((nu + 2) / 2) - gammaln(nu / 2) - np.log(nu * np.pi) - 0.5 * np.log(1.0 - self.rho ** 2)
                 - (nu + 2) / 2 * np.log1p(quad / nu))
 
     def score(self, points: np.ndarray) -> np.ndarray:
-        """-(nu + 2) / (nu + x'A^-1 x) A^-1 x, A the scale matrix."""
-        inverse = np.linalg.inv(np.array([[1.0, self.rho], [self.rho, 1.0]]))
-        projected = points @ inverse
-        quad = np.sum(projected * points, axis=1)
+        """-(nu + 2) / (nu + x'A^-1 x) A^-1 x."""
+        projected, quad = self._projected(points)
         return -((self.dof + 2) / (self.dof + quad))[:, None] * projected
 
 
