@@ -9,9 +9,8 @@ from tests.conftest import make_problem
 from vbgui.core.conjugate import linear_gaussian_posterior, mean_field_gap
 from vbgui.core.families import Family, GaussianPosterior
 from vbgui.core.hmc import log_joint
-from vbgui.core.psis import (fit_generalized_pareto, generalized_pareto_quantile, importance_weighted_evidence,
-                             khat_verdict, psis, tail_length)
-from vbgui.app.diagnose import log_density_gaussian
+from vbgui.core.psis import (fit_generalized_pareto, gaussian_log_density, generalized_pareto_quantile,
+                             importance_weighted_evidence, khat_verdict, psis, tail_length)
 
 
 def gaussian_log_ratios(proposal_sd: float, dim: int, n_draws: int, seed: int) -> np.ndarray:
@@ -114,7 +113,7 @@ def test_evidence_with_the_exact_posterior_as_q_is_exact_for_every_draw(gaussian
     exact = linear_gaussian_posterior(gaussian_problem)
     q = GaussianPosterior(Family.create("full-rank", 5), exact.mean, np.linalg.cholesky(exact.cov))
     draws = q.sample(np.random.default_rng(0), 500)
-    log_ratios = log_joint(gaussian_problem, draws) - log_density_gaussian(q, draws)
+    log_ratios = log_joint(gaussian_problem, draws) - gaussian_log_density(q, draws)
     assert np.allclose(log_ratios, exact.log_evidence, rtol=0, atol=1e-8 * abs(exact.log_evidence))
     estimate = importance_weighted_evidence(log_ratios)
     assert estimate.log_evidence == pytest.approx(exact.log_evidence, abs=1e-7)
@@ -132,7 +131,17 @@ def test_evidence_with_mean_field_q_lies_between_the_elbo_and_the_evidence(gauss
     assert exact.log_evidence - elbo == pytest.approx(mean_field_gap(exact.precision), rel=1e-6)
     assert exact.log_evidence - elbo > 0.3  # a real gap, or the test would say nothing
     draws = q.sample(np.random.default_rng(1), 4000)
-    log_ratios = log_joint(gaussian_problem, draws) - log_density_gaussian(q, draws)
+    log_ratios = log_joint(gaussian_problem, draws) - gaussian_log_density(q, draws)
     assert np.mean(log_ratios) == pytest.approx(elbo, abs=4 * np.std(log_ratios) / np.sqrt(4000))
     estimate = importance_weighted_evidence(log_ratios)
     assert elbo < estimate.log_evidence < exact.log_evidence + 3 * estimate.standard_error
+
+
+def test_gaussian_log_density_matches_scipy():
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(9)
+    chol = np.tril(rng.normal(size=(3, 3)), -1) + np.diag([0.5, 1.0, 2.0])
+    q = GaussianPosterior(Family.create("full-rank", 3), np.array([0.1, -0.2, 0.3]), chol)
+    points = rng.normal(size=(5, 3))
+    assert np.allclose(gaussian_log_density(q, points), multivariate_normal(q.mean, q.cov).logpdf(points))

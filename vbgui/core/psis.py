@@ -41,7 +41,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
+
+from vbgui.core.families import GaussianPosterior
 
 GOOD_KHAT = 0.5
 RELIABLE_KHAT = 0.7
@@ -183,3 +186,10 @@ def importance_weighted_evidence(log_ratios: np.ndarray) -> EvidenceEstimate:
     scaled = np.exp(log_ratios - np.max(log_ratios))
     standard_error = float(np.std(scaled, ddof=1) / (np.sqrt(n_draws) * np.mean(scaled)))
     return EvidenceEstimate(estimate, standard_error, int(n_draws))
+
+
+def gaussian_log_density(q: GaussianPosterior, weights: np.ndarray) -> np.ndarray:
+    """log q(w) = -D/2 log 2pi - sum_i log L_ii - |L^-1 (w - m)|^2 / 2 for the rows of ``weights`` (K, D)."""
+    whitened = solve_triangular(q.chol, (np.atleast_2d(weights) - q.mean).T, lower=True)
+    return (-0.5 * q.dim * np.log(2.0 * np.pi) - float(np.sum(np.log(np.diag(q.chol))))
+            - 0.5 * np.sum(whitened ** 2, axis=0))
