@@ -29,6 +29,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     fit.add_argument("--samples", type=int, help="Monte Carlo samples per step (reparam); overrides [fit].samples")
     fit.add_argument("--learning-rate", type=float, help="Adam step size (reparam); overrides [fit].learning_rate")
     fit.add_argument("--quiet", action="store_true", help="no progress lines")
+    fit.add_argument("--diagnose", action="store_true",
+                     help="add \"diagnostics\" (PSIS k-hat, importance-weighted evidence, reference posterior "
+                          "summary, flags) to the result")
     fit.set_defaults(run=run)
 
 
@@ -77,7 +80,17 @@ def run(args: argparse.Namespace) -> int:
           f"{preset.fit.estimator}) to {recording.source}{unit}: {session.design.n_rows} bins x "
           f"{session.design.dim} parameters", file=sys.stderr)
     result = session.run(report)
-    write_json(result.to_dict(), out)
+    data = result.to_dict()
+    if args.diagnose:
+        from vbgui.app.diagnose import diagnose_session
+
+        diagnostics = diagnose_session(session, result)
+        data["diagnostics"] = diagnostics.to_dict()
+        print(f"diagnostics: PSIS k-hat {diagnostics.psis_khat:.2f} ({diagnostics.psis_verdict}), "
+              f"importance-weighted evidence {diagnostics.iw_log_evidence:.3f} +- "
+              f"{diagnostics.iw_log_evidence_se:.3f}, reference {diagnostics.reference}"
+              + "".join(f"; {flag}" for flag in diagnostics.flags), file=sys.stderr)
+    write_json(data, out)
     status = "converged" if result.converged else f"NOT converged ({result.stop_reason}: {result.message})"
     print(f"{status} after {result.iterations} iterations in {result.seconds:.3f} s: "
           f"elbo {result.elbo:.6f} -> {out}", file=sys.stderr)
