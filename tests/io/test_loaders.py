@@ -263,3 +263,15 @@ def _mutate(data: bytes, edits) -> bytes:
     for position, value in edits:
         mutated[position] = value
     return bytes(mutated)
+
+
+def test_a_corrupt_v5_type_code_is_refused_before_scipy_reads_it(tmp_path):
+    """scipy.io.loadmat crashed the process (segmentation fault) on this mutation, found by fuzzing."""
+    path = tmp_path / "r.mat"
+    scipy.io.savemat(path, {"counts": COUNTS[:20, 0], "stimulus": STIMULUS[:20, 0], "dt": 0.01})
+    data = bytearray(path.read_bytes())
+    real_part = data.rindex(bytes([9, 0, 0, 0, 8, 0, 0, 0]))  # the miDOUBLE tag of dt's value
+    data[real_part] = 182
+    path.write_bytes(bytes(data))
+    with pytest.raises(RecordingError, match="unknown data type 182"):
+        read_recording_file(path)

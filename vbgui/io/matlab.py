@@ -15,6 +15,8 @@ transposes them back so both versions give the same arrays.
 """
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,6 +27,62 @@ from vbgui.io.recording import RecordingFile
 from vbgui.io.spike_times import bin_spike_times, n_bins_for
 
 ROLES = ("counts", "response", "stimulus", "dt", "spike_times", "duration", "unit_names")
+
+# MAT v5 data element types (MATLAB's "MAT-File Format", table 1-1); 14 = miMATRIX, 15 = miCOMPRESSED
+V5_TYPES = {1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 14, 15, 16, 17, 18}
+V5_HEADER = 128
+
+
+def check_v5_structure(data: bytes) -> None:
+    """Walk the tagged data elements of a MAT v5 file; raise ValueError at the first malformed one.
+
+    scipy.io's compiled reader trusts type codes and sizes and can crash the
+    process on a corrupt file (a segmentation fault, seen with a mutated type
+    code), so every element is checked before scipy sees the bytes: a known
+    type, a size within its parent, compressed elements that inflate, and
+    the same for the elements nested in every matrix.
+    """
+    if len(data) < V5_HEADER:
+        raise ValueError("shorter than the 128-byte MAT header")
+    endian = {b"IM": "<", b"MI": ">"}.get(data[126:128])
+    if endian is None:
+        raise ValueError("no MAT v5 endian indicator")
+    _check_elements(data, V5_HEADER, len(data), endian, depth=0)
+
+
+def _check_elements(data: bytes, start: int, stop: int, endian: str, depth: int) -> None:
+    if depth > 32:
+        raise ValueError("matrices nested too deeply")
+    position = start
+    while position < stop:
+        if stop - position < 8 and depth > 0 and not any(data[position:stop]):
+            return  # padding at the end of a nested matrix
+        if stop - position < 4:
+            raise ValueError(f"truncated element at byte {position}")
+        first = struct.unpack(endian + "I", data[position:position + 4])[0]
+        if first >> 16:  # small data element: type and size packed in 4 bytes, data in the next 4
+            kind, size, body, length = first & 0xFFFF, first >> 16, position + 4, 8
+            if size > 4:
+                raise ValueError(f"small element of {size} bytes at byte {position}")
+        else:
+            if stop - position < 8:
+                raise ValueError(f"truncated tag at byte {position}")
+            kind, size = first, struct.unpack(endian + "I", data[position + 4:position + 8])[0]
+            body = position + 8
+            length = 8 + size + (0 if kind == 15 else (-size) % 8)
+        if kind not in V5_TYPES:
+            raise ValueError(f"unknown data type {kind} at byte {position}")
+        if body + size > stop:
+            raise ValueError(f"element at byte {position} runs past its end")
+        if kind == 15:
+            try:
+                inflated = zlib.decompress(data[body:body + size])
+            except zlib.error as exc:
+                raise ValueError(f"compressed element at byte {position} does not inflate ({exc})") from None
+            _check_elements(inflated, 0, len(inflated), endian, depth + 1)
+        elif kind == 14:
+            _check_elements(data, body, body + size, endian, depth + 1)
+        position += length
 
 
 def _h5_value(handle: Any, item: Any) -> Any:
@@ -54,6 +112,7 @@ def _read_variables(path: Path) -> dict[str, Any]:
     source = str(path)
     if not h5py.is_hdf5(path):
         try:
+            check_v5_structure(path.read_bytes())
             return {k: v for k, v in scipy.io.loadmat(path, squeeze_me=False, chars_as_strings=True).items()
                     if not k.startswith("__")}
         except Exception as exc:  # noqa: BLE001 - untrusted bytes: scipy.io raises many types
