@@ -9,10 +9,10 @@ import argparse
 import sys
 from typing import Sequence
 
-from vbgui.cli import export, fit, presets, simulate
+from vbgui.cli import compare, export, fit, presets, simulate
 from vbgui.errors import VbguiError
 
-SUBCOMMANDS = (fit, export, simulate, presets)
+SUBCOMMANDS = (fit, export, simulate, presets, compare)
 
 
 def build_parser() -> argparse.ArgumentParser:

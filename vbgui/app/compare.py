@@ -1,0 +1,234 @@
+"""Model comparison on one recording: ELBO, evidence, differences and Bayes factors.
+
+Several (preset, family) pairs are fitted to the same recording and scored by
+
+* the ELBO = log p(y) - KL(q || posterior), a lower bound on the evidence;
+* the importance-weighted evidence of q, a tighter bound (see
+  :mod:`vbgui.core.psis`), and ``evidence``: the best estimate of
+  log p(y | model) at hand (:attr:`vbgui.app.diagnose.Diagnostics.evidence_estimate`:
+  exact for linear-gaussian, else importance-weighted);
+* differences in nats to the best model, and the approximate Bayes factor
+  against the best, BF = p(y | model) / p(y | best) = exp(delta_evidence).
+
+A larger ELBO is a better *bound*; comparing models by ELBO differences
+assumes their gaps KL(q || posterior) are equal, which fails when the
+families differ (mean-field's gap grows with posterior correlations) or the
+models differ in how non-Gaussian their posteriors are.  The evidence
+columns do not depend on the family.
+
+All models are scored on the same bins: designs with longer lags drop more
+initial bins, so every design is cut to start at the latest first row
+among the models (otherwise evidences would count different data).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from vbgui.app.diagnose import Diagnostics, DiagnosticsProgress, DiagnosticsSettings, diagnose_session
+from vbgui.app.fit import FitProgress, FitSession
+from vbgui.core.elbo import GLMProblem
+from vbgui.core.rowpass import CancelToken
+from vbgui.errors import VbguiError
+from vbgui.io.recording import Recording
+from vbgui.models.preset import Preset
+
+TABLE_COLUMNS = ("model", "preset", "family", "parameters", "bins", "converged", "elbo", "iw_log_evidence",
+                 "iw_log_evidence_se", "log_evidence", "evidence", "evidence_se", "evidence_source", "psis_khat",
+                 "delta_elbo", "delta_evidence", "bayes_factor", "seconds")
+
+TOOLTIP = ("ELBO = log p(y) - KL(q || posterior): a larger ELBO is a better lower bound on the evidence. "
+           "ELBO differences compare models only if their gaps KL(q || posterior) are equal; they differ "
+           "between families (mean-field ignores correlations) and between models, so rank models by the "
+           "evidence columns (exact, or importance-weighted), which do not depend on the family. "
+           "delta = value - best, in nats; Bayes factor = exp(delta evidence) against the best model.")
+
+
+class ComparisonError(VbguiError):
+    """The models cannot be compared on this recording."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One candidate: a preset, optionally with another family, and its label in the table."""
+
+    preset: Preset
+    label: str
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One model's scores (nats); ``log_evidence`` is None unless known exactly."""
+
+    model: str
+    preset: str
+    family: str
+    parameters: int
+    bins: int
+    converged: bool
+    elbo: float
+    iw_log_evidence: float
+    iw_log_evidence_se: float
+    log_evidence: float | None
+    evidence: float
+    evidence_se: float
+    evidence_source: str
+    psis_khat: float
+    delta_elbo: float
+    delta_evidence: float
+    bayes_factor: float
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in TABLE_COLUMNS}
+
+
+@dataclass(frozen=True)
+class ComparisonTable:
+    """The rows, best evidence first, and what they were computed on."""
+
+    recording: str
+    bins: int
+    first_row: int
+    rows: tuple[ComparisonRow, ...]
+
+    @property
+    def best(self) -> ComparisonRow:
+        return self.rows[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; non-finite numbers (none expected) become null."""
+        def clean(value: Any) -> Any:
+            if isinstance(value, float) and not np.isfinite(value):
+                return None
+            return value
+
+        return {"recording": self.recording, "bins": self.bins, "first_row": self.first_row,
+                "columns": list(TABLE_COLUMNS), "note": TOOLTIP,
+                "rows": [{k: clean(v) for k, v in row.as_dict().items()} for row in self.rows]}
+
+    def to_csv(self) -> str:
+        """CSV text with a header line; an unknown exact log evidence is an empty field."""
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(TABLE_COLUMNS)
+        for row in self.rows:
+            values = []
+            for name in TABLE_COLUMNS:
+                value = getattr(row, name)
+                if value is None:
+                    values.append("")
+                elif isinstance(value, float):
+                    values.append(repr(value))
+                else:
+                    values.append(str(value).lower() if isinstance(value, bool) else str(value))
+            writer.writerow(values)
+        return buffer.getvalue()
+
+    def format_text(self) -> str:
+        """A short aligned table for a terminal."""
+        lines = [f"{'model':32s} {'elbo':>14s} {'evidence':>14s} {'d_elbo':>9s} {'d_evid':>9s} "
+                 f"{'BF':>9s} {'k-hat':>6s}"]
+        for row in self.rows:
+            lines.append(f"{row.model[:32]:32s} {row.elbo:14.3f} {row.evidence:14.3f} {row.delta_elbo:9.3f} "
+                         f"{row.delta_evidence:9.3f} {row.bayes_factor:9.3g} {row.psis_khat:6.2f}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ComparisonProgress:
+    """Model ``index`` (0-based) of ``n_models``, its label, and what it is doing."""
+
+    index: int
+    n_models: int
+    label: str
+    stage: str
+    message: str
+
+
+def model_specs(presets: Sequence[Preset], families: Sequence[str] = ()) -> list[ModelSpec]:
+    """Every preset with its own family, or with each of ``families`` (a cross product)."""
+    specs = []
+    for preset in presets:
+        name = preset.name or "preset"
+        if families:
+            specs.extend(ModelSpec(preset.with_fit(family=f), f"{name} / {f}") for f in families)
+        else:
+            specs.append(ModelSpec(preset, f"{name} / {preset.fit.family}"))
+    labels = [s.label for s in specs]
+    return [replace(s, label=f"{s.label} #{i + 1}") if labels.count(s.label) > 1 else s
+            for i, s in enumerate(specs)]
+
+
+def _align(session: FitSession, first_row: int) -> None:
+    """Cut the session's design to start at recording bin ``first_row`` (>= its own first row)."""
+    design = session.design
+    drop = first_row - design.first_row
+    if drop == 0:
+        return
+    session.design = replace(design, matrix=np.ascontiguousarray(design.matrix[drop:]),
+                             response=np.ascontiguousarray(design.response[drop:]), first_row=first_row)
+    old = session.problem
+    session.problem = GLMProblem(session.design.matrix, session.design.response, old.likelihood, old.prior_scale)
+
+
+def compare_models(recording: Recording, specs: Sequence[ModelSpec],
+                   settings: DiagnosticsSettings = DiagnosticsSettings(reference="psis"),
+                   cancel: CancelToken | None = None,
+                   on_progress: Callable[[ComparisonProgress], None] | None = None) -> ComparisonTable:
+    """Fit every model on ``recording`` (on common bins), diagnose it, and build the table.
+
+    The default settings skip HMC (the evidence needs importance sampling
+    only).  Raises :class:`ComparisonError` for fewer than two models or for
+    models whose likelihoods score the data on different scales (a density
+    for gaussian, probabilities otherwise).
+    """
+    if len(specs) < 2:
+        raise ComparisonError("give at least two models to compare (several --preset, or several --family)")
+    continuous = {spec.preset.likelihood == "gaussian" for spec in specs}
+    if len(continuous) > 1:
+        raise ComparisonError("a gaussian model (a density) and a count model (probabilities) cannot be "
+                              "compared by their evidence; compare models of one kind")
+    cancel = cancel if cancel is not None else CancelToken()
+    sessions = [FitSession(spec.preset, recording, cancel) for spec in specs]
+    first_row = max(s.design.first_row for s in sessions)
+    for session in sessions:
+        _align(session, first_row)
+    results: list[tuple[ModelSpec, FitSession, Any, Diagnostics, float]] = []
+    n_models = len(specs)
+    for index, (spec, session) in enumerate(zip(specs, sessions)):
+        def fit_progress(progress: FitProgress, index: int = index, label: str = spec.label) -> None:
+            if on_progress is not None:
+                on_progress(ComparisonProgress(index, n_models, label, "fit",
+                                               f"iteration {progress.iteration}, ELBO {progress.terms.elbo:.3f}"))
+
+        def diag_progress(progress: DiagnosticsProgress, index: int = index, label: str = spec.label) -> None:
+            if on_progress is not None:
+                on_progress(ComparisonProgress(index, n_models, label, progress.stage, progress.message))
+
+        start = time.perf_counter()
+        result = session.run(fit_progress)
+        cancel.raise_if_cancelled()
+        diagnostics = diagnose_session(session, result, settings, diag_progress)
+        results.append((spec, session, result, diagnostics, time.perf_counter() - start))
+    best_elbo = max(r[2].elbo for r in results)
+    best_evidence = max(r[3].evidence_estimate for r in results)
+    rows = []
+    for spec, session, result, diagnostics, seconds in results:
+        delta = diagnostics.evidence_estimate - best_evidence
+        rows.append(ComparisonRow(
+            model=spec.label, preset=spec.preset.name, family=result.family, parameters=session.design.dim,
+            bins=session.design.n_rows, converged=result.converged, elbo=result.elbo,
+            iw_log_evidence=diagnostics.iw_log_evidence, iw_log_evidence_se=diagnostics.iw_log_evidence_se,
+            log_evidence=diagnostics.log_evidence, evidence=diagnostics.evidence_estimate,
+            evidence_se=diagnostics.evidence_estimate_se, evidence_source=diagnostics.evidence_source,
+            psis_khat=diagnostics.psis_khat, delta_elbo=result.elbo - best_elbo, delta_evidence=delta,
+            bayes_factor=float(np.exp(delta)), seconds=seconds))
+    rows.sort(key=lambda row: -row.evidence)
+    return ComparisonTable(recording.source, sessions[0].design.n_rows, first_row, tuple(rows))
