@@ -240,7 +240,7 @@ def test_fuzzed_bytes_only_raise_the_loaders_error(tmp_path_factory, suffix, see
     valid = _valid_bytes(tmp_path_factory, seed_kind)
     folder = tmp_path_factory.mktemp("fuzz")
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(st.one_of(
         st.binary(max_size=1500),
         st.lists(st.tuples(st.integers(0, len(valid) - 1), st.integers(0, 255)), min_size=1, max_size=12).map(

@@ -108,7 +108,8 @@ def _valid_npz_bytes() -> bytes:
 VALID = _valid_npz_bytes()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          derandomize=True)
 @given(st.one_of(
     st.binary(max_size=2000),
     st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)), min_size=1, max_size=20).map(
