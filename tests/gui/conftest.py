@@ -43,10 +43,16 @@ def large_recording_path(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
-def window(qtbot):
+def fresh_settings(tmp_path) -> QSettings:
+    """A settings store of this test only (window layout, last preset and recent files start empty)."""
+    return QSettings(str(tmp_path / "vbgui-settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, fresh_settings):
     from vbgui.gui.main_window import MainWindow
 
-    win = MainWindow(load_sample=False)
+    win = MainWindow(settings=fresh_settings, load_sample=False)
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,13 +36,16 @@ def curve_y(curve) -> np.ndarray:
     return np.array([]) if y is None else np.asarray(y)
 
 
-def test_first_launch_has_the_sample_and_the_default_preset(qtbot) -> None:
-    window = MainWindow()
+def test_first_launch_has_the_real_recording_and_the_default_preset(qtbot, fresh_settings) -> None:
+    window = MainWindow(settings=fresh_settings)
     qtbot.addWidget(window)
-    assert window.recording is not None and window.recording.n_bins == 60_000
+    recording = window.recording
+    assert recording is not None and Path(recording.source).name == "grasshopper-receptor-1.npz"
+    assert recording.n_bins == 10_000 and recording.dt == 0.001 and recording.response.sum() == 929
     assert window.preset_panel.preset_list.currentItem().text() == DEFAULT_PRESET
     assert window.run_action.isEnabled()
-    assert "60,000 bins" in window.recording_panel.summary.text()
+    summary = window.recording_panel.summary.text()
+    assert "10,000 bins" in summary and "BSD 3-Clause" in summary and "Rokem et al. (2006)" in summary
 
 
 def test_run_to_completion_curves_hold_the_elbo_trace(qtbot, window, small_recording_path) -> None:
@@ -250,10 +254,10 @@ def test_export_result_json_and_plots(qtbot, window, small_recording_path, tmp_p
             assert written.stat().st_size > 1000
 
 
-def test_recent_files_are_remembered_in_isolated_settings(window, small_recording_path) -> None:
+def test_recent_files_are_remembered_in_isolated_settings(window, small_recording_path, tmp_path) -> None:
     window.open_recording(small_recording_path)
     assert window.recent.paths()[0] == str(small_recording_path.resolve())
-    assert "vbgui" in window.recent.settings.fileName() and "settings" in window.recent.settings.fileName()
+    assert window.recent.settings.fileName().startswith(str(tmp_path))
 
 
 def test_reset_clears_the_fit(qtbot, window, small_recording_path) -> None:

@@ -1,6 +1,13 @@
-"""Start the application: the QApplication, the main window and the event loop."""
+"""Start the application: the QApplication, the main window and the event loop.
+
+``vbgui [RECORDING] [--reset-layout] [--selftest]``: a recording argument is
+opened instead of the sample; ``--reset-layout`` forgets the saved window
+layout; ``--selftest`` runs :mod:`vbgui.gui.selftest` in the real window,
+offscreen unless QT_QPA_PLATFORM says otherwise, and exits 0 or 1.
+"""
 from __future__ import annotations
 
+import os
 import sys
 
 import PySide6
@@ -8,7 +15,8 @@ import PySide6
 from vbgui.gui.recent_files import APPLICATION, ORGANISATION
 from vbgui.io.loaders import EXTENSIONS
 
-INITIAL_SIZE = (1600, 1000)
+# seconds to let a background engine compilation end after the window closed (it cannot be interrupted)
+WARMUP_JOIN_SECONDS = 60.0
 
 
 def qt_binding_problem(pyside_version: str = PySide6.__version__,
@@ -26,27 +34,47 @@ def qt_binding_problem(pyside_version: str = PySide6.__version__,
 
 
 def run_application(argv: list[str]) -> int:
-    """Open the main window and run until it closes; a recording argument is opened instead of the sample."""
+    """Open the main window and run until it closes (or run the self-test); returns the exit status."""
     problem = qt_binding_problem()
     if problem is not None:
         print(f"vbgui: error: {problem}", file=sys.stderr)
         return 2
+    unknown = [arg for arg in argv if arg.startswith("-") and arg not in ("--selftest", "--reset-layout")]
+    if unknown:
+        print(f"vbgui: error: unrecognized arguments: {' '.join(unknown)}", file=sys.stderr)
+        return 2
+    selftest = "--selftest" in argv
+    if selftest:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from vbgui.gui.style import configure_pyqtgraph
+    from vbgui.gui.preferences import Preferences
+    from vbgui.gui.recent_files import application_settings
+    from vbgui.gui.style import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
-    configure_pyqtgraph()
+    preferences = Preferences(application_settings())
+    apply_theme(app, "light" if selftest else preferences.theme)
+    if "--reset-layout" in argv:
+        preferences.forget_layout()
+    from vbgui.gui.crash_report import install_exception_hook
+    from vbgui.gui.engine_warmup import engine_warmup
     from vbgui.gui.main_window import MainWindow  # after pyqtgraph's configuration
 
-    recordings = [arg for arg in argv if arg.lower().endswith(EXTENSIONS)]
-    window = MainWindow(load_sample=not recordings)
-    if recordings:
-        window.open_recording(recordings[0])
-    window.resize(*INITIAL_SIZE)
-    window.show()
-    status = app.exec()
-    window.deleteLater()  # before the interpreter tears Qt down
+    if selftest:
+        from vbgui.gui.selftest import run_selftest
+
+        status = run_selftest()
+    else:
+        recordings = [arg for arg in argv if arg.lower().endswith(EXTENSIONS) or os.path.isdir(arg)]
+        window = MainWindow(load_sample=not recordings)
+        if recordings:
+            window.open_recording(recordings[0])
+        window.show()
+        with install_exception_hook(window):
+            status = app.exec()
+        window.deleteLater()  # before the interpreter tears Qt down
+    engine_warmup().wait(WARMUP_JOIN_SECONDS)  # never exit while numba compiles in another thread
     return status

@@ -17,13 +17,17 @@ from vbgui.models.preset import Preset
 
 @dataclass(frozen=True)
 class ModelLayout:
-    """Parameter names, groups (name -> column indices), first design row, likelihood and bin width."""
+    """Parameter names, groups (name -> column indices), first design row, likelihood and bin width.
+
+    ``dt`` is None when the recording is not at hand (a reopened result whose
+    recording has gone): lags are then counted in bins.
+    """
 
     names: tuple[str, ...]
     groups: tuple[tuple[str, tuple[int, ...]], ...]
     first_row: int
     likelihood: str
-    dt: float
+    dt: float | None
     response_name: str
     source: str
 
@@ -45,3 +49,12 @@ def model_layout(preset: Preset, recording: Recording) -> ModelLayout | None:
         return None
     return ModelLayout(design.names, tuple(design.groups.items()), design.first_row, preset.likelihood,
                        recording.dt, recording.response_name, recording.source)
+
+
+def layout_from_names(names: tuple[str, ...], likelihood: str, first_row: int, source: str) -> ModelLayout:
+    """The layout of a fitted model known only by its parameter names ("bias", "stim[3]", "hist[0]", ...)."""
+    groups: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        groups.setdefault(name.split("[")[0], []).append(index)
+    return ModelLayout(tuple(names), tuple((g, tuple(i)) for g, i in groups.items()), first_row, likelihood,
+                       None, "counts" if likelihood != "gaussian" else "response", source)

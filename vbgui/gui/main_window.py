@@ -3,7 +3,10 @@
 A fit runs in a :class:`~vbgui.gui.worker.FitRunner` (worker QObject in a
 QThread).  Its progress signals only store the latest iteration; a QTimer
 repaints at REPAINT_HZ from the worker's trace buffer, so the GUI thread
-does a bounded amount of drawing however fast the engine iterates.
+does a bounded amount of drawing however fast the engine iterates.  The
+numba engine is compiled in the background from the moment the window
+opens (:mod:`vbgui.gui.engine_warmup`); the layout, last preset and theme
+persist in QSettings (:mod:`vbgui.gui.preferences`).
 """
 from __future__ import annotations
 
@@ -13,37 +16,53 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QGridLayout, QGroupBox, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 import vbgui
 from vbgui.app.fit import FitProgress
 from vbgui.app.result import FitResult
-from vbgui.errors import VbguiError
+from vbgui.errors import RecordingError, VbguiError
+from vbgui.gui.about import AboutDialog
 from vbgui.gui.elbo_plot import ElboPlot
+from vbgui.gui.engine_warmup import engine_warmup
 from vbgui.gui.export import EXPORT_FILTER, export_plot
-from vbgui.gui.layout import ModelLayout, model_layout
+from vbgui.gui.file_variables import file_variables, roles_for
+from vbgui.gui.layout import ModelLayout, layout_from_names, model_layout
 from vbgui.gui.parameters_panel import ParametersPanel
 from vbgui.gui.posterior_plot import PosteriorPlot
+from vbgui.gui.preferences import THEMES, Preferences
 from vbgui.gui.preset_panel import PresetPanel
 from vbgui.gui.recent_files import RecentFiles, application_settings
 from vbgui.gui.recording_panel import RecordingPanel
+from vbgui.gui.reopen import ReopenedFit, reopen_result
 from vbgui.gui.summary_panel import SummaryPanel
 from vbgui.gui.tooltips import TOOLTIPS
+from vbgui.gui.user_guide import ONLINE_HINT, UserGuide, find_user_guide
+from vbgui.gui.variables_dialog import VariablesDialog
 from vbgui.gui.worker import FitRunner, FitSetup
 from vbgui.io.atomic import atomic_write
-from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, load_recording
-from vbgui.io.recording import Recording
-from vbgui.io.result_json import write_json
+from vbgui.io.exports import EXPORT_FORMATS, covariance_path, write_export
+from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, LoadOptions, read_recording_file
+from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.preset import Preset, load_preset, shipped_preset_names
 
 REPAINT_HZ = 30
 # One panel is redrawn per tick, in this order: the ELBO every other tick (15 Hz), the q panels at 7.5 Hz.
 REPAINT_CYCLE = ("elbo", "posterior", "elbo", "parameters")
 RATE_WINDOW_SECONDS = 1.0
-SAMPLE_RECORDING = Path(vbgui.__file__).parent / "resources" / "recordings" / "synthetic-poisson.npz"
+SAMPLE_RECORDING = Path(vbgui.__file__).parent / "resources" / "recordings" / "grasshopper-receptor-1.npz"
 DEFAULT_PRESET = "poisson-glm"
+DEFAULT_SIZE = (1600, 1000)
+SIDEBAR_WIDTH = 370
+# relative sizes of the panels in each splitter, restored by View > Reset layout
+DEFAULT_SPLITS = {"main": (SIDEBAR_WIDTH, DEFAULT_SIZE[0] - SIDEBAR_WIDTH), "top": (1, 1), "bottom": (1, 1),
+                  "plots": (2, 3)}
+EXPORT_FILTERS = {"JSON result (*.json)": ".json", "CSV table (*.csv)": ".csv", "NumPy arrays (*.npz)": ".npz",
+                  "MATLAB struct (*.mat)": ".mat"}
+# loader messages that mean "the file uses other names" (offer the variables dialog) rather than "bad data"
+NAMING_PROBLEMS = ("no variable", "no column", "no 'counts'", "bin width", "give dt")
 
 
 class MainWindow(QMainWindow):
@@ -60,12 +79,18 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("vbgui")
         self.setAcceptDrops(True)
-        self.recent = RecentFiles(settings if settings is not None else application_settings())
+        settings = settings if settings is not None else application_settings()
+        self.recent = RecentFiles(settings)
+        self.preferences = Preferences(settings)
         self.recording: Recording | None = None
+        self.recording_file: RecordingFile | None = None
         self.runner: FitRunner | None = None
         self.result: FitResult | None = None
         self.last_error = ""
         self.error_box: QMessageBox | None = None
+        self.variables_dialog: VariablesDialog | None = None
+        self.about_dialog: AboutDialog | None = None
+        self.user_guide: UserGuide | None = None
         self._latest: FitProgress | None = None
         self._drawn = dict.fromkeys(REPAINT_CYCLE, 0)  # the iteration each panel shows
         self._next_in_cycle = 0
@@ -84,6 +109,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_status_bar()
         self.preset_panel.preset_changed.connect(self._on_preset_changed)
+        self.recording_panel.unit_chosen.connect(self.select_unit)
 
         self.repaint_timer = QTimer(self)
         self.repaint_timer.setInterval(int(1000 / REPAINT_HZ))
@@ -91,10 +117,21 @@ class MainWindow(QMainWindow):
 
         for name in shipped_preset_names():
             self.preset_panel.add_preset(load_preset(name), name, "shipped preset", select=False)
-        self.preset_panel.select(DEFAULT_PRESET)
+        self._restore_last_preset()
+        self.preset_panel.preset_list.currentTextChanged.connect(self._remember_shipped_preset)
         if load_sample and SAMPLE_RECORDING.is_file():
             self.open_recording(SAMPLE_RECORDING, remember=False)
+        self.restore_layout()
         self._update_controls()
+        self.warmup = engine_warmup()
+        self.warmup.ready.connect(self._on_engine_warm)
+        self.warmup.failed.connect(self._on_engine_warm_failed)
+        if self.warmup.is_ready():
+            self._on_engine_warm(self.warmup.seconds or 0.0)
+        else:
+            self.engine_label.setText("engine: preparing…")
+            self.show_status("Preparing the engine (compiling on the first launch, a few seconds); you can "
+                             "already press Run.")
 
     # -- construction -------------------------------------------------------------------------------
     def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = "") -> QAction:
@@ -109,13 +146,21 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.open_action = self._action("&Open recording…", self.choose_recording, QKeySequence.StandardKey.Open,
-                                        "Open a recording (.npz, .mat, .csv, .tsv, .nwb) (Ctrl+O); you can also drop a file on the window.")
+                                        "Open a recording (.npz, .mat, .csv, .tsv, .nwb) (Ctrl+O); you can also "
+                                        "drop a file on the window.")
+        self.open_folder_action = self._action("Open recording &folder…", self.choose_recording_folder, None,
+                                               "Open a folder in the Pillow lab tutorial layout (Stim.mat, "
+                                               "stimtimes.mat, SpTimes.mat).")
+        self.open_result_action = self._action("Open res&ult…", self.choose_result, "Ctrl+Shift+O",
+                                               "Reopen a fit from its result file (.json): curves, parameters and "
+                                               "contours, without refitting.")
         self.open_preset_action = self._action("Open &preset…", self.choose_preset, None,
                                                "Open a preset TOML file and add it to the preset list.")
         self.save_preset_action = self._action("&Save preset as…", self.save_preset, "Ctrl+Shift+S",
                                                TOOLTIPS["save_preset"])
-        self.export_action = self._action("&Export result JSON…", self.export_result, "Ctrl+E",
-                                          "Write the last fit (parameters, ELBO trace, provenance) as JSON (Ctrl+E).")
+        self.export_action = self._action("&Export result…", self.export_result, "Ctrl+E",
+                                          "Write the last fit's parameters with their provenance as JSON, CSV, "
+                                          "NPZ or MATLAB (Ctrl+E).")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit vbgui.")
         self.run_action = self._action("&Run", self.run_fit, "Ctrl+R", TOOLTIPS["run"])
         self.pause_action = self._action("&Pause", self.toggle_pause, Qt.Key.Key_Space, TOOLTIPS["pause"])
@@ -123,6 +168,23 @@ class MainWindow(QMainWindow):
         self.reset_action = self._action("Rese&t", self.reset_fit, None, TOOLTIPS["reset"])
         self.fullscreen_action = self._action("&Full screen", self.toggle_full_screen, Qt.Key.Key_F11,
                                               "Toggle full screen (F11).")
+        self.reset_layout_action = self._action("&Reset layout", self.reset_layout, None,
+                                                "Put the window and its panels back to their default sizes.")
+        self.theme_group = QActionGroup(self)
+        self.theme_actions = {}
+        for theme in THEMES:
+            action = self._action(f"{theme.capitalize()} theme", lambda _=False, t=theme: self.choose_theme(t), None,
+                                  f"Use the {theme} theme (applies when vbgui next starts).")
+            action.setCheckable(True)
+            action.setChecked(theme == self.preferences.theme)
+            self.theme_group.addAction(action)
+            self.theme_actions[theme] = action
+        self.user_guide_action = self._action("&User guide", self.show_user_guide, QKeySequence.StandardKey.HelpContents,
+                                              "Open the user guide: fitting the sample recording in five steps (F1).")
+        self.about_action = self._action("&About vbgui", lambda: self.show_about("vbgui"), None,
+                                         "Version, licence and the versions of Qt, numpy and numba in use.")
+        self.about_data_action = self._action("About the sample &data", lambda: self.show_about("data"), None,
+                                              "Licence and citation of the shipped grasshopper recordings.")
         self.export_plot_actions = {
             name: self._action(f"{name} plot…", lambda _=False, n=name: self.export_plot(n), None,
                                f"Save the {name.lower()} plot as PNG or SVG.")
@@ -131,8 +193,10 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.open_action)
+        file_menu.addAction(self.open_folder_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(self.open_result_action)
         file_menu.addSeparator()
         file_menu.addAction(self.open_preset_action)
         file_menu.addAction(self.save_preset_action)
@@ -148,6 +212,15 @@ class MainWindow(QMainWindow):
             fit_menu.addAction(action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.fullscreen_action)
+        view_menu.addAction(self.reset_layout_action)
+        theme_menu = view_menu.addMenu("&Theme")
+        for action in self.theme_actions.values():
+            theme_menu.addAction(action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.user_guide_action)
+        help_menu.addSeparator()
+        help_menu.addAction(self.about_data_action)
+        help_menu.addAction(self.about_action)
 
     def _button(self, action: QAction) -> QPushButton:
         button = QPushButton(action.text().replace("&", ""))
@@ -203,7 +276,9 @@ class MainWindow(QMainWindow):
         main.addWidget(scroll)
         main.addWidget(plots)
         main.setStretchFactor(1, 1)
-        main.setSizes([370, 1230])
+        self.splitters = {"main": main, "top": top, "bottom": bottom, "plots": plots}
+        for name, splitter in self.splitters.items():
+            splitter.setObjectName(f"{name}-splitter")
         self.setCentralWidget(main)
 
     def _build_status_bar(self) -> None:
@@ -213,7 +288,11 @@ class MainWindow(QMainWindow):
         self.progress_bar.setToolTip("Iterations done out of the preset's maximum.")
         self.progress_bar.setFormat("%v / %m iterations")
         self.progress_bar.setValue(0)
+        self.engine_label = QLabel("engine: ready")
+        self.engine_label.setToolTip("The numba engine is compiled once per installation (in the background); "
+                                     "a fit started before it is ready waits for it.")
         self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.engine_label)
         self.statusBar().addPermanentWidget(self.progress_bar)
 
     # -- messages -----------------------------------------------------------------------------------
@@ -231,32 +310,83 @@ class MainWindow(QMainWindow):
         self.error_box.open()
 
     # -- recordings ---------------------------------------------------------------------------------
+    def _start_folder(self) -> str:
+        return str(Path(self.recent.paths()[0]).parent) if self.recent.paths() else ""
+
     def choose_recording(self) -> None:
-        start = str(Path(self.recent.paths()[0]).parent) if self.recent.paths() else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open recording", start, f"{FILE_FILTER};;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", self._start_folder(),
+                                              f"{FILE_FILTER};;All files (*)")
         if path:
             self.open_recording(path)
 
-    def open_recording(self, path: str | Path, remember: bool = True) -> bool:
-        """Load a recording; on failure show why and keep the current one. Returns success."""
+    def choose_recording_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a Pillow lab tutorial folder", self._start_folder())
+        if path:
+            self.open_recording(path)
+
+    def open_recording(self, path: str | Path, remember: bool = True, options: LoadOptions | None = None) -> bool:
+        """Load a recording (file or Pillow lab folder); on failure say why and keep the current one.
+
+        When a .mat or CSV/TSV file uses other names than vbgui's, the
+        variables dialog opens so the user can say which variable is which;
+        accepting it opens the file again with those choices.  Returns
+        whether a recording was loaded now.
+        """
         if self.is_fitting():
             self.show_error("Fit running", "Stop the running fit before opening another recording.")
             return False
         try:
-            recording = load_recording(path)
+            recording_file = read_recording_file(path, options)
+        except RecordingError as exc:
+            names = file_variables(path) if any(p in str(exc) for p in NAMING_PROBLEMS) else []
+            if names and roles_for(path):
+                self.ask_for_variables(path, str(exc), names, options, remember)
+            else:
+                self.show_error("Cannot open the recording", str(exc))
+            return False
         except VbguiError as exc:
             self.show_error("Cannot open the recording", str(exc))
             return False
+        self.recording_file = recording_file
+        self.recording_panel.set_units(recording_file.unit_names, 0)
+        self._show_recording(recording_file.unit(0))
+        if remember:
+            self.recent.add(path)
+        return True
+
+    def ask_for_variables(self, path: str | Path, message: str, names: list[str], previous: LoadOptions | None,
+                          remember: bool) -> None:
+        """Open the variables dialog (non-blocking); accepting it retries the file with the user's choice."""
+        if self.variables_dialog is not None:
+            self.variables_dialog.close()
+        self.last_error = message
+        self.show_status(f"{Path(path).name}: choose its variables (the current recording stays loaded).",
+                         error=True)
+        dialog = VariablesDialog(path, message, roles_for(path), names, previous, self)
+        dialog.accepted.connect(lambda: self.open_recording(path, remember, dialog.options()))
+        self.variables_dialog = dialog
+        dialog.open()
+
+    def select_unit(self, index: int) -> None:
+        """Fit another unit of the loaded file (no re-reading)."""
+        if self.recording_file is None:
+            return
+        if self.is_fitting():
+            self.show_error("Fit running", "Stop the running fit before choosing another unit.")
+            self.recording_panel.set_units(self.recording_file.unit_names,
+                                           self.recording_file.unit_index(self.recording.unit or None))
+            return
+        self._show_recording(self.recording_file.unit(index))
+
+    def _show_recording(self, recording: Recording) -> None:
         self.recording = recording
         self.recording_panel.show_recording(recording)
         self._refresh_layout()
-        self.setWindowTitle(f"vbgui — {Path(recording.source).name}")
-        if remember:
-            self.recent.add(path)
+        unit = f", unit {recording.unit}" if recording.unit else ""
+        self.setWindowTitle(f"vbgui — {Path(recording.source).name}{unit}")
         self.reset_fit()
-        self.show_status(f"Loaded {Path(recording.source).name}: press Run (Ctrl+R) to fit "
+        self.show_status(f"Loaded {Path(recording.source).name}{unit}: press Run (Ctrl+R) to fit "
                          f"{self.preset_panel.family.currentText()} q.")
-        return True
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -267,14 +397,16 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction(path, lambda p=path: self._open_recent(p))
 
     def _open_recent(self, path: str) -> None:
-        if not Path(path).is_file():
+        if not Path(path).exists():
             self.recent.remove(path)
         self.open_recording(path)
 
     @staticmethod
     def _recording_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
+        """Dropped recording files and folders (a folder may be in the Pillow lab layout)."""
         return [url.toLocalFile() for url in event.mimeData().urls()
-                if url.isLocalFile() and url.toLocalFile().lower().endswith(EXTENSIONS)]
+                if url.isLocalFile() and (url.toLocalFile().lower().endswith(EXTENSIONS)
+                                          or Path(url.toLocalFile()).is_dir())]
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         if self._recording_paths(event):
@@ -299,8 +431,23 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot open the preset", str(exc))
             return False
         self.preset_panel.add_preset(preset, f"{Path(path).name}", str(path))
+        self.preferences.last_preset = str(Path(path).resolve())
         self.show_status(f"Opened preset {path}")
         return True
+
+    def _remember_shipped_preset(self, label: str) -> None:
+        if label in shipped_preset_names():
+            self.preferences.last_preset = label
+
+    def _restore_last_preset(self) -> None:
+        """Select the preset used last: a shipped one by name, or a TOML file opened again by path."""
+        last = self.preferences.last_preset
+        if last in shipped_preset_names():
+            self.preset_panel.select(last)
+        elif last and Path(last).is_file() and self.open_preset(last):
+            return
+        else:
+            self.preset_panel.select(DEFAULT_PRESET)
 
     def save_preset(self) -> None:
         preset = self.preset_panel.current_preset()
@@ -517,23 +664,97 @@ class MainWindow(QMainWindow):
         self.summary_panel.show_message("No fit yet: press Run (Ctrl+R).")
         self._update_controls()
 
-    # -- export -------------------------------------------------------------------------------------
+    # -- export and reopening -----------------------------------------------------------------------
     def export_result(self) -> None:
         if self.result is None:
             self.show_error("Nothing to export", "Run a fit first.")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export result", "vbgui-result.json", "JSON (*.json)")
-        if path:
-            self.write_result(path)
+        path, chosen = QFileDialog.getSaveFileName(self, "Export result", "vbgui-result.json",
+                                                   ";;".join(EXPORT_FILTERS))
+        if not path:
+            return
+        if Path(path).suffix.lower() not in EXPORT_FORMATS:
+            path += EXPORT_FILTERS.get(chosen, ".json")
+        self.write_result(path)
+
+    def confirm_overwrite(self, existing: list[Path]) -> bool:
+        """Ask before replacing files (a modal question); True to replace."""
+        names = "\n".join(str(p) for p in existing)
+        answer = QMessageBox.question(self, "Replace the file?", f"{names}\nalready exists. Replace it?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def write_result(self, path: str | Path) -> bool:
+        """Export the last fit in the format of ``path``'s extension; an existing file is replaced only if confirmed."""
+        path = Path(path)
+        targets = [path, covariance_path(path)] if path.suffix.lower() == ".csv" else [path]
+        existing = [target for target in targets if target.exists()]
+        if existing and not self.confirm_overwrite(existing):
+            self.show_status(f"Not exported: {existing[0]} was kept.")
+            return False
         try:
-            write_json(self.result.to_dict(), path)
+            written = write_export(self.result.to_dict(), path, force=bool(existing))
         except VbguiError as exc:
             self.show_error("Cannot export the result", str(exc))
             return False
-        self.show_status(f"Wrote the result to {path}")
+        self.show_status(f"Wrote the result to {', '.join(str(p) for p in written)}")
         return True
+
+    def choose_result(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a result", self._start_folder(),
+                                              "vbgui results (*.json);;All files (*)")
+        if path:
+            self.open_result(path)
+
+    def open_result(self, path: str | Path) -> bool:
+        """Show a fit from its result file without refitting; the recording is read again if it still exists."""
+        if self.is_fitting():
+            self.show_error("Fit running", "Stop the running fit before opening a result.")
+            return False
+        try:
+            reopened = reopen_result(path)
+        except VbguiError as exc:
+            self.show_error("Cannot open the result", str(exc))
+            return False
+        self._show_reopened(reopened)
+        return True
+
+    def _show_reopened(self, reopened: ReopenedFit) -> None:
+        result = reopened.result
+        self.reset_fit()
+        label = f"{reopened.path.name} (preset)"
+        self.preset_panel.add_preset(reopened.preset, label, str(reopened.path))
+        if reopened.recording is not None:
+            self.recording_file = None
+            self.recording_panel.set_units((), 0)
+            self._show_recording(reopened.recording)
+            layout = model_layout(reopened.preset, reopened.recording)
+        else:
+            layout = layout_from_names(result.names, reopened.preset.likelihood, result.first_row, result.recording)
+        self._layout = layout
+        self.posterior_plot.set_model(result.names, result.truth)
+        self.posterior_plot.set_reference(reopened.reference)
+        self.parameters_panel.set_layout(layout, reopened.recording, result.truth)
+        if reopened.session is not None:
+            self.parameters_panel.attach(reopened.session)
+        self._fit_label = f"{result.family}, {result.estimator}"
+        self.result = result
+        trace = result.trace
+        self.elbo_plot.set_trace(np.asarray(trace.iteration, dtype=float), np.asarray(trace.elbo),
+                                 np.asarray(trace.expected_log_likelihood), np.asarray(trace.kl))
+        self._show_q(result.mean, result.cov)
+        self.progress_bar.setRange(0, max(1, result.iterations))
+        self.progress_bar.setValue(result.iterations)
+        self.summary_panel.show_result(result)
+        self.setWindowTitle(f"vbgui — {reopened.path.name}")
+        shown = f"Reopened {reopened.path.name} (no refit)"
+        if reopened.problem:
+            self.show_error("Recording not available", f"{shown}: {reopened.problem}. Showing the ELBO curves, "
+                            "the fitted filters, the summary and the contours; the predicted rate needs the data.")
+        else:
+            self.show_status(f"{shown}: fit of {Path(result.recording).name} with {self._fit_label}.")
+        self._update_controls()
 
     def plot_views(self) -> dict:
         return {"Recording": self.recording_panel.plots, "ELBO": self.elbo_plot,
@@ -551,15 +772,77 @@ class MainWindow(QMainWindow):
             return
         self.show_status(f"Saved the {name.lower()} plot to {written}")
 
+    # -- engine, help and about ---------------------------------------------------------------------
+    def _on_engine_warm(self, seconds: float) -> None:
+        self.engine_label.setText("engine: ready")
+        if self.status_label.text().startswith("Preparing the engine") and not self.is_fitting():
+            self.show_status(f"Engine ready ({seconds:.1f} s): press Run (Ctrl+R).")
+
+    def _on_engine_warm_failed(self, message: str) -> None:
+        self.engine_label.setText("engine: not prepared")
+        self.show_status(f"The engine could not be prepared in advance ({message}); a fit will try again.",
+                         error=True)
+
+    def show_about(self, tab: str = "vbgui") -> None:
+        """The About box, on its vbgui tab or its Data tab (licence and citation of the sample recordings)."""
+        if self.about_dialog is None:
+            self.about_dialog = AboutDialog(self)
+        self.about_dialog.tabs.setCurrentIndex(1 if tab == "data" else 0)
+        self.about_dialog.show()
+        self.about_dialog.raise_()
+
+    def show_user_guide(self) -> None:
+        guide = find_user_guide()
+        if guide is None:
+            self.show_error("User guide not installed", ONLINE_HINT)
+            return
+        if self.user_guide is None:
+            self.user_guide = UserGuide(guide, self)
+        self.user_guide.show()
+        self.user_guide.raise_()
+
     # -- window -------------------------------------------------------------------------------------
     def toggle_full_screen(self) -> None:
         self.setWindowState(self.windowState() ^ Qt.WindowState.WindowFullScreen)
 
+    def choose_theme(self, theme: str) -> None:
+        self.preferences.theme = theme
+        self.show_status(f"The {theme} theme applies when vbgui next starts.")
+
+    def restore_layout(self) -> None:
+        """The layout saved at the last close, or the default one."""
+        geometry, state, splitters = self.preferences.layout()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self._default_layout()
+            return
+        if state is not None:
+            self.restoreState(state)
+        for splitter, saved in zip(self.splitters.values(), splitters):
+            splitter.restoreState(saved)
+
+    def _default_layout(self) -> None:
+        self.resize(*DEFAULT_SIZE)
+        for name, splitter in self.splitters.items():
+            splitter.setSizes(list(DEFAULT_SPLITS[name]))
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: default window size and panel sizes, and forget the saved ones."""
+        self.setWindowState(Qt.WindowState.WindowNoState)
+        self._default_layout()
+        self.preferences.forget_layout()
+        self.show_status("Layout reset to the default.")
+
+    def save_layout(self) -> None:
+        self.preferences.save_layout(self.saveGeometry(), self.saveState(),
+                                     [splitter.saveState() for splitter in self.splitters.values()])
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        """Cancel a running fit and join its thread before the window goes."""
+        """Save the layout, cancel a running fit and join its thread before the window goes."""
+        self.save_layout()
         self.repaint_timer.stop()
         if self.runner is not None:
             self.runner.shutdown()
-        if self.error_box is not None:
-            self.error_box.close()
+        for dialog in (self.error_box, self.variables_dialog, self.about_dialog, self.user_guide):
+            if dialog is not None:
+                dialog.close()
         event.accept()

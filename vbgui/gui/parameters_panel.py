@@ -81,13 +81,18 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         self.predicted_curve: pg.PlotDataItem | None = None
         self._rate_scale = 1.0
 
-    def set_layout(self, layout: ModelLayout, recording: Recording) -> None:
-        """Build the plots for a model's parameter groups on ``recording`` (while idle, never per iteration)."""
+    def set_layout(self, layout: ModelLayout, recording: Recording | None, truth: dict[str, float] | None = None) -> None:
+        """Build the plots for a model's parameter groups on ``recording`` (while idle, never per iteration).
+
+        Without a recording (a reopened result whose data has gone) only the
+        filters are drawn, lags in bins when the bin width is unknown, with
+        ``truth`` as the ground truth.
+        """
         self.clear()
         self._filters = []
         self._layout, self._recording, self._session, self._mean = layout, recording, None, None
         self._truth_in_legend = False
-        truth = recording.truth
+        truth = recording.truth if recording is not None else (truth or {})
         filter_groups = [(g, idx) for g, idx in layout.groups if g != "bias"]
         columns = max(1, len(filter_groups))
         # one legend above the plots, so no entry ever hides a curve
@@ -97,19 +102,22 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
             plot = self.addPlot(row=1, col=column)
             offset = 1 if group == "hist" else 0  # hist[j] is the response j + 1 bins back
             is_lagged = group != "x"
-            positions = (np.arange(len(indices)) + offset) * layout.dt * 1000.0 if is_lagged \
-                else np.arange(len(indices), dtype=float)
+            lag_unit = "ms" if layout.dt is not None else "bins"
+            positions = (np.arange(len(indices)) + offset) * (layout.dt * 1000.0 if layout.dt is not None else 1.0) \
+                if is_lagged else np.arange(len(indices), dtype=float)
             names = [layout.names[i] for i in indices]
             group_truth = np.array([truth[n] for n in names]) if all(n in truth for n in names) else None
             title = GROUP_TITLES.get(group, f"Stimulus filter {group[4:]}")
             style_plot(plot, title, left=("weight", ""),
-                       bottom=("lag (ms)", "") if is_lagged else ("column", ""))
+                       bottom=(f"lag ({lag_unit})", "") if is_lagged else ("column", ""))
             legend = self.legend if not self._filters or (group_truth is not None and not self._truth_in_legend) \
                 else None
             self._truth_in_legend = self._truth_in_legend or (legend is not None and group_truth is not None)
             self._filters.append(FilterPlot(plot, positions, np.array(indices), group_truth, legend))
-        self._build_rate_plot(layout, columns)
-        self._update_prediction()
+        self.rate_plot = self.observed_curve = self.predicted_curve = None
+        if recording is not None:
+            self._build_rate_plot(layout, columns)
+            self._update_prediction()
 
     def attach(self, session: FitSession) -> None:
         """The session whose design the predicted rate uses (its layout was set before)."""

@@ -1,12 +1,15 @@
-"""The recording panel: what was loaded (bins, dt, duration, rate) and a plot of stimulus and counts."""
+"""The recording panel: what was loaded (bins, dt, duration, rate, notes, credit), a unit choice and a plot."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from vbgui.gui.about import credit_for
 from vbgui.gui.style import PALETTE, style_plot
 from vbgui.io.recording import Recording
 
@@ -14,23 +17,45 @@ INITIAL_VIEW_SECONDS = 10.0
 
 
 def recording_summary(recording: Recording) -> str:
-    """One line a user reads to check the file: name, bins, dt, duration, mean rate."""
+    """What a user reads to check the file: name, bins, dt, duration, mean rate; its notes and credit."""
     rate = (f"mean firing rate {recording.mean_rate():.2f} Hz" if recording.response_name == "counts"
             else f"mean {recording.response_name} {recording.mean_rate() * recording.dt:.3g} per bin")
     truth = ", ground truth known" if recording.truth else ""
     stimuli = f"{recording.n_stimuli} stimulus column(s)" if recording.stimulus is not None else "no stimulus"
-    return (f"<b>{Path(recording.source).name}</b> — {recording.n_bins:,} bins × {recording.dt * 1000:g} ms = "
+    text = (f"<b>{Path(recording.source).name}</b> — {recording.n_bins:,} bins × {recording.dt * 1000:g} ms = "
             f"{recording.duration:,.1f} s; {rate}; {stimuli}{truth}")
+    for note in recording.notes:
+        text += f"<br><i>Note: {html.escape(note)}</i>"
+    credit = credit_for(recording.source)
+    if credit is not None:
+        text += f"<br><small>{html.escape(credit.short_credit)} — Help &gt; About &gt; Data.</small>"
+    return text
 
 
 class RecordingPanel(QWidget):
-    """Shows the loaded recording; plots are downsampled (peak mode) and clipped to view."""
+    """Shows the loaded recording; plots are downsampled (peak mode) and clipped to view.
+
+    ``unit_chosen`` (index) is emitted when the user picks another unit of a
+    multi-unit file; the window swaps the unit without reading the file again.
+    """
+
+    unit_chosen = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.summary = QLabel("no recording loaded")
         self.summary.setWordWrap(True)
         self.summary.setToolTip("The loaded recording: bins, bin width, duration and mean rate.")
+        self.unit_choice = QComboBox()
+        self.unit_choice.setToolTip("Unit: this file holds several neurons recorded together; pick the one to fit "
+                                    "(switching does not read the file again).")
+        self.unit_choice.activated.connect(self.unit_chosen)
+        self.unit_row = QWidget()
+        unit_layout = QHBoxLayout(self.unit_row)
+        unit_layout.setContentsMargins(0, 0, 0, 0)
+        unit_layout.addWidget(QLabel("Unit:"))
+        unit_layout.addWidget(self.unit_choice, 1)
+        self.unit_row.hide()
         self.plots = pg.GraphicsLayoutWidget()
         self.stimulus_plot = self.plots.addPlot(row=0, col=0)
         self.response_plot = self.plots.addPlot(row=1, col=0)
@@ -42,6 +67,7 @@ class RecordingPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
+        layout.addWidget(self.unit_row)
         layout.addWidget(self.plots, 1)
 
     @staticmethod
@@ -50,6 +76,15 @@ class RecordingPanel(QWidget):
         curve.setDownsampling(auto=True, method="peak")
         curve.setClipToView(True)
         return curve
+
+    def set_units(self, names: tuple[str, ...], current: int) -> None:
+        """List a file's units; the choice is shown only when there is more than one."""
+        self.unit_choice.blockSignals(True)
+        self.unit_choice.clear()
+        self.unit_choice.addItems([f"{i}: {name}" for i, name in enumerate(names)])
+        self.unit_choice.setCurrentIndex(current)
+        self.unit_choice.blockSignals(False)
+        self.unit_row.setVisible(len(names) > 1)
 
     def show_recording(self, recording: Recording) -> None:
         """Replace the plotted data with ``recording``'s (first stimulus column)."""

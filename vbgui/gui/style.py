@@ -1,7 +1,9 @@
-"""Colours, pens and axis styling shared by every plot, so panels look alike."""
+"""Colours, pens and axis styling shared by every plot, so panels look alike; the light and dark themes."""
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
 
 # Colour-blind-safe (Okabe-Ito) colours, by role.
 PALETTE: dict[str, str] = {
@@ -17,13 +19,39 @@ PALETTE: dict[str, str] = {
     "band": "#56B4E9",
     "predicted": "#CC79A7",
 }
+# In the dark theme, the roles drawn in black are drawn in light colours instead.
+DARK_OVERRIDES: dict[str, str] = {"counts": "#BBBBBB", "elbo": "#FFFFFF", "reference": "#FFFFFF"}
+DARK_WINDOW = {QPalette.ColorRole.Window: "#2B2B2B", QPalette.ColorRole.WindowText: "#E6E6E6",
+               QPalette.ColorRole.Base: "#1F1F1F", QPalette.ColorRole.AlternateBase: "#2B2B2B",
+               QPalette.ColorRole.Text: "#E6E6E6", QPalette.ColorRole.Button: "#353535",
+               QPalette.ColorRole.ButtonText: "#E6E6E6", QPalette.ColorRole.ToolTipBase: "#353535",
+               QPalette.ColorRole.ToolTipText: "#E6E6E6", QPalette.ColorRole.Highlight: "#2A82DA",
+               QPalette.ColorRole.HighlightedText: "#FFFFFF", QPalette.ColorRole.Link: "#56B4E9"}
 AXIS_FONT_PT = 10
 TITLE_SIZE = "11pt"
 
 
-def configure_pyqtgraph() -> None:
-    """White background, black foreground, antialiased lines: readable on screen and in exports."""
-    pg.setConfigOptions(background="w", foreground="k", antialias=True)
+def configure_pyqtgraph(theme: str = "light") -> None:
+    """Antialiased lines; white background and black text (light) or the reverse (dark).
+
+    Call before any plot is created: plots take their colours when built.
+    """
+    dark = theme == "dark"
+    pg.setConfigOptions(background="#1F1F1F" if dark else "w", foreground="#E6E6E6" if dark else "k",
+                        antialias=True)
+    if dark:
+        PALETTE.update(DARK_OVERRIDES)
+
+
+def apply_theme(app: QApplication, theme: str) -> None:
+    """The widgets' palette (Fusion style for dark) and the plots' colours of ``theme`` (light or dark)."""
+    configure_pyqtgraph(theme)
+    if theme == "dark":
+        app.setStyle("Fusion")
+        palette = QPalette()
+        for role, colour in DARK_WINDOW.items():
+            palette.setColor(role, QColor(colour))
+        app.setPalette(palette)
 
 
 def style_plot(plot: pg.PlotItem, title: str, left: tuple[str, str] | None,
