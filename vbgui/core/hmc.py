@@ -55,8 +55,12 @@ from vbgui.core.rowpass import CancelToken, reduce_rows
 
 TAU_RANGE = (0.25 * math.pi, 0.75 * math.pi)
 DIVERGENCE_ENERGY = 1000.0
-# Rows x draws per block of the batched log joint (numpy, vectorised exp).
-LOG_JOINT_BLOCK_ELEMENTS = 524_288
+# The batched log joint multiplies blocks small enough (rows x D x draws below this) that
+# OpenBLAS runs each product on one thread: its own threads, on top of our row-chunk
+# threads on a busy machine, made the same pass 5-10 times slower.  numpy's vectorised
+# exp then runs on the chunk's thread.
+BLAS_SINGLE_THREAD_FLOPS = 200_000
+DRAWS_PER_BLOCK = 128
 
 
 # --------------------------------------------------------------------------- the target
@@ -73,8 +77,9 @@ def log_likelihood(problem: GLMProblem, weights: np.ndarray, cancel: CancelToken
 
     gaussian: -(y'y - 2 w'X'y + w'X'X w) / (2 sigma^2) in closed form.
     poisson and bernoulli: (X'y)'w - sum_t A(x_t'w) with A = exp or softplus,
-    through blocks eta_b = X_b W' (BLAS) and numpy's vectorised exp, in the
-    calling thread (BLAS may use several), checking ``cancel`` between blocks.
+    through small blocks eta_b = X_b W_b' (BLAS) and numpy's vectorised exp,
+    row chunks on threads (:func:`~vbgui.core.rowpass.reduce_rows`, which
+    checks ``cancel`` between chunks).
     """
     weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
     X, y = problem.design, problem.response
@@ -85,20 +90,29 @@ def log_likelihood(problem: GLMProblem, weights: np.ndarray, cancel: CancelToken
         quadratic = np.einsum("ki,ij,kj->k", weights, stats.xtx, weights)
         return (-0.5 * (stats.yty - 2.0 * linear + quadratic) / problem.likelihood.noise_var
                 + problem.log_normaliser)
-    weights_t = np.ascontiguousarray(weights.T)
-    rows = max(16, LOG_JOINT_BLOCK_ELEMENTS // max(1, weights.shape[0]))
-    partition = np.zeros(weights.shape[0])
-    with np.errstate(over="ignore"):
-        for start in range(0, X.shape[0], rows):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            eta = X[start:start + rows] @ weights_t
-            if name == "poisson":
-                np.exp(eta, out=eta)
-            else:
-                np.logaddexp(0.0, eta, out=eta)
-            partition += eta.sum(axis=0)
+    blocks = [np.ascontiguousarray(weights[k:k + DRAWS_PER_BLOCK].T)
+              for k in range(0, weights.shape[0], DRAWS_PER_BLOCK)]
+    rows = max(4, BLAS_SINGLE_THREAD_FLOPS // (problem.dim * DRAWS_PER_BLOCK))
+    (partition,) = reduce_rows(_log_partition_chunk, X, y, (blocks, rows, name == "poisson"), cancel)
     return linear - partition + problem.log_normaliser
+
+
+def _log_partition_chunk(X: np.ndarray, y: np.ndarray, blocks: list[np.ndarray], rows: int,
+                         poisson: bool) -> tuple[np.ndarray]:
+    """sum_t A(x_t'w_k) over the rows of X for every draw, A = exp (poisson) or softplus."""
+    parts = []
+    with np.errstate(over="ignore"):
+        for weights_t in blocks:
+            total = np.zeros(weights_t.shape[1])
+            for start in range(0, X.shape[0], rows):
+                eta = X[start:start + rows] @ weights_t
+                if poisson:
+                    np.exp(eta, out=eta)
+                else:
+                    np.logaddexp(0.0, eta, out=eta)
+                total += eta.sum(axis=0)
+            parts.append(total)
+    return (np.concatenate(parts),)
 
 
 def log_joint(problem: GLMProblem, weights: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
