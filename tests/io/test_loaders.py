@@ -265,13 +265,17 @@ def _mutate(data: bytes, edits) -> bytes:
     return bytes(mutated)
 
 
-def test_a_corrupt_v5_type_code_is_refused_before_scipy_reads_it(tmp_path):
-    """scipy.io.loadmat crashed the process (segmentation fault) on this mutation, found by fuzzing."""
+@pytest.mark.parametrize("mutation,fragment", [("type code", "unknown data type 182"),
+                                               ("complex flag", "its flags promise 2")])
+def test_corrupt_v5_files_that_crashed_scipy_are_refused_before_it_reads_them(tmp_path, mutation, fragment):
+    """scipy.io.loadmat crashed the process (segmentation fault) on these mutations, found by fuzzing."""
     path = tmp_path / "r.mat"
     scipy.io.savemat(path, {"counts": COUNTS[:20, 0], "stimulus": STIMULUS[:20, 0], "dt": 0.01})
     data = bytearray(path.read_bytes())
-    real_part = data.rindex(bytes([9, 0, 0, 0, 8, 0, 0, 0]))  # the miDOUBLE tag of dt's value
-    data[real_part] = 182
+    if mutation == "type code":
+        data[data.rindex(bytes([9, 0, 0, 0, 8, 0, 0, 0]))] = 182  # the miDOUBLE tag of dt's value
+    else:
+        data[128 + 8 + 9] = 0x08  # the first matrix's array flags: complex, with no imaginary part
     path.write_bytes(bytes(data))
-    with pytest.raises(RecordingError, match="unknown data type 182"):
+    with pytest.raises(RecordingError, match=fragment):
         read_recording_file(path)

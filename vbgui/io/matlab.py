@@ -28,61 +28,114 @@ from vbgui.io.spike_times import bin_spike_times, n_bins_for
 
 ROLES = ("counts", "response", "stimulus", "dt", "spike_times", "duration", "unit_names")
 
-# MAT v5 data element types (MATLAB's "MAT-File Format", table 1-1); 14 = miMATRIX, 15 = miCOMPRESSED
-V5_TYPES = {1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 14, 15, 16, 17, 18}
+# MAT v5 data element types and their sizes in bytes (MATLAB's "MAT-File Format", table 1-1);
+# 14 = miMATRIX, 15 = miCOMPRESSED
+V5_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8, 14: 1, 15: 1, 16: 1, 17: 2, 18: 4}
 V5_HEADER = 128
+MX_CELL, MX_STRUCT, MX_OBJECT, MX_CHAR, MX_SPARSE = 1, 2, 3, 4, 5
+MX_NUMERIC = set(range(6, 16))
+COMPLEX_FLAG = 0x0800
 
 
 def check_v5_structure(data: bytes) -> None:
     """Walk the tagged data elements of a MAT v5 file; raise ValueError at the first malformed one.
 
-    scipy.io's compiled reader trusts type codes and sizes and can crash the
-    process on a corrupt file (a segmentation fault, seen with a mutated type
-    code), so every element is checked before scipy sees the bytes: a known
-    type, a size within its parent, compressed elements that inflate, and
-    the same for the elements nested in every matrix.
+    scipy.io's compiled reader trusts type codes, flags and sizes and can
+    crash the process on a corrupt file (segmentation faults, found by
+    fuzzing: a mutated type code, a complex flag without an imaginary part),
+    so every element is checked before scipy sees the bytes: known types,
+    sizes within their parent, compressed elements that inflate, and for
+    every matrix the sub-elements its class and flags promise, with data
+    sizes that match its dimensions.
     """
     if len(data) < V5_HEADER:
         raise ValueError("shorter than the 128-byte MAT header")
     endian = {b"IM": "<", b"MI": ">"}.get(data[126:128])
     if endian is None:
         raise ValueError("no MAT v5 endian indicator")
-    _check_elements(data, V5_HEADER, len(data), endian, depth=0)
-
-
-def _check_elements(data: bytes, start: int, stop: int, endian: str, depth: int) -> None:
-    if depth > 32:
-        raise ValueError("matrices nested too deeply")
-    position = start
-    while position < stop:
-        if stop - position < 8 and depth > 0 and not any(data[position:stop]):
-            return  # padding at the end of a nested matrix
-        if stop - position < 4:
-            raise ValueError(f"truncated element at byte {position}")
-        first = struct.unpack(endian + "I", data[position:position + 4])[0]
-        if first >> 16:  # small data element: type and size packed in 4 bytes, data in the next 4
-            kind, size, body, length = first & 0xFFFF, first >> 16, position + 4, 8
-            if size > 4:
-                raise ValueError(f"small element of {size} bytes at byte {position}")
-        else:
-            if stop - position < 8:
-                raise ValueError(f"truncated tag at byte {position}")
-            kind, size = first, struct.unpack(endian + "I", data[position + 4:position + 8])[0]
-            body = position + 8
-            length = 8 + size + (0 if kind == 15 else (-size) % 8)
-        if kind not in V5_TYPES:
-            raise ValueError(f"unknown data type {kind} at byte {position}")
-        if body + size > stop:
-            raise ValueError(f"element at byte {position} runs past its end")
+    for kind, body, size in _elements(data, V5_HEADER, len(data), endian, top_level=True):
         if kind == 15:
             try:
                 inflated = zlib.decompress(data[body:body + size])
             except zlib.error as exc:
-                raise ValueError(f"compressed element at byte {position} does not inflate ({exc})") from None
-            _check_elements(inflated, 0, len(inflated), endian, depth + 1)
-        elif kind == 14:
-            _check_elements(data, body, body + size, endian, depth + 1)
+                raise ValueError(f"compressed element at byte {body - 8} does not inflate ({exc})") from None
+            for inner_kind, inner_body, inner_size in _elements(inflated, 0, len(inflated), endian, True):
+                _check_matrix(inflated, inner_kind, inner_body, inner_size, endian, 0)
+        else:
+            _check_matrix(data, kind, body, size, endian, 0)
+
+
+def _elements(data: bytes, start: int, stop: int, endian: str, top_level: bool = False) -> list[tuple[int, int, int]]:
+    """The (type, body offset, size) of each tagged element in data[start:stop]."""
+    found = []
+    position = start
+    while position < stop:
+        if stop - position < 8:
+            if not any(data[position:stop]):
+                break  # padding
+            raise ValueError(f"truncated element at byte {position}")
+        first = struct.unpack(endian + "I", data[position:position + 4])[0]
+        if first >> 16:  # small data element: type and size in 4 bytes, data in the next 4
+            kind, size, body, length = first & 0xFFFF, first >> 16, position + 4, 8
+            if size > 4:
+                raise ValueError(f"small element of {size} bytes at byte {position}")
+        else:
+            kind, size = first, struct.unpack(endian + "I", data[position + 4:position + 8])[0]
+            body = position + 8
+            length = 8 + size + (0 if kind == 15 else (-size) % 8)
+        if kind not in V5_TYPE_SIZES or (kind == 15 and not top_level):
+            raise ValueError(f"unknown data type {kind} at byte {position}")
+        if body + size > stop:
+            raise ValueError(f"element at byte {position} runs past its end")
+        found.append((kind, body, size))
         position += length
+    return found
+
+
+def _check_matrix(data: bytes, kind: int, body: int, size: int, endian: str, depth: int) -> None:
+    """Check one miMATRIX element against what its class and flags promise."""
+    if kind != 14:
+        raise ValueError(f"expected a matrix at byte {body - 8}, found data type {kind}")
+    if size == 0:
+        return  # an empty matrix
+    if depth > 32:
+        raise ValueError("matrices nested too deeply")
+    parts = _elements(data, body, body + size, endian)
+    if len(parts) < 3 or parts[0][0] != 6 or parts[0][2] != 8 or parts[1][0] != 5 or parts[2][0] not in (1, 2):
+        raise ValueError(f"matrix at byte {body - 8} lacks its flags, dimensions or name")
+    flags = struct.unpack(endian + "I", data[parts[0][1]:parts[0][1] + 4])[0]
+    matrix_class = flags & 0xFF
+    dims = struct.unpack(endian + f"{parts[1][2] // 4}i", data[parts[1][1]:parts[1][1] + parts[1][2] // 4 * 4])
+    if len(dims) < 2 or min(dims) < 0:
+        raise ValueError(f"matrix at byte {body - 8} has bad dimensions {dims}")
+    count = int(np.prod(dims, dtype=np.int64))
+    rest = parts[3:]
+    if matrix_class in MX_NUMERIC or matrix_class == MX_CHAR:
+        expected = 2 if flags & COMPLEX_FLAG else 1
+        if len(rest) != expected:
+            raise ValueError(f"matrix at byte {body - 8} has {len(rest)} data parts, its flags promise {expected}")
+        for part_kind, _, part_size in rest:
+            utf8_text = matrix_class == MX_CHAR and part_kind == 16 and part_size >= count  # multi-byte chars
+            if part_kind in (14, 15) or (part_size != count * V5_TYPE_SIZES[part_kind] and not utf8_text):
+                raise ValueError(f"matrix at byte {body - 8}: data do not match its dimensions {dims}")
+    elif matrix_class == MX_CELL:
+        if len(rest) != count:
+            raise ValueError(f"cell array at byte {body - 8} has {len(rest)} cells for dimensions {dims}")
+        for part in rest:
+            _check_matrix(data, *part, endian, depth + 1)
+    elif matrix_class == MX_STRUCT:
+        if len(rest) < 2 or rest[0][0] != 5 or rest[0][2] != 4 or rest[1][0] != 1:
+            raise ValueError(f"struct at byte {body - 8} lacks its field names")
+        name_length = struct.unpack(endian + "i", data[rest[0][1]:rest[0][1] + 4])[0]
+        if name_length <= 0 or rest[1][2] % name_length:
+            raise ValueError(f"struct at byte {body - 8} has bad field names")
+        fields = rest[2:]
+        if len(fields) != count * (rest[1][2] // name_length):
+            raise ValueError(f"struct at byte {body - 8} has {len(fields)} field values for dimensions {dims}")
+        for part in fields:
+            _check_matrix(data, *part, endian, depth + 1)
+    else:
+        raise ValueError(f"matrix at byte {body - 8} has an unsupported class {matrix_class} (sparse or object)")
 
 
 def _h5_value(handle: Any, item: Any) -> Any:
