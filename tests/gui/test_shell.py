@@ -1,0 +1,115 @@
+"""The application shell: persisted layout, preset and theme; About; the user guide; unexpected errors."""
+from __future__ import annotations
+
+import sys
+
+import numba
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer, qVersion
+from PySide6.QtWidgets import QApplication
+
+from vbgui.gui import crash_report
+from vbgui.gui.about import AboutDialog
+from vbgui.gui.main_window import DEFAULT_PRESET, DEFAULT_SIZE, MainWindow
+from vbgui.gui.preferences import Preferences
+from vbgui.gui.user_guide import find_user_guide
+
+
+def new_window(qtbot, settings) -> MainWindow:
+    window = MainWindow(settings=settings, load_sample=False)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def test_layout_is_restored_and_reset(qtbot, fresh_settings) -> None:
+    window = new_window(qtbot, fresh_settings)
+    assert (window.width(), window.height()) == DEFAULT_SIZE
+    window.resize(1000, 580)
+    window.splitters["plots"].setSizes([300, 150])
+    qtbot.wait(10)
+    saved_split = window.splitters["plots"].sizes()
+    window.close()
+    again = new_window(qtbot, fresh_settings)
+    assert again.height() == 580  # the offscreen screen is 800 px wide: restoreGeometry clamps the width
+    assert again.splitters["plots"].sizes() == saved_split
+    again.reset_layout_action.trigger()
+    assert (again.width(), again.height()) == DEFAULT_SIZE
+    assert Preferences(fresh_settings).layout() == (None, None, [])
+
+
+def test_last_preset_and_theme_persist(qtbot, fresh_settings, tmp_path) -> None:
+    window = new_window(qtbot, fresh_settings)
+    assert window.preset_panel.preset_list.currentItem().text() == DEFAULT_PRESET
+    window.preset_panel.select("linear-gaussian")
+    window.theme_actions["dark"].trigger()
+    assert "next starts" in window.status_label.text()
+    window.close()
+    again = new_window(qtbot, fresh_settings)
+    assert again.preset_panel.preset_list.currentItem().text() == "linear-gaussian"
+    assert again.theme_actions["dark"].isChecked() and Preferences(fresh_settings).theme == "dark"
+    saved = tmp_path / "mine.toml"
+    again.write_preset(again.preset_panel.current_preset(), saved)
+    again.open_preset(saved)
+    again.close()
+    third = new_window(qtbot, fresh_settings)
+    assert third.preset_panel.preset_list.currentItem().text() == "mine.toml"
+
+
+def test_about_names_versions_licences_and_the_data_citation(qtbot) -> None:
+    dialog = AboutDialog()
+    qtbot.addWidget(dialog)
+    about = dialog.about_text.toPlainText()
+    for text in ("BSD-3-Clause", qVersion(), np.__version__, numba.__version__):
+        assert text in about
+    data = dialog.data_text.toPlainText()
+    for text in ("BSD 3-Clause", "NIPY Developers", "Rokem A, Watzl S, Gollisch T, Stemmler M, Herz AVM, Samengo I",
+                 "J Neurophysiol 95:2541-2552", "nitime", "Redistribution and use in source and binary forms"):
+        assert text in data
+
+
+def test_help_opens_the_user_guide_with_its_screenshots(window) -> None:
+    guide = find_user_guide()
+    assert guide is not None and guide.name == "user-guide.md"
+    window.user_guide_action.trigger()
+    browser = window.user_guide.browser
+    assert window.user_guide.isVisible()
+    assert "five steps" in browser.toPlainText().lower()
+    images = [line.split("](")[1].split(")")[0] for line in guide.read_text().splitlines() if line.startswith("![")]
+    assert len(images) >= 5 and all((guide.parent / image).is_file() for image in images)
+
+
+def test_the_data_menu_opens_the_about_box_on_its_data_tab(window) -> None:
+    window.about_data_action.trigger()
+    assert window.about_dialog.isVisible() and window.about_dialog.tabs.currentIndex() == 1
+
+
+@pytest.mark.qt_no_exception_capture
+def test_an_exception_in_a_slot_shows_a_dialog_logs_it_and_the_app_runs_on(qtbot, window, tmp_path,
+                                                                          monkeypatch) -> None:
+    log = tmp_path / "data" / "vbgui.log"
+    monkeypatch.setattr(crash_report, "log_path", lambda: log)
+
+    def broken_slot() -> None:
+        raise ZeroDivisionError("a bug in a slot")
+
+    with crash_report.install_exception_hook(window) as reporter:
+        assert sys.excepthook is reporter
+        QTimer.singleShot(0, broken_slot)
+        qtbot.waitUntil(lambda: reporter.dialog is not None and reporter.dialog.isVisible(), timeout=2000)
+    assert sys.excepthook is not reporter
+    dialog = reporter.dialog
+    assert "ZeroDivisionError: a bug in a slot" in dialog.message.text() and str(log) in dialog.message.text()
+    dialog.copy_button.click()
+    assert dialog.isVisible(), "copying must not close the dialog"
+    clipboard = QApplication.clipboard().text()
+    assert "Traceback" in clipboard and "broken_slot" in clipboard
+    assert "a bug in a slot" in log.read_text() and "broken_slot" in log.read_text()
+    assert window.isVisible() and window.run_action.isEnabled() is False  # no recording: the window is as it was
+
+
+def test_the_engine_state_is_shown(window) -> None:
+    assert window.warmup.wait(60)
+    QApplication.processEvents()
+    assert window.engine_label.text() == "engine: ready"
