@@ -8,8 +8,9 @@ design X (T, D), one pass gives
 
 with eta = X W'.  The products X_b W' and X_b' G_b are formed with BLAS on
 blocks of rows still in cache, so the design is read from memory once per
-pass whatever K is (an importance-sampling batch, or the chains of an HMC
-sampler advancing together).  Per-row terms:
+pass whatever K is (the chains of an HMC sampler advancing together; the
+large importance-sampling batches use numpy's vectorised exp instead, see
+:func:`vbgui.core.hmc.log_likelihood`).  Per-row terms:
 
     poisson   log p = y eta - exp(eta)                g = y - exp(eta)
     bernoulli log p = y eta - log(1 + exp(eta))       g = y - sigmoid(eta)
@@ -36,7 +37,7 @@ BLOCK_ELEMENTS = 262_144
 
 _FAST = {"reassoc", "contract", "nsz", "arcp"}
 
-__all__ = ["batch_log_likelihood", "batch_log_likelihood_gradient", "POISSON", "BERNOULLI", "GAUSSIAN"]
+__all__ = ["batch_log_likelihood_gradient", "POISSON", "BERNOULLI", "GAUSSIAN"]
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
@@ -53,24 +54,6 @@ def _term_and_slope(code, y, eta, noise_var):
         return y * eta - (eta + math.log1p(z)), y - 1.0 / (1.0 + z)
     z = math.exp(eta)
     return y * eta - math.log1p(z), y - z / (1.0 + z)
-
-
-@njit(cache=True, nogil=True, fastmath=_FAST)
-def batch_log_likelihood(X, y, weights_t, code, noise_var):
-    """loglik_k for the K columns of ``weights_t`` (D, K); returns (K,)."""
-    n_rows = X.shape[0]
-    n_draws = weights_t.shape[1]
-    loglik = np.zeros(n_draws)
-    block = max(1, min(BLOCK_ROWS, BLOCK_ELEMENTS // max(1, n_draws)))
-    for start in range(0, n_rows, block):
-        n = min(block, n_rows - start)
-        eta = np.dot(X[start:start + n], weights_t)
-        for t in range(n):
-            yt = y[start + t]
-            for k in range(n_draws):
-                term, _ = _term_and_slope(code, yt, eta[t, k], noise_var)
-                loglik[k] += term
-    return (loglik,)
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
