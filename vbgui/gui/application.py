@@ -12,6 +12,8 @@ import sys
 
 import PySide6
 
+from vbgui.errors import VbguiError
+from vbgui.gui.demos.launch import demo_listing, open_demos_window, parse_demo_arguments
 from vbgui.gui.recent_files import APPLICATION, ORGANISATION
 from vbgui.io.loaders import EXTENSIONS
 
@@ -34,7 +36,19 @@ def qt_binding_problem(pyside_version: str = PySide6.__version__,
 
 
 def run_application(argv: list[str]) -> int:
-    """Open the main window and run until it closes (or run the self-test); returns the exit status."""
+    """Open the main window and run until it closes (or run the self-test); returns the exit status.
+
+    ``--list-demos`` prints the demonstrations; ``--demo NAME`` opens the talk-mode window on one instead.
+    """
+    try:
+        demo_request = parse_demo_arguments(argv)
+    except VbguiError as exc:
+        print(f"vbgui: error: {exc}", file=sys.stderr)
+        return 2
+    if demo_request.list_demos:
+        print(demo_listing())
+        return 0
+    argv = list(demo_request.remaining)
     problem = qt_binding_problem()
     if problem is not None:
         print(f"vbgui: error: {problem}", file=sys.stderr)
@@ -68,10 +82,13 @@ def run_application(argv: list[str]) -> int:
 
         status = run_selftest()
     else:
-        recordings = [arg for arg in argv if arg.lower().endswith(EXTENSIONS) or os.path.isdir(arg)]
-        window = MainWindow(load_sample=not recordings)
-        if recordings:
-            window.open_recording(recordings[0])
+        if demo_request.name is not None:
+            window = open_demos_window(demo_request.name)
+        else:
+            recordings = [arg for arg in argv if arg.lower().endswith(EXTENSIONS) or os.path.isdir(arg)]
+            window = MainWindow(load_sample=not recordings)
+            if recordings:
+                window.open_recording(recordings[0])
         window.show()
         with install_exception_hook(window):
             status = app.exec()

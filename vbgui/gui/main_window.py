@@ -25,6 +25,7 @@ from vbgui.app.fit import FitProgress
 from vbgui.app.result import FitResult
 from vbgui.errors import RecordingError, VbguiError
 from vbgui.gui.about import AboutDialog
+from vbgui.gui.demos.menu import install_demos_menu
 from vbgui.gui.elbo_plot import ElboPlot
 from vbgui.gui.engine_warmup import engine_warmup
 from vbgui.gui.export import EXPORT_FILTER, export_plot
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.summary_panel = SummaryPanel()
         self._build_actions()
         self._build_menus()
+        install_demos_menu(self)
         self._build_layout()
         self._build_status_bar()
         self.preset_panel.preset_changed.connect(self._on_preset_changed)

@@ -1,0 +1,237 @@
+"""Talk mode driven through pytest-qt: every demonstration draws, demo 1 reaches the closed forms,
+the slider refits within budget, presentation mode, keys, exports, scene files, menu and launch."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from vbgui.app.demos import DEMO_NAMES, DEMOS
+from vbgui.errors import VbguiError
+from vbgui.gui.demos.launch import demo_listing, parse_demo_arguments
+from vbgui.gui.demos.menu import demos_window
+from vbgui.gui.demos.theme import PRESENTATION
+from vbgui.gui.demos.window import DemosWindow
+
+SETTLE_MS = 30_000
+REFIT_BUDGET_SECONDS = 0.100
+QUICK_ITERATIONS = 50  # the noisy-gradients demo's fits, cut short for the tests
+
+
+@pytest.fixture
+def demos(qtbot):
+    window = DemosWindow()
+    window.pages["noisy-gradients"].max_iter.set_value(QUICK_ITERATIONS, quiet=True)
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    yield window
+    window.close()
+
+
+def settle(qtbot, window: DemosWindow) -> None:
+    qtbot.waitUntil(window.page.settled, timeout=SETTLE_MS)
+
+
+def finish_animation(window: DemosWindow) -> None:
+    window.page.animation.seek(window.page.animation.length)
+
+
+def curve_points(curve) -> int:
+    x = curve.getData()[0]
+    return 0 if x is None else int(np.sum(np.isfinite(x)))
+
+
+def set_rho(qtbot, window: DemosWindow, rho: float) -> None:
+    page = window.page
+    with qtbot.waitSignal(page.updated, timeout=SETTLE_MS):
+        page.rho.set_value(rho)
+    qtbot.waitUntil(lambda: page.fits.target.rho == pytest.approx(rho) and not page.runner.busy, timeout=SETTLE_MS)
+
+
+def test_every_demo_opens_and_draws(qtbot, demos) -> None:
+    for name in DEMO_NAMES:
+        demos.show_demo(name)
+        settle(qtbot, demos)
+        page = demos.page
+        assert page.demo_name == name and page.message == ""
+        assert page.readout.text(), name
+        assert page.explanation.text() == next(d.explanation for d in DEMOS if d.name == name)
+        drawn = [curve for plot in page.plots for curve in plot.plot.listDataItems()]
+        assert sum(curve_points(curve) > 0 for curve in drawn) >= 2, name
+    noisy = demos.pages["noisy-gradients"]
+    assert all(len(noisy.traces.elbo[run]) == QUICK_ITERATIONS for run in ("reparam-1", "reparam-10", "reparam-100"))
+    collinear = demos.pages["collinear-stimuli"]
+    assert collinear.reference is not None and collinear.reference.valid
+    assert "nats" in collinear.readout.text()
+
+
+def test_correlated_gaussian_reaches_the_closed_forms(qtbot, demos) -> None:
+    settle(qtbot, demos)
+    page = demos.page
+    for rho in (-0.99, -0.6, 0.0, 0.5, 0.9, 0.99):
+        set_rho(qtbot, demos, rho)
+        finish_animation(demos)
+        variance_ratio, kl = 1.0 - rho ** 2, -0.5 * math.log(1.0 - rho ** 2)
+        mean_field = page.fits.optimum("mean-field")
+        np.testing.assert_allclose(np.diag(mean_field.cov), [variance_ratio] * 2, atol=1e-6, rtol=0)
+        shown_kl, ratio_1, ratio_2 = page.readout_values["mean-field"]
+        assert shown_kl == pytest.approx(kl, abs=1e-6)
+        assert (ratio_1, ratio_2) == (pytest.approx(variance_ratio, abs=1e-6),) * 2
+        full_rank_kl, *full_rank_ratios = page.readout_values["full-rank"]
+        assert full_rank_kl == pytest.approx(0.0, abs=1e-6)
+        np.testing.assert_allclose(full_rank_ratios, [1.0, 1.0], atol=1e-6)
+        assert f"{kl:.4f}" in page.readout.text()
+
+
+def test_slider_refits_within_budget_and_the_animation_keeps_running(qtbot, demos) -> None:
+    settle(qtbot, demos)
+    page = demos.page
+    latencies = []
+    for rho in (0.1, 0.45, -0.7, 0.95, -0.3, 0.8, 0.99):
+        set_rho(qtbot, demos, rho)
+        latencies.append(page.refit_seconds)
+    assert float(np.median(latencies)) < REFIT_BUDGET_SECONDS, latencies
+
+    frames: list[float] = []
+    page.animation.frame.connect(lambda: frames.append(time.perf_counter()))
+    page.restart()
+    qtbot.waitSignal(page.updated, timeout=SETTLE_MS).wait()
+    for step in range(40):  # a drag: one slider step every 15 ms
+        page.rho.set_value(0.5 + 0.01 * step)
+        qtbot.wait(15)
+    assert not page.animation.finished or page.animation.position > 0
+    gaps = np.diff(frames)
+    assert len(frames) > 20 and float(np.percentile(gaps, 95)) < 0.1, gaps
+
+
+def test_presentation_mode_toggles_and_scales_fonts(qtbot, demos) -> None:
+    plot = demos.page.plots[0]
+    page = demos.page
+    qtbot.keyClick(demos, Qt.Key.Key_F5)
+    assert demos.presenting and demos.isFullScreen()
+    assert not page.controls.isVisible() and not demos.toolbar.isVisible()
+    label_px = int(plot.plot.getAxis("left").labelStyle["font-size"].removesuffix("px"))
+    assert label_px >= 24 and label_px == PRESENTATION.label_px
+    assert plot.plot.getAxis("bottom").style["tickFont"].pixelSize() == PRESENTATION.tick_px
+    assert page.fit_contours["mean-field"].curves[0].opts["pen"].widthF() == PRESENTATION.line
+    qtbot.keyClick(demos, Qt.Key.Key_D)
+    assert demos.theme.name == "dark"
+    qtbot.keyClick(demos, Qt.Key.Key_Escape)
+    assert not demos.presenting and not demos.isFullScreen()
+    assert page.controls.isVisible() and demos.toolbar.isVisible()
+    assert int(plot.plot.getAxis("left").labelStyle["font-size"].removesuffix("px")) < 24
+
+
+def test_keyboard_controls_rho_run_restart_next_and_explanation(qtbot, demos) -> None:
+    settle(qtbot, demos)
+    page = demos.page
+    rho = page.rho.value()
+    with qtbot.waitSignal(page.updated, timeout=SETTLE_MS):
+        qtbot.keyClick(demos, Qt.Key.Key_Up)
+    assert page.rho.value() == pytest.approx(rho + 0.05)
+    qtbot.keyClick(demos, Qt.Key.Key_Down)
+    qtbot.keyClick(demos, Qt.Key.Key_Left)
+    assert page.rho.value() == pytest.approx(rho - 0.05)
+    settle(qtbot, demos)
+
+    with qtbot.waitSignal(page.updated, timeout=SETTLE_MS):
+        qtbot.keyClick(demos, Qt.Key.Key_R)
+    assert page.animation.running and page.animation.position < page.animation.length
+    qtbot.keyClick(demos, Qt.Key.Key_Space)
+    paused_at = page.animation.position
+    qtbot.wait(100)
+    assert not page.animation.running and page.animation.position == paused_at
+    qtbot.keyClick(demos, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: page.animation.position > paused_at, timeout=2000)
+
+    assert page.explanation.isVisible()
+    qtbot.keyClick(demos, Qt.Key.Key_E)
+    assert not page.explanation.isVisible()
+    qtbot.keyClick(demos, Qt.Key.Key_N)
+    assert demos.demo_name == DEMO_NAMES[1]
+    assert not demos.page.explanation.isVisible()
+
+
+def test_two_modes_new_start_is_seeded_and_the_scene_replays(qtbot, demos, tmp_path) -> None:
+    demos.show_demo("two-modes")
+    settle(qtbot, demos)
+    page = demos.page
+    qtbot.keyClick(demos, Qt.Key.Key_S)
+    assert page.seed == 2
+    page.separation.set_value(3.5)
+    settle(qtbot, demos)
+    finish_animation(demos)
+    path = tmp_path / "scene.json"
+    assert demos.save_scene(path)
+
+    replay = DemosWindow()
+    qtbot.addWidget(replay)
+    scene = replay.open_scene(path)
+    assert scene is not None and replay.demo_name == "two-modes"
+    qtbot.waitUntil(lambda: replay.page.settled() and replay.page.seed == 2, timeout=SETTLE_MS)
+    for name in ("reverse",):
+        original, replayed = page.fits.paths[name], replay.page.fits.paths[name]
+        assert len(original) == len(replayed)
+        np.testing.assert_array_equal(original[-1].mean, replayed[-1].mean)
+        np.testing.assert_array_equal(original[-1].cov, replayed[-1].cov)
+    assert replay.page.separation.value() == pytest.approx(3.5)
+    replay.close()
+
+
+def test_correlated_scene_round_trip(qtbot, demos, tmp_path) -> None:
+    settle(qtbot, demos)
+    set_rho(qtbot, demos, -0.42)
+    demos.page.family_boxes["full-rank"].setChecked(False)
+    path = tmp_path / "rho.json"
+    assert demos.save_scene(path)
+    demos.page.rho.set_value(0.3)
+    settle(qtbot, demos)
+    assert demos.open_scene(path) is not None
+    qtbot.waitUntil(lambda: demos.page.settled() and demos.page.fits.target.rho == pytest.approx(-0.42),
+                    timeout=SETTLE_MS)
+    assert demos.page.rho.value() == pytest.approx(-0.42)
+    assert not demos.page.family_boxes["full-rank"].isChecked()
+    assert curve_points(demos.page.fit_contours["full-rank"].curves[0]) == 0
+
+
+def test_exports_png_svg_and_animation_frames(qtbot, demos, tmp_path) -> None:
+    settle(qtbot, demos)
+    assert demos.export_plots(tmp_path / "plots.png").stat().st_size > 0
+    svg = demos.export_plots(tmp_path / "plots.svg")
+    assert svg.read_text().lstrip().startswith("<?xml")
+    frames = demos.export_animation(tmp_path / "frames")
+    assert len(frames) > 10 and all(frame.stat().st_size > 0 for frame in frames)
+    assert frames[0].read_bytes() != frames[-1].read_bytes()
+    assert demos.page.animation.finished
+
+
+def test_demos_menu_opens_each_demo_and_closes_with_the_main_window(qtbot, window) -> None:
+    menu = next(action.menu() for action in window.menuBar().actions() if action.text() == "&Demos")
+    entries = menu.actions()
+    assert len(entries) == len(DEMOS)
+    entries[2].trigger()
+    demos = demos_window(window, create=False)
+    assert demos is not None and demos.isVisible() and demos.demo_name == DEMO_NAMES[2]
+    settle(qtbot, demos)
+    window.close()
+    assert not demos.isVisible()
+
+
+def test_demo_arguments_and_listing(capsys) -> None:
+    assert parse_demo_arguments(["--demo", "two-modes", "x.npz"]).name == "two-modes"
+    assert parse_demo_arguments(["--demo=heavy-tails"]).remaining == ()
+    assert parse_demo_arguments(["--list-demos"]).list_demos
+    with pytest.raises(VbguiError, match="correlated-gaussian"):
+        parse_demo_arguments(["--demo", "nope"])
+    listing = demo_listing()
+    assert all(info.name in listing and info.title in listing for info in DEMOS)
+    from vbgui.gui.application import run_application
+
+    assert run_application(["--list-demos"]) == 0
+    assert "noisy-gradients" in capsys.readouterr().out
