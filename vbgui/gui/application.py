@@ -1,9 +1,12 @@
 """Start the application: the QApplication, the main window and the event loop.
 
-``vbgui [RECORDING] [--reset-layout] [--selftest]``: a recording argument is
-opened instead of the sample; ``--reset-layout`` forgets the saved window
-layout; ``--selftest`` runs :mod:`vbgui.gui.selftest` in the real window,
-offscreen unless QT_QPA_PLATFORM says otherwise, and exits 0 or 1.
+``vbgui [RECORDING] [--reset-layout] [--selftest] [--launch-timing]``: a
+recording argument is opened instead of the sample; ``--reset-layout``
+forgets the saved window layout; ``--selftest`` runs
+:mod:`vbgui.gui.selftest` in the real window, offscreen unless
+QT_QPA_PLATFORM says otherwise, and exits 0 or 1; ``--launch-timing``
+prints when the window and the first ELBO point appeared
+(:mod:`vbgui.gui.launch_timing`, for benchmarks/bench_launch.py).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from vbgui.io.loaders import EXTENSIONS
 
 # seconds to let a background engine compilation end after the window closed (it cannot be interrupted)
 WARMUP_JOIN_SECONDS = 60.0
+FLAGS = ("--selftest", "--reset-layout", "--launch-timing")
 
 
 def qt_binding_problem(pyside_version: str = PySide6.__version__,
@@ -53,7 +57,7 @@ def run_application(argv: list[str]) -> int:
     if problem is not None:
         print(f"vbgui: error: {problem}", file=sys.stderr)
         return 2
-    unknown = [arg for arg in argv if arg.startswith("-") and arg not in ("--selftest", "--reset-layout")]
+    unknown = [arg for arg in argv if arg.startswith("-") and arg not in FLAGS]
     if unknown:
         print(f"vbgui: error: unrecognized arguments: {' '.join(unknown)}", file=sys.stderr)
         return 2
@@ -81,6 +85,10 @@ def run_application(argv: list[str]) -> int:
         from vbgui.gui.selftest import run_selftest
 
         status = run_selftest()
+    elif "--launch-timing" in argv:
+        from vbgui.gui.launch_timing import run_launch_timing
+
+        status = run_launch_timing(app)
     else:
         if demo_request.name is not None:
             window = open_demos_window(demo_request.name)

@@ -57,9 +57,10 @@ SAMPLE_RECORDING = Path(vbgui.__file__).parent / "resources" / "recordings" / "g
 DEFAULT_PRESET = "poisson-glm"
 DEFAULT_SIZE = (1600, 1000)
 SIDEBAR_WIDTH = 370
-# relative sizes of the panels in each splitter, restored by View > Reset layout
-DEFAULT_SPLITS = {"main": (SIDEBAR_WIDTH, DEFAULT_SIZE[0] - SIDEBAR_WIDTH), "top": (1, 1), "bottom": (1, 1),
-                  "plots": (2, 3)}
+# the panels' sizes in pixels in each splitter at the default window size, restored by View > Reset layout
+# (QSplitter scales them to the window's actual size)
+DEFAULT_SPLITS = {"main": (SIDEBAR_WIDTH, DEFAULT_SIZE[0] - SIDEBAR_WIDTH), "top": (660, 570),
+                  "bottom": (660, 570), "plots": (390, 590)}
 EXPORT_FILTERS = {"JSON result (*.json)": ".json", "CSV table (*.csv)": ".csv", "NumPy arrays (*.npz)": ".npz",
                   "MATLAB struct (*.mat)": ".mat"}
 # loader messages that mean "the file uses other names" (offer the variables dialog) rather than "bad data"

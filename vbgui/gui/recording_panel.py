@@ -13,7 +13,7 @@ from vbgui.gui.about import credit_for
 from vbgui.gui.style import PALETTE, style_plot
 from vbgui.io.recording import Recording
 
-INITIAL_VIEW_SECONDS = 10.0
+INITIAL_VIEW_BINS = 2_000  # the first view shows single spikes, not a solid band of them
 
 
 def recording_summary(recording: Recording) -> str:
@@ -98,6 +98,6 @@ class RecordingPanel(QWidget):
             self.stimulus_curve.setData([], [])
         self.response_curve.setData(time, recording.response)
         self.response_plot.setLabel("left", f"{recording.response_name} per bin")
-        self.stimulus_plot.setXRange(0.0, min(recording.duration, INITIAL_VIEW_SECONDS), padding=0.01)
+        self.stimulus_plot.setXRange(0.0, min(recording.n_bins, INITIAL_VIEW_BINS) * recording.dt, padding=0.01)
         self.stimulus_plot.enableAutoRange(axis="y")
         self.response_plot.enableAutoRange(axis="y")

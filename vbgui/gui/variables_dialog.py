@@ -39,6 +39,7 @@ class VariablesDialog(QDialog):
         super().__init__(parent)
         self.path = Path(path)
         self.setWindowTitle(f"Choose the variables of {self.path.name}")
+        self.setMinimumWidth(520)
         explanation = QLabel(f"{message}<br><br>Say which variable of <b>{self.path.name}</b> holds what "
                              "(leave “(standard name)” to use the usual name):")
         explanation.setWordWrap(True)
