@@ -19,3 +19,7 @@ class ResultFileError(VbguiError):
 
 class FitError(VbguiError):
     """A fit cannot start or produced no usable result."""
+
+
+class ComparisonError(VbguiError):
+    """Models that cannot be compared (too few, or scoring the data on different scales)."""

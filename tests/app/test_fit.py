@@ -142,3 +142,11 @@ def test_cancel_stops_a_large_fit_within_100_ms():
     assert not thread.is_alive()
     assert done["at"] - cancelled_at < 0.1
     assert done["result"].stop_reason == "cancelled" and np.all(np.isfinite(done["result"].mean))
+
+
+def test_diagnostics_survive_a_round_trip(poisson_fits):
+    from dataclasses import replace
+
+    _, result = poisson_fits["full-rank"]
+    with_diagnostics = replace(result, diagnostics={"psis_khat": 0.3, "flags": []})
+    assert FitResult.from_dict(with_diagnostics.to_dict()).diagnostics == {"psis_khat": 0.3, "flags": []}

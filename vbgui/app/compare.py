@@ -30,10 +30,10 @@ import numpy as np
 
 from vbgui.app.diagnose import Diagnostics, DiagnosticsProgress, DiagnosticsSettings, diagnose_session
 from vbgui.app.fit import FitProgress, FitSession
-from vbgui.core.elbo import GLMProblem
 from vbgui.core.rowpass import CancelToken
-from vbgui.errors import VbguiError
+from vbgui.errors import ComparisonError
 from vbgui.io.recording import Recording
+from vbgui.models.design import earliest_row
 from vbgui.models.preset import Preset
 
 TABLE_COLUMNS = ("model", "preset", "family", "parameters", "bins", "converged", "elbo", "iw_log_evidence",
@@ -45,10 +45,6 @@ TOOLTIP = ("ELBO = log p(y) - KL(q || posterior): a larger ELBO is a better lowe
            "between families (mean-field ignores correlations) and between models, so rank models by the "
            "evidence columns (exact, or importance-weighted), which do not depend on the family. "
            "delta = value - best, in nats; Bayes factor = exp(delta evidence) against the best model.")
-
-
-class ComparisonError(VbguiError):
-    """The models cannot be compared on this recording."""
 
 
 @dataclass(frozen=True)
@@ -166,18 +162,6 @@ def model_specs(presets: Sequence[Preset], families: Sequence[str] = ()) -> list
             for i, s in enumerate(specs)]
 
 
-def _align(session: FitSession, first_row: int) -> None:
-    """Cut the session's design to start at recording bin ``first_row`` (>= its own first row)."""
-    design = session.design
-    drop = first_row - design.first_row
-    if drop == 0:
-        return
-    session.design = replace(design, matrix=np.ascontiguousarray(design.matrix[drop:]),
-                             response=np.ascontiguousarray(design.response[drop:]), first_row=first_row)
-    old = session.problem
-    session.problem = GLMProblem(session.design.matrix, session.design.response, old.likelihood, old.prior_scale)
-
-
 def compare_models(recording: Recording, specs: Sequence[ModelSpec],
                    settings: DiagnosticsSettings = DiagnosticsSettings(reference="psis"),
                    cancel: CancelToken | None = None,
@@ -196,10 +180,8 @@ def compare_models(recording: Recording, specs: Sequence[ModelSpec],
         raise ComparisonError("a gaussian model (a density) and a count model (probabilities) cannot be "
                               "compared by their evidence; compare models of one kind")
     cancel = cancel if cancel is not None else CancelToken()
-    sessions = [FitSession(spec.preset, recording, cancel) for spec in specs]
-    first_row = max(s.design.first_row for s in sessions)
-    for session in sessions:
-        _align(session, first_row)
+    first_row = max(earliest_row(recording, spec.preset.design) for spec in specs)
+    sessions = [FitSession(spec.preset, recording, cancel, first_row=first_row) for spec in specs]
     results: list[tuple[ModelSpec, FitSession, Any, Diagnostics, float]] = []
     n_models = len(specs)
     for index, (spec, session) in enumerate(zip(specs, sessions)):

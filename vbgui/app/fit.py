@@ -72,7 +72,9 @@ def warm_up_engine() -> None:
 class FitSession:
     """A preset applied to a recording, ready to be optimised."""
 
-    def __init__(self, preset: Preset, recording: Recording, cancel: CancelToken | None = None) -> None:
+    def __init__(self, preset: Preset, recording: Recording, cancel: CancelToken | None = None,
+                 first_row: int | None = None) -> None:
+        """``first_row``: fit bins from this one on (default: the earliest the lags allow)."""
         self.preset = preset
         self.recording = recording
         self.cancel = cancel if cancel is not None else CancelToken()
@@ -81,7 +83,7 @@ class FitSession:
         if problem_text is not None:
             raise RecordingError(f"{recording.source}: '{recording.response_name}' {problem_text} "
                                  f"(likelihood = {preset.likelihood})")
-        self.design: Design = build_design(recording, preset.design)
+        self.design: Design = build_design(recording, preset.design, first_row)
         self.problem = GLMProblem(self.design.matrix, self.design.response, likelihood, preset.prior.scale)
         self.family = Family.create(preset.fit.family, self.design.dim, list(self.design.groups.values()))
 

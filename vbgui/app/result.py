@@ -63,6 +63,7 @@ class FitResult:
     unit: str = ""
     recording_checksum: str = ""
     created: str = ""
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sd(self) -> np.ndarray:
@@ -105,6 +106,8 @@ class FitResult:
                                        "cov": self.exact_posterior_cov.tolist()}
         if self.truth:
             data["truth"] = dict(self.truth)
+        if self.diagnostics:
+            data["diagnostics"] = self.diagnostics
         return data
 
     @classmethod
@@ -141,7 +144,7 @@ class FitResult:
                 exact_posterior_cov=None if exact is None else np.asarray(exact["cov"], dtype=float),
                 truth={str(k): float(v) for k, v in data.get("truth", {}).items()},
                 unit=str(data.get("unit", "")), recording_checksum=str(data.get("recording_checksum", "")),
-                created=str(data.get("created", "")),
+                created=str(data.get("created", "")), diagnostics=dict(data.get("diagnostics", {})),
             )
         except ResultFileError:
             raise

@@ -59,8 +59,19 @@ def _lagged(column: np.ndarray, n_lags: int, first_row: int, offset: int) -> np.
     return windows[start:start + n_bins - first_row, ::-1]
 
 
-def build_design(recording: Recording, settings: DesignSettings) -> Design:
-    """Build the design of ``recording``; raises RecordingError when it has too few bins."""
+def earliest_row(recording: Recording, settings: DesignSettings) -> int:
+    """The first bin whose lags all lie inside the recording."""
+    if recording.design is not None:
+        return settings.spike_history_lags
+    return max(settings.stimulus_lags - 1, settings.spike_history_lags, 0)
+
+
+def build_design(recording: Recording, settings: DesignSettings, first_row: int | None = None) -> Design:
+    """Build the design of ``recording`` from bin ``first_row`` on (default: the earliest possible).
+
+    A later ``first_row`` lets designs with different lags be scored on the
+    same bins.  Raises RecordingError when the recording has too few bins.
+    """
     src = recording.source
     names: list[str] = []
     groups: dict[str, tuple[int, ...]] = {}
@@ -71,10 +82,10 @@ def build_design(recording: Recording, settings: DesignSettings) -> Design:
         names.extend(column_names)
         blocks.append(block)
 
-    if recording.design is not None:
-        first_row = settings.spike_history_lags
-    else:
-        first_row = max(settings.stimulus_lags - 1, settings.spike_history_lags, 0)
+    earliest = earliest_row(recording, settings)
+    first_row = earliest if first_row is None else first_row
+    if first_row < earliest:
+        raise ValueError(f"first_row {first_row} is before the earliest row the lags allow ({earliest})")
     n_rows = recording.n_bins - first_row
     if n_rows < 1:
         raise RecordingError(f"{src}: {recording.n_bins} bins are fewer than the lags need "
