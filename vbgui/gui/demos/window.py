@@ -17,7 +17,7 @@ from vbgui.app.demos import DEMO_NAMES, DEMOS, DemoScene, load_scene, save_scene
 from vbgui.errors import VbguiError
 from vbgui.gui.demos.collinear import CollinearPage
 from vbgui.gui.demos.correlated import CorrelatedGaussianPage
-from vbgui.gui.demos.frames import export_frames
+from vbgui.gui.demos.frames import FRAMES_PER_SECOND, export_frames
 from vbgui.gui.demos.heavy_tails import HeavyTailsPage
 from vbgui.gui.demos.noisy_gradients import NoisyGradientsPage
 from vbgui.gui.demos.page import DemoPage
@@ -204,9 +204,10 @@ class DemosWindow(QMainWindow):
         if folder:
             self.export_animation(Path(folder) / f"{self.demo_name}-frames")
 
-    def export_animation(self, folder: str | Path) -> list[Path]:
+    def export_animation(self, folder: str | Path, frames_per_second: float = FRAMES_PER_SECOND) -> list[Path]:
+        """The current run as numbered PNG frames of the stage (see :mod:`vbgui.gui.demos.frames`)."""
         try:
-            written = export_frames(self.page, folder)
+            written = export_frames(self.page, folder, frames_per_second)
         except VbguiError as exc:
             self._report(str(exc))
             return []
