@@ -6,7 +6,6 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-import numba
 import numpy as np
 import pyqtgraph as pg
 import PySide6
@@ -55,6 +54,7 @@ def credit_for(source: str | Path) -> DataCredit | None:
 
 def library_versions() -> dict[str, str]:
     """The versions of what runs the window and the engine, as the About box lists them."""
+    import numba  # the engine's: loaded by now, imported here so the window need not wait for it
     return {"Python": platform.python_version(), "Qt": qVersion(), "PySide6": PySide6.__version__,
             "pyqtgraph": pg.__version__, "numpy": np.__version__, "numba": numba.__version__}
 

@@ -13,8 +13,6 @@ import time
 
 from PySide6.QtCore import QObject, Signal
 
-from vbgui.app.fit import warm_up_engine
-
 
 class EngineWarmup(QObject):
     """Runs :func:`warm_up_engine` in a daemon thread; ``ready`` (seconds taken) is emitted once it is done."""
@@ -35,6 +33,8 @@ class EngineWarmup(QObject):
     def _run(self) -> None:
         started = time.perf_counter()
         try:
+            from vbgui.app.fit import warm_up_engine  # imported here: scipy and numba load off the GUI thread
+
             warm_up_engine()
         except Exception as exc:  # noqa: BLE001 - the fit will report it again where the user acts on it
             self._done.set()

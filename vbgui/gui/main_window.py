@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -21,7 +22,6 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QGroupBox, QLabel, QMai
                                QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 import vbgui
-from vbgui.app.fit import FitProgress
 from vbgui.app.result import FitResult
 from vbgui.errors import RecordingError, VbguiError
 from vbgui.gui.about import AboutDialog
@@ -37,7 +37,6 @@ from vbgui.gui.preferences import THEMES, Preferences
 from vbgui.gui.preset_panel import PresetPanel
 from vbgui.gui.recent_files import RecentFiles, application_settings
 from vbgui.gui.recording_panel import RecordingPanel
-from vbgui.gui.reopen import ReopenedFit, reopen_result
 from vbgui.gui.summary_panel import SummaryPanel
 from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.gui.user_guide import ONLINE_HINT, UserGuide, find_user_guide
@@ -48,6 +47,10 @@ from vbgui.io.exports import EXPORT_FORMATS, covariance_path, write_export
 from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, LoadOptions, read_recording_file
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.preset import Preset, load_preset, shipped_preset_names
+
+if TYPE_CHECKING:  # the engine (scipy, numba) loads in the background, not before the window shows
+    from vbgui.app.fit import FitProgress
+    from vbgui.gui.reopen import ReopenedFit
 
 REPAINT_HZ = 30
 # One panel is redrawn per tick, in this order: the ELBO every other tick (15 Hz), the q panels at 7.5 Hz.
@@ -715,6 +718,8 @@ class MainWindow(QMainWindow):
         if self.is_fitting():
             self.show_error("Fit running", "Stop the running fit before opening a result.")
             return False
+        from vbgui.gui.reopen import reopen_result  # needs the engine; the window opens without it
+
         try:
             reopened = reopen_result(path)
         except VbguiError as exc:

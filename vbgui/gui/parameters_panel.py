@@ -1,14 +1,18 @@
 """The parameters panel: fitted filters (mean +- 2 sd, ground truth dashed) and predicted vs observed rate."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from vbgui.app.fit import FitSession
 from vbgui.gui.layout import ModelLayout
 from vbgui.gui.style import PALETTE, pen, style_plot
 from vbgui.io.recording import Recording
+
+if TYPE_CHECKING:
+    from vbgui.app.fit import FitSession
 
 GROUP_TITLES = {"stim": "Stimulus filter", "hist": "Spike-history filter", "x": "Design weights"}
 RATE_VIEW_SECONDS = 5.0

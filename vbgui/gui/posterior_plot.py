@@ -3,28 +3,36 @@
 The approximation q is Gaussian, so its HPD regions are ellipses at
 Mahalanobis radii r with mass 1 - exp(-r^2/2): r = 1, 2, 3.035 hold 39, 86
 and 99 %.  The true posterior is drawn at the same masses: ellipses of the
-exact Gaussian posterior (linear-Gaussian model) or contours of the exact
-grid marginal found by mass (:mod:`vbgui.core.grid_posterior`).  When
-neither exists nothing is drawn as "true": a conditional slice would have
-the width of a mean-field fit and hide what the plot is for.
+exact Gaussian posterior (linear-Gaussian model), contours of the exact
+grid marginal found by mass (:mod:`vbgui.core.grid_posterior`), or, for
+larger models, contours of a weighted kernel density of the diagnostics'
+PSIS or HMC draws (:mod:`vbgui.gui.kde_contours`), levels again found by
+mass.  A reference that is not valid (k-hat too high, sampler not
+converged) is named but not drawn, and nothing is ever drawn as "true"
+without a reference: a conditional slice would have the width of a
+mean-field fit and hide what the plot is for.
 """
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from vbgui.core.grid_posterior import hpd_thresholds
+from vbgui.gui.kde_contours import weighted_kde
 from vbgui.gui.style import PALETTE, pen, style_plot
 from vbgui.gui.tooltips import TOOLTIPS
-from vbgui.gui.reference import ReferencePosterior
+
+if TYPE_CHECKING:  # the engine is imported once a fit needs it, not while the window opens
+    from vbgui.gui.reference import ReferencePosterior
 
 HPD_RADII = np.array([1.0, 2.0, 3.035])
 HPD_MASSES = 1.0 - np.exp(-HPD_RADII ** 2 / 2.0)
 HPD_TEXT = "39 / 86 / 99 % HPD"
 ELLIPSE_POINTS = 241
-NOT_AVAILABLE = ("reference posterior: not available for this model "
-                 "(needs the sampler of the diagnostics issue)")
+NOT_AVAILABLE = ("reference posterior: no exact form for this model; "
+                 "contours from the diagnostics' draws once they finish")
 
 
 def ellipse(mean: np.ndarray, cov: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
@@ -224,8 +232,19 @@ class PosteriorPlot(QWidget):
             idx = list(pair)
             self.reference_contours.set_ellipses(reference.mean[idx], reference.cov[np.ix_(idx, idx)])
             name = "true posterior (exact, conjugate)"
+        elif reference.kind == "sampled":
+            if not reference.sampled.valid:
+                self.reference_label.setText(f"<i>{reference.legend}: not valid, no contours drawn "
+                                             f"({reference.sampled.description})</i>")
+                return
+            if pair not in self._grid_cache:
+                self._grid_cache[pair] = kde_contour_lines(*reference.sampled.pair(*pair))
+            self.reference_contours.set_lines(self._grid_cache[pair])
+            name = reference.legend
         else:
             if pair not in self._grid_cache:
+                from vbgui.core.grid_posterior import hpd_thresholds
+
                 x, y, density = reference.grid.pair_marginal(*pair)
                 self._grid_cache[pair] = [contour_lines(x, y, density, level)
                                           for level in hpd_thresholds(density, HPD_MASSES)]
@@ -259,6 +278,13 @@ class PosteriorPlot(QWidget):
             self.legend.addItem(self.approximation_contours.curves[0], name)
         else:
             self.legend.getLabel(self.approximation_contours.curves[0]).setText(name)
+
+
+def kde_contour_lines(draws: np.ndarray, weights: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """HPD contour lines (one per HPD_MASSES) of the weighted kernel density of ``draws`` (N, 2)."""
+    kde = weighted_kde(draws, weights)
+    return [kde.to_parameters(*contour_lines(kde.u, kde.v, kde.density, level))
+            for level in kde.levels(HPD_MASSES)]
 
 
 def default_pair(names: tuple[str, ...]) -> tuple[str, str]:

@@ -19,16 +19,18 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from vbgui.app.fit import FitProgress, FitSession, warm_up_engine
-from vbgui.core.rowpass import FitCancelled
 from vbgui.errors import VbguiError
-from vbgui.gui.reference import ReferencePosterior, reference_posterior
 from vbgui.io.recording import Recording
 from vbgui.models.preset import Preset
+
+if TYPE_CHECKING:  # the engine (scipy, numba) is imported by the worker thread, not while the window opens
+    from vbgui.app.fit import FitProgress, FitSession
+    from vbgui.gui.reference import ReferencePosterior
 
 PROGRESS_INTERVAL = 0.02  # seconds between progress signals
 
@@ -104,6 +106,10 @@ class FitWorker(QObject):
     @Slot()
     def start(self) -> None:
         """Build the session, warm up, compute the reference, then fit (runs in the worker thread)."""
+        from vbgui.app.fit import FitSession, warm_up_engine
+        from vbgui.core.rowpass import FitCancelled
+        from vbgui.gui.reference import reference_posterior
+
         try:
             session = FitSession(self.preset, self.recording)
             self._session = session
