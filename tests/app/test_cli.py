@@ -138,3 +138,13 @@ def test_an_existing_result_survives_a_failed_fit(recordings, tmp_path):
     out.write_text('{"old": true}')
     assert run_cli("fit", "--preset", "nonsense", "--recording", recordings["poisson"], "--out", out) == 2
     assert out.read_text() == '{"old": true}'
+
+
+def test_anything_but_a_subcommand_goes_to_the_window(monkeypatch):
+    import vbgui.gui.application as application
+
+    seen = []
+    monkeypatch.setattr(application, "run_application", lambda argv: seen.append(argv) or 0)
+    for argv in ([], ["--demo", "two-modes"], ["recording.npz"], ["--selftest"]):
+        assert main(argv) == 0
+    assert seen == [[], ["--demo", "two-modes"], ["recording.npz"], ["--selftest"]]

@@ -15,24 +15,30 @@ from vbgui.errors import VbguiError
 SUBCOMMANDS = (fit, export, simulate, presets, compare)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vbgui", description="Variational Bayesian fits of models of neural data. "
-                                     "Without a command, opens the application window.")
+WINDOW_USAGE = """Without a command, vbgui opens the application window:
+  vbgui [RECORDING]          open a recording instead of the sample
+  vbgui --demo NAME          open a teaching demonstration (vbgui --list-demos lists them)
+  vbgui --selftest           open the window offscreen, fit, export, check; exit 0 or 1"""
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
+    """The parser, and the names of its subcommands (anything else goes to the window)."""
+    parser = argparse.ArgumentParser(prog="vbgui", description="Variational Bayesian fits of models of neural data.",
+                                     epilog=WINDOW_USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command")
     for module in SUBCOMMANDS:
         module.add_parser(commands)
-    return parser
+    return parser, set(commands.choices)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, rest = parser.parse_known_args(argv)
-    if args.command is None:
+    parser, subcommands = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not (argv and (argv[0] in subcommands or argv[0] in ("-h", "--help"))):
         from vbgui.gui.application import run_application
 
-        return run_application(rest)
-    if rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return run_application(argv)
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
     except VbguiError as exc:

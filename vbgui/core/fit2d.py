@@ -20,6 +20,7 @@ covariance, computed on a grid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Protocol
 
 import numpy as np
@@ -45,13 +46,17 @@ class Gaussian2D:
         return np.einsum("ni,ij,nj->n", diff, np.linalg.inv(self.cov), diff)
 
 
+@lru_cache(maxsize=2)
 def _standard_rule(n: int = NODES_PER_AXIS) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes (n^2, 2) and weights (n^2,) for E[f(z)], z ~ N(0, I_2)."""
+    """Nodes (n^2, 2) and weights (n^2,) for E[f(z)], z ~ N(0, I_2); built once, read-only."""
     x, w = np.polynomial.hermite.hermgauss(n)
     z = np.sqrt(2.0) * x
     w = w / np.sqrt(np.pi)
-    zz = np.stack(np.meshgrid(z, z, indexing="ij"), axis=-1).reshape(-1, 2)
-    return zz, np.outer(w, w).reshape(-1)
+    nodes = np.stack(np.meshgrid(z, z, indexing="ij"), axis=-1).reshape(-1, 2)
+    weights = np.outer(w, w).reshape(-1)
+    nodes.setflags(write=False)
+    weights.setflags(write=False)
+    return nodes, weights
 
 
 def _unpack(theta: np.ndarray, mean_field: bool) -> tuple[np.ndarray, np.ndarray]:
