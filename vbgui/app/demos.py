@@ -27,10 +27,10 @@ class Demo:
 
 DEMOS: tuple[Demo, ...] = (
     Demo("correlated-gaussian", "Correlated Gaussian posterior",
-         "The target is a Gaussian whose two parameters are correlated (rho). Mean-field q must be a product of "
+         "The target is a Gaussian whose two parameters are correlated (ρ). Mean-field q must be a product of "
          "independent factors, so its ellipse stays axis-aligned: it cannot tilt, and to avoid putting mass where "
-         "the target has none it shrinks. Watch its variance fall to 1 - rho^2 of the truth and its KL rise to "
-         "-1/2 log(1 - rho^2). The full-rank fit tilts and matches the target exactly."),
+         "the target has none it shrinks. Watch its variance fall to 1 − ρ² of the truth and its KL rise to "
+         "−½ log(1 − ρ²). The full-rank fit tilts and matches the target exactly."),
     Demo("collinear-stimuli", "Collinear stimuli, real neuron",
          "A Poisson GLM of a grasshopper auditory receptor: adjacent taps of the stimulus filter are strongly "
          "correlated, so the posterior over two neighbouring weights is a narrow tilted ellipse. Mean-field fits "
