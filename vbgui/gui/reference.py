@@ -1,5 +1,8 @@
-"""The posterior a fit is compared with: exact when the model allows it, else none.
+"""The posterior a fit is compared with: exact when the model allows it, else the diagnostics' draws.
 
+The fit worker computes the exact references before a fit starts
+(:func:`reference_posterior`); for larger non-gaussian models the
+diagnostics supply draws after the fit (:func:`sampled_reference`).
 Qt-free, so it can run in the worker thread and in tests alike.
 """
 from __future__ import annotations
@@ -8,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vbgui.app import diagnose
 from vbgui.app.fit import FitSession
 from vbgui.core.conjugate import linear_gaussian_posterior
 from vbgui.core.grid_posterior import MAX_GRID_DIM, GridPosterior, glm_grid_posterior
@@ -18,13 +22,26 @@ class ReferencePosterior:
     """The true posterior and how it was obtained.
 
     ``kind`` is 'conjugate' (linear-Gaussian, closed form: ``mean`` and
-    ``cov`` set) or 'grid' (exact on a grid: ``grid`` set).
+    ``cov`` set), 'grid' (exact on a grid: ``grid`` set) or 'sampled'
+    (weighted PSIS or HMC draws of the diagnostics: ``sampled`` set).
     """
 
     kind: str
     mean: np.ndarray | None = None
     cov: np.ndarray | None = None
     grid: GridPosterior | None = None
+    sampled: diagnose.ReferencePosterior | None = None
+
+    @property
+    def legend(self) -> str:
+        """What the legend calls a sampled reference: its method and effective draws."""
+        method = {"psis": "PSIS", "hmc": "HMC"}.get(self.sampled.kind, self.sampled.kind)
+        return f"reference posterior: {method}, {self.sampled.effective_draws:.0f} effective draws"
+
+
+def sampled_reference(reference: diagnose.ReferencePosterior) -> ReferencePosterior | None:
+    """Wrap the diagnostics' reference when it is made of draws (PSIS, HMC); None for the exact one."""
+    return ReferencePosterior("sampled", sampled=reference) if reference.draws is not None else None
 
 
 def reference_posterior(session: FitSession) -> ReferencePosterior | None:

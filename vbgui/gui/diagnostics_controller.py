@@ -1,0 +1,194 @@
+"""Wires the diagnostics into the main window: a dock, menu actions, a run after every fit.
+
+:func:`install_diagnostics` is the whole hook the window needs.  After each
+fit the window announces (``fit_finished``), the controller diagnoses it in
+a :class:`~vbgui.gui.diagnostics_worker.TaskRunner` (cancelling one still
+running), shows the outcome in the :class:`DiagnosticsPanel` dock, and, for
+models without an exact reference, gives the posterior panel the
+diagnostics' draws to contour.  Fit > Diagnose last fit and the panel's
+Diagnose button run it on demand (e.g. with HMC as the reference); Fit >
+Compare models… opens the :class:`CompareDialog`.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
+
+from vbgui.app.diagnose import DiagnosticsSettings
+from vbgui.app.fit import recording_checksum
+from vbgui.app.result import FitResult
+from vbgui.gui.compare_dialog import CompareDialog
+from vbgui.gui.diagnostics_panel import DiagnosticsPanel
+from vbgui.gui.diagnostics_worker import FitDiagnostics, TaskRunner, diagnose_fit
+from vbgui.gui.reference import sampled_reference
+
+DOCK_HEIGHT = 300
+
+
+def _menu(window: QMainWindow, title: str) -> QMenu | None:
+    """The menu-bar menu whose title (without '&') is ``title``."""
+    for action in window.menuBar().actions():
+        if action.menu() is not None and action.text().replace("&", "") == title:
+            return action.menu()
+    return None
+
+
+class DiagnosticsController(QObject):
+    """Runs and shows the diagnostics of the window's fits; see the module docstring.
+
+    ``diagnostics_finished`` (FitDiagnostics) and ``diagnostics_failed``
+    (message, 'cancelled' when cancelled) follow each run, for tests and scripts.
+    """
+
+    diagnostics_finished = Signal(object)
+    diagnostics_failed = Signal(str)
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.runner: TaskRunner | None = None
+        self.compare_dialog: CompareDialog | None = None
+        self.panel = DiagnosticsPanel()
+        self.dock = QDockWidget("Diagnostics", window)
+        self.dock.setObjectName("diagnostics-dock")
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        if not window.restoreDockWidget(self.dock):
+            window.resizeDocks([self.dock], [DOCK_HEIGHT], Qt.Orientation.Vertical)
+
+        self.diagnose_action = QAction("&Diagnose last fit", window)
+        self.diagnose_action.setToolTip("PSIS k-hat, importance-weighted evidence, sd ratios and correlations "
+                                        "of the last fit against a reference posterior (runs after every fit).")
+        self.diagnose_action.triggered.connect(lambda: self.diagnose())
+        self.compare_action = QAction("&Compare models…", window)
+        self.compare_action.setToolTip("Fit several presets or families on this recording and compare their "
+                                       "ELBO, evidence and Bayes factors.")
+        self.compare_action.triggered.connect(lambda: self.show_compare_dialog())
+        fit_menu = _menu(window, "Fit")
+        if fit_menu is not None:
+            fit_menu.addSeparator()
+            fit_menu.addAction(self.diagnose_action)
+            fit_menu.addAction(self.compare_action)
+        view_menu = _menu(window, "View")
+        if view_menu is not None:
+            view_menu.addAction(self.dock.toggleViewAction())
+
+        window.fit_finished.connect(self.on_fit_finished)
+        self.panel.diagnose_requested.connect(self.diagnose)
+        self.panel.cancel_requested.connect(self.cancel)
+        window.installEventFilter(self)
+
+    # -- running ------------------------------------------------------------------------------------
+    def on_fit_finished(self, result: FitResult) -> None:
+        """A fit ended: diagnose it with the automatic reference."""
+        self.diagnose("auto")
+
+    def diagnose(self, reference: str = "auto") -> bool:
+        """Diagnose the window's last fit in the background; False (and a message) when there is none."""
+        window, result = self.window, self.window.result
+        problem = self._cannot_diagnose(result)
+        if problem:
+            self.panel.set_idle(problem, can_diagnose=result is not None)
+            return False
+        if self.runner is not None:
+            self.runner.shutdown()
+        recording = window.recording
+        settings = DiagnosticsSettings(reference=reference)
+        self.panel.clear()
+
+        def task(cancel, report):
+            return diagnose_fit(result, recording, settings, cancel, report)
+
+        self.runner = TaskRunner(task, "vbgui-diagnostics", self)
+        worker = self.runner.worker
+        worker.progress.connect(self.panel.show_progress)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        self.panel.set_running(f"Diagnosing the {result.family} fit ({settings.reference} reference)…")
+        self.runner.start()
+        return True
+
+    def _cannot_diagnose(self, result: FitResult | None) -> str:
+        """Why the last fit cannot be diagnosed now, or '' when it can."""
+        if result is None:
+            return "No fit to diagnose: run one first."
+        if not (np.all(np.isfinite(result.mean)) and np.all(np.isfinite(result.cov))):
+            return "The fit diverged: nothing to diagnose."
+        recording = self.window.recording
+        if recording is None or (result.recording_checksum
+                                 and recording_checksum(recording) != result.recording_checksum):
+            return "The fit's recording is not loaded: open it to diagnose the fit."
+        return ""
+
+    def is_running(self) -> bool:
+        return self.runner is not None and self.runner.is_running()
+
+    def cancel(self) -> None:
+        """Stop the running diagnostics (they end with 'cancelled')."""
+        if self.runner is not None:
+            self.runner.cancel()
+
+    def _on_finished(self, outcome: FitDiagnostics) -> None:
+        self._join()
+        diagnostics = outcome.diagnostics
+        self.panel.show_diagnostics(diagnostics, outcome.q_cov)
+        self.panel.set_idle(f"Done in {diagnostics.seconds:.2f} s: PSIS k-hat {diagnostics.psis_khat:.2f} "
+                            f"({diagnostics.psis_verdict}).", can_diagnose=True)
+        plot = self.window.posterior_plot
+        current = plot.reference is None or plot.reference.kind == "sampled"
+        if current and outcome.result is self.window.result and plot.names == diagnostics.names:
+            sampled = sampled_reference(diagnostics.reference_posterior)
+            if sampled is not None:
+                plot.set_reference(sampled)
+        self.diagnostics_finished.emit(outcome)
+
+    def _on_failed(self, message: str) -> None:
+        self._join()
+        self.panel.set_idle(f"The diagnostics did not run: {message}", can_diagnose=self.window.result is not None)
+        self.diagnostics_failed.emit(message)
+
+    def _on_cancelled(self) -> None:
+        self._join()
+        self.panel.set_idle("Diagnostics cancelled.", can_diagnose=self.window.result is not None)
+        self.diagnostics_failed.emit("cancelled")
+
+    def _join(self) -> None:
+        if self.runner is not None:
+            self.runner.shutdown()
+
+    # -- comparison ---------------------------------------------------------------------------------
+    def show_compare_dialog(self) -> CompareDialog | None:
+        """Open the comparison dialog for the loaded recording (shipped presets and the form's)."""
+        window = self.window
+        if window.recording is None:
+            window.show_error("No recording", "Open a recording to compare models on it.")
+            return None
+        if self.compare_dialog is not None:
+            self.compare_dialog.close()
+        presets = {}
+        form = window.preset_panel.current_preset()
+        if form is not None:
+            presets["current form"] = form
+        for row in range(window.preset_panel.preset_list.count()):
+            item = window.preset_panel.preset_list.item(row)
+            presets[item.text()] = item.data(Qt.ItemDataRole.UserRole)
+        self.compare_dialog = CompareDialog(window.recording, presets, window)
+        self.compare_dialog.show()
+        return self.compare_dialog
+
+    # -- shutdown -----------------------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """When the window closes, cancel the diagnostics and join their thread."""
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self._join()
+            if self.compare_dialog is not None:
+                self.compare_dialog.close()
+        return False
+
+
+def install_diagnostics(window: QMainWindow) -> DiagnosticsController:
+    """Give ``window`` (a :class:`~vbgui.gui.main_window.MainWindow`) its diagnostics dock and actions."""
+    return DiagnosticsController(window)

@@ -1,0 +1,246 @@
+"""The diagnostics panel: how good is the last fit?
+
+Left, the numbers with their verdicts: PSIS k-hat in words (good /
+unreliable / poor, coloured), the importance-weighted evidence +- its
+standard error beside the ELBO, the gap between them (an estimate of
+KL(q || posterior) in nats), the exact log evidence when the model has one,
+the reference behind the comparison, and flags in plain words.  Right, the
+plots: the per-parameter ratio sd under q / sd under the reference (bars
+below 1 are mean-field's variance under-estimation made visible), and the
+correlation matrices of the reference and of q as heat maps on one colour
+scale (-1..1) with a colour bar.
+
+The panel only shows things; its Diagnose and Cancel buttons emit
+``diagnose_requested`` (with the reference kind chosen) and
+``cancel_requested`` for whoever runs the diagnostics.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from vbgui.app.diagnose import Diagnostics, DiagnosticsProgress
+from vbgui.gui.style import PALETTE, pen, style_plot
+
+VERDICT_COLOURS = {"good": "#007a50", "unreliable": "#A66200", "poor": "#B03A00"}
+VERDICT_MEANING = {"good": "q is close to the posterior", "unreliable": "q is only roughly right",
+                   "poor": "q is far from the posterior"}
+REFERENCE_CHOICES = {"auto": "auto", "PSIS": "psis", "HMC": "hmc"}
+MAX_TICK_LABELS = 9
+CORRELATION_MAP = "CET-D1"  # diverging blue-white-red, white at 0
+SUMMARY_WIDTH = 390
+KHAT_TIP = ("Pareto k-hat of the importance weights p(y, w) / q(w), w ~ q (PSIS): below 0.5 good, "
+            "0.5-0.7 unreliable, above 0.7 poor (q misses mass the posterior has).")
+
+
+def _nats(value: float | None, digits: int = 3) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:,.{digits}f} nats"
+
+
+def diagnostics_html(diagnostics: Diagnostics) -> str:
+    """The panel's numbers as a small rich-text table, flags as a list underneath."""
+    verdict = diagnostics.psis_verdict
+    colour = VERDICT_COLOURS[verdict]
+    ref = diagnostics.reference_posterior
+    se = diagnostics.iw_log_evidence_se
+    rows = [
+        ("PSIS k-hat", f"{diagnostics.psis_khat:.2f} <b style='color:{colour}'>{verdict}</b>: "
+                       f"{VERDICT_MEANING[verdict]}"),
+        ("ELBO", _nats(diagnostics.elbo)),
+        ("IW evidence", f"{_nats(diagnostics.iw_log_evidence)} ± {se:.3f}" if math.isfinite(se)
+         else _nats(diagnostics.iw_log_evidence)),
+        ("gap ≈ KL(q ‖ posterior)", f"{_nats(diagnostics.gap_estimate)} (IW − ELBO, from below)"),
+    ]
+    if diagnostics.log_evidence is not None:
+        rows.append(("exact log evidence", _nats(diagnostics.log_evidence)))
+        rows.append(("exact gap", _nats(diagnostics.log_evidence - diagnostics.elbo)))
+    rows.append(("reference", f"{ref.description}" + ("" if ref.valid else
+                                                      " <b style='color:#B03A00'>(not valid)</b>")))
+    rows.append(("draws, time", f"{diagnostics.iw_draws:,} from q, {diagnostics.seconds:.2f} s"))
+    cells = "".join(f"<tr><td style='padding-right:8px' valign='top'>{name}</td><td>{value}</td></tr>"
+                    for name, value in rows)
+    if diagnostics.flags:
+        flags = "".join(f"<li>{flag}</li>" for flag in diagnostics.flags)
+        flag_html = f"<p style='color:#B03A00; margin-bottom:0'><b>Flags</b></p><ul style='margin-top:0'>{flags}</ul>"
+    else:
+        flag_html = "<p style='color:#007a50'>No flags: the fit ended normally and the reference is sound.</p>"
+    return f"<b>Diagnostics of the last fit</b><table>{cells}</table>{flag_html}"
+
+
+def name_ticks(names: tuple[str, ...]) -> list[tuple[float, str]]:
+    """Tick positions 0..D-1 labelled with parameter names, at most MAX_TICK_LABELS of them."""
+    step = max(1, math.ceil(len(names) / MAX_TICK_LABELS))
+    return [(float(i), names[i]) for i in range(0, len(names), step)]
+
+
+def correlation(cov: np.ndarray) -> np.ndarray:
+    """The correlation matrix of a covariance (zero variances give zero correlations)."""
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    scale = np.outer(sd, sd)
+    return np.divide(cov, scale, out=np.zeros_like(cov, dtype=float), where=scale > 0)
+
+
+class DiagnosticsPlots(pg.GraphicsLayoutWidget):
+    """The sd-ratio bars and the two correlation heat maps with their shared colour bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ratio_plot = self.addPlot(row=0, col=0)
+        style_plot(self.ratio_plot, "sd under q / sd under the reference", left=("ratio", ""),
+                   bottom=("parameter", ""))
+        self.ratio_bars = pg.BarGraphItem(x=[], height=[], width=0.75, brush=pg.mkBrush(PALETTE["approximation"]),
+                                          pen=None)
+        self.ratio_plot.addItem(self.ratio_bars)
+        self.ratio_plot.addItem(pg.InfiniteLine(pos=1.0, angle=0, pen=pen("reference", width=1.0, dashed=True)))
+        self.ratio_plot.setMouseEnabled(x=False, y=False)
+        colour_map = pg.colormap.get(CORRELATION_MAP)
+        self.corr_plots: dict[str, pg.PlotItem] = {}
+        self.corr_images: dict[str, pg.ImageItem] = {}
+        for col, (key, title) in enumerate((("reference", "correlation: reference"), ("q", "correlation: q")),
+                                           start=1):
+            plot = self.addPlot(row=0, col=col)
+            style_plot(plot, title, left=None, bottom=None)
+            plot.invertY(True)
+            plot.setAspectLocked(True)
+            plot.setMouseEnabled(x=False, y=False)
+            image = pg.ImageItem(axisOrder="row-major")
+            image.setColorMap(colour_map)
+            image.setLevels((-1.0, 1.0))
+            plot.addItem(image)
+            self.corr_plots[key], self.corr_images[key] = plot, image
+        self.colour_bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=colour_map, interactive=False,
+                                          label="correlation", width=15)
+        self.colour_bar.setImageItem(list(self.corr_images.values()), insert_in=self.corr_plots["q"])
+        self.ci.layout.setColumnStretchFactor(0, 5)
+        self.ci.layout.setColumnStretchFactor(1, 4)
+        self.ci.layout.setColumnStretchFactor(2, 4)
+
+    def show_diagnostics(self, diagnostics: Diagnostics, q_cov: np.ndarray) -> None:
+        """Bars of ``diagnostics.sd_ratio``; heat maps of the reference's and q's (``q_cov``) correlations."""
+        names = diagnostics.names
+        ratio = np.where(np.isfinite(diagnostics.sd_ratio), diagnostics.sd_ratio, 0.0)
+        self.ratio_bars.setOpts(x=np.arange(len(names)), height=ratio)
+        ticks = [name_ticks(names)]
+        self.ratio_plot.getAxis("bottom").setTicks(ticks)
+        self.ratio_plot.getAxis("bottom").setLabel("parameter")
+        self.ratio_plot.setXRange(-0.6, len(names) - 0.4, padding=0)
+        self.ratio_plot.setYRange(0.0, max(1.2, float(np.max(ratio)) * 1.08), padding=0)
+        dim = len(names)
+        for key, matrix in (("reference", diagnostics.reference_posterior.corr), ("q", correlation(q_cov))):
+            image = self.corr_images[key]
+            image.setImage(np.nan_to_num(np.asarray(matrix, dtype=float)), levels=(-1.0, 1.0))
+            image.setRect(QRectF(-0.5, -0.5, dim, dim))
+            plot = self.corr_plots[key]
+            for side in ("bottom", "left"):
+                plot.getAxis(side).setTicks(ticks)
+            plot.setRange(xRange=(-0.5, dim - 0.5), yRange=(-0.5, dim - 0.5), padding=0)
+        family = diagnostics.family
+        self.corr_plots["q"].setTitle(f"correlation: q ({family})", size="11pt")
+        self.corr_plots["reference"].setTitle(f"correlation: reference ({diagnostics.reference})", size="11pt")
+
+    def clear(self) -> None:
+        self.ratio_bars.setOpts(x=[], height=[])
+        for image in self.corr_images.values():
+            image.clear()
+
+
+class DiagnosticsPanel(QWidget):
+    """Controls (Diagnose, reference, Cancel, progress), the numbers and the plots of the last diagnosis."""
+
+    diagnose_requested = Signal(str)   # the reference kind: "auto", "psis" or "hmc"
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.diagnose_button = QPushButton("Diagnose")
+        self.diagnose_button.setToolTip("Compute the diagnostics of the last fit again, with the reference "
+                                        "chosen beside (they also run after every fit).")
+        self.reference_choice = QComboBox()
+        self.reference_choice.addItems(list(REFERENCE_CHOICES))
+        self.reference_choice.setToolTip("Reference posterior: auto = exact for linear-gaussian, else PSIS "
+                                         "reweighting of a full-rank q when its k-hat < 0.7, else HMC.")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running diagnostics.")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setMaximumWidth(160)
+        self.status = QLabel("")
+        self.diagnose_button.clicked.connect(
+            lambda: self.diagnose_requested.emit(REFERENCE_CHOICES[self.reference_choice.currentText()]))
+        self.cancel_button.clicked.connect(self.cancel_requested)
+
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.summary.setToolTip(KHAT_TIP + " The importance-weighted (IW) evidence log mean p(y, w)/q(w) is a "
+                                "tighter lower bound on log p(y) than the ELBO; their gap estimates "
+                                "KL(q ‖ posterior).")
+        scroll = QScrollArea()
+        scroll.setWidget(self.summary)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(280)
+        self.plots = DiagnosticsPlots()
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.diagnose_button)
+        controls.addWidget(QLabel("reference:"))
+        controls.addWidget(self.reference_choice)
+        controls.addWidget(self.cancel_button)
+        controls.addWidget(self.progress_bar)
+        controls.addWidget(self.status, 1)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(controls)
+        left_layout.addWidget(scroll, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.plots)
+        self.splitter.setSizes([SUMMARY_WIDTH, 3 * SUMMARY_WIDTH])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.splitter)
+        self.diagnostics: Diagnostics | None = None
+        self.set_idle("No diagnostics yet: they run after every fit.", can_diagnose=False)
+
+    def set_running(self, message: str) -> None:
+        """Diagnostics started: progress from zero, Cancel enabled."""
+        self.progress_bar.setValue(0)
+        self.cancel_button.setEnabled(True)
+        self.diagnose_button.setEnabled(False)
+        self.status.setText(message)
+
+    def show_progress(self, progress: DiagnosticsProgress) -> None:
+        self.progress_bar.setValue(int(1000 * min(max(progress.fraction, 0.0), 1.0)))
+        self.status.setText(f"{progress.message} ({progress.elapsed:.1f} s)")
+
+    def set_idle(self, message: str, can_diagnose: bool) -> None:
+        """Nothing running: say ``message``; Diagnose enabled when there is a fit to diagnose."""
+        self.cancel_button.setEnabled(False)
+        self.diagnose_button.setEnabled(can_diagnose)
+        self.status.setText(message)
+        if self.diagnostics is None:
+            self.summary.setText(f"<i>{message}</i>")
+
+    def show_diagnostics(self, diagnostics: Diagnostics, q_cov: np.ndarray) -> None:
+        """Show a finished diagnosis."""
+        self.diagnostics = diagnostics
+        self.progress_bar.setValue(1000)
+        self.summary.setText(diagnostics_html(diagnostics))
+        self.plots.show_diagnostics(diagnostics, q_cov)
+
+    def clear(self) -> None:
+        """Forget the shown diagnosis (a new fit is under way)."""
+        self.diagnostics = None
+        self.progress_bar.setValue(0)
+        self.plots.clear()
