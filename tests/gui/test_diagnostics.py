@@ -1,0 +1,187 @@
+"""The diagnostics views: the panel after a fit, reference contours from draws, cancelling, comparison."""
+from __future__ import annotations
+
+import csv
+import time
+from functools import partial
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+
+from vbgui.app import diagnose
+from vbgui.app.compare import TABLE_COLUMNS, TOOLTIP
+from vbgui.core import hmc
+from vbgui.gui import diagnostics_controller
+from vbgui.gui.compare_dialog import COLUMNS
+from vbgui.gui.kde_contours import weighted_kde
+from vbgui.gui.posterior_plot import HPD_MASSES, HPD_RADII, PosteriorPlot, kde_contour_lines
+from vbgui.gui.reference import ReferencePosterior
+
+TIMEOUT_MS = 20_000
+
+
+def set_field(window, key: str, text: str) -> None:
+    edit = window.preset_panel.numbers[key]
+    edit.setText(text)
+    edit.textEdited.emit(text)
+
+
+@pytest.fixture
+def diagnosed(qtbot, window, small_recording_path):
+    """The window after a mean-field fit of the 26-weight poisson-glm and its automatic diagnostics."""
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    window.preset_panel.family.setCurrentText("mean-field")
+    with qtbot.waitSignal(window.diagnostics.diagnostics_finished, timeout=TIMEOUT_MS) as done:
+        assert window.run_fit()
+    return window, done.args[0]
+
+
+def test_diagnostics_run_after_a_fit_and_fill_the_panel(diagnosed) -> None:
+    window, outcome = diagnosed
+    diagnostics = outcome.diagnostics
+    assert outcome.result is window.result and len(diagnostics.names) == 26
+    panel = window.diagnostics.panel
+    text = panel.summary.text()
+    assert f"{diagnostics.psis_khat:.2f}" in text and diagnostics.psis_verdict in text
+    assert diagnostics.psis_verdict == "poor"  # mean-field q of correlated weights: heavy-tailed weights
+    assert f"{diagnostics.iw_log_evidence:,.3f} nats ± " in text and f"{diagnostics.elbo:,.3f} nats" in text
+    assert "KL(q ‖ posterior)" in text and f"{diagnostics.gap_estimate:,.3f} nats" in text
+    assert "Flags" in text and "k-hat" in text
+    assert "Done" in panel.status.text() and panel.diagnose_button.isEnabled()
+    # the sd-ratio bars: mean-field under-estimates the posterior's spread
+    heights = panel.plots.ratio_bars.opts["height"]
+    np.testing.assert_allclose(heights, diagnostics.sd_ratio)
+    assert np.min(heights) < 0.9
+    for key in ("reference", "q"):
+        image = panel.plots.corr_images[key].image
+        assert image.shape == (26, 26) and np.all(np.abs(image) <= 1.0 + 1e-9)
+    np.testing.assert_allclose(panel.plots.corr_images["q"].image, np.eye(26), atol=1e-12)
+    assert np.max(np.abs(panel.plots.corr_images["reference"].image - np.eye(26))) > 0.2
+
+
+def test_reference_contours_from_draws_for_a_26_weight_poisson_model(diagnosed) -> None:
+    window, outcome = diagnosed
+    plot = window.posterior_plot
+    reference = outcome.diagnostics.reference_posterior
+    assert reference.kind == "psis" and reference.valid
+    assert plot.reference.kind == "sampled" and plot.reference.sampled is reference
+    legend = f"reference posterior: PSIS, {reference.effective_draws:.0f} effective draws"
+    assert legend in plot.reference_label.text()
+    assert plot.legend.getLabel(plot.reference_contours.curves[0]).text == legend
+    i, j = plot.pair()
+    mean = reference.mean[[i, j]]
+    for curve in plot.reference_contours.curves:
+        x, y = curve.getData()
+        assert np.isfinite(x).sum() > 30
+    x, y = plot.reference_contours.curves[0].getData()
+    assert np.nanmin(x) < mean[0] < np.nanmax(x) and np.nanmin(y) < mean[1] < np.nanmax(y)
+
+
+def test_kde_contours_of_gaussian_draws_match_its_hpd_ellipses() -> None:
+    rng = np.random.default_rng(1)
+    cov = np.array([[1.0, -0.7], [-0.7, 2.0]])
+    draws = rng.multivariate_normal([0.5, -1.0], cov, size=6000)
+    weights = rng.uniform(0.5, 1.5, size=6000)
+    kde = weighted_kde(draws, weights / weights.sum())
+    inflation = np.sqrt(1.0 + kde.bandwidth ** 2)  # a kernel density widens by the kernel's variance
+    for (x, y), radius in zip(kde_contour_lines(draws, weights / weights.sum()), HPD_RADII):
+        points = np.stack([x, y])[:, np.isfinite(x)] - np.array([[0.5], [-1.0]])
+        distance = np.sqrt(np.einsum("in,ij,jn->n", points, np.linalg.inv(cov), points))
+        assert abs(np.median(distance) - radius * inflation) < 0.06 * radius
+    assert HPD_MASSES[0] == pytest.approx(0.3935, abs=1e-4)
+
+
+def test_a_reference_that_is_not_valid_is_named_not_drawn(qtbot) -> None:
+    plot = PosteriorPlot()
+    qtbot.addWidget(plot)
+    names = ("bias", "stim[0]", "stim[1]", "stim[2]")
+    plot.set_model(names, {})
+    draws = np.random.default_rng(0).standard_normal((400, 4))
+    sampled = diagnose.ReferencePosterior("hmc", names, draws.mean(0), np.cov(draws.T), draws, None, 12.0, False,
+                                          "HMC 4 chains x 100 draws, max R-hat 1.3400, not converged")
+    plot.set_reference(ReferencePosterior("sampled", sampled=sampled))
+    text = plot.reference_label.text()
+    assert "not valid" in text and "R-hat 1.3400" in text and "HMC, 12 effective draws" in text
+    assert all(len(curve.getData()[0] if curve.getData()[0] is not None else []) == 0
+               for curve in plot.reference_contours.curves)
+
+
+@pytest.fixture
+def slow_hmc(monkeypatch):
+    """Diagnostics whose HMC reference would run for minutes."""
+    long_hmc = hmc.HmcSettings(warmup=20_000, draws=50_000)
+    monkeypatch.setattr(diagnostics_controller, "DiagnosticsSettings",
+                        partial(diagnose.DiagnosticsSettings, hmc=long_hmc))
+
+
+def test_cancel_stops_the_diagnostics(qtbot, diagnosed, slow_hmc) -> None:
+    window, _ = diagnosed
+    controller, panel = window.diagnostics, window.diagnostics.panel
+    panel.reference_choice.setCurrentText("HMC")
+    panel.diagnose_button.click()
+    assert controller.is_running() and panel.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: "HMC" in panel.status.text(), timeout=TIMEOUT_MS)
+    start = time.perf_counter()
+    with qtbot.waitSignal(controller.diagnostics_failed, timeout=5_000) as failed:
+        panel.cancel_button.click()
+    assert failed.args == ["cancelled"] and time.perf_counter() - start < 5.0
+    assert not controller.is_running() and "cancelled" in panel.status.text()
+    assert panel.diagnose_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_the_gui_thread_keeps_running_while_diagnostics_run(qtbot, diagnosed, slow_hmc) -> None:
+    window, _ = diagnosed
+    controller = window.diagnostics
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    assert controller.diagnose("hmc")
+    qtbot.wait(1500)
+    assert controller.is_running()
+    timer.stop()
+    controller.cancel()
+    qtbot.waitUntil(lambda: not controller.is_running(), timeout=5_000)
+    gaps = np.diff(ticks)
+    assert len(ticks) >= 20 and gaps.max() < 0.5, f"{len(ticks)} ticks, longest gap {gaps.max():.2f} s"
+
+
+def test_compare_dialog_tabulates_two_presets_and_exports_csv(qtbot, window, small_recording_path, tmp_path) -> None:
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    set_field(window, "design.spike_history_lags", "0")
+    dialog = window.diagnostics.show_compare_dialog()
+    qtbot.addWidget(dialog)
+    dialog.check(["poisson-glm", "current form"])
+    with qtbot.waitSignal(dialog.comparison_finished, timeout=TIMEOUT_MS) as done:
+        assert dialog.run_comparison()
+    table = done.args[0]
+    assert len(table.rows) == 2 and {row.parameters for row in table.rows} == {26, 21}
+    widget = dialog.table_widget
+    assert widget.rowCount() == 2 and widget.columnCount() == len(COLUMNS)
+    assert widget.item(0, 0).text() == table.best.model
+    assert widget.item(0, [header for header, _ in COLUMNS].index("Δ evidence")).text() == "0.000"
+    assert TOOLTIP in widget.toolTip() and TOOLTIP in widget.horizontalHeaderItem(2).toolTip()
+    assert dialog.export_button.isEnabled()
+    path = dialog.write_csv(tmp_path / "comparison")
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert tuple(rows[0]) == TABLE_COLUMNS and len(rows) == 3
+    assert rows[1][0] == table.best.model
+
+
+def test_compare_dialog_needs_two_models(qtbot, window, small_recording_path) -> None:
+    window.open_recording(small_recording_path)
+    dialog = window.diagnostics.show_compare_dialog()
+    qtbot.addWidget(dialog)
+    dialog.check(["poisson-glm"])
+    assert not dialog.run_comparison()
+    assert "at least two" in dialog.status.text()
+
+
+def test_no_fit_no_diagnosis(window) -> None:
+    assert not window.diagnostics.diagnose()
+    assert "run one first" in window.diagnostics.panel.status.text()
