@@ -1,11 +1,14 @@
 """Screenshots of the real main window, for review and for the README.
 
-1. The first-launch state (sample recording, poisson-glm) during a live
-   reparam fit: each panel and the whole window, grabbed mid-fit.
+1. The first-launch state (the grasshopper recording, poisson-glm) before
+   and during a live reparam fit: each panel and the whole window, grabbed
+   mid-fit; the window mid-fit is ``docs/images/main-window.png`` (the
+   README's screenshot) and, with the panels, the user guide's pictures
+   (``docs/images/guide-*.png``).
 2. The teaching picture: a linear-Gaussian recording, a full-rank fit kept
    for comparison, then a mean-field fit; the exact posterior is drawn too.
-   Saved as ``docs/images/main-window.png`` (the README's screenshot).
 3. A three-parameter Poisson model, whose true posterior is an exact grid.
+4. The dialogs: About (both tabs), the variables dialog, the user guide.
 
 Run under a display or Xvfb:
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" python tools/screenshots.py --out /tmp/shots
@@ -18,13 +21,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QEventLoop, QSettings, Qt
+from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
 
 REPO = Path(__file__).resolve().parent.parent
-README_IMAGE = REPO / "docs" / "images" / "main-window.png"
+IMAGES = REPO / "docs" / "images"
+README_IMAGE = IMAGES / "main-window.png"
 WINDOW_SIZE = (1600, 1000)
 README_WIDTH = 1200  # keeps the README's PNG under 300 KB
+GUIDE_WIDTH = 800  # the user guide's window pictures: narrower than its window, so no sideways scrolling
 
 
 def wait_until(app: QApplication, condition, timeout: float = 60.0) -> None:
@@ -70,21 +75,32 @@ def run_and_wait(app: QApplication, window) -> None:
 
 
 def live_fit_panels(app: QApplication, window, out: Path) -> None:
-    """Scenario 1: the sample recording, a reparam fit, panels grabbed mid-fit."""
+    """Scenario 1: the sample recording at first launch, then a reparam fit, panels grabbed mid-fit."""
+    IMAGES.mkdir(parents=True, exist_ok=True)
     window.preset_panel.select("poisson-glm")
+    wait_until(app, window.warmup.is_ready)
+    settle(app, 0.3)
+    grab(window, out / "launch-window.png")
+    grab(window, IMAGES / "guide-1-window.png", width=GUIDE_WIDTH)
+    grab(window.recording_panel, IMAGES / "guide-2-recording.png")
     window.preset_panel.estimator.setCurrentText("reparam")
-    set_field(window, "fit.max_iter", "600")
+    set_field(window, "fit.max_iter", "1500")
+    grab(window.preset_panel.parentWidget(), IMAGES / "guide-3-preset.png")
     window.run_fit()
-    wait_until(app, lambda: window.runner.worker.latest is not None and window.runner.worker.latest.iteration >= 60)
+    wait_until(app, lambda: window.runner.worker.latest is not None and window.runner.worker.latest.iteration >= 150)
     settle(app, 0.2)
     for name, widget in (("recording", window.recording_panel), ("preset", window.preset_panel.parentWidget()),
                          ("elbo", window.elbo_plot), ("posterior", window.posterior_plot),
                          ("parameters", window.parameters_panel), ("status-bar", window.statusBar())):
         grab(widget, out / f"live-{name}.png")
     grab(window, out / "live-window.png")
+    grab(window, README_IMAGE, width=README_WIDTH)
+    grab(window, IMAGES / "guide-4-running.png", width=GUIDE_WIDTH)
     wait_until(app, lambda: not window.is_fitting())
     settle(app)
     grab(window.summary_panel.parentWidget(), out / "live-summary.png")
+    grab(window.summary_panel.parentWidget(), IMAGES / "guide-5-summary.png")
+    grab(window.parameters_panel, out / "done-parameters.png")
 
 
 def teaching_picture(app: QApplication, window, out: Path, recording_path: Path) -> None:
@@ -103,8 +119,6 @@ def teaching_picture(app: QApplication, window, out: Path, recording_path: Path)
     run_and_wait(app, window)
     grab(window.posterior_plot, out / "compare-posterior.png")
     grab(window, out / "compare-window.png")
-    README_IMAGE.parent.mkdir(parents=True, exist_ok=True)
-    grab(window, README_IMAGE, width=README_WIDTH)
 
 
 def grid_reference(app: QApplication, window, out: Path, recording_path: Path) -> None:
@@ -125,6 +139,31 @@ def grid_reference(app: QApplication, window, out: Path, recording_path: Path) -
     grab(window, out / "grid-window.png")
 
 
+def dialogs(app: QApplication, window, out: Path, folder: Path) -> None:
+    """Scenario 4: About (both tabs), the variables dialog of a .mat file with other names, the user guide."""
+    import numpy as np
+    import scipy.io
+
+    window.show_about("vbgui")
+    settle(app)
+    grab(window.about_dialog, out / "about-vbgui.png")
+    window.show_about("data")
+    settle(app)
+    grab(window.about_dialog, out / "about-data.png")
+    window.about_dialog.close()
+    path = folder / "lab-names.mat"
+    rng = np.random.default_rng(0)
+    scipy.io.savemat(path, {"spk": rng.poisson(0.2, 3000).astype(float), "light": rng.standard_normal(3000)})
+    window.open_recording(path)
+    settle(app)
+    grab(window.variables_dialog, out / "variables-dialog.png")
+    window.variables_dialog.reject()
+    window.show_user_guide()
+    settle(app, 0.5)
+    grab(window.user_guide, out / "user-guide.png")
+    window.user_guide.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "vbgui-screenshots")
@@ -135,14 +174,18 @@ def main() -> int:
     from vbgui.gui.style import configure_pyqtgraph
 
     configure_pyqtgraph()
-    window = MainWindow()
+    (args.out / "settings.ini").unlink(missing_ok=True)  # the default layout, not the last run's
+    window = MainWindow(settings=QSettings(str(args.out / "settings.ini"), QSettings.Format.IniFormat))
     window.resize(*WINDOW_SIZE)
+    for dock in window.findChildren(QDockWidget):
+        dock.hide()  # these pictures are of the fitting panels; docked tools have pictures of their own
     window.show()
     settle(app, 0.5)
     with tempfile.TemporaryDirectory() as folder:
         live_fit_panels(app, window, args.out)
         teaching_picture(app, window, args.out, Path(folder) / "linear-gaussian.npz")
         grid_reference(app, window, args.out, Path(folder) / "three-weights.npz")
+        dialogs(app, window, args.out, Path(folder))
     window.close()
     return 0
 

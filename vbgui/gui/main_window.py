@@ -56,6 +56,7 @@ REPAINT_HZ = 30
 # One panel is redrawn per tick, in this order: the ELBO every other tick (15 Hz), the q panels at 7.5 Hz.
 REPAINT_CYCLE = ("elbo", "posterior", "elbo", "parameters")
 RATE_WINDOW_SECONDS = 1.0
+PROGRESS_FORMAT = "%v / %m iterations"
 SAMPLE_RECORDING = Path(vbgui.__file__).parent / "resources" / "recordings" / "grasshopper-receptor-1.npz"
 DEFAULT_PRESET = "poisson-glm"
 DEFAULT_SIZE = (1600, 1000)
@@ -292,14 +293,19 @@ class MainWindow(QMainWindow):
         self.progress_bar = QProgressBar()
         self.progress_bar.setMinimumWidth(240)
         self.progress_bar.setToolTip("Iterations done out of the preset's maximum.")
-        self.progress_bar.setFormat("%v / %m iterations")
-        self.progress_bar.setValue(0)
+        self._idle_progress()
         self.engine_label = QLabel("engine: ready")
         self.engine_label.setToolTip("The numba engine is compiled once per installation (in the background); "
                                      "a fit started before it is ready waits for it.")
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.engine_label)
         self.statusBar().addPermanentWidget(self.progress_bar)
+
+    def _idle_progress(self) -> None:
+        """No fit: an empty bar saying so (not "0 / 1 iterations")."""
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("no fit")
 
     # -- messages -----------------------------------------------------------------------------------
     def show_status(self, text: str, error: bool = False) -> None:
@@ -547,6 +553,7 @@ class MainWindow(QMainWindow):
             self._apply_layout(model_layout(session.preset, session.recording), session.recording)
         self.posterior_plot.set_reference(setup.reference)
         self.parameters_panel.attach(session)
+        self.progress_bar.setFormat(PROGRESS_FORMAT)
         self.progress_bar.setRange(0, session.preset.fit.max_iter)
         self.progress_bar.setValue(0)
         self._rate_samples.clear()
@@ -624,8 +631,7 @@ class MainWindow(QMainWindow):
     def _on_failed(self, message: str) -> None:
         self.repaint_timer.stop()
         self._join_runner()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
+        self._idle_progress()
         self.summary_panel.show_message("The fit did not run.")
         self.show_error("The fit did not run", message)
         self._update_controls()
@@ -665,8 +671,7 @@ class MainWindow(QMainWindow):
         self.parameters_panel.detach()
         self.elbo_plot.clear_trace()
         self.posterior_plot.clear_fit()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
+        self._idle_progress()
         self.summary_panel.show_message("No fit yet: press Run (Ctrl+R).")
         self._update_controls()
 
@@ -752,6 +757,7 @@ class MainWindow(QMainWindow):
         self.elbo_plot.set_trace(np.asarray(trace.iteration, dtype=float), np.asarray(trace.elbo),
                                  np.asarray(trace.expected_log_likelihood), np.asarray(trace.kl))
         self._show_q(result.mean, result.cov)
+        self.progress_bar.setFormat(PROGRESS_FORMAT)
         self.progress_bar.setRange(0, max(1, result.iterations))
         self.progress_bar.setValue(result.iterations)
         self.summary_panel.show_result(result)

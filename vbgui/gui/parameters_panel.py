@@ -112,6 +112,7 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
             names = [layout.names[i] for i in indices]
             group_truth = np.array([truth[n] for n in names]) if all(n in truth for n in names) else None
             title = GROUP_TITLES.get(group, f"Stimulus filter {group[4:]}")
+            plot.setXRange(positions[0], positions[-1], padding=0.05)  # the lags, also before the first fit
             style_plot(plot, title, left=("weight", ""),
                        bottom=(f"lag ({lag_unit})", "") if is_lagged else ("column", ""))
             legend = self.legend if not self._filters or (group_truth is not None and not self._truth_in_legend) \
@@ -143,8 +144,9 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         self.rate_plot = self.addPlot(row=2, col=0, colspan=columns)
         style_plot(self.rate_plot, f"Predicted {quantity.split()[0]} at the posterior mean vs observed",
                    left=(quantity, ""), bottom=("time", "s"))
-        self.observed_curve = self.rate_plot.plot(pen=pg.mkPen(PALETTE["counts"], width=1))
+        self.observed_curve = self.rate_plot.plot(pen=pg.mkPen(PALETTE["counts"], width=1.5))
         self.predicted_curve = self.rate_plot.plot(pen=pen("predicted"))
+        self.observed_curve.setZValue(1)  # the data stays visible however wildly a fit's prediction swings
         self.legend.addItem(self.observed_curve, f"observed (smoothed, {SMOOTHING_BINS * layout.dt * 1000:g} ms sd)")
         self.legend.addItem(self.predicted_curve, f"predicted {quantity.split()[0]}")
         start = layout.first_row * layout.dt
