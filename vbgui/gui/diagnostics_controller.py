@@ -49,6 +49,7 @@ class DiagnosticsController(QObject):
         super().__init__(window)
         self.window = window
         self.runner: TaskRunner | None = None
+        self.closed = False  # set when the window closes: a fit ending after that is not diagnosed
         self.compare_dialog: CompareDialog | None = None
         self.panel = DiagnosticsPanel()
         self.dock = QDockWidget("Diagnostics", window)
@@ -88,6 +89,8 @@ class DiagnosticsController(QObject):
     def diagnose(self, reference: str = "auto") -> bool:
         """Diagnose the window's last fit in the background; False (and a message) when there is none."""
         window, result = self.window, self.window.result
+        if self.closed:
+            return False
         problem = self._cannot_diagnose(result)
         if problem:
             self.panel.set_idle(problem, can_diagnose=result is not None)
@@ -183,6 +186,7 @@ class DiagnosticsController(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         """When the window closes, cancel the diagnostics and join their thread."""
         if watched is self.window and event.type() == QEvent.Type.Close:
+            self.closed = True
             self._join()
             if self.compare_dialog is not None:
                 self.compare_dialog.close()
