@@ -26,6 +26,7 @@ from vbgui.app.result import FitResult
 from vbgui.errors import RecordingError, VbguiError
 from vbgui.gui.about import AboutDialog
 from vbgui.gui.demos.menu import install_demos_menu
+from vbgui.gui.diagnostics_controller import install_diagnostics
 from vbgui.gui.elbo_plot import ElboPlot
 from vbgui.gui.engine_warmup import engine_warmup
 from vbgui.gui.export import EXPORT_FILTER, export_plot
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         install_demos_menu(self)
         self._build_layout()
         self._build_status_bar()
+        self.diagnostics = install_diagnostics(self)
         self.preset_panel.preset_changed.connect(self._on_preset_changed)
         self.recording_panel.unit_chosen.connect(self.select_unit)
 
