@@ -34,7 +34,6 @@ from vbgui.core.families import GaussianPosterior
 from vbgui.core.likelihoods import Likelihood, gauss_hermite_standard_normal
 from vbgui.core.rowpass import CancelToken, reduce_rows
 
-ESTIMATOR_NAMES = ("exact", "reparam")
 
 
 @dataclass(frozen=True, eq=False)

@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
-FAMILY_NAMES = ("mean-field", "full-rank", "structured")
+from vbgui.core.names import FAMILY_NAMES
 
 
 @dataclass(frozen=True)

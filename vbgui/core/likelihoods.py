@@ -20,8 +20,9 @@ import numpy as np
 from scipy.special import expit, gammaln, logit
 
 from vbgui.core import kernels
+from vbgui.core.names import LIKELIHOOD_NAMES
 
-LIKELIHOOD_NAMES = ("poisson", "bernoulli", "gaussian")
+
 @lru_cache(maxsize=1)
 def gauss_hermite_standard_normal() -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Hermite rules for E[f(z)], z ~ N(0, 1), back to back (kernels.RULES: 8, 16, 96 nodes).

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QGroupBox, QHBox
                                QVBoxLayout, QWidget)
 
 from vbgui.app.compare import TOOLTIP, ComparisonProgress, ComparisonTable, compare_models, model_specs
-from vbgui.core.families import FAMILY_NAMES
+from vbgui.core.names import FAMILY_NAMES
 from vbgui.gui.diagnostics_worker import TaskRunner
 from vbgui.io.atomic import atomic_write
 from vbgui.io.recording import Recording
@@ -78,6 +78,7 @@ class CompareDialog(QDialog):
 
         self.preset_list = QListWidget()
         self.preset_list.setToolTip("Tick the presets to compare (at least two models in all).")
+        self.preset_list.setMaximumHeight(120)
         for label, preset in presets.items():
             item = QListWidgetItem(label)
             item.setData(Qt.ItemDataRole.UserRole, preset)
@@ -113,6 +114,7 @@ class CompareDialog(QDialog):
             self.table_widget.setHorizontalHeaderItem(col, item)
         self.table_widget.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table_widget.verticalHeader().setVisible(False)
+        self.table_widget.horizontalHeader().setStretchLastSection(True)
         note = QLabel("Rank models by the evidence columns: ELBO differences mislead when the gaps "
                       "KL(q ‖ posterior) differ (hover the table for why).")
         note.setWordWrap(True)
@@ -130,7 +132,7 @@ class CompareDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.table_widget, 1)
         layout.addWidget(note)
-        self.resize(980, 560)
+        self.resize(1120, 560)
 
     def check(self, labels: list[str]) -> None:
         """Tick exactly the presets named in ``labels``."""

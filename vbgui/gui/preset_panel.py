@@ -8,9 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QVBoxLayout, QWidget)
 
-from vbgui.core.elbo import ESTIMATOR_NAMES
-from vbgui.core.families import FAMILY_NAMES
-from vbgui.core.likelihoods import LIKELIHOOD_NAMES
+from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES, LIKELIHOOD_NAMES
 from vbgui.errors import PresetError
 from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.models.preset import Preset, preset_from_dict

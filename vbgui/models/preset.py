@@ -13,9 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from vbgui.core.elbo import ESTIMATOR_NAMES
-from vbgui.core.families import FAMILY_NAMES
-from vbgui.core.likelihoods import LIKELIHOOD_NAMES
+from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES, LIKELIHOOD_NAMES
 from vbgui.errors import PresetError
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
