@@ -51,7 +51,10 @@ def test_diagnostics_run_after_a_fit_and_fill_the_panel(diagnosed) -> None:
     assert "Flags" in text and "k-hat" in text
     assert "Done" in panel.status.text() and panel.diagnose_button.isEnabled()
     # the sd-ratio bars: mean-field under-estimates the posterior's spread
-    heights = panel.plots.ratio_bars.opts["height"]
+    plots = panel.plots
+    assert all(item.scene() is plots.scene() for item in
+               (plots.ratio_bars, *plots.corr_images.values(), plots.colour_bar)), "a plot is not on screen"
+    heights = plots.ratio_bars.opts["height"]
     np.testing.assert_allclose(heights, diagnostics.sd_ratio)
     assert np.min(heights) < 0.9
     for key in ("reference", "q"):

@@ -11,6 +11,8 @@ Compare models… opens the :class:`CompareDialog`.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction
@@ -173,8 +175,8 @@ class DiagnosticsController(QObject):
             self.compare_dialog.close()
         presets = {}
         form = window.preset_panel.current_preset()
-        if form is not None:
-            presets["current form"] = form
+        if form is not None:  # named apart from the preset it was loaded from, in the table too
+            presets["current form"] = replace(form, name=f"{form.name or 'preset'} (current form)")
         for row in range(window.preset_panel.preset_list.count()):
             item = window.preset_panel.preset_list.item(row)
             presets[item.text()] = item.data(Qt.ItemDataRole.UserRole)

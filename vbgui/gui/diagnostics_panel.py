@@ -20,20 +20,23 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter,
                                QVBoxLayout, QWidget)
 
 from vbgui.app.diagnose import Diagnostics, DiagnosticsProgress
-from vbgui.gui.style import PALETTE, pen, style_plot
+from vbgui.gui.style import PALETTE, TITLE_SIZE, pen, style_plot
 
 VERDICT_COLOURS = {"good": "#007a50", "unreliable": "#A66200", "poor": "#B03A00"}
 VERDICT_MEANING = {"good": "q is close to the posterior", "unreliable": "q is only roughly right",
                    "poor": "q is far from the posterior"}
 REFERENCE_CHOICES = {"auto": "auto", "PSIS": "psis", "HMC": "hmc"}
-MAX_TICK_LABELS = 9
+# one labelled tick every so many parameters: along the wide bar plot, the heat maps' narrow x and taller y axes
+TICK_EVERY = {"bars": 6, "columns": 8, "rows": 3}
+REFERENCE_NAMES = {"psis": "PSIS", "hmc": "HMC", "exact": "exact"}
 CORRELATION_MAP = "CET-D1"  # diverging blue-white-red, white at 0
 SUMMARY_WIDTH = 390
+PANEL_HEIGHT = 270
 KHAT_TIP = ("Pareto k-hat of the importance weights p(y, w) / q(w), w ~ q (PSIS): below 0.5 good, "
             "0.5-0.7 unreliable, above 0.7 poor (q misses mass the posterior has).")
 
@@ -74,10 +77,31 @@ def diagnostics_html(diagnostics: Diagnostics) -> str:
     return f"<b>Diagnostics of the last fit</b><table>{cells}</table>{flag_html}"
 
 
-def name_ticks(names: tuple[str, ...]) -> list[tuple[float, str]]:
-    """Tick positions 0..D-1 labelled with parameter names, at most MAX_TICK_LABELS of them."""
-    step = max(1, math.ceil(len(names) / MAX_TICK_LABELS))
-    return [(float(i), names[i]) for i in range(0, len(names), step)]
+def name_ticks(names: tuple[str, ...], every: int) -> list[tuple[float, str]]:
+    """Ticks at parameter indices labelled with their names, no two closer than ``every``.
+
+    The first name of each group (bias, stim, hist) is labelled unless the
+    previous group's first name is too close; within a group every
+    ``every``-th name is.
+    """
+    ticks: list[tuple[float, str]] = []
+    starts: set[float] = set()
+    previous_group, group_start = None, 0
+    for i, name in enumerate(names):
+        group = name.split("[")[0]
+        new_group = group != previous_group
+        if new_group:
+            previous_group, group_start = group, i
+        elif (i - group_start) % every:
+            continue
+        if ticks and i - ticks[-1][0] < every:
+            if not new_group or ticks[-1][0] in starts:
+                continue
+            ticks.pop()  # a group's first name matters more than a label inside the previous group
+        ticks.append((float(i), name))
+        if new_group:
+            starts.add(float(i))
+    return ticks
 
 
 def correlation(cov: np.ndarray) -> np.ndarray:
@@ -116,9 +140,10 @@ class DiagnosticsPlots(pg.GraphicsLayoutWidget):
             plot.addItem(image)
             self.corr_plots[key], self.corr_images[key] = plot, image
         self.colour_bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=colour_map, interactive=False,
-                                          label="correlation", width=15)
+                                          width=15)  # the heat maps' titles say what the colours are
         self.colour_bar.setImageItem(list(self.corr_images.values()), insert_in=self.corr_plots["q"])
-        self.ci.layout.setColumnStretchFactor(0, 5)
+        # the heat maps are square: width beyond their height goes to the bars
+        self.ci.layout.setColumnStretchFactor(0, 7)
         self.ci.layout.setColumnStretchFactor(1, 4)
         self.ci.layout.setColumnStretchFactor(2, 4)
 
@@ -127,10 +152,9 @@ class DiagnosticsPlots(pg.GraphicsLayoutWidget):
         names = diagnostics.names
         ratio = np.where(np.isfinite(diagnostics.sd_ratio), diagnostics.sd_ratio, 0.0)
         self.ratio_bars.setOpts(x=np.arange(len(names)), height=ratio)
-        ticks = [name_ticks(names)]
-        self.ratio_plot.getAxis("bottom").setTicks(ticks)
+        self.ratio_plot.getAxis("bottom").setTicks([name_ticks(names, TICK_EVERY["bars"])])
         self.ratio_plot.getAxis("bottom").setLabel("parameter")
-        self.ratio_plot.setXRange(-0.6, len(names) - 0.4, padding=0)
+        self.ratio_plot.setXRange(-1.6, len(names) - 0.4, padding=0)  # room for the first name under its bar
         self.ratio_plot.setYRange(0.0, max(1.2, float(np.max(ratio)) * 1.08), padding=0)
         dim = len(names)
         for key, matrix in (("reference", diagnostics.reference_posterior.corr), ("q", correlation(q_cov))):
@@ -138,14 +162,16 @@ class DiagnosticsPlots(pg.GraphicsLayoutWidget):
             image.setImage(np.nan_to_num(np.asarray(matrix, dtype=float)), levels=(-1.0, 1.0))
             image.setRect(QRectF(-0.5, -0.5, dim, dim))
             plot = self.corr_plots[key]
-            for side in ("bottom", "left"):
-                plot.getAxis(side).setTicks(ticks)
+            plot.getAxis("bottom").setTicks([name_ticks(names, TICK_EVERY["columns"])])
+            plot.getAxis("left").setTicks([name_ticks(names, TICK_EVERY["rows"])])
             plot.setRange(xRange=(-0.5, dim - 0.5), yRange=(-0.5, dim - 0.5), padding=0)
         family = diagnostics.family
-        self.corr_plots["q"].setTitle(f"correlation: q ({family})", size="11pt")
-        self.corr_plots["reference"].setTitle(f"correlation: reference ({diagnostics.reference})", size="11pt")
+        self.corr_plots["q"].setTitle(f"correlation: q ({family})", size=TITLE_SIZE)
+        reference = REFERENCE_NAMES.get(diagnostics.reference, diagnostics.reference)
+        self.corr_plots["reference"].setTitle(f"correlation: reference ({reference})", size=TITLE_SIZE)
 
-    def clear(self) -> None:
+    def clear_plots(self) -> None:
+        """Empty bars and heat maps (not ``clear``: GraphicsLayoutWidget uses that name to remove every plot)."""
         self.ratio_bars.setOpts(x=[], height=[])
         for image in self.corr_images.values():
             image.clear()
@@ -213,6 +239,10 @@ class DiagnosticsPanel(QWidget):
         self.diagnostics: Diagnostics | None = None
         self.set_idle("No diagnostics yet: they run after every fit.", can_diagnose=False)
 
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """Wide and low: the panel docks under the plots."""
+        return QSize(4 * SUMMARY_WIDTH, PANEL_HEIGHT)
+
     def set_running(self, message: str) -> None:
         """Diagnostics started: progress from zero, Cancel enabled."""
         self.progress_bar.setValue(0)
@@ -243,4 +273,4 @@ class DiagnosticsPanel(QWidget):
         """Forget the shown diagnosis (a new fit is under way)."""
         self.diagnostics = None
         self.progress_bar.setValue(0)
-        self.plots.clear()
+        self.plots.clear_plots()

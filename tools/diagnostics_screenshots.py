@@ -1,0 +1,100 @@
+"""Screenshots of the diagnostics views, for review and for the README.
+
+Fits the shipped grasshopper recording with the poisson-glm preset and a
+mean-field q, waits for the diagnostics, and saves the window
+(``docs/images/diagnostics.png``, the README picture), the diagnostics dock
+alone, and the model-comparison dialog (poisson-glm with and without spike
+history) into ``--out`` (default: a temporary folder).
+
+    QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" python tools/diagnostics_screenshots.py
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QSettings
+from PySide6.QtWidgets import QApplication, QWidget
+
+REPO = Path(__file__).resolve().parent.parent
+README_IMAGE = REPO / "docs" / "images" / "diagnostics.png"
+MAX_BYTES = 300 * 1024
+
+
+def wait_until(app: QApplication, condition, timeout: float = 120.0) -> None:
+    """Process events until ``condition()`` holds; raise TimeoutError after ``timeout`` seconds."""
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the window did not settle")
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.005)
+
+
+def settle(app: QApplication, seconds: float = 0.5) -> None:
+    end = time.perf_counter() + seconds
+    wait_until(app, lambda: time.perf_counter() > end)
+
+
+def grab(widget: QWidget, path: Path) -> None:
+    """Save a picture of ``widget``; a PNG over MAX_BYTES is an error (the docs stay small)."""
+    if not widget.grab().save(str(path)):
+        raise OSError(f"cannot write {path}")
+    size = path.stat().st_size
+    print(f"wrote {path} ({size // 1024} KB)")
+    if size > MAX_BYTES:
+        raise SystemExit(f"{path} is larger than {MAX_BYTES // 1024} KB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "vbgui-diagnostics",
+                        help="folder for the dock and dialog pictures")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([])
+    from vbgui.gui.main_window import MainWindow
+    from vbgui.gui.style import configure_pyqtgraph
+
+    configure_pyqtgraph()
+    settings = QSettings(str(args.out / "settings.ini"), QSettings.Format.IniFormat)
+    settings.clear()
+    window = MainWindow(settings=settings)
+    window.resize(1600, 1000)
+    window.show()
+    window.preset_panel.select("poisson-glm")
+    window.preset_panel.family.setCurrentText("mean-field")
+    done: list[object] = []
+    window.diagnostics.diagnostics_finished.connect(done.append)
+    window.run_fit()
+    wait_until(app, lambda: bool(done))
+    plot = window.posterior_plot
+    plot.x_choice.setCurrentText("stim[0]")
+    plot.y_choice.setCurrentText("stim[1]")
+    settle(app, 1.0)
+    README_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+    grab(window, README_IMAGE)
+    grab(window.diagnostics.dock, args.out / "diagnostics-dock.png")
+    grab(plot, args.out / "posterior-psis.png")
+
+    window.preset_panel.family.setCurrentText("full-rank")  # compare with and without history only
+    set_history = window.preset_panel.numbers["design.spike_history_lags"]
+    set_history.setText("0")
+    set_history.textEdited.emit("0")
+    dialog = window.diagnostics.show_compare_dialog()
+    dialog.check(["poisson-glm", "current form"])
+    tables: list[object] = []
+    dialog.comparison_finished.connect(tables.append)
+    dialog.run_comparison()
+    wait_until(app, lambda: bool(tables))
+    settle(app, 0.5)
+    grab(dialog, args.out / "compare-dialog.png")
+    dialog.close()
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
