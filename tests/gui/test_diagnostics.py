@@ -12,7 +12,6 @@ from PySide6.QtCore import QTimer
 from vbgui.app import diagnose
 from vbgui.app.compare import TABLE_COLUMNS, TOOLTIP
 from vbgui.core import hmc
-from vbgui.gui import diagnostics_controller
 from vbgui.gui.compare_dialog import COLUMNS
 from vbgui.gui.kde_contours import weighted_kde
 from vbgui.gui.posterior_plot import HPD_MASSES, HPD_RADII, PosteriorPlot, kde_contour_lines
@@ -115,8 +114,7 @@ def test_a_reference_that_is_not_valid_is_named_not_drawn(qtbot) -> None:
 def slow_hmc(monkeypatch):
     """Diagnostics whose HMC reference would run for minutes."""
     long_hmc = hmc.HmcSettings(warmup=20_000, draws=50_000)
-    monkeypatch.setattr(diagnostics_controller, "DiagnosticsSettings",
-                        partial(diagnose.DiagnosticsSettings, hmc=long_hmc))
+    monkeypatch.setattr(diagnose, "DiagnosticsSettings", partial(diagnose.DiagnosticsSettings, hmc=long_hmc))
 
 
 def test_cancel_stops_the_diagnostics(qtbot, diagnosed, slow_hmc) -> None:

@@ -7,7 +7,9 @@ running), shows the outcome in the :class:`DiagnosticsPanel` dock, and, for
 models without an exact reference, gives the posterior panel the
 diagnostics' draws to contour.  Fit > Diagnose last fit and the panel's
 Diagnose button run it on demand (e.g. with HMC as the reference); Fit >
-Compare models… opens the :class:`CompareDialog`.
+Compare models… opens the :class:`~vbgui.gui.compare_dialog.CompareDialog`.
+The engine modules are imported when first needed, so installing the
+diagnostics keeps numba and scipy off the window's start-up path.
 """
 from __future__ import annotations
 
@@ -16,12 +18,9 @@ from dataclasses import replace
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
+from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMenu
 
-from vbgui.app.diagnose import DiagnosticsSettings
-from vbgui.app.fit import recording_checksum
 from vbgui.app.result import FitResult
-from vbgui.gui.compare_dialog import CompareDialog
 from vbgui.gui.diagnostics_panel import DiagnosticsPanel
 from vbgui.gui.diagnostics_worker import FitDiagnostics, TaskRunner, diagnose_fit
 from vbgui.gui.reference import sampled_reference
@@ -52,7 +51,7 @@ class DiagnosticsController(QObject):
         self.window = window
         self.runner: TaskRunner | None = None
         self.closed = False  # set when the window closes: a fit ending after that is not diagnosed
-        self.compare_dialog: CompareDialog | None = None
+        self.compare_dialog: QDialog | None = None
         self.panel = DiagnosticsPanel()
         self.dock = QDockWidget("Diagnostics", window)
         self.dock.setObjectName("diagnostics-dock")
@@ -99,6 +98,8 @@ class DiagnosticsController(QObject):
             return False
         if self.runner is not None:
             self.runner.shutdown()
+        from vbgui.app.diagnose import DiagnosticsSettings
+
         recording = window.recording
         settings = DiagnosticsSettings(reference=reference)
         self.panel.clear()
@@ -118,6 +119,8 @@ class DiagnosticsController(QObject):
 
     def _cannot_diagnose(self, result: FitResult | None) -> str:
         """Why the last fit cannot be diagnosed now, or '' when it can."""
+        from vbgui.app.fit import recording_checksum
+
         if result is None:
             return "No fit to diagnose: run one first."
         if not (np.all(np.isfinite(result.mean)) and np.all(np.isfinite(result.cov))):
@@ -165,7 +168,7 @@ class DiagnosticsController(QObject):
             self.runner.shutdown()
 
     # -- comparison ---------------------------------------------------------------------------------
-    def show_compare_dialog(self) -> CompareDialog | None:
+    def show_compare_dialog(self) -> QDialog | None:
         """Open the comparison dialog for the loaded recording (shipped presets and the form's)."""
         window = self.window
         if window.recording is None:
@@ -173,6 +176,8 @@ class DiagnosticsController(QObject):
             return None
         if self.compare_dialog is not None:
             self.compare_dialog.close()
+        from vbgui.gui.compare_dialog import CompareDialog
+
         presets = {}
         form = window.preset_panel.current_preset()
         if form is not None:  # named apart from the preset it was loaded from, in the table too

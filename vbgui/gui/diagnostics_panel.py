@@ -17,6 +17,7 @@ The panel only shows things; its Diagnose and Cancel buttons emit
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,8 +25,10 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter,
                                QVBoxLayout, QWidget)
 
-from vbgui.app.diagnose import Diagnostics, DiagnosticsProgress
 from vbgui.gui.style import PALETTE, TITLE_SIZE, pen, style_plot
+
+if TYPE_CHECKING:
+    from vbgui.app.diagnose import Diagnostics, DiagnosticsProgress
 
 VERDICT_COLOURS = {"good": "#007a50", "unreliable": "#A66200", "poor": "#B03A00"}
 VERDICT_MEANING = {"good": "q is close to the posterior", "unreliable": "q is only roughly right",

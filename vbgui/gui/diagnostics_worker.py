@@ -18,18 +18,19 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from vbgui.app.diagnose import Diagnostics, DiagnosticsSettings, diagnose, q_of_result
-from vbgui.app.fit import FitSession
 from vbgui.app.result import FitResult
 from vbgui.core.rowpass import CancelToken, FitCancelled
 from vbgui.errors import VbguiError
 from vbgui.io.recording import Recording
 from vbgui.models.preset import preset_from_dict
+
+if TYPE_CHECKING:
+    from vbgui.app.diagnose import Diagnostics, DiagnosticsSettings
 
 PROGRESS_INTERVAL = 0.05  # seconds between progress signals
 
@@ -51,8 +52,12 @@ def diagnose_fit(result: FitResult, recording: Recording, settings: DiagnosticsS
 
     The session is rebuilt (same preset, same first bin) rather than borrowed
     from the fit worker, so a diagnosis has its own cancel token and works
-    for a reopened result as well.
+    for a reopened result as well.  The engine is imported here, in the
+    worker thread, not with the window.
     """
+    from vbgui.app.diagnose import diagnose, q_of_result
+    from vbgui.app.fit import FitSession
+
     preset = preset_from_dict(result.preset, source="the fit's preset")
     session = FitSession(preset, recording, cancel, first_row=result.first_row)
     q = q_of_result(result, session.family)

@@ -10,16 +10,14 @@ are found by mass on that grid (:func:`vbgui.core.grid_posterior.hpd_thresholds`
 the whitening maps equal cells to equal areas, so masses are unchanged) and
 the level lines are mapped back to w.
 
-Pure numpy/scipy; the level lines themselves are traced by the caller.
+Pure numpy/scipy (imported when first used: the window imports this module
+before the engine is loaded); the level lines are traced by the caller.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
-
-from vbgui.core.grid_posterior import hpd_thresholds
 
 GRID_SIZE = 120
 # the grid spans the weighted 0.05..99.95 % range of each whitened coordinate, plus this many bandwidths
@@ -42,6 +40,8 @@ class KdeGrid:
 
     def levels(self, masses: np.ndarray) -> np.ndarray:
         """Density levels whose super-level sets hold ``masses`` of the kernel density."""
+        from vbgui.core.grid_posterior import hpd_thresholds
+
         return hpd_thresholds(self.density, masses)
 
     def to_parameters(self, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,6 +59,8 @@ def effective_draws(weights: np.ndarray) -> float:
 
 def weighted_kde(draws: np.ndarray, weights: np.ndarray, grid_size: int = GRID_SIZE) -> KdeGrid:
     """The kernel density of ``draws`` (N, 2) with ``weights`` (N,), on a whitened grid (see the module)."""
+    from scipy.ndimage import gaussian_filter
+
     draws = np.asarray(draws, dtype=float)
     weights = np.asarray(weights, dtype=float)
     weights = weights / weights.sum()

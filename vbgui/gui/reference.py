@@ -3,18 +3,20 @@
 The fit worker computes the exact references before a fit starts
 (:func:`reference_posterior`); for larger non-gaussian models the
 diagnostics supply draws after the fit (:func:`sampled_reference`).
-Qt-free, so it can run in the worker thread and in tests alike.
+Qt-free, so it can run in the worker thread and in tests alike; the engine
+is imported when first used, not with the window.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vbgui.app import diagnose
-from vbgui.app.fit import FitSession
-from vbgui.core.conjugate import linear_gaussian_posterior
-from vbgui.core.grid_posterior import MAX_GRID_DIM, GridPosterior, glm_grid_posterior
+if TYPE_CHECKING:
+    from vbgui.app import diagnose
+    from vbgui.app.fit import FitSession
+    from vbgui.core.grid_posterior import GridPosterior
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +52,9 @@ def reference_posterior(session: FitSession) -> ReferencePosterior | None:
     Closed form for the gaussian likelihood; an exact grid for at most
     MAX_GRID_DIM weights (cancelled through the session's token); None otherwise.
     """
+    from vbgui.core.conjugate import linear_gaussian_posterior
+    from vbgui.core.grid_posterior import MAX_GRID_DIM, glm_grid_posterior
+
     problem = session.problem
     if problem.likelihood.name == "gaussian":
         exact = linear_gaussian_posterior(problem)
