@@ -16,21 +16,13 @@ from dataclasses import replace
 
 import numpy as np
 
+from timing import median_time  # benchmarks/ is on sys.path when run as a script
 from vbgui.app.fit import FitSession, warm_up_engine
 from vbgui.core.elbo import ExactEstimator, GLMProblem
 from vbgui.core.families import GaussianPosterior
 from vbgui.core.optimize import newton_fixed_point
 from vbgui.models.preset import load_preset
 from vbgui.models.synthetic import make_synthetic_recording
-
-
-def best_of(fn, repeats: int = 7) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def session_for(recording, family: str) -> FitSession:
@@ -101,7 +93,7 @@ def main() -> None:
     sessions = {family: session_for(recording, family) for family in ("mean-field", "full-rank")}
     X = sessions["full-rank"].problem.design
     v = np.random.default_rng(0).standard_normal(X.shape[1])
-    floor = best_of(lambda: X @ v)
+    floor = median_time(lambda: X @ v)
     print(f"design: {X.shape[0]:,} bins x {X.shape[1]} regressors ({X.nbytes / 1e6:.0f} MB)")
     print(f"floor, one numpy X @ v pass: {floor * 1e3:.1f} ms")
 
@@ -109,7 +101,7 @@ def main() -> None:
     for family, session in sessions.items():
         estimator = ExactEstimator(session.problem)
         q = session.initial_q()
-        one = best_of(lambda: estimator.gradient(q))
+        one = median_time(lambda: estimator.gradient(q))
         seconds, iterations, elbo, _ = converge(session)
         seconds = min(seconds, converge(session)[0])
         rows.append((family, one, seconds, iterations, elbo))

@@ -18,21 +18,13 @@ import time
 
 import numpy as np
 
+from timing import median_time  # benchmarks/ is on sys.path when run as a script
 from vbgui.app.diagnose import DiagnosticsSettings, diagnose_session
 from vbgui.app.fit import FitSession, warm_up_engine
 from vbgui.core import hmc
 from vbgui.core.convergence import ess_bulk, rhat
 from vbgui.models.preset import load_preset
 from vbgui.models.synthetic import make_synthetic_recording
-
-
-def median_time(fn, repeats: int = 7) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def warm_up_sampler() -> None:

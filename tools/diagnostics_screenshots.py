@@ -12,40 +12,15 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from screenshot_helpers import grab, settle, wait_until  # tools/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parent.parent
 README_IMAGE = REPO / "docs" / "images" / "diagnostics.png"
-MAX_BYTES = 300 * 1024
-
-
-def wait_until(app: QApplication, condition, timeout: float = 120.0) -> None:
-    """Process events until ``condition()`` holds; raise TimeoutError after ``timeout`` seconds."""
-    deadline = time.perf_counter() + timeout
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise TimeoutError("the window did not settle")
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        time.sleep(0.005)
-
-
-def settle(app: QApplication, seconds: float = 0.5) -> None:
-    end = time.perf_counter() + seconds
-    wait_until(app, lambda: time.perf_counter() > end)
-
-
-def grab(widget: QWidget, path: Path) -> None:
-    """Save a picture of ``widget``; a PNG over MAX_BYTES is an error (the docs stay small)."""
-    if not widget.grab().save(str(path)):
-        raise OSError(f"cannot write {path}")
-    size = path.stat().st_size
-    print(f"wrote {path} ({size // 1024} KB)")
-    if size > MAX_BYTES:
-        raise SystemExit(f"{path} is larger than {MAX_BYTES // 1024} KB")
 
 
 def main() -> int:

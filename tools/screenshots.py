@@ -18,11 +18,12 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings, Qt
-from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QDockWidget
+
+from screenshot_helpers import grab, settle, wait_until  # tools/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES = REPO / "docs" / "images"
@@ -30,31 +31,6 @@ README_IMAGE = IMAGES / "main-window.png"
 WINDOW_SIZE = (1600, 1000)
 README_WIDTH = 1200  # keeps the README's PNG under 300 KB
 GUIDE_WIDTH = 800  # the user guide's window pictures: narrower than its window, so no sideways scrolling
-
-
-def wait_until(app: QApplication, condition, timeout: float = 60.0) -> None:
-    """Process events until ``condition()`` holds; raise TimeoutError after ``timeout`` seconds."""
-    deadline = time.perf_counter() + timeout
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise TimeoutError("the window did not reach the expected state")
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        time.sleep(0.005)
-
-
-def settle(app: QApplication, seconds: float = 0.3) -> None:
-    end = time.perf_counter() + seconds
-    wait_until(app, lambda: time.perf_counter() > end)
-
-
-def grab(widget: QWidget, path: Path, width: int | None = None) -> None:
-    """Save a picture of ``widget``; scaled to ``width`` pixels when given (smaller files)."""
-    image = widget.grab()
-    if width is not None:
-        image = image.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
-    if not image.save(str(path)):
-        raise OSError(f"cannot write {path}")
-    print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
 
 
 def set_field(window, key: str, text: str) -> None:

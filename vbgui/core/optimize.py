@@ -30,7 +30,6 @@ import numpy as np
 
 from vbgui.core.elbo import ElboTerms, ExactEstimator, ReparamEstimator
 from vbgui.core.families import GaussianPosterior
-from vbgui.core.rowpass import CancelToken
 
 STOP_REASONS = ("converged", "max_iter", "cancelled", "non-finite", "stalled")
 
