@@ -9,6 +9,11 @@ class RecordingError(VbguiError):
     """A recording file is missing, unreadable or holds data that cannot be fitted."""
 
 
+class NamingError(RecordingError):
+    """A readable file that does not use the expected names (or lacks the bin width):
+    the user can say which variable or column plays which role, or give dt."""
+
+
 class PresetError(VbguiError):
     """A model preset is unknown, not valid TOML, or holds a bad value."""
 

@@ -279,3 +279,21 @@ def test_corrupt_v5_files_that_crashed_scipy_are_refused_before_it_reads_them(tm
     path.write_bytes(bytes(data))
     with pytest.raises(RecordingError, match=fragment):
         read_recording_file(path)
+
+
+def test_other_names_raise_a_naming_error_the_window_can_answer_with_a_dialog(tmp_path):
+    from vbgui.errors import NamingError
+
+    path = tmp_path / "r.mat"
+    scipy.io.savemat(path, {"spk": COUNTS[:, 0], "dt": 0.01})
+    with pytest.raises(NamingError):
+        read_recording_file(path)
+    csv_path = tmp_path / "r.csv"
+    csv_path.write_text("spikes\n1\n2\n")
+    with pytest.raises(NamingError):
+        read_recording_file(csv_path)
+    bad = tmp_path / "bad.mat"
+    scipy.io.savemat(bad, {"counts": -np.ones(5), "dt": 0.01})
+    with pytest.raises(RecordingError) as info:
+        read_recording_file(bad)
+    assert not isinstance(info.value, NamingError)

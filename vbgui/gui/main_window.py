@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QGroupBox, QLabel, QMai
 
 import vbgui
 from vbgui.app.result import FitResult
-from vbgui.errors import RecordingError, VbguiError
+from vbgui.errors import NamingError, RecordingError, VbguiError
 from vbgui.gui.about import AboutDialog
 from vbgui.gui.demos.menu import install_demos_menu
 from vbgui.gui.diagnostics_controller import install_diagnostics
@@ -68,8 +68,6 @@ DEFAULT_SPLITS = {"main": (SIDEBAR_WIDTH, DEFAULT_SIZE[0] - SIDEBAR_WIDTH), "top
                   "bottom": (660, 570), "plots": (390, 590)}
 EXPORT_FILTERS = {"JSON result (*.json)": ".json", "CSV table (*.csv)": ".csv", "NumPy arrays (*.npz)": ".npz",
                   "MATLAB struct (*.mat)": ".mat"}
-# loader messages that mean "the file uses other names" (offer the variables dialog) rather than "bad data"
-NAMING_PROBLEMS = ("no variable", "no column", "no 'counts'", "bin width", "give dt")
 
 
 class MainWindow(QMainWindow):
@@ -352,7 +350,7 @@ class MainWindow(QMainWindow):
         try:
             recording_file = read_recording_file(path, options)
         except RecordingError as exc:
-            names = file_variables(path) if any(p in str(exc) for p in NAMING_PROBLEMS) else []
+            names = file_variables(path) if isinstance(exc, NamingError) else []
             if names and roles_for(path):
                 self.ask_for_variables(path, str(exc), names, options, remember)
             else:

@@ -16,7 +16,7 @@ from typing import Mapping
 
 import numpy as np
 
-from vbgui.errors import RecordingError
+from vbgui.errors import NamingError, RecordingError
 from vbgui.io.recording import RecordingFile
 
 ROLES = ("counts", "response", "stimulus", "time")
@@ -42,7 +42,7 @@ def _pick(path: Path, header: list[str], requested: str | None, default: list[st
     wanted = [n.strip() for n in requested.split(",") if n.strip()]
     missing = [n for n in wanted if n not in header]
     if missing:
-        raise RecordingError(f"{path}: no column '{missing[0]}' (for {role}); columns: {', '.join(header)}")
+        raise NamingError(f"{path}: no column '{missing[0]}' (for {role}); columns: {', '.join(header)}")
     return [header.index(n) for n in wanted]
 
 
@@ -64,8 +64,8 @@ def read_delimited(path: str | Path, variables: Mapping[str, str] | None = None,
     response_default = counts_default if response_role == "counts" else ["response"]
     response_columns = _pick(path, header, variables.get(response_role), response_default, response_role)
     if not response_columns:
-        raise RecordingError(f"{path}: no 'counts' or 'response' column; columns: {', '.join(header)} "
-                             "(pick the columns by role)")
+        raise NamingError(f"{path}: no 'counts' or 'response' column; columns: {', '.join(header)} "
+                          "(pick the columns by role)")
     stimulus_columns = _pick(path, header, variables.get("stimulus"),
                              [n for n in header if n.startswith("stim")], "stimulus")
     time_default = [n for n in header if n in ("time", "t")][:1]
@@ -91,7 +91,7 @@ def read_delimited(path: str | Path, variables: Mapping[str, str] | None = None,
                                  "resample to uniform bins first")
         dt = step
     elif dt is None:
-        raise RecordingError(f"{path}: no time column ('time' or 't'); give the bin width dt")
+        raise NamingError(f"{path}: no time column ('time' or 't'); give the bin width dt")
     responses = data[:, [position[c] for c in response_columns]]
     stimulus = data[:, [position[c] for c in stimulus_columns]] if stimulus_columns else None
     names = tuple(header[c] for c in response_columns)

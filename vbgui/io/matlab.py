@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from vbgui.errors import RecordingError
+from vbgui.errors import NamingError, RecordingError
 from vbgui.io.recording import RecordingFile
 from vbgui.io.spike_times import bin_spike_times, n_bins_for
 
@@ -238,8 +238,8 @@ def read_mat(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
         if role not in ROLES:
             raise RecordingError(f"{source}: unknown variable role '{role}' (roles: {', '.join(ROLES)})")
         if name not in found:
-            raise RecordingError(f"{source}: no variable '{name}' (for {role}); the file holds "
-                                 f"{', '.join(sorted(found)) or 'nothing'}")
+            raise NamingError(f"{source}: no variable '{name}' (for {role}); the file holds "
+                              f"{', '.join(sorted(found)) or 'nothing'}")
 
     def get(role: str) -> Any:
         return found.get(names[role])
@@ -251,11 +251,11 @@ def read_mat(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
         role = "counts" if get("counts") is not None else "response"
         responses = _vector_or_columns(source, names[role], get(role))
         if dt is None:
-            raise RecordingError(f"{source}: no variable '{names['dt']}' (seconds per bin); add it or give dt")
+            raise NamingError(f"{source}: no variable '{names['dt']}' (seconds per bin); add it or give dt")
     elif get("spike_times") is not None:
         role = "counts"
         if dt is None:
-            raise RecordingError(f"{source}: spike times need a bin width: a variable '{names['dt']}' or dt")
+            raise NamingError(f"{source}: spike times need a bin width: a variable '{names['dt']}' or dt")
         trains = [_numeric_array(source, names["spike_times"], cell).reshape(-1)
                   for cell in _cells(get("spike_times"))]
         if get("duration") is not None:
@@ -267,8 +267,8 @@ def read_mat(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
             n_bins = n_bins_for(last, dt, source) + 1
         responses = np.column_stack([bin_spike_times(t, dt, n_bins, source, names["spike_times"]) for t in trains])
     else:
-        raise RecordingError(f"{source}: no variable 'counts', 'response' or 'spike_times'; the file holds "
-                             f"{', '.join(sorted(found)) or 'nothing'} (pick the variables by role)")
+        raise NamingError(f"{source}: no variable 'counts', 'response' or 'spike_times'; the file holds "
+                          f"{', '.join(sorted(found)) or 'nothing'} (pick the variables by role)")
     n_units = 1 if responses.ndim == 1 else responses.shape[1]
     unit_names = (_names(source, get("unit_names"), n_units) if get("unit_names") is not None
                   else tuple(f"unit {i}" for i in range(n_units)))
