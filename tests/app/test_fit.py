@@ -150,3 +150,26 @@ def test_diagnostics_survive_a_round_trip(poisson_fits):
     _, result = poisson_fits["full-rank"]
     with_diagnostics = replace(result, diagnostics={"psis_khat": 0.3, "flags": []})
     assert FitResult.from_dict(with_diagnostics.to_dict()).diagnostics == {"psis_khat": 0.3, "flags": []}
+
+
+def test_mean_field_on_the_real_grasshopper_recording_converges_fast_and_shows_its_losses():
+    """Adjacent stimulus lags of the shipped recording are strongly correlated: the case where
+    coordinate-wise mean-field optimisers crawl and where mean-field gives up the most."""
+    from dataclasses import replace as replace_settings
+    from pathlib import Path
+
+    import vbgui
+    from vbgui.io.loaders import load_recording
+
+    recording = load_recording(Path(vbgui.__file__).parent / "resources" / "recordings" / "grasshopper-receptor-1.npz")
+    assert recording.n_bins == 10_000 and recording.response.sum() == 929
+    preset = load_preset("poisson-glm")
+    preset = replace_settings(preset, design=replace_settings(preset.design, stimulus_lags=20, spike_history_lags=0))
+    fits = {family: FitSession(preset.with_fit(family=family), recording).run() for family in ("mean-field", "full-rank")}
+    mean_field, full_rank = fits["mean-field"], fits["full-rank"]
+    assert mean_field.converged and mean_field.iterations <= 15
+    stimulus = [i for i, name in enumerate(mean_field.names) if name.startswith("stim")]
+    assert np.all(mean_field.sd[stimulus] < 0.5 * full_rank.sd[stimulus])
+    assert full_rank.elbo - mean_field.elbo > 10.0
+    with_history = replace_settings(preset, design=replace_settings(preset.design, spike_history_lags=5))
+    assert FitSession(with_history, recording).run().elbo - full_rank.elbo > 300.0
