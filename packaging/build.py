@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -30,6 +31,8 @@ def main() -> int:
     subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--distpath", str(ROOT / "dist"),
                     "--workpath", str(ROOT / "build"), str(ROOT / "packaging" / "vbgui.spec")], check=True, cwd=ROOT)
     bundle = ROOT / "dist" / "vbgui"
+    shutil.copy(ROOT / "resources" / "vbgui.desktop", bundle / "vbgui.desktop")
+    shutil.copy(ROOT / "resources" / "icons" / "vbgui.png", bundle / "vbgui.png")
     print(f"built {bundle} in {time.perf_counter() - start:.0f} s: {folder_size(bundle) / 1e6:.0f} MB")
     if args.selftest:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen")

@@ -284,3 +284,10 @@ def test_every_control_has_a_tooltip(window) -> None:
                for w in window.findChildren(kind)
                if w.isVisibleTo(window) and not w.toolTip() and not isinstance(w.parent(), QComboBox)]
     assert missing == []
+
+
+def test_the_application_has_its_icon(qtbot) -> None:  # qtbot: a QApplication must exist for QIcon
+    from vbgui.gui.application import ICON, application_icon
+
+    assert ICON.is_file()
+    assert not application_icon().isNull()

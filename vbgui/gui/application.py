@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import PySide6
 
@@ -19,6 +20,8 @@ from vbgui.errors import VbguiError
 from vbgui.gui.demos.launch import demo_listing, open_demos_window, parse_demo_arguments
 from vbgui.gui.recent_files import APPLICATION, ORGANISATION
 from vbgui.io.loaders import EXTENSIONS
+
+ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "vbgui.png"
 
 # seconds to let a background engine compilation end after the window closed (it cannot be interrupted)
 WARMUP_JOIN_SECONDS = 60.0
@@ -37,6 +40,13 @@ def qt_binding_problem(pyside_version: str = PySide6.__version__,
         return (f"PySide6 {pyside_version} crashes on Python {python_version[0]}.{python_version[1]} "
                 "(reference-count bug); install another version: pip install 'PySide6-Essentials>=6.6,<6.12'")
     return None
+
+
+def application_icon():
+    """The window icon (resources/icons/vbgui.png, drawn by tools/make_icon.py)."""
+    from PySide6.QtGui import QIcon
+
+    return QIcon(str(ICON))
 
 
 def run_application(argv: list[str]) -> int:
@@ -73,6 +83,8 @@ def run_application(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
+    app.setDesktopFileName("vbgui")  # matches resources/vbgui.desktop
+    app.setWindowIcon(application_icon())
     preferences = Preferences(application_settings())
     apply_theme(app, "light" if selftest else preferences.theme)
     if "--reset-layout" in argv:
