@@ -76,6 +76,14 @@ def test_every_demo_opens_and_draws(qtbot, demos) -> None:
     collinear = demos.pages["collinear-stimuli"]
     assert collinear.reference is not None and collinear.reference.valid
     assert "nats" in collinear.readout.text()
+    lags, mean_field_low = collinear.filter_bands["mean-field"].lower.getData()
+    _, mean_field_high = collinear.filter_bands["mean-field"].upper.getData()
+    _, full_rank_low = collinear.filter_bands["full-rank"].lower.getData()
+    _, full_rank_high = collinear.filter_bands["full-rank"].upper.getData()
+    np.testing.assert_allclose(lags, np.arange(20.0))  # 1 ms bins
+    assert collinear.filter_plot.labels["bottom"] == "lag (ms)"
+    # mean-field's band is far too narrow: less than half as wide as full-rank's at every lag
+    assert np.all(mean_field_high - mean_field_low < 0.5 * (full_rank_high - full_rank_low))
 
 
 def test_correlated_gaussian_reaches_the_closed_forms(qtbot, demos) -> None:

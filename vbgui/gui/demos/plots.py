@@ -23,7 +23,7 @@ HPD_TEXT = "contours hold 39, 86 and 99 % of the mass"
 
 @dataclass
 class _Styled:
-    """An item and how to draw it: ``weight`` 'line' or 'thin', or 'marker' for a scatter."""
+    """An item and how to draw it: ``weight`` 'line' or 'thin', 'marker' for a scatter, 'fill' for a band."""
 
     item: pg.GraphicsObject
     role: str
@@ -55,6 +55,24 @@ class Contours:
     def clear(self) -> None:
         for curve in self.curves:
             curve.setData([], [])
+
+
+class Band:
+    """A shaded band between a lower and an upper curve (thin edges in the role's dash), e.g. mean ± 2 sd."""
+
+    def __init__(self, lower: pg.PlotCurveItem, upper: pg.PlotCurveItem, fill: pg.FillBetweenItem) -> None:
+        self.lower, self.upper, self.fill = lower, upper, fill
+
+    def set_data(self, x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.lower.setData(x, lower)
+        self.upper.setData(x, upper)
+
+    def clear(self) -> None:
+        self.lower.setData([], [])
+        self.upper.setData([], [])
+
+
+FILL_ALPHA = 70  # of 255: two overlapping bands stay readable
 
 
 class DemoPlot:
@@ -93,6 +111,15 @@ class DemoPlot:
         return Contours([self.add_curve(role, name if k == 0 else None, dashed, thin or k == 2)
                          for k in range(len(HPD_RADII))])
 
+    def add_band(self, role: str, dashed: bool = False) -> Band:
+        """A shaded band in a role's colour, without a legend entry (name it in its line's entry)."""
+        lower = self.add_curve(role, None, dashed, thin=True)
+        upper = self.add_curve(role, None, dashed, thin=True)
+        fill = pg.FillBetweenItem(lower, upper)
+        self._register(fill, role, False, "fill", None)
+        fill.setZValue(-10)
+        return Band(lower, upper, fill)
+
     def add_markers(self, role: str, name: str | None = None, symbol: str = "o") -> pg.ScatterPlotItem:
         return self._register(pg.ScatterPlotItem(symbol=symbol), role, False, "marker", name)
 
@@ -115,6 +142,12 @@ class DemoPlot:
             styled.item.setBrush(pg.mkBrush(colour))
             styled.item.setPen(pg.mkPen(theme.background, width=1))
             styled.item.setSize(sizes.marker)
+            return
+        if styled.weight == "fill":
+            fill = pg.mkColor(colour)
+            fill.setAlpha(FILL_ALPHA)
+            styled.item.setBrush(pg.mkBrush(fill))
+            styled.item.setPen(pg.mkPen(None))
             return
         width = sizes.line if styled.weight == "line" else sizes.thin_line
         style = Qt.PenStyle.DashLine if styled.dashed else Qt.PenStyle.SolidLine
