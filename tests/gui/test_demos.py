@@ -177,6 +177,13 @@ def test_two_modes_new_start_is_seeded_and_the_scene_replays(qtbot, demos, tmp_p
     demos.show_demo("two-modes")
     fitted(qtbot, demos)
     page = demos.page
+    x, target = page.target_marginal.getData()
+    assert np.sum(target) * (x[1] - x[0]) == pytest.approx(1.0, abs=1e-3)  # the grid marginal is a density
+    x, reverse = page.fit_marginal.getData()
+    _, moments = page.moment_marginal.getData()
+    mode = page.fits.optimum("reverse").mean[0]
+    assert abs(x[np.argmax(reverse)] - mode) < 0.05 and abs(mode) > 1.0  # one mode ...
+    assert abs(x[np.argmax(moments)]) < 0.05  # ... against the middle
     qtbot.keyClick(demos, Qt.Key.Key_S)
     assert page.seed == 2
     page.separation.set_value(3.5)

@@ -4,6 +4,7 @@
     reverse_kl      KL(q || p) = -ELBO(q), exact for a normalised target (Gauss-Hermite rule)
     forward_kl      KL(p || q) = sum_grid p (log p - log q) dA, p normalised on the grid
     density_grid    p on a square grid, for contours and marginals
+    gaussian_marginal   the density of one coordinate of a 2-D Gaussian
 """
 from __future__ import annotations
 
@@ -60,3 +61,9 @@ def forward_kl(target_grid: DensityGrid, q: Gaussian2D) -> float:
     p = np.exp(target_grid.log_density)
     log_q = gaussian_log_density(target_grid.points, q.mean, q.cov)
     return float(np.sum(p * (target_grid.log_density - log_q)) * target_grid.cell)
+
+
+def gaussian_marginal(q: Gaussian2D, index: int, x: np.ndarray) -> np.ndarray:
+    """The marginal density of coordinate ``index`` of q: N(x; m_i, Sigma_ii)."""
+    variance = float(q.cov[index, index])
+    return np.exp(-0.5 * (x - q.mean[index]) ** 2 / variance) / np.sqrt(2.0 * np.pi * variance)

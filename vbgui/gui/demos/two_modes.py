@@ -5,7 +5,9 @@ The target is an equal mixture of two Gaussians.  The reverse-KL fit
 'new start' draws the next seed) and is animated into whichever mode is
 downhill; the moment-matched Gaussian (the forward-KL optimum) sits
 between the modes.  The read-outs give both KLs of both Gaussians: each
-is small in the direction it minimises and large in the other.
+is small in the direction it minimises and large in the other.  A second
+plot shows the same contrast in 1-D: the θ₁ marginal of the target (grid
+integration) with the marginals of the two Gaussians.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from vbgui.app.demos import DemoScene
 from vbgui.core.fit2d import Gaussian2D, moment_matched
 from vbgui.core.targets import GaussianMixture
 from vbgui.gui.demos.fit2d_page import Fit2DPage, Fits, ParameterSlider
-from vbgui.gui.demos.measures import density_grid, fit_path, forward_kl, reverse_kl
+from vbgui.gui.demos.measures import density_grid, fit_path, forward_kl, gaussian_marginal, reverse_kl
 from vbgui.gui.demos.page import readout_table
 
 START_BOX = 3.5  # starts are uniform on [-START_BOX, START_BOX]^2
@@ -30,6 +32,7 @@ CONTOUR_GRID = 161
 KL_GRID = 241  # forward KL and moment matching on [-10, 10]^2
 MOMENT_GRID = 201
 MODE_SD = 0.7
+MARGINAL_POINTS = 401
 FIRST_SEED = 1  # its start leads into a mode; some starts (seed 0) end in the broad local optimum between
 
 
@@ -67,6 +70,15 @@ class TwoModesPage(Fit2DPage):
         self.moment_contours = self.fit_plot.add_contours("moment-matched", "moment-matched q (forward KL)")
         self.start_marker = self.fit_plot.add_markers("marker", "start of the reverse-KL fit", symbol="x")
         self.fit_plot.fix_range((-VIEW, VIEW), (-VIEW, VIEW), equal_aspect=True)
+
+        self.marginal_plot = self.add_plot(0, 1, "The same in 1-D: marginal densities of θ₁", "θ₁", "density",
+                                           legend_columns=2)
+        self.marginal_axis = np.linspace(-VIEW, VIEW, MARGINAL_POINTS)
+        self.target_marginal = self.marginal_plot.add_curve("target", "target p (grid integration)", thin=True)
+        self.fit_marginal = self.marginal_plot.add_curve("full-rank", "reverse KL q", dashed=True)
+        self.moment_marginal = self.marginal_plot.add_curve("moment-matched", "moment-matched q (forward KL)")
+        self.graphics.ci.layout.setColumnStretchFactor(0, 1)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 1)
         self.finish_controls()
 
     def new_start(self) -> None:
@@ -85,7 +97,9 @@ class TwoModesPage(Fit2DPage):
             path = fit_path(target, False, start, START_SD)
             moments = moment_matched(target, n=MOMENT_GRID)
             grid = density_grid(target, 2 * VIEW, KL_GRID)
-            extras = {"grid": density_grid(target, VIEW, CONTOUR_GRID), "moment-matched": moments,
+            contour_grid = density_grid(target, VIEW, CONTOUR_GRID)
+            extras = {"grid": contour_grid, "moment-matched": moments,
+                      "marginal": (grid.axis, grid.marginal_x()),
                       "kl": {"reverse": (reverse_kl(target, path[-1]), forward_kl(grid, path[-1])),
                              "moment-matched": (reverse_kl(target, moments), forward_kl(grid, moments))}}
             return Fits(target, {"reverse": path}, extras)
@@ -97,6 +111,19 @@ class TwoModesPage(Fit2DPage):
         self.moment_contours.set_gaussian(fits.extras["moment-matched"])
         start = fits.paths["reverse"][0].mean
         self.start_marker.setData([start[0]], [start[1]])
+        self.target_marginal.setData(*fits.extras["marginal"])
+        self.moment_marginal.setData(self.marginal_axis,
+                                     gaussian_marginal(fits.extras["moment-matched"], 0, self.marginal_axis))
+        # the highest of the curves over the whole animation, so the axis never cuts one off nor jumps
+        narrowest = min(float(q.cov[0, 0]) for q in fits.paths["reverse"] + [fits.extras["moment-matched"]])
+        peak = max(fits.extras["marginal"][1].max(), 1.0 / np.sqrt(2 * np.pi * narrowest))
+        self.marginal_plot.fix_range((-VIEW, VIEW), (0.0, 1.05 * peak))
+
+    def draw_frame(self) -> None:
+        super().draw_frame()
+        if self.fits is not None:
+            self.fit_marginal.setData(self.marginal_axis,
+                                      gaussian_marginal(self.animation.current("reverse"), 0, self.marginal_axis))
 
     def update_readout(self) -> None:
         kl = self.fits.extras["kl"]
