@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from vbgui.core.fit2d import Gaussian2D, kl_gaussians, mass_outside, moment_matched, reverse_kl_fit
+from vbgui.core.fit2d import (Gaussian2D, density_grid, fit_path, forward_kl, gaussian_marginal, kl_gaussians,
+                              mass_outside, moment_matched, reverse_kl, reverse_kl_fit)
 from vbgui.core.targets import Banana, CorrelatedGaussian, GaussianMixture, StudentT
 
 
@@ -65,3 +66,36 @@ def test_heavy_tails_put_mass_outside_the_gaussian_fit():
     gaussian = CorrelatedGaussian(0.0)
     assert mass_outside(gaussian, reverse_kl_fit(gaussian, False)) == pytest.approx(
         0.01, abs=1e-3)
+
+
+@pytest.mark.parametrize("rho", [-0.9, 0.0, 0.6])
+def test_grid_and_quadrature_kls_of_gaussians_match_the_closed_form(rho):
+    target = CorrelatedGaussian(rho)
+    p = Gaussian2D(target.mean, target.cov)
+    q = Gaussian2D(np.array([0.4, -0.3]), np.array([[0.8, 0.2], [0.2, 0.5]]))
+    # forward KL(p || q) by a 241 x 241 grid on [-10, 10]^2 against the closed form
+    assert forward_kl(density_grid(target, 10.0, 241), q) == pytest.approx(kl_gaussians(p, q), abs=1e-6)
+    # reverse KL(q || p) by Gauss-Hermite: exact for a Gaussian target
+    assert reverse_kl(target, q) == pytest.approx(kl_gaussians(q, p), abs=1e-10)
+    assert forward_kl(density_grid(target, 10.0, 241), p) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_grid_marginal_of_a_correlated_gaussian_is_its_gaussian_marginal():
+    target = CorrelatedGaussian(0.8)
+    grid = density_grid(target, 10.0, 241)
+    p = Gaussian2D(target.mean, target.cov)
+    np.testing.assert_allclose(grid.marginal_x(), gaussian_marginal(p, 0, grid.axis), atol=1e-9)
+    x = np.linspace(-5, 5, 11)
+    q = Gaussian2D(np.array([1.0, 2.0]), np.array([[4.0, 0.5], [0.5, 1.0]]))
+    np.testing.assert_allclose(gaussian_marginal(q, 1, x), stats.norm(2.0, 1.0).pdf(x), rtol=1e-12)
+    np.testing.assert_allclose(gaussian_marginal(q, 0, x), stats.norm(1.0, 2.0).pdf(x), rtol=1e-12)
+
+
+def test_fit_path_runs_from_the_start_to_the_optimum():
+    target = CorrelatedGaussian(0.7)
+    path = fit_path(target, True, np.array([1.5, -1.0]), 0.3)
+    np.testing.assert_array_equal(path[0].mean, [1.5, -1.0])
+    np.testing.assert_allclose(path[0].cov, 0.09 * np.eye(2))
+    optimum = reverse_kl_fit(target, True, np.array([1.5, -1.0]), 0.3)
+    np.testing.assert_allclose(path[-1].cov, optimum.cov, atol=1e-12)
+    assert len(path) > 3

@@ -16,6 +16,14 @@ full-rank optimum is p itself.
 
 Forward KL (moment matching): the Gaussian with the target's mean and
 covariance, computed on a grid.
+
+The numbers the demonstrations show (Qt-free, so a worker thread can compute them):
+
+    fit_path            the iterates of a reverse-KL fit, start first and optimum last
+    reverse_kl          KL(q || p) = -ELBO(q), exact for a normalised Gaussian target (Gauss-Hermite rule)
+    density_grid        p on a square grid, normalised there, for contours, marginals and forward KL
+    forward_kl          KL(p || q) = sum_grid p (log p - log q) dA
+    gaussian_marginal   N(x; m_i, Sigma_ii), one coordinate's density under a 2-D Gaussian
 """
 from __future__ import annotations
 
@@ -26,6 +34,8 @@ from typing import Callable, Protocol
 import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import chi2
+
+from vbgui.core.targets import gaussian_log_density
 
 NODES_PER_AXIS = 24
 
@@ -134,3 +144,70 @@ def kl_gaussians(q: Gaussian2D, p: Gaussian2D) -> float:
     diff = p.mean - q.mean
     return float(0.5 * (np.trace(p_inv @ q.cov) + diff @ p_inv @ diff - 2
                         + np.linalg.slogdet(p.cov)[1] - np.linalg.slogdet(q.cov)[1]))
+
+
+def fit_path(target: Target, mean_field: bool, start_mean: np.ndarray, start_sd: float) -> list[Gaussian2D]:
+    """The start N(start_mean, start_sd^2 I), every optimiser iterate and the optimum of a reverse-KL fit."""
+    path = [Gaussian2D(np.array(start_mean, dtype=float), start_sd ** 2 * np.eye(2))]
+    optimum = reverse_kl_fit(target, mean_field, np.array(start_mean, dtype=float), start_sd, on_iterate=path.append)
+    if not (np.array_equal(optimum.mean, path[-1].mean) and np.array_equal(optimum.cov, path[-1].cov)):
+        path.append(optimum)
+    return path
+
+
+def reverse_kl(target: Target, q: Gaussian2D) -> float:
+    """KL(q || p) = E_q[log q - log p] = -(E_q[log p] + H[q]) = -ELBO(q) for a normalised target density p.
+
+    E_q[log p] is taken by the tensor Gauss-Hermite rule of :func:`elbo_2d`: exact when p is Gaussian
+    (log p is then quadratic), a close approximation for smooth p.
+    """
+    return -elbo_2d(target, q.mean, np.linalg.cholesky(q.cov))[0]
+
+
+@dataclass(frozen=True, eq=False)
+class DensityGrid:
+    """p on the grid axis x axis, normalised on the grid: sum(exp(log_density)) * cell = 1.
+
+    ``points`` (n^2, 2) and ``log_density`` (n^2,) are in the order of :func:`grid` (x major);
+    ``density`` is (n, n) indexed [x, y].
+    """
+
+    axis: np.ndarray
+    points: np.ndarray
+    log_density: np.ndarray
+    cell: float
+
+    @property
+    def density(self) -> np.ndarray:
+        n = self.axis.size
+        return np.exp(self.log_density).reshape(n, n)
+
+    def marginal_x(self) -> np.ndarray:
+        """p(x) = integral p(x, y) dy on ``axis``, by the grid: sum_y p(x, y) dy."""
+        return self.density.sum(axis=1) * (self.axis[1] - self.axis[0])
+
+
+def density_grid(target: Target, limit: float, n: int) -> DensityGrid:
+    """p on the n x n grid over [-limit, limit]^2, renormalised so that sum p dA = 1 there:
+    log p_k = log p~_k - log(sum_j p~_j dA), computed stably (shifted by the maximum)."""
+    points, axis, cell = grid(limit, n)
+    log_p = target.log_density(points)
+    log_p = log_p - np.log(np.sum(np.exp(log_p - log_p.max())) * cell) - log_p.max()
+    return DensityGrid(axis, points, log_p, cell)
+
+
+def forward_kl(target_grid: DensityGrid, q: Gaussian2D) -> float:
+    """KL(p || q) = integral p (log p - log q) dx, by the grid: sum_k p_k (log p_k - log q(x_k)) dA.
+
+    The mass-covering direction: it grows without bound when q misses mass of p (a mode); accurate
+    when the grid covers p's mass and resolves both densities.
+    """
+    p = np.exp(target_grid.log_density)
+    log_q = gaussian_log_density(target_grid.points, q.mean, q.cov)
+    return float(np.sum(p * (target_grid.log_density - log_q)) * target_grid.cell)
+
+
+def gaussian_marginal(q: Gaussian2D, index: int, x: np.ndarray) -> np.ndarray:
+    """The marginal density of coordinate ``index`` under q = N(m, Sigma): N(x; m_i, Sigma_ii)."""
+    variance = float(q.cov[index, index])
+    return np.exp(-0.5 * (x - q.mean[index]) ** 2 / variance) / np.sqrt(2.0 * np.pi * variance)

@@ -15,10 +15,9 @@ import numpy as np
 from PySide6.QtWidgets import QCheckBox, QLabel, QWidget
 
 from vbgui.app.demos import DemoScene, mean_field_theory
-from vbgui.core.fit2d import Gaussian2D, kl_gaussians
+from vbgui.core.fit2d import Gaussian2D, fit_path, kl_gaussians
 from vbgui.core.targets import CorrelatedGaussian
 from vbgui.gui.demos.fit2d_page import Fit2DPage, Fits, ParameterSlider, variance_ratios
-from vbgui.gui.demos.measures import fit_path
 from vbgui.gui.demos.page import readout_table
 
 FAMILIES = ("mean-field", "full-rank")

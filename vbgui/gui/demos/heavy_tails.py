@@ -15,10 +15,9 @@ import numpy as np
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from vbgui.app.demos import DemoScene
-from vbgui.core.fit2d import mass_outside
+from vbgui.core.fit2d import density_grid, fit_path, mass_outside, reverse_kl
 from vbgui.core.targets import Banana, StudentT
 from vbgui.gui.demos.fit2d_page import Fit2DPage, Fits, ParameterSlider
-from vbgui.gui.demos.measures import density_grid, fit_path, reverse_kl
 from vbgui.gui.demos.page import readout_table
 
 TARGETS = ("Student-t", "banana")

@@ -19,10 +19,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from vbgui.app.demos import DemoScene
-from vbgui.core.fit2d import Gaussian2D, moment_matched
+from vbgui.core.fit2d import (Gaussian2D, density_grid, fit_path, forward_kl, gaussian_marginal, moment_matched,
+                              reverse_kl)
 from vbgui.core.targets import GaussianMixture
 from vbgui.gui.demos.fit2d_page import Fit2DPage, Fits, ParameterSlider
-from vbgui.gui.demos.measures import density_grid, fit_path, forward_kl, gaussian_marginal, reverse_kl
 from vbgui.gui.demos.page import readout_table
 
 START_BOX = 3.5  # starts are uniform on [-START_BOX, START_BOX]^2
