@@ -44,6 +44,7 @@ HISTOGRAM_BINS = 80
 SMOOTHING_BINS = 2.5
 VIEW_SDS = 4.0
 BAND_SDS = 2.0
+NARROW_BAND_ALPHA = 170
 
 
 def stimulus_filter(q: GaussianPosterior, names: tuple[str, ...], dt: float
@@ -107,8 +108,9 @@ class CollinearPage(Fit2DPage):
 
         self.filter_plot = self.add_plot(0, 1, f"Fitted stimulus filter: mean ± {BAND_SDS:g} sd (shaded)",
                                          "lag (ms)", "weight (log rate per stimulus unit)", legend_columns=2)
-        self.filter_bands = {"mean-field": self.filter_plot.add_band("mean-field"),
-                             "full-rank": self.filter_plot.add_band("full-rank", dashed=True)}
+        # the narrow mean-field band on top, nearly opaque, so it keeps its own colour over the wide one
+        self.filter_bands = {"full-rank": self.filter_plot.add_band("full-rank"),
+                             "mean-field": self.filter_plot.add_band("mean-field", alpha=NARROW_BAND_ALPHA)}
         self.filter_means = {"mean-field": self.filter_plot.add_curve("mean-field", "mean-field q"),
                              "full-rank": self.filter_plot.add_curve("full-rank", "full-rank q", dashed=True)}
         self.filter_markers = self.filter_plot.add_markers("marker", "the pair on the left")

@@ -29,6 +29,7 @@ class _Styled:
     role: str
     dashed: bool
     weight: str
+    alpha: int = 255
 
 
 def _font(pixels: int) -> QFont:
@@ -58,7 +59,11 @@ class Contours:
 
 
 class Band:
-    """A shaded band between a lower and an upper curve (thin edges in the role's dash), e.g. mean ± 2 sd."""
+    """A shaded band between a lower and an upper curve, e.g. mean ± 2 sd.
+
+    The edges are not drawn: a flat fill keeps presentation screenshots small (antialiased edges
+    cost a fifth of a PNG), and the band's line (drawn by the caller) carries the dash pattern.
+    """
 
     def __init__(self, lower: pg.PlotCurveItem, upper: pg.PlotCurveItem, fill: pg.FillBetweenItem) -> None:
         self.lower, self.upper, self.fill = lower, upper, fill
@@ -111,12 +116,15 @@ class DemoPlot:
         return Contours([self.add_curve(role, name if k == 0 else None, dashed, thin or k == 2)
                          for k in range(len(HPD_RADII))])
 
-    def add_band(self, role: str, dashed: bool = False) -> Band:
-        """A shaded band in a role's colour, without a legend entry (name it in its line's entry)."""
-        lower = self.add_curve(role, None, dashed, thin=True)
-        upper = self.add_curve(role, None, dashed, thin=True)
+    def add_band(self, role: str, alpha: int = FILL_ALPHA) -> Band:
+        """A shaded band in a role's colour (opacity ``alpha`` of 255), without a legend entry (name it in
+        its line's entry); a band added later lies above one added earlier."""
+        lower, upper = pg.PlotCurveItem(), pg.PlotCurveItem()  # the fill's edges, not drawn themselves
         fill = pg.FillBetweenItem(lower, upper)
-        self._register(fill, role, False, "fill", None)
+        self.plot.addItem(fill)
+        self._styled.append(_Styled(fill, role, False, "fill", alpha))
+        if self._theme is not None and self._sizes is not None:
+            self._style_item(self._styled[-1], self._theme, self._sizes)
         fill.setZValue(-10)
         return Band(lower, upper, fill)
 
@@ -145,7 +153,7 @@ class DemoPlot:
             return
         if styled.weight == "fill":
             fill = pg.mkColor(colour)
-            fill.setAlpha(FILL_ALPHA)
+            fill.setAlpha(styled.alpha)
             styled.item.setBrush(pg.mkBrush(fill))
             styled.item.setPen(pg.mkPen(None))
             return
