@@ -186,3 +186,16 @@ def test_compare_dialog_needs_two_models(qtbot, window, small_recording_path) ->
 def test_no_fit_no_diagnosis(window) -> None:
     assert not window.diagnostics.diagnose()
     assert "run one first" in window.diagnostics.panel.status.text()
+
+
+def test_a_new_fit_clears_the_previous_diagnosis(qtbot, window, small_recording_path) -> None:
+    assert window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    with qtbot.waitSignal(window.fit_finished, timeout=60_000):
+        assert window.run_fit()
+    panel = window.diagnostics.panel
+    qtbot.waitUntil(lambda: panel.diagnostics is not None, timeout=60_000)
+    with qtbot.waitSignal(window.fit_started, timeout=5_000):
+        window.run_fit()
+    assert panel.diagnostics is None
+    qtbot.waitUntil(lambda: not window.is_fitting(), timeout=60_000)

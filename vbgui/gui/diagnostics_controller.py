@@ -77,12 +77,19 @@ class DiagnosticsController(QObject):
         if view_menu is not None:
             view_menu.addAction(self.dock.toggleViewAction())
 
+        window.fit_started.connect(self.on_fit_started)
         window.fit_finished.connect(self.on_fit_finished)
         self.panel.diagnose_requested.connect(self.diagnose)
         self.panel.cancel_requested.connect(self.cancel)
         window.installEventFilter(self)
 
     # -- running ------------------------------------------------------------------------------------
+    def on_fit_started(self) -> None:
+        """A new fit began: the shown diagnosis belongs to the previous one, so stop and clear it."""
+        self.cancel()
+        self.panel.clear()
+        self.panel.set_idle("Diagnostics run when the fit ends.", can_diagnose=False)
+
     def on_fit_finished(self, result: FitResult) -> None:
         """A fit ended: diagnose it with the automatic reference."""
         self.diagnose("auto")

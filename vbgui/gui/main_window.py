@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
     after the window has shown a fit's end, for tests and scripts.
     """
 
+    fit_started = Signal()
     fit_finished = Signal(object)
     fit_failed = Signal(str)
 
@@ -545,6 +546,7 @@ class MainWindow(QMainWindow):
         self.summary_panel.show_message(f"Fitting {self._fit_label}…")
         self.runner.start()
         self._update_controls()
+        self.fit_started.emit()
         return True
 
     def _on_engine_ready(self, setup: FitSetup) -> None:
