@@ -1,6 +1,7 @@
 """GUI test setup: offscreen Qt, settings in a temporary folder, small recordings."""
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
@@ -22,6 +23,16 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     configure_pyqtgraph()
     warm_up_engine()  # compile once, so timings in the tests measure the GUI, not numba
+
+
+@pytest.fixture(scope="package", autouse=True)
+def garbage_collected_on_the_gui_thread(qapp):
+    """As in the application: gc only on the GUI thread, never inside a fit or diagnostics worker."""
+    from vbgui.gui.collect_garbage import collect_on_gui_thread, restore_automatic_collection
+
+    collector = collect_on_gui_thread()
+    yield
+    restore_automatic_collection(collector)
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +69,4 @@ def window(qtbot, fresh_settings):
     win.show()
     yield win
     win.close()
+    gc.collect()  # collect this test's windows here, on the GUI thread

@@ -85,6 +85,9 @@ def run_application(argv: list[str]) -> int:
     app.setApplicationName(APPLICATION)
     app.setDesktopFileName("vbgui")  # matches resources/vbgui.desktop
     app.setWindowIcon(application_icon())
+    from vbgui.gui.collect_garbage import collect_on_gui_thread
+
+    app.garbage_collector = collect_on_gui_thread()  # kept alive as long as the application
     preferences = Preferences(application_settings())
     apply_theme(app, "light" if selftest else preferences.theme)
     if "--reset-layout" in argv:
