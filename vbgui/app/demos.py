@@ -8,7 +8,7 @@ and :mod:`vbgui.app.fit`; the GUI draws them.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +73,6 @@ class DemoScene:
         demo(self.demo)
         if not (isinstance(self.rho, (int, float)) and math.isfinite(self.rho) and -0.99 <= self.rho <= 0.99):
             raise VbguiError(f"scene: rho must be a number in [-0.99, 0.99], got {self.rho!r}")
-
-    def with_rho(self, rho: float) -> "DemoScene":
-        return replace(self, rho=float(min(0.99, max(-0.99, rho))))
 
     def to_dict(self) -> dict[str, Any]:
         return {"scene_version": SCENE_VERSION, **asdict(self), "families": list(self.families)}

@@ -64,10 +64,6 @@ class Likelihood:
     def noise_var(self) -> float:
         return float(self.noise_sd ** 2)
 
-    @property
-    def link(self) -> str:
-        return {"poisson": "log", "bernoulli": "logit", "gaussian": "identity"}[self.name]
-
     def log_normaliser(self, y: np.ndarray) -> float:
         """Return the data-only part of sum_t log p(y_t | eta_t)."""
         if self.name == "poisson":

@@ -63,7 +63,6 @@ class ContourSet:
                        for k in range(len(HPD_RADII))]
         for curve in self.curves:
             plot.addItem(curve)
-        self.legend_name = ""
 
     def set_ellipses(self, mean: np.ndarray, cov: np.ndarray) -> None:
         for curve, radius in zip(self.curves, HPD_RADII):

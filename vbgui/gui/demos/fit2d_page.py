@@ -171,12 +171,6 @@ class Fit2DPage(DemoPage):
         self.runner.shutdown()
 
 
-def start_path_marker(path: list[Gaussian2D]) -> tuple[list[float], list[float]]:
-    """The start of a path as marker data."""
-    start = path[0].mean
-    return [float(start[0])], [float(start[1])]
-
-
 def variance_ratios(q: Gaussian2D, target_cov: np.ndarray) -> np.ndarray:
     """var_q / var_p per axis."""
     return np.diag(q.cov) / np.diag(target_cov)
