@@ -111,6 +111,11 @@ class ExactPass:
     curvature: np.ndarray | None
 
 
+def _symmetric(matrix: np.ndarray) -> np.ndarray:
+    """(M + M') / 2: the kernels' BLAS products X' diag(c) X are symmetric only up to rounding."""
+    return 0.5 * (matrix + matrix.T)
+
+
 class ExactEstimator:
     """Closed-form (or quadrature-exact) ELBO of a GLM under a Gaussian q."""
 
@@ -141,7 +146,7 @@ class ExactEstimator:
         grad_kl_mean, _ = kl_gradients(q, p.prior_scale)
         full_curvature = None
         if want_curvature:
-            full_curvature = np.tril(curvature) + np.tril(curvature, -1).T
+            full_curvature = _symmetric(curvature)
             grad_cov_ell = -0.5 * full_curvature
         else:
             grad_cov_ell = np.diag(grad_var)
@@ -158,7 +163,7 @@ class ExactEstimator:
             kernels.diagonal_pass, p.design, p.response,
             (np.ascontiguousarray(weights, dtype=np.float64), np.zeros(p.dim), lik.code, lik.noise_var,
              self._gh_nodes, self._gh_weights, True), self.cancel)
-        return np.tril(curvature) + np.tril(curvature, -1).T
+        return _symmetric(curvature)
 
     def gradient(self, q: GaussianPosterior) -> ElboGradient:
         """ELBO and its gradients in (m, L); the L gradient is 2 G L - dKL/dL on the family's mask."""
