@@ -191,10 +191,9 @@ def adam(estimator: ReparamEstimator, q0: GaussianPosterior, max_iter: int, lear
             rise = elbos.mean() - previous_window.mean()
             noise = np.sqrt(elbos.var(ddof=1) / window + previous_window.var(ddof=1) / window)
             plateau = rise < 2.0 * noise or rise < tolerance * abs(elbos.mean())
-        averaged = coordinates.to_q(np.mean(window_thetas, axis=0))
         if plateau:
             if halved >= halvings:
-                return Outcome("converged", averaged,
+                return Outcome("converged", coordinates.to_q(np.mean(window_thetas, axis=0)),
                                "the ELBO stopped rising beyond its Monte Carlo noise at the smallest step size")
             rate *= 0.5
             halved += 1
