@@ -24,6 +24,15 @@ def set_field(window: MainWindow, key: str, text: str) -> None:
     edit.textEdited.emit(text)
 
 
+def prepare_long_reparam_fit(window: MainWindow, recording_path) -> None:
+    """A Monte Carlo fit of the large recording that would run for minutes (for Stop and Pause)."""
+    window.open_recording(recording_path)
+    window.preset_panel.select("poisson-glm")
+    window.preset_panel.estimator.setCurrentText("reparam")
+    set_field(window, "design.spike_history_lags", "0")
+    set_field(window, "fit.max_iter", "100000")
+
+
 def run_to_end(qtbot, window: MainWindow):
     with qtbot.waitSignal(window.fit_finished, timeout=FIT_TIMEOUT_MS) as finished:
         assert window.run_fit()
@@ -119,11 +128,7 @@ def test_keep_a_fit_and_overlay_another_family(qtbot, window, small_recording_pa
 
 
 def test_stop_ends_a_running_fit_within_100_ms(qtbot, window, large_recording_path) -> None:
-    window.open_recording(large_recording_path)
-    window.preset_panel.select("poisson-glm")
-    window.preset_panel.estimator.setCurrentText("reparam")
-    set_field(window, "design.spike_history_lags", "0")
-    set_field(window, "fit.max_iter", "100000")
+    prepare_long_reparam_fit(window, large_recording_path)
     finished_at: list[float] = []
     window.fit_finished.connect(lambda _result: finished_at.append(time.perf_counter()))
     with qtbot.waitSignal(window.fit_finished, timeout=FIT_TIMEOUT_MS) as finished:
@@ -140,11 +145,7 @@ def test_stop_ends_a_running_fit_within_100_ms(qtbot, window, large_recording_pa
 
 
 def test_pause_holds_the_iteration_and_resume_continues(qtbot, window, large_recording_path) -> None:
-    window.open_recording(large_recording_path)
-    window.preset_panel.select("poisson-glm")
-    window.preset_panel.estimator.setCurrentText("reparam")
-    set_field(window, "design.spike_history_lags", "0")
-    set_field(window, "fit.max_iter", "100000")
+    prepare_long_reparam_fit(window, large_recording_path)
     with qtbot.waitSignal(window.fit_finished, timeout=FIT_TIMEOUT_MS):
         window.run_fit()
         worker = window.runner.worker
