@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from vbgui.core.elbo import GLMProblem
 from vbgui.core.families import Family, GaussianPosterior
@@ -38,14 +37,6 @@ LIKELIHOODS = ("poisson", "bernoulli", "gaussian")
 FAMILIES = ("mean-field", "structured", "full-rank")
 
 
-@pytest.fixture(params=LIKELIHOODS)
-def likelihood_name(request) -> str:
-    return request.param
-
-
-@pytest.fixture(params=FAMILIES)
-def family_name(request) -> str:
-    return request.param
 
 
 # Adam on the Monte Carlo ELBO (10 samples, step halving, Polyak averaging)
