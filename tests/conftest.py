@@ -6,23 +6,28 @@ import numpy as np
 from vbgui.core.elbo import GLMProblem
 from vbgui.core.families import Family, GaussianPosterior
 from vbgui.core.likelihoods import Likelihood
+from vbgui.core.names import FAMILY_NAMES, LIKELIHOOD_NAMES
 
 
 def make_problem(likelihood: str, n_rows: int = 3000, dim: int = 4, seed: int = 0,
-                 prior_scale: float = 1.0, noise_sd: float = 0.7) -> GLMProblem:
+                 prior_scale: float = 1.0, noise_sd: float = 0.7, dispersion: float = 0.5) -> GLMProblem:
     """A GLM with a bias column and correlated regressors, response drawn from the model."""
     rng = np.random.default_rng(seed)
     mixing = np.eye(dim - 1) + 0.5 * np.tri(dim - 1, k=-1)
     design = np.column_stack([np.ones(n_rows), rng.standard_normal((n_rows, dim - 1)) @ mixing.T * 0.5])
-    weights = np.concatenate([[-1.0 if likelihood == "poisson" else 0.2], 0.4 * rng.standard_normal(dim - 1)])
+    counts = likelihood in ("poisson", "negative-binomial")
+    weights = np.concatenate([[-1.0 if counts else 0.2], 0.4 * rng.standard_normal(dim - 1)])
     eta = design @ weights
     if likelihood == "poisson":
         y = rng.poisson(np.exp(eta))
+    elif likelihood == "negative-binomial":
+        size = 1.0 / dispersion
+        y = rng.negative_binomial(size, size / (size + np.exp(eta)))
     elif likelihood == "bernoulli":
         y = (rng.random(n_rows) < 1 / (1 + np.exp(-eta))).astype(float)
     else:
         y = eta + noise_sd * rng.standard_normal(n_rows)
-    return GLMProblem(design, y.astype(float), Likelihood(likelihood, noise_sd), prior_scale)
+    return GLMProblem(design, y.astype(float), Likelihood(likelihood, noise_sd, dispersion), prior_scale)
 
 
 def random_q(family_name: str, dim: int, seed: int = 1, scale: float = 0.2) -> GaussianPosterior:
@@ -33,8 +38,9 @@ def random_q(family_name: str, dim: int, seed: int = 1, scale: float = 0.2) -> G
     return GaussianPosterior(family, rng.normal(scale=0.3, size=dim) * np.r_[0.3, np.ones(dim - 1)], chol)
 
 
-LIKELIHOODS = ("poisson", "bernoulli", "gaussian")
-FAMILIES = ("mean-field", "structured", "full-rank")
+# Every registered likelihood and family enters the tests' matrix by itself.
+LIKELIHOODS = LIKELIHOOD_NAMES
+FAMILIES = FAMILY_NAMES
 
 
 

@@ -14,7 +14,7 @@ from vbgui.cli import main
 from vbgui.core import hmc
 from vbgui.core.conjugate import linear_gaussian_posterior, mean_field_gap
 from vbgui.core.convergence import mcse_mean
-from vbgui.core.rowpass import CancelToken, FitCancelled
+from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.io.npz import save_npz
 from vbgui.models.preset import load_preset
 from vbgui.models.synthetic import make_synthetic_recording

@@ -11,7 +11,7 @@ from scipy.special import gammaln
 from tests.conftest import reparam_elbo_tolerance
 from vbgui.app.fit import FitSession
 from vbgui.app.result import FitResult
-from vbgui.core.rowpass import CancelToken
+from vbgui.core.cancel import CancelToken
 from vbgui.errors import RecordingError
 from vbgui.io.recording import Recording
 from vbgui.models.preset import load_preset

@@ -4,11 +4,16 @@ One contract runs every family x estimator x likelihood through the same checks.
 """
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
 from tests.conftest import FAMILIES, LIKELIHOODS, make_problem, random_q
+from tests.core import likelihood_oracle as oracle
 from vbgui.core import rowpass
+from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.core.conjugate import linear_gaussian_posterior
 from vbgui.core.elbo import ExactEstimator, GLMProblem, ReparamEstimator
 from vbgui.core.families import Family, GaussianPosterior
@@ -38,7 +43,7 @@ def finite_difference_gradients(value, q: GaussianPosterior, step: float = 1e-6)
 def independent_elbo(problem: GLMProblem, q: GaussianPosterior, n_draws: int, seed: int) -> tuple[float, float]:
     """Plain numpy Monte Carlo of E_q[log p(y | Xw)] (mean, standard error) minus the closed-form KL."""
     draws = q.sample(np.random.default_rng(seed), n_draws)
-    per_draw = problem.likelihood.log_prob(problem.response[:, None], problem.design @ draws.T).sum(axis=0)
+    per_draw = oracle.log_prob(problem.likelihood, problem.response[:, None], problem.design @ draws.T).sum(axis=0)
     kl = q.kl_to_prior(problem.prior_scale)
     return float(per_draw.mean() - kl), float(per_draw.std(ddof=1) / np.sqrt(n_draws))
 
@@ -129,7 +134,32 @@ def test_a_pass_split_over_threads_equals_a_single_pass(monkeypatch, family_name
 
 def test_a_cancelled_token_stops_a_pass():
     problem = make_problem("poisson", n_rows=200_000, dim=3)
-    token = rowpass.CancelToken()
+    token = CancelToken()
     token.cancel()
-    with pytest.raises(rowpass.FitCancelled):
+    with pytest.raises(FitCancelled):
         ExactEstimator(problem, token).value(random_q("full-rank", 3))
+
+
+@pytest.mark.parametrize("n_rows", [5_000, 60_000])
+def test_cancel_stops_a_monte_carlo_pass_of_many_draws_within_100_ms(n_rows):
+    """One step with 100,000 draws takes tens of seconds; a cancel must not wait for it."""
+    problem = make_problem("poisson", n_rows=n_rows, dim=26)
+    estimator = ReparamEstimator(problem, 10, seed=0, cancel=CancelToken())
+    estimator.gradient(random_q("full-rank", 26))  # warm: compiled, threads started
+    estimator.n_samples = 100_000
+    outcome: dict[str, float] = {}
+
+    def run() -> None:
+        try:
+            estimator.gradient(random_q("full-rank", 26))
+        except FitCancelled:
+            outcome["stopped"] = time.perf_counter()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(0.3)
+    cancelled_at = time.perf_counter()
+    estimator.cancel.cancel()
+    worker.join(5.0)
+    assert not worker.is_alive() and "stopped" in outcome
+    assert outcome["stopped"] - cancelled_at < 0.100

@@ -9,7 +9,7 @@ from vbgui.core.elbo import GLMProblem
 from vbgui.core.grid_posterior import (MAX_GRID_DIM, glm_grid_posterior, hpd_thresholds, laplace_approximation,
                                        points_per_axis)
 from vbgui.core.likelihoods import Likelihood
-from vbgui.core.rowpass import CancelToken, FitCancelled
+from vbgui.core.cancel import CancelToken, FitCancelled
 
 HPD_RADII = np.array([1.0, 2.0, 3.035])
 HPD_MASSES = 1.0 - np.exp(-HPD_RADII ** 2 / 2.0)

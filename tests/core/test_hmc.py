@@ -5,20 +5,21 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from tests.conftest import make_problem
+from tests.conftest import LIKELIHOODS, make_problem
+from tests.core import likelihood_oracle as oracle
 from vbgui.core import hmc
 from vbgui.core.conjugate import linear_gaussian_posterior
 from vbgui.core.convergence import mcse_mean, mcse_sd
 from vbgui.core.grid_posterior import glm_grid_posterior
-from vbgui.core.rowpass import CancelToken, FitCancelled
+from vbgui.core.cancel import CancelToken, FitCancelled
 
 
-@pytest.mark.parametrize("name", ["poisson", "bernoulli", "gaussian"])
+@pytest.mark.parametrize("name", LIKELIHOODS)
 def test_log_joint_and_gradient_agree_with_numpy_and_finite_differences(name):
     problem = make_problem(name, n_rows=70_000, dim=4, seed=2)  # > 2 row chunks: threaded path
     rng = np.random.default_rng(0)
     weights = 0.2 * rng.standard_normal((3, 4))
-    reference = np.array([problem.likelihood.log_prob(problem.response, problem.design @ w).sum()
+    reference = np.array([oracle.log_prob(problem.likelihood, problem.response, problem.design @ w).sum()
                           + norm.logpdf(w, scale=problem.prior_scale).sum() for w in weights])
     target = hmc.LogPosterior(problem)
     value, grad = target(weights)

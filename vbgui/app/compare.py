@@ -30,7 +30,7 @@ import numpy as np
 
 from vbgui.app.diagnose import Diagnostics, DiagnosticsProgress, DiagnosticsSettings, diagnose_session
 from vbgui.app.fit import FitProgress, FitSession
-from vbgui.core.rowpass import CancelToken
+from vbgui.core.cancel import CancelToken
 from vbgui.errors import ComparisonError
 from vbgui.io.recording import Recording
 from vbgui.models.design import earliest_row

@@ -54,7 +54,7 @@ from vbgui.core.families import Family, GaussianPosterior
 from vbgui.core.optimize import newton_fixed_point
 from vbgui.core.psis import (RELIABLE_KHAT, gaussian_log_density, importance_weighted_evidence, khat_verdict,
                              psis)
-from vbgui.core.rowpass import CancelToken
+from vbgui.core.cancel import CancelToken
 
 REFERENCE_KINDS = ("auto", "exact", "psis", "hmc")
 MIN_REFERENCE_ESS = 100.0

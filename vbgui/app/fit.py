@@ -23,8 +23,9 @@ from vbgui.core.conjugate import linear_gaussian_posterior
 from vbgui.core.elbo import ElboTerms, ExactEstimator, GLMProblem, ReparamEstimator
 from vbgui.core.families import Family, GaussianPosterior
 from vbgui.core.likelihoods import Likelihood
+from vbgui.core.names import LIKELIHOOD_NAMES
 from vbgui.core.optimize import IterationReport, Outcome, adam, newton_fixed_point
-from vbgui.core.rowpass import CancelToken, FitCancelled
+from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.errors import FitError, RecordingError
 from vbgui.io.recording import Recording
 from vbgui.models.design import Design, build_design
@@ -51,14 +52,14 @@ def recording_checksum(recording: Recording) -> str:
 
 
 def likelihood_of(preset: Preset) -> Likelihood:
-    return Likelihood(preset.likelihood, preset.noise_sd)
+    return Likelihood(preset.likelihood, preset.noise_sd, preset.dispersion)
 
 
 def warm_up_engine() -> None:
     """Compile or load from cache every numba kernel, on a tiny problem (call off the GUI thread)."""
     rng = np.random.default_rng(0)
     design = rng.standard_normal((8, 2))
-    for name in ("poisson", "bernoulli", "gaussian"):
+    for name in LIKELIHOOD_NAMES:
         problem = GLMProblem(design, np.ones(8), Likelihood(name), 1.0)
         estimator = ExactEstimator(problem)
         estimator.curvature_at_point(np.zeros(2))

@@ -4,18 +4,21 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vbgui.core.names import DISPERSION_RANGE, LIKELIHOOD_NAMES
 from vbgui.errors import VbguiError
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     sim = commands.add_parser("simulate", help="write a synthetic recording with known ground truth (.npz)")
     sim.add_argument("--out", required=True)
-    sim.add_argument("--likelihood", choices=("poisson", "bernoulli", "gaussian"), default="poisson")
+    sim.add_argument("--likelihood", choices=LIKELIHOOD_NAMES, default="poisson")
     sim.add_argument("--bins", type=int, default=20_000)
     sim.add_argument("--lags", type=int, default=10, help="stimulus filter taps")
     sim.add_argument("--history", type=int, default=0, help="spike-history taps")
     sim.add_argument("--dt", type=float, default=0.01, help="seconds per bin")
     sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--dispersion", type=float, default=0.5,
+                     help="negative-binomial only: Var[y] = mu + dispersion mu^2 (default: 0.5)")
     sim.set_defaults(run=run)
 
 
@@ -23,8 +26,12 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.io.npz import save_npz
     from vbgui.models.synthetic import make_synthetic_recording
 
+    low, high = DISPERSION_RANGE
+    if not low <= args.dispersion <= high:
+        raise VbguiError(f"--dispersion must lie in [{low:g}, {high:g}], got {args.dispersion!r}")
     recording = make_synthetic_recording(args.likelihood, n_bins=args.bins, stimulus_lags=args.lags,
-                                         spike_history_lags=args.history, dt=args.dt, seed=args.seed)
+                                         spike_history_lags=args.history, dt=args.dt, seed=args.seed,
+                                         dispersion=args.dispersion)
     try:
         save_npz(recording, args.out)
     except OSError as exc:

@@ -32,7 +32,8 @@ import numpy as np
 from vbgui.core import kernels
 from vbgui.core.families import GaussianPosterior
 from vbgui.core.likelihoods import Likelihood, gauss_hermite_standard_normal
-from vbgui.core.rowpass import CancelToken, reduce_rows
+from vbgui.core.cancel import CancelToken
+from vbgui.core.rowpass import reduce_rows
 
 
 
@@ -66,6 +67,36 @@ class GLMProblem:
     @cached_property
     def log_normaliser(self) -> float:
         return self.likelihood.log_normaliser(self.response)
+
+
+# Draws per call of the draws kernel: bounds the (D, K) partial sums each row chunk returns.
+DRAWS_PER_GROUP = 256
+
+
+def log_likelihood_of_draws(problem: GLMProblem, weights: np.ndarray, cancel: CancelToken | None = None,
+                            want_gradient: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """log p(y | X w_k) with every constant, for each row w_k of ``weights`` (K, D).
+
+    Also returns X' g_k (K, D), g_tk = d log p(y_t | eta) / d eta at
+    eta = x_t'w_k, when ``want_gradient`` (else None).  One fused pass over
+    the rows per group of DRAWS_PER_GROUP draws (:func:`vbgui.core.kernels.draws_pass`),
+    chunked so that ``cancel`` is honoured within milliseconds.
+    """
+    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    lik = problem.likelihood
+    n_draws = weights.shape[0]
+    loglik = np.empty(n_draws)
+    gradient = np.empty((n_draws, problem.dim)) if want_gradient else None
+    for start in range(0, n_draws, DRAWS_PER_GROUP):
+        stop = min(n_draws, start + DRAWS_PER_GROUP)
+        group = np.ascontiguousarray(weights[start:stop].T).copy()  # writable: one numba signature
+        part, part_gradient = reduce_rows(
+            kernels.draws_pass, problem.design, problem.response,
+            (group, lik.code, lik.parameter, want_gradient), cancel, row_cost=(stop - start) * problem.dim)
+        loglik[start:stop] = part
+        if gradient is not None:
+            gradient[start:stop] = part_gradient.T
+    return loglik + problem.log_normaliser, gradient
 
 
 @dataclass(frozen=True)
@@ -138,7 +169,7 @@ class ExactEstimator:
             scale = np.array(q.chol)  # a writable copy: numba compiles read-only arrays separately
         total, grad_ell_mean, grad_var, curvature = reduce_rows(
             kernel, p.design, p.response,
-            (np.array(q.mean), scale, lik.code, lik.noise_var,
+            (np.array(q.mean), scale, lik.code, lik.parameter,
              self._gh_nodes, self._gh_weights, want_curvature),
             self.cancel)
         kl = q.kl_to_prior(p.prior_scale)
@@ -161,7 +192,7 @@ class ExactEstimator:
         lik = p.likelihood
         *_, curvature = reduce_rows(
             kernels.diagonal_pass, p.design, p.response,
-            (np.ascontiguousarray(weights, dtype=np.float64), np.zeros(p.dim), lik.code, lik.noise_var,
+            (np.ascontiguousarray(weights, dtype=np.float64), np.zeros(p.dim), lik.code, lik.parameter,
              self._gh_nodes, self._gh_weights, True), self.cancel)
         return _symmetric(curvature)
 
@@ -193,11 +224,9 @@ class ReparamEstimator:
     def gradient_at(self, q: GaussianPosterior, eps: np.ndarray) -> ElboGradient:
         """The estimate for given standard-normal draws ``eps`` (K, D) (common random numbers)."""
         p = self.problem
-        weights = np.ascontiguousarray(q.mean + eps @ q.chol.T)
-        loglik, grad_eta = reduce_rows(kernels.sampled_pass, p.design, p.response,
-                                       (weights, p.likelihood.code, p.likelihood.noise_var), self.cancel)
+        loglik, grad_eta = log_likelihood_of_draws(p, q.mean + eps @ q.chol.T, self.cancel, want_gradient=True)
         k = eps.shape[0]
-        ell = float(np.mean(loglik)) + p.log_normaliser
+        ell = float(np.mean(loglik))
         grad_kl_mean, grad_kl_chol = kl_gradients(q, p.prior_scale)
         with np.errstate(invalid="ignore", over="ignore"):  # an overflowed draw is reported as non-finite
             grad_mean = grad_eta.mean(axis=0) - grad_kl_mean

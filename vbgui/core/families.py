@@ -17,6 +17,7 @@ zero outside the blocks.  Against the prior p(w) = N(0, s^2 I):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -60,16 +61,27 @@ class Family:
     def is_diagonal(self) -> bool:
         return all(len(b) == 1 for b in self.blocks)
 
-    def block_mask(self) -> np.ndarray:
-        """Boolean (D, D): True where two parameters share a block."""
+    @cached_property
+    def _block_mask(self) -> np.ndarray:
         mask = np.zeros((self.dim, self.dim), dtype=bool)
         for block in self.blocks:
             mask[np.ix_(block, block)] = True
+        mask.setflags(write=False)
         return mask
 
+    @cached_property
+    def _chol_mask(self) -> np.ndarray:
+        mask = np.tril(self._block_mask)
+        mask.setflags(write=False)
+        return mask
+
+    def block_mask(self) -> np.ndarray:
+        """Boolean (D, D), read-only, built once: True where two parameters share a block."""
+        return self._block_mask
+
     def chol_mask(self) -> np.ndarray:
-        """Boolean (D, D): the free entries of the lower-triangular factor L."""
-        return np.tril(self.block_mask())
+        """Boolean (D, D), read-only, built once: the free entries of the lower-triangular factor L."""
+        return self._chol_mask
 
 
 @dataclass(frozen=True, eq=False)

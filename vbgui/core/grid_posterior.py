@@ -11,12 +11,8 @@ enters the density; a Laplace approximation (MAP and the inverse Hessian of
 the log joint) only places the grid: MAP +- ``extent_sd`` Laplace standard
 deviations along each axis.
 
-The log-likelihood keeps only the terms that depend on w (the rest cancel
-when normalising):
-
-    poisson    sum_t y_t eta_t - exp(eta_t)
-    bernoulli  sum_t y_t eta_t - log(1 + exp(eta_t))
-    gaussian   -(w'X'Xw - 2 w'X'y) / (2 sigma^2)           with eta = X w.
+The log joint is :func:`vbgui.core.hmc.log_joint`, every likelihood through
+its one definition (:mod:`vbgui.core.likelihoods.registry`).
 
 HPD regions of a pair marginal are found by mass: the density threshold
 whose super-level set holds a given probability.
@@ -28,17 +24,20 @@ from typing import Sequence
 
 import numpy as np
 from scipy.interpolate import RectBivariateSpline
-from scipy.special import expit, logsumexp
+from scipy.special import logsumexp
 
+from vbgui.core import kernels
+from vbgui.core.cancel import CancelToken
 from vbgui.core.elbo import GLMProblem
-from vbgui.core.rowpass import CancelToken
+from vbgui.core.hmc import log_joint
+from vbgui.core.likelihoods import gauss_hermite_standard_normal
+from vbgui.core.rowpass import reduce_rows
 
 MAX_GRID_DIM = 3
 # Likelihood terms (rows x grid nodes) evaluated per grid; bounds the work to a few seconds.
 EVALUATION_BUDGET = 2.0e8
 MIN_POINTS_PER_AXIS = 15
 MAX_POINTS_PER_AXIS = 201
-CHUNK_ELEMENTS = 4_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,53 +107,27 @@ def hpd_thresholds(density: np.ndarray, masses: Sequence[float]) -> np.ndarray:
     return np.array(levels)
 
 
-def _log_partition_sum(likelihood: str, eta: np.ndarray) -> np.ndarray:
-    """sum over rows of A(eta) for each column of eta (T, G): exp for poisson, softplus for bernoulli."""
-    if likelihood == "poisson":
-        return np.exp(eta).sum(axis=0)
-    return np.logaddexp(0.0, eta).sum(axis=0)
-
-
-def log_joint(problem: GLMProblem, weights: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
-    """log p(y | X w) + log p(w), up to a constant, for every row w of ``weights`` (G, D)."""
-    X, y = problem.design, problem.response
-    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    log_prior = -0.5 * np.sum(weights ** 2, axis=1) / problem.prior_scale ** 2
-    linear = weights @ (X.T @ y)
-    name = problem.likelihood.name
-    if name == "gaussian":
-        quadratic = np.einsum("gi,ij,gj->g", weights, X.T @ X, weights)
-        return (linear - 0.5 * quadratic) / problem.likelihood.noise_var + log_prior
-    partition = np.empty(weights.shape[0])
-    per_chunk = max(1, CHUNK_ELEMENTS // max(1, X.shape[0]))
-    for start in range(0, weights.shape[0], per_chunk):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        block = weights[start:start + per_chunk]
-        partition[start:start + per_chunk] = _log_partition_sum(name, X @ block.T)
-    return linear - partition + log_prior
-
-
 def laplace_approximation(problem: GLMProblem, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """MAP weights and the inverse negative Hessian of the log joint there (damped Newton)."""
-    X, y = problem.design, problem.response
+    """MAP weights and the inverse negative Hessian of the log joint there (damped Newton).
+
+    The gradient X'g - w/s^2 and the negative Hessian X' diag(c) X + I/s^2
+    (g, -c the first and second eta-derivatives of log p(y_t | eta)) come
+    from one exact pass at a point mass (the kernels' pass with S = 0).
+    """
     prior_precision = np.eye(problem.dim) / problem.prior_scale ** 2
-    likelihood = problem.likelihood
+    lik = problem.likelihood
+    nodes, weights_gh = gauss_hermite_standard_normal()
+
+    def point_pass(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        _, slope_sum, _, curvature = reduce_rows(
+            kernels.diagonal_pass, problem.design, problem.response,
+            (np.ascontiguousarray(weights), np.zeros(problem.dim), lik.code, lik.parameter, nodes, weights_gh, True))
+        return slope_sum - prior_precision @ weights, 0.5 * (curvature + curvature.T) + prior_precision
+
     weights = np.zeros(problem.dim)
     current = float(log_joint(problem, weights)[0])
-    negative_hessian = prior_precision
+    gradient, negative_hessian = point_pass(weights)
     for _ in range(max_iter):
-        eta = X @ weights
-        if likelihood.name == "poisson":
-            mean, variance = np.exp(eta), np.exp(eta)
-        elif likelihood.name == "bernoulli":
-            mean = expit(eta)
-            variance = mean * (1.0 - mean)
-        else:
-            mean, variance = eta, np.full_like(eta, 1.0 / likelihood.noise_var)
-        residual = (y - mean) / (likelihood.noise_var if likelihood.name == "gaussian" else 1.0)
-        gradient = X.T @ residual - prior_precision @ weights
-        negative_hessian = X.T @ (X * variance[:, None]) + prior_precision
         step = np.linalg.solve(negative_hessian, gradient)
         for _halving in range(40):
             candidate = weights + step
@@ -165,6 +138,7 @@ def laplace_approximation(problem: GLMProblem, max_iter: int = 100) -> tuple[np.
         else:
             break
         weights, previous, current = candidate, current, value
+        gradient, negative_hessian = point_pass(weights)
         if abs(current - previous) <= 1e-12 * max(1.0, abs(current)):
             break
     cov = np.linalg.inv(negative_hessian)

@@ -6,10 +6,9 @@ p(w) = N(0, s^2 I).  The log joint and its gradient in w are
     log p(y, w) = sum_t log p(y_t | x_t'w) - |w|^2 / (2 s^2) - D/2 log(2 pi s^2),
     grad        = X' g - w / s^2,        g_t = d log p(y_t | eta) / d eta,
 
-i.e. X'(y - exp(X w)) for poisson, X'(y - sigmoid(X w)) for bernoulli and
-X'(y - X w) / sigma^2 for gaussian (in closed form through X'X and X'y).
-One pass over the data serves all chains at once (see
-:mod:`vbgui.core.hmc_kernels`).
+with g from the likelihood's one definition
+(:mod:`vbgui.core.likelihoods.registry`).  One pass over the data serves all
+chains at once (:func:`vbgui.core.elbo.log_likelihood_of_draws`).
 
 Sampler: static HMC with a jittered integration time, in coordinates
 whitened by the metric.  With the inverse metric Sigma = A A' (dense: A its
@@ -42,25 +41,17 @@ from __future__ import annotations
 
 import math
 import time
-import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from vbgui.core import hmc_kernels
+from vbgui.core.cancel import CancelToken
 from vbgui.core.convergence import RHAT_THRESHOLD, ess_bulk, ess_mean, rhat
-from vbgui.core.elbo import GLMProblem
-from vbgui.core.rowpass import CancelToken, reduce_rows
+from vbgui.core.elbo import GLMProblem, log_likelihood_of_draws
 
 TAU_RANGE = (0.25 * math.pi, 0.75 * math.pi)
 DIVERGENCE_ENERGY = 1000.0
-# The batched log joint multiplies blocks small enough (rows x D x draws below this) that
-# OpenBLAS runs each product on one thread: its own threads, on top of our row-chunk
-# threads on a busy machine, made the same pass 5-10 times slower.  numpy's vectorised
-# exp then runs on the chunk's thread.
-BLAS_SINGLE_THREAD_FLOPS = 200_000
-DRAWS_PER_BLOCK = 128
 
 
 # --------------------------------------------------------------------------- the target
@@ -72,74 +63,11 @@ def log_prior(problem: GLMProblem, weights: np.ndarray) -> np.ndarray:
     return -0.5 * np.sum(weights ** 2, axis=1) / s2 - 0.5 * problem.dim * np.log(2.0 * np.pi * s2)
 
 
-def log_likelihood(problem: GLMProblem, weights: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
-    """sum_t log p(y_t | x_t'w_k), constants included, for every row w_k of ``weights`` (K, D).
-
-    gaussian: -(y'y - 2 w'X'y + w'X'X w) / (2 sigma^2) in closed form.
-    poisson and bernoulli: (X'y)'w - sum_t A(x_t'w) with A = exp or softplus,
-    through small blocks eta_b = X_b W_b' (BLAS) and numpy's vectorised exp,
-    row chunks on threads (:func:`~vbgui.core.rowpass.reduce_rows`, which
-    checks ``cancel`` between chunks).
-    """
-    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    X, y = problem.design, problem.response
-    stats = _statistics(problem)
-    linear = weights @ stats.xty
-    name = problem.likelihood.name
-    if name == "gaussian":
-        quadratic = np.einsum("ki,ij,kj->k", weights, stats.xtx, weights)
-        return (-0.5 * (stats.yty - 2.0 * linear + quadratic) / problem.likelihood.noise_var
-                + problem.log_normaliser)
-    blocks = [np.ascontiguousarray(weights[k:k + DRAWS_PER_BLOCK].T)
-              for k in range(0, weights.shape[0], DRAWS_PER_BLOCK)]
-    rows = max(4, BLAS_SINGLE_THREAD_FLOPS // (problem.dim * DRAWS_PER_BLOCK))
-    (partition,) = reduce_rows(_log_partition_chunk, X, y, (blocks, rows, name == "poisson"), cancel)
-    return linear - partition + problem.log_normaliser
-
-
-def _log_partition_chunk(X: np.ndarray, y: np.ndarray, blocks: list[np.ndarray], rows: int,
-                         poisson: bool) -> tuple[np.ndarray]:
-    """sum_t A(x_t'w_k) over the rows of X for every draw, A = exp (poisson) or softplus."""
-    parts = []
-    with np.errstate(over="ignore"):
-        for weights_t in blocks:
-            total = np.zeros(weights_t.shape[1])
-            for start in range(0, X.shape[0], rows):
-                eta = X[start:start + rows] @ weights_t
-                if poisson:
-                    np.exp(eta, out=eta)
-                else:
-                    np.logaddexp(0.0, eta, out=eta)
-                total += eta.sum(axis=0)
-            parts.append(total)
-    return (np.concatenate(parts),)
-
-
 def log_joint(problem: GLMProblem, weights: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
     """log p(y, w_k) = log p(y | X w_k) + log p(w_k), all constants included, for (K, D) weights."""
     weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    return log_likelihood(problem, weights, cancel) + log_prior(problem, weights)
-
-
-@dataclass(frozen=True, eq=False)
-class _Statistics:
-    xty: np.ndarray
-    xtx: np.ndarray | None
-    yty: float
-
-
-_STATISTICS: "weakref.WeakKeyDictionary[GLMProblem, _Statistics]" = weakref.WeakKeyDictionary()
-
-
-def _statistics(problem: GLMProblem) -> _Statistics:
-    """X'y (and X'X for gaussian) and y'y, computed once per problem (forgotten with it)."""
-    stats = _STATISTICS.get(problem)
-    if stats is None:
-        X, y = problem.design, problem.response
-        gaussian = problem.likelihood.name == "gaussian"
-        stats = _Statistics(X.T @ y, X.T @ X if gaussian else None, float(y @ y))
-        _STATISTICS[problem] = stats
-    return stats
+    loglik, _ = log_likelihood_of_draws(problem, weights, cancel)
+    return loglik + log_prior(problem, weights)
 
 
 class LogPosterior:
@@ -155,23 +83,8 @@ class LogPosterior:
         p = self.problem
         weights = np.ascontiguousarray(weights, dtype=np.float64)
         self.n_evaluations += weights.shape[0]
-        stats = _statistics(p)
-        s2 = p.prior_scale ** 2
-        if p.likelihood.name == "gaussian":
-            noise_var = p.likelihood.noise_var
-            xtxw = weights @ stats.xtx
-            linear = weights @ stats.xty
-            loglik = -0.5 * (stats.yty - 2.0 * linear + np.sum(weights * xtxw, axis=1)) / noise_var
-            grad = (stats.xty - xtxw) / noise_var
-            if self.cancel is not None:
-                self.cancel.raise_if_cancelled()
-        else:
-            loglik, grad_t = reduce_rows(hmc_kernels.batch_log_likelihood_gradient, p.design, p.response,
-                                         (np.ascontiguousarray(weights.T), p.likelihood.code,
-                                          p.likelihood.noise_var), self.cancel)
-            grad = grad_t.T
-        value = loglik + p.log_normaliser + log_prior(p, weights)
-        return value, grad - weights / s2
+        loglik, grad = log_likelihood_of_draws(p, weights, self.cancel, want_gradient=True)
+        return loglik + log_prior(p, weights), grad - weights / p.prior_scale ** 2
 
 
 # --------------------------------------------------------------------------- the sampler

@@ -24,73 +24,17 @@ details, not maths, live here; the maths is stated where it is used.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
-POISSON = 0
-BERNOULLI = 1
-GAUSSIAN = 2
+from vbgui.core.likelihoods.common import FAST as _FAST
+from vbgui.core.likelihoods.registry import expected_log_density, log_density
 
-# Gauss-Hermite rules for the bernoulli expectation: (nodes, largest variance
-# of eta served).  See vbgui.core.likelihoods.gauss_hermite_standard_normal.
-RULES = ((8, 0.02), (16, 0.25), (96, np.inf))
 BLOCK_ROWS = 128
-
-# Re-association lets LLVM vectorise the dot products; no 'nnan'/'ninf', so an
-# overflow still shows up as inf and is caught by the caller.
-_FAST = {"reassoc", "contract", "nsz", "arcp"}
-
-
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
-def _softplus_sigmoid(eta: float) -> tuple[float, float]:
-    """Return log(1 + exp(eta)) and 1 / (1 + exp(-eta)) without overflow."""
-    if eta > 0.0:
-        z = math.exp(-eta)
-        return eta + math.log1p(z), 1.0 / (1.0 + z)
-    z = math.exp(eta)
-    return math.log1p(z), z / (1.0 + z)
-
-
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
-def _row_expectation(code, y, mu, var, noise_var, gh_nodes, gh_weights):
-    """Return (e, d_mu, d_var) for one row, eta ~ N(mu, var).
-
-    poisson   : e = y mu - exp(mu + var / 2)                 (log-normal moment)
-    gaussian  : e = -((y - mu)^2 + var) / (2 noise_var)
-    bernoulli : e = y mu - E[log(1 + exp(eta))], by Gauss-Hermite quadrature
-                with probabilists' nodes z_k and weights summing to one.
-                ``gh_nodes`` holds rules back to back (see RULES): the first
-                rule whose variance limit is not exceeded is used.
-
-    Inlined into the callers (numba ``inline="always"``) so that LLVM hoists
-    the branch on ``code`` out of the row loop; a plain call costs 70 % more.
-    """
-    if code == POISSON:
-        rate = math.exp(mu + 0.5 * var)
-        return y * mu - rate, y - rate, -0.5 * rate
-    if code == GAUSSIAN:
-        resid = y - mu
-        return -(resid * resid + var) / (2.0 * noise_var), resid / noise_var, -0.5 / noise_var
-    first = 0
-    stop = RULES[0][0]
-    for r in range(len(RULES) - 1):
-        if var <= RULES[r][1]:
-            break
-        first = stop
-        stop += RULES[r + 1][0]
-    sd = math.sqrt(var)
-    mean_softplus = 0.0
-    mean_sigmoid = 0.0
-    mean_slope = 0.0
-    for k in range(first, stop):
-        softplus, sigmoid = _softplus_sigmoid(mu + sd * gh_nodes[k])
-        w = gh_weights[k]
-        mean_softplus += w * softplus
-        mean_sigmoid += w * sigmoid
-        mean_slope += w * sigmoid * (1.0 - sigmoid)
-    return y * mu - mean_softplus, y - mean_sigmoid, -0.5 * mean_slope
+# Rows per BLAS block of the draws pass: 512 rows x 26 columns x 8 bytes = 106 kB
+# stays in L2; the (rows x K) block of eta is capped at DRAW_BLOCK_ELEMENTS.
+DRAW_BLOCK_ROWS = 512
+DRAW_BLOCK_ELEMENTS = 262_144
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
@@ -125,7 +69,7 @@ def _accumulate_block_curvature(Xb, c, weighted, curvature):
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
-def diagonal_pass(X, y, mean, variance, code, noise_var, gh_nodes, gh_weights, want_curvature):
+def diagonal_pass(X, y, mean, variance, code, parameter, gh_nodes, gh_weights, want_curvature):
     """One pass for a diagonal S = diag(variance).
 
     Returns (sum_t e_t, X' d_mu, diag(X' diag(d_var) X), X' diag(c) X or a
@@ -142,7 +86,7 @@ def diagonal_pass(X, y, mean, variance, code, noise_var, gh_nodes, gh_weights, w
         for t in range(n_rows):
             x = X[t]
             mu, var = _diagonal_moments(x, mean, variance)
-            e, d_mu, d_var = _row_expectation(code, y[t], mu, var, noise_var, gh_nodes, gh_weights)
+            e, d_mu, d_var = expected_log_density(code, y[t], mu, var, parameter, gh_nodes, gh_weights)
             total += e
             _accumulate_row(x, d_mu, d_var, grad_mean, grad_var)
         return total, grad_mean, grad_var, curvature
@@ -153,7 +97,7 @@ def diagonal_pass(X, y, mean, variance, code, noise_var, gh_nodes, gh_weights, w
         for t in range(n):
             x = X[start + t]
             mu, var = _diagonal_moments(x, mean, variance)
-            e, d_mu, d_var = _row_expectation(code, y[start + t], mu, var, noise_var, gh_nodes, gh_weights)
+            e, d_mu, d_var = expected_log_density(code, y[start + t], mu, var, parameter, gh_nodes, gh_weights)
             total += e
             _accumulate_row(x, d_mu, d_var, grad_mean, grad_var)
             c[t] = -2.0 * d_var
@@ -162,7 +106,7 @@ def diagonal_pass(X, y, mean, variance, code, noise_var, gh_nodes, gh_weights, w
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
-def cholesky_pass(X, y, mean, chol, code, noise_var, gh_nodes, gh_weights, want_curvature):
+def cholesky_pass(X, y, mean, chol, code, parameter, gh_nodes, gh_weights, want_curvature):
     """One pass for S = L L' with L lower triangular (``chol``).
 
     v_t = |L' x_t|^2 = row sums of (X_b L)^2, formed block by block with BLAS
@@ -186,7 +130,7 @@ def cholesky_pass(X, y, mean, chol, code, noise_var, gh_nodes, gh_weights, want_
             var = 0.0
             for j in range(dim):
                 var += projected[t, j] * projected[t, j]
-            e, d_mu, d_var = _row_expectation(code, y[start + t], mu[t], var, noise_var, gh_nodes, gh_weights)
+            e, d_mu, d_var = expected_log_density(code, y[start + t], mu[t], var, parameter, gh_nodes, gh_weights)
             total += e
             _accumulate_row(Xb[t], d_mu, d_var, grad_mean, grad_var)
             c[t] = -2.0 * d_var
@@ -196,38 +140,43 @@ def cholesky_pass(X, y, mean, chol, code, noise_var, gh_nodes, gh_weights, want_
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
-def sampled_pass(X, y, weights, code, noise_var):
-    """Log-likelihood of sampled weight vectors, for the reparameterisation estimator.
+def draws_pass(X, y, weights_t, code, parameter, want_gradient):
+    """Log-likelihood (and its gradient) of K weight vectors, the columns of ``weights_t`` (D, K).
 
-    ``weights`` is (K, D).  Returns (loglik (K,), gradient (K, D)) with
-    loglik_k = sum_t log p(y_t | x_t' w_k) (without the data-only constant) and
-    gradient_k = X' dlog p / d eta evaluated at eta = X w_k.
+    Returns loglik (K,) with loglik_k = sum_t log p(y_t | x_t'w_k) (without the
+    data-only constant) and, when ``want_gradient``, X' G (D, K) with
+    G_tk = d log p(y_t | eta) / d eta at eta = x_t'w_k (else a (0, 0) array).
+    The products X_b W and X_b' G_b are formed with BLAS on blocks of rows
+    still in cache, so the design is read once per pass whatever K is.
     """
     n_rows, dim = X.shape
-    n_samples = weights.shape[0]
-    loglik = np.zeros(n_samples)
-    gradient = np.zeros((n_samples, dim))
-    for t in range(n_rows):
-        x = X[t]
-        yt = y[t]
-        for k in range(n_samples):
-            w = weights[k]
-            eta = 0.0
-            for i in range(dim):
-                eta += x[i] * w[i]
-            if code == POISSON:
-                rate = math.exp(eta)
-                loglik[k] += yt * eta - rate
-                slope = yt - rate
-            elif code == GAUSSIAN:
-                resid = yt - eta
-                loglik[k] += -resid * resid / (2.0 * noise_var)
-                slope = resid / noise_var
-            else:
-                softplus, sigmoid = _softplus_sigmoid(eta)
-                loglik[k] += yt * eta - softplus
-                slope = yt - sigmoid
-            g = gradient[k]
-            for i in range(dim):
-                g[i] += slope * x[i]
+    n_draws = weights_t.shape[1]
+    loglik = np.zeros(n_draws)
+    gradient = np.zeros((dim, n_draws) if want_gradient else (0, 0))
+    block = max(1, min(DRAW_BLOCK_ROWS, DRAW_BLOCK_ELEMENTS // max(1, n_draws)))
+    slope = np.empty((block, n_draws))
+    for start in range(0, n_rows, block):
+        n = min(block, n_rows - start)
+        Xb = X[start:start + n]
+        eta = np.dot(Xb, weights_t)
+        for t in range(n):
+            yt = y[start + t]
+            for k in range(n_draws):
+                value, g, _ = log_density(code, yt, eta[t, k], parameter)
+                loglik[k] += value
+                slope[t, k] = g
+        if want_gradient:
+            gradient += np.dot(Xb.T, slope[:n])
     return loglik, gradient
+
+
+@njit(cache=True, nogil=True)
+def pointwise_log_density(y, eta, code, parameter):
+    """log p(y_t | eta_t) without the data-only part, and its two eta-derivatives, per element."""
+    n = y.shape[0]
+    value = np.empty(n)
+    slope = np.empty(n)
+    curvature = np.empty(n)
+    for t in range(n):
+        value[t], slope[t], curvature[t] = log_density(code, y[t], eta[t], parameter)
+    return value, slope, curvature

@@ -2,43 +2,25 @@
 
 The kernels in :mod:`vbgui.core.kernels` release the GIL, so chunks of rows
 run truly in parallel on a small thread pool; their partial sums are added.
-Between chunks the cancel token is checked, which bounds the time a cancelled
-fit keeps running by the time of one chunk (a few milliseconds), not of a
-whole pass.
+Between chunks the cancel token is checked.  A chunk holds at most
+CHUNK_ROWS rows and, given the work one row costs (``row_cost``, in
+multiply-adds), at most about WORK_PER_CHUNK of work, so a cancelled pass
+stops within milliseconds whatever the number of Monte Carlo draws.
 """
 from __future__ import annotations
 
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
 
+from vbgui.core.cancel import CancelToken
+
 CHUNK_ROWS = 32_768
-
-
-class FitCancelled(Exception):
-    """Raised inside the engine when a fit's cancel token is set."""
-
-
-class CancelToken:
-    """A flag another thread sets to stop a fit; the engine checks it often."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def raise_if_cancelled(self) -> None:
-        if self._event.is_set():
-            raise FitCancelled()
+MIN_CHUNK_ROWS = 16
+WORK_PER_CHUNK = 4_000_000
 
 
 @lru_cache(maxsize=1)
@@ -51,15 +33,22 @@ def _add(total: tuple, part: tuple) -> tuple:
     return tuple(a + b for a, b in zip(total, part))
 
 
+def chunk_rows(row_cost: int) -> int:
+    """Rows per chunk for rows costing ``row_cost`` multiply-adds each."""
+    return int(min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, WORK_PER_CHUNK // max(1, row_cost))))
+
+
 def reduce_rows(kernel: Callable[..., tuple], X: np.ndarray, y: np.ndarray, args: tuple[Any, ...],
-                cancel: CancelToken | None = None) -> tuple:
+                cancel: CancelToken | None = None, row_cost: int = 1) -> tuple:
     """Return the sum over row chunks of ``kernel(X[a:b], y[a:b], *args)``.
 
-    Every output of the kernel (floats and arrays alike) is summed.  Raises
-    :class:`FitCancelled` when ``cancel`` is set before or during the pass.
+    Every output of the kernel (floats and arrays alike) is summed, in chunk
+    order (so results do not depend on thread timing).  Raises
+    :class:`~vbgui.core.cancel.FitCancelled` when ``cancel`` is set before or
+    during the pass.
     """
     n_rows = X.shape[0]
-    bounds = list(range(0, n_rows, CHUNK_ROWS)) + [n_rows]
+    bounds = list(range(0, n_rows, chunk_rows(row_cost))) + [n_rows]
     if cancel is not None:
         cancel.raise_if_cancelled()
     if len(bounds) <= 3:

@@ -24,7 +24,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from vbgui.app.result import FitResult
-from vbgui.core.rowpass import CancelToken, FitCancelled
+from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.errors import VbguiError
 from vbgui.io.recording import Recording
 from vbgui.models.preset import preset_from_dict

@@ -107,7 +107,7 @@ class FitWorker(QObject):
     def start(self) -> None:
         """Build the session, warm up, compute the reference, then fit (runs in the worker thread)."""
         from vbgui.app.fit import FitSession, warm_up_engine
-        from vbgui.core.rowpass import FitCancelled
+        from vbgui.core.cancel import FitCancelled
         from vbgui.gui.reference import reference_posterior
 
         try:

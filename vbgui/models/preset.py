@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES, LIKELIHOOD_NAMES
+from vbgui.core.names import DISPERSION_RANGE, ESTIMATOR_NAMES, FAMILY_NAMES, LIKELIHOOD_NAMES
 from vbgui.errors import PresetError
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
@@ -55,6 +55,7 @@ class Preset:
 
     likelihood: str
     noise_sd: float = 1.0
+    dispersion: float = 0.1
     design: DesignSettings = field(default_factory=DesignSettings)
     prior: PriorSettings = field(default_factory=PriorSettings)
     fit: FitSettings = field(default_factory=FitSettings)
@@ -62,10 +63,12 @@ class Preset:
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The preset as a plain dict (``noise_sd`` only for the gaussian likelihood)."""
+        """The preset as a plain dict (``noise_sd`` only for gaussian, ``dispersion`` only for
+        negative-binomial)."""
         data = asdict(self)
-        if self.likelihood != "gaussian":
-            del data["noise_sd"]
+        for key, owner in _LIKELIHOOD_KEYS.items():
+            if self.likelihood != owner:
+                del data[key]
         return data
 
     def with_fit(self, **changes: Any) -> "Preset":
@@ -78,8 +81,9 @@ class Preset:
         """TOML text that :func:`preset_from_toml` reads back to an equal preset."""
         lines = [f"name = {_toml_value(self.name)}", f"description = {_toml_value(self.description)}",
                  f"likelihood = {_toml_value(self.likelihood)}"]
-        if self.likelihood == "gaussian":
-            lines.append(f"noise_sd = {_toml_value(self.noise_sd)}")
+        for key, owner in _LIKELIHOOD_KEYS.items():
+            if self.likelihood == owner:
+                lines.append(f"{key} = {_toml_value(getattr(self, key))}")
         for section in ("design", "prior", "fit"):
             lines.append(f"\n[{section}]")
             for key, value in asdict(getattr(self, section)).items():
@@ -100,6 +104,8 @@ _RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
     "": {
         "likelihood": (str, lambda v: v in LIKELIHOOD_NAMES, "one of " + ", ".join(LIKELIHOOD_NAMES)),
         "noise_sd": (float, lambda v: 0 < v < 1e12, "a positive number"),
+        "dispersion": (float, lambda v: DISPERSION_RANGE[0] <= v <= DISPERSION_RANGE[1],
+                       f"a number from {DISPERSION_RANGE[0]:g} to {DISPERSION_RANGE[1]:g}"),
         "name": (str, lambda v: True, "a string"),
         "description": (str, lambda v: True, "a string"),
     },
@@ -122,6 +128,8 @@ _RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
         "tolerance": (float, lambda v: 0 < v < 1, "a number in (0, 1)"),
     },
 }
+# Top-level keys that belong to one likelihood: key -> that likelihood.
+_LIKELIHOOD_KEYS = {"noise_sd": "gaussian", "dispersion": "negative-binomial"}
 _SECTIONS = {"design": DesignSettings, "prior": PriorSettings, "fit": FitSettings}
 
 
@@ -164,8 +172,9 @@ def preset_from_dict(data: dict[str, Any], source: str = "preset") -> Preset:
             raise _unknown(source, "", key)
     if "likelihood" not in top:
         raise PresetError(f"{source}: missing key 'likelihood' (one of {', '.join(LIKELIHOOD_NAMES)})")
-    if "noise_sd" in top and top["likelihood"] != "gaussian":
-        raise PresetError(f"{source}: 'noise_sd' applies only to likelihood = \"gaussian\"")
+    for key, owner in _LIKELIHOOD_KEYS.items():
+        if key in top and top["likelihood"] != owner:
+            raise PresetError(f"{source}: '{key}' applies only to likelihood = \"{owner}\"")
     return Preset(**top, **sections)
 
 

@@ -32,16 +32,18 @@ def refractory_filter(n_lags: int) -> np.ndarray:
 def make_synthetic_recording(likelihood: str = "poisson", n_bins: int = 20_000, stimulus_lags: int = 10,
                              spike_history_lags: int = 0, dt: float = 0.01, mean_response: float = 0.2,
                              stimulus_correlation: float = 0.6, noise_sd: float = 0.7, seed: int = 0,
-                             n_stimuli: int = 1, drive_sd: float = 0.5) -> Recording:
+                             n_stimuli: int = 1, drive_sd: float = 0.5, dispersion: float = 0.5) -> Recording:
     """Simulate a recording whose ``truth`` holds the weights under the matching preset design.
 
-    ``mean_response`` is the baseline mean per bin (counts for poisson, spike
-    probability for bernoulli, value for gaussian); each stimulus filter is
+    ``mean_response`` is the baseline mean per bin (counts for poisson and
+    negative-binomial, spike probability for bernoulli, value for gaussian);
+    ``noise_sd`` applies to gaussian, ``dispersion`` (Var = mu + dispersion mu^2)
+    to negative-binomial; each stimulus filter is
     scaled so that its contribution to the linear predictor has sd ``drive_sd``
     (which keeps rates in a realistic range whatever the number of lags).
     """
     rng = np.random.default_rng(seed)
-    lik = Likelihood(likelihood, noise_sd)
+    lik = Likelihood(likelihood, noise_sd, dispersion)
     rho = stimulus_correlation
     innovations = rng.standard_normal((n_bins, n_stimuli))
     stimulus = np.empty((n_bins, n_stimuli))
@@ -74,21 +76,12 @@ def make_synthetic_recording(likelihood: str = "poisson", n_bins: int = 20_000, 
 def _simulate(lik: Likelihood, drive: np.ndarray, history: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Draw y_t given eta_t = drive_t + sum_j history_j y_{t-1-j}."""
     if history.size == 0:
-        return _draw(lik, drive, rng)
+        return lik.draw(rng, drive)
     response = np.zeros(drive.shape[0])
     n_lags = history.size
     for t in range(drive.shape[0]):
         start = max(0, t - n_lags)
         past = response[start:t][::-1]
         eta = drive[t] + float(history[:past.size] @ past)
-        response[t] = _draw(lik, np.array([eta]), rng)[0]
+        response[t] = lik.draw(rng, np.array([eta]))[0]
     return response
-
-
-def _draw(lik: Likelihood, eta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    mean = lik.mean_response(eta)
-    if lik.name == "poisson":
-        return rng.poisson(mean).astype(np.float64)
-    if lik.name == "bernoulli":
-        return (rng.random(eta.shape) < mean).astype(np.float64)
-    return mean + lik.noise_sd * rng.standard_normal(eta.shape)
