@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Generator
 
@@ -20,11 +20,11 @@ import numpy as np
 import vbgui
 from vbgui.app.result import FitResult, Trace
 from vbgui.core.conjugate import linear_gaussian_posterior
-from vbgui.core.elbo import ElboTerms, ExactEstimator, GLMProblem, ReparamEstimator
+from vbgui.core.elbo import MONTE_CARLO_ESTIMATORS, ElboTerms, ExactEstimator, GLMProblem, make_estimator
 from vbgui.core.families import Family, GaussianPosterior
 from vbgui.core.likelihoods import Likelihood
 from vbgui.core.names import LIKELIHOOD_NAMES
-from vbgui.core.optimize import IterationReport, Outcome, adam, newton_fixed_point
+from vbgui.core.optimize import IterationReport, Outcome, optimizer_for
 from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.errors import FitError, RecordingError
 from vbgui.io.recording import Recording
@@ -67,7 +67,24 @@ def warm_up_engine() -> None:
             q = GaussianPosterior.isotropic(Family.create(family, 2), np.zeros(2), 0.1)
             estimator.evaluate(q, want_curvature=True)
             estimator.evaluate(q, want_curvature=False)
-        ReparamEstimator(problem, 2, 0).gradient(q)
+        for name in MONTE_CARLO_ESTIMATORS:
+            make_estimator(name, problem, 2, 0).gradient(q)
+
+
+@dataclass
+class _TraceBuilder:
+    """The numbers of every iteration, kept while a fit runs (its q's are not: only the latest)."""
+
+    iteration: list[int] = field(default_factory=list)
+    elbo: list[float] = field(default_factory=list)
+    expected_log_likelihood: list[float] = field(default_factory=list)
+    kl: list[float] = field(default_factory=list)
+
+    def append(self, report: IterationReport) -> None:
+        self.iteration.append(report.iteration)
+        self.elbo.append(report.terms.elbo)
+        self.expected_log_likelihood.append(report.terms.expected_log_likelihood)
+        self.kl.append(report.terms.kl)
 
 
 class FitSession:
@@ -107,10 +124,8 @@ class FitSession:
 
     def _optimizer(self, q0: GaussianPosterior):
         fit = self.preset.fit
-        if fit.estimator == "exact":
-            return newton_fixed_point(ExactEstimator(self.problem, self.cancel), q0, fit.max_iter, fit.tolerance)
-        estimator = ReparamEstimator(self.problem, fit.samples, fit.seed, self.cancel)
-        return adam(estimator, q0, fit.max_iter, fit.learning_rate, fit.tolerance)
+        estimator = make_estimator(fit.estimator, self.problem, fit.samples, fit.seed, self.cancel)
+        return optimizer_for(estimator, q0, fit.max_iter, fit.tolerance, fit.learning_rate)
 
     def steps(self) -> Generator[FitProgress, None, FitResult]:
         """Run the optimiser, yielding after every iteration; returns the FitResult.
@@ -120,25 +135,25 @@ class FitSession:
         """
         start = time.perf_counter()
         max_iter = self.preset.fit.max_iter
-        reports: list[IterationReport] = []
+        trace = _TraceBuilder()
+        last: IterationReport | None = None
         q0 = self.initial_q()
         optimizer = self._optimizer(q0)
         try:
             while True:
                 self.cancel.raise_if_cancelled()
-                report = next(optimizer)
-                reports.append(report)
-                yield FitProgress(report.iteration, max_iter, report.terms, report.q, time.perf_counter() - start)
+                last = next(optimizer)
+                trace.append(last)
+                yield FitProgress(last.iteration, max_iter, last.terms, last.q, time.perf_counter() - start)
         except StopIteration as stop:
             outcome: Outcome = stop.value
         except FitCancelled:
-            q = reports[-1].q if reports else q0
-            outcome = Outcome("cancelled", q, "cancelled by the user")
+            outcome = Outcome("cancelled", last.q if last is not None else q0, "cancelled by the user")
         seconds = time.perf_counter() - start
-        if outcome.reason == "non-finite" and not reports:
+        if outcome.reason == "non-finite" and last is None:
             raise FitError(f"{self.recording.source}: {outcome.message}; check the data's scale "
                            "or lower the prior scale")
-        return self._result(outcome, reports, seconds)
+        return self._result(outcome, trace, last, seconds)
 
     def run(self, on_progress: Callable[[FitProgress], None] | None = None) -> FitResult:
         """Run to the end, calling ``on_progress`` after every iteration."""
@@ -154,10 +169,11 @@ class FitSession:
     def exact_terms(self, q: GaussianPosterior) -> ElboTerms:
         return ExactEstimator(self.problem).value(q)
 
-    def _result(self, outcome: Outcome, reports: list[IterationReport], seconds: float) -> FitResult:
+    def _result(self, outcome: Outcome, trace: "_TraceBuilder", last: IterationReport | None,
+                seconds: float) -> FitResult:
         q = outcome.q
-        if self.preset.fit.estimator == "exact" and reports and reports[-1].q is q:
-            terms = reports[-1].terms
+        if self.preset.fit.estimator == "exact" and last is not None and last.q is q:
+            terms = last.terms
         else:
             terms = self.exact_terms(q)
         log_evidence = exact_mean = exact_cov = None
@@ -167,11 +183,11 @@ class FitSession:
         return FitResult(
             vbgui_version=vbgui.__version__, preset=self.preset.to_dict(), recording=self.recording.source,
             family=self.family.name, estimator=self.preset.fit.estimator, converged=outcome.converged,
-            stop_reason=outcome.reason, message=outcome.message, iterations=len(reports),
+            stop_reason=outcome.reason, message=outcome.message, iterations=len(trace.iteration),
             elbo=terms.elbo, expected_log_likelihood=terms.expected_log_likelihood, kl=terms.kl,
             names=self.names, mean=np.array(q.mean), cov=np.array(q.cov),
-            trace=Trace(tuple(r.iteration for r in reports), tuple(r.terms.elbo for r in reports),
-                        tuple(r.terms.expected_log_likelihood for r in reports), tuple(r.terms.kl for r in reports)),
+            trace=Trace(tuple(trace.iteration), tuple(trace.elbo), tuple(trace.expected_log_likelihood),
+                        tuple(trace.kl)),
             seconds=seconds, n_bins=self.recording.n_bins, first_row=self.design.first_row,
             log_evidence=log_evidence, exact_posterior_mean=exact_mean, exact_posterior_cov=exact_cov,
             truth={k: v for k, v in self.recording.truth.items() if k in self.names},

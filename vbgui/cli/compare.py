@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from vbgui.core.names import FAMILY_NAMES
 from vbgui.errors import VbguiError
 
 FORMATS = (".csv", ".json")
@@ -22,7 +23,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                          help="the file's name for a role (as for 'vbgui fit'), e.g. --variable counts=spk")
     compare.add_argument("--preset", action="append", required=True,
                          help="a shipped preset name or a TOML file; repeat for each model")
-    compare.add_argument("--family", action="append", choices=("mean-field", "full-rank", "structured"),
+    compare.add_argument("--family", action="append", choices=FAMILY_NAMES,
                          help="fit every preset with this family; repeat for several (default: each preset's own)")
     compare.add_argument("--out", required=True, help="the table to write: .csv or .json")
     compare.add_argument("--draws", type=int, default=2000, help="importance draws per model (default 2000)")

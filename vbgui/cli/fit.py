@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES
 from vbgui.errors import VbguiError
 
 PROGRESS_INTERVAL = 0.25  # seconds between progress lines on stderr
@@ -22,8 +23,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help="the file's name for a role: counts, response, stimulus, dt, spike_times, duration, "
                           "time, unit_names (repeatable), e.g. --variable counts=spk")
     fit.add_argument("--out", required=True, help="the result file to write (JSON)")
-    fit.add_argument("--family", choices=("mean-field", "full-rank", "structured"), help="overrides [fit].family")
-    fit.add_argument("--estimator", choices=("exact", "reparam"), help="overrides [fit].estimator")
+    fit.add_argument("--family", choices=FAMILY_NAMES, help="overrides [fit].family")
+    fit.add_argument("--estimator", choices=ESTIMATOR_NAMES, help="overrides [fit].estimator")
     fit.add_argument("--seed", type=int, help="overrides [fit].seed")
     fit.add_argument("--max-iter", type=int, help="overrides [fit].max_iter")
     fit.add_argument("--samples", type=int, help="Monte Carlo samples per step (reparam); overrides [fit].samples")

@@ -1,4 +1,4 @@
-"""The evidence lower bound of a Bayesian GLM and two estimators of it.
+"""The evidence lower bound of a Bayesian GLM and three estimators of it.
 
 Model: y_t ~ p(y_t | x_t'w) (see :mod:`vbgui.core.likelihoods`), prior
 w ~ N(0, s^2 I).  For q(w) = N(m, S), S = L L',
@@ -21,6 +21,12 @@ The expected log-likelihood is called *accuracy* in the GUI, the KL
   estimator, w_k = m + L eps_k, eps_k ~ N(0, I), k = 1..K:
   ELL ~= 1/K sum_k log p(y | X w_k), dELL/dm ~= 1/K sum_k X' g_k and
   dELL/dL ~= 1/K sum_k (X' g_k) eps_k' (lower part), g_k = dlog p / d eta.
+* :class:`ScoreFunctionEstimator`: the same draws, gradients from the score
+  of q (REINFORCE) with a leave-one-out baseline.
+
+An estimator says what it offers: every one gives ``gradient(q)``; the exact
+one also the curvature (``offers_curvature``), which the Newton fixed-point
+optimiser needs.  Any estimator works with any family.
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from vbgui.core import kernels
 from vbgui.core.families import GaussianPosterior
@@ -148,9 +155,10 @@ def _symmetric(matrix: np.ndarray) -> np.ndarray:
 
 
 class ExactEstimator:
-    """Closed-form (or quadrature-exact) ELBO of a GLM under a Gaussian q."""
+    """Closed-form (or quadrature-exact) ELBO of a GLM under a Gaussian q, with its curvature."""
 
     name = "exact"
+    offers_curvature = True
 
     def __init__(self, problem: GLMProblem, cancel: CancelToken | None = None) -> None:
         self.problem = problem
@@ -204,10 +212,14 @@ class ExactEstimator:
         return ElboGradient(exact.terms, exact.grad_mean, grad_chol)
 
 
-class ReparamEstimator:
-    """Reparameterisation Monte Carlo ELBO with K fresh draws per call, seeded."""
+class MonteCarloEstimator:
+    """An ELBO estimator from K fresh standard-normal draws per call, seeded; gradients only.
 
-    name = "reparam"
+    Subclasses give :meth:`gradient_at`, the estimate for given draws.
+    """
+
+    name = ""
+    offers_curvature = False
 
     def __init__(self, problem: GLMProblem, n_samples: int, seed: int,
                  cancel: CancelToken | None = None) -> None:
@@ -222,6 +234,21 @@ class ReparamEstimator:
         return self.rng.standard_normal((self.n_samples, self.problem.dim))
 
     def gradient_at(self, q: GaussianPosterior, eps: np.ndarray) -> ElboGradient:
+        raise NotImplementedError
+
+    def gradient(self, q: GaussianPosterior) -> ElboGradient:
+        return self.gradient_at(q, self.draw_noise())
+
+    def value(self, q: GaussianPosterior) -> ElboTerms:
+        return self.gradient(q).terms
+
+
+class ReparamEstimator(MonteCarloEstimator):
+    """The reparameterisation (pathwise) gradient: differentiate log p through w = m + L eps."""
+
+    name = "reparam"
+
+    def gradient_at(self, q: GaussianPosterior, eps: np.ndarray) -> ElboGradient:
         """The estimate for given standard-normal draws ``eps`` (K, D) (common random numbers)."""
         p = self.problem
         loglik, grad_eta = log_likelihood_of_draws(p, q.mean + eps @ q.chol.T, self.cancel, want_gradient=True)
@@ -233,8 +260,53 @@ class ReparamEstimator:
             grad_chol = np.where(q.family.chol_mask(), grad_eta.T @ eps / k, 0.0) - grad_kl_chol
         return ElboGradient(ElboTerms.from_parts(ell, q.kl_to_prior(p.prior_scale)), grad_mean, grad_chol)
 
-    def gradient(self, q: GaussianPosterior) -> ElboGradient:
-        return self.gradient_at(q, self.draw_noise())
 
-    def value(self, q: GaussianPosterior) -> ElboTerms:
-        return self.gradient(q).terms
+class ScoreFunctionEstimator(MonteCarloEstimator):
+    """The score-function (REINFORCE) gradient with a leave-one-out control variate.
+
+    grad E_q[f(w)] = E_q[f(w) grad log q(w)], estimated as
+    1/K sum_k (f_k - b_k) grad log q(w_k) with f_k = log p(y | X w_k) and the
+    baseline b_k = mean of the other draws' f (independent of w_k, so the
+    estimate stays unbiased; K = 1 has no baseline).  For w = m + L eps,
+
+        d log q / dm = L^-T eps,   d log q / dL = L^-T eps eps' - diag(1 / L_ii)   (on L's free entries).
+
+    It needs no derivative of the likelihood, and pays for that in variance.
+    """
+
+    name = "score-function"
+
+    def gradient_at(self, q: GaussianPosterior, eps: np.ndarray) -> ElboGradient:
+        p = self.problem
+        loglik, _ = log_likelihood_of_draws(p, q.mean + eps @ q.chol.T, self.cancel)
+        k = eps.shape[0]
+        ell = float(np.mean(loglik))
+        baseline = (loglik.sum() - loglik) / (k - 1) if k > 1 else np.zeros(k)
+        weight = (loglik - baseline) / k
+        grad_kl_mean, grad_kl_chol = kl_gradients(q, p.prior_scale)
+        with np.errstate(invalid="ignore", over="ignore"):
+            whitened = solve_triangular(q.chol, eps.T, lower=True, trans="T")  # column k: L^-T eps_k
+            grad_mean = whitened @ weight - grad_kl_mean
+            score_chol = (whitened * weight) @ eps - np.diag(weight.sum() / np.diag(q.chol))
+            grad_chol = np.where(q.family.chol_mask(), score_chol, 0.0) - grad_kl_chol
+        return ElboGradient(ElboTerms.from_parts(ell, q.kl_to_prior(p.prior_scale)), grad_mean, grad_chol)
+
+
+MONTE_CARLO_ESTIMATORS: dict[str, type[MonteCarloEstimator]] = {
+    cls.name: cls for cls in (ReparamEstimator, ScoreFunctionEstimator)}
+
+
+def make_estimator(name: str, problem: GLMProblem, n_samples: int = 10, seed: int = 0,
+                   cancel: CancelToken | None = None) -> ExactEstimator | MonteCarloEstimator:
+    """The estimator called ``name`` (one of :data:`vbgui.core.names.ESTIMATOR_NAMES`).
+
+    Parameters
+    ----------
+    name : 'exact', or a Monte Carlo estimator's name
+    problem : the GLM
+    n_samples, seed : draws per call and their seed (Monte Carlo estimators only)
+    cancel : checked during every pass over the data
+    """
+    if name == ExactEstimator.name:
+        return ExactEstimator(problem, cancel)
+    return MONTE_CARLO_ESTIMATORS[name](problem, n_samples, seed, cancel)

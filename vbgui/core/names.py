@@ -5,7 +5,7 @@ from here keeps numba and scipy off the path to the first window.
 """
 LIKELIHOOD_NAMES = ("poisson", "bernoulli", "gaussian", "negative-binomial")
 FAMILY_NAMES = ("mean-field", "full-rank", "structured")
-ESTIMATOR_NAMES = ("exact", "reparam")
+ESTIMATOR_NAMES = ("exact", "reparam", "score-function")
 # Negative-binomial dispersion a (Var[y] = mu + a mu^2): below the lower bound a count model is
 # Poisson to every digit a count carries; above the upper bound no recording is that over-dispersed.
 DISPERSION_RANGE = (1e-6, 1e3)

@@ -16,7 +16,7 @@ pass over the data (see :mod:`vbgui.core.rowpass`).
 
   starting at a = 1 and halving a until the ELBO does not fall.  For the
   gaussian likelihood H does not depend on q and one step is exact.
-* :func:`adam`, for Monte Carlo gradients: Adam on (m, the free entries of L
+* :func:`adam`, for estimators that give gradients only (Monte Carlo): Adam on (m, the free entries of L
   with log-diagonal), whitened by the starting q (see _WhitenedCoordinates), halving the step size whenever the ELBO stops rising
   beyond its Monte Carlo noise, and returning the average of the iterates of
   the last window (Polyak averaging).
@@ -28,7 +28,7 @@ from typing import Generator
 
 import numpy as np
 
-from vbgui.core.elbo import ElboTerms, ExactEstimator, ReparamEstimator
+from vbgui.core.elbo import ElboTerms, ExactEstimator, MonteCarloEstimator
 from vbgui.core.families import GaussianPosterior
 
 STOP_REASONS = ("converged", "max_iter", "cancelled", "non-finite", "stalled")
@@ -112,6 +112,26 @@ def newton_fixed_point(estimator: ExactEstimator, q0: GaussianPosterior, max_ite
     return Outcome("max_iter", q, f"stopped at the iteration cap ({max_iter})")
 
 
+def optimizer_for(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianPosterior, max_iter: int,
+                  tolerance: float = 1e-10, learning_rate: float = 0.05) -> Optimizer:
+    """The optimiser that fits what ``estimator`` offers.
+
+    Parameters
+    ----------
+    estimator : offers the curvature (Newton and the fixed point) or gradients only (Adam)
+    q0 : the starting q, whose family the fit keeps
+    max_iter, tolerance : the iteration cap and the relative ELBO change that counts as converged
+    learning_rate : Adam's step, in units of q0's spread (gradients only)
+
+    Returns
+    -------
+    A generator yielding an :class:`IterationReport` per iteration and returning the :class:`Outcome`.
+    """
+    if estimator.offers_curvature:
+        return newton_fixed_point(estimator, q0, max_iter, tolerance)
+    return adam(estimator, q0, max_iter, learning_rate, tolerance)
+
+
 class _WhitenedCoordinates:
     """Adam's coordinates: m = m0 + L0 u and L = L0 V, V lower triangular with log-diagonal.
 
@@ -145,7 +165,7 @@ class _WhitenedCoordinates:
         return grad
 
 
-def adam(estimator: ReparamEstimator, q0: GaussianPosterior, max_iter: int, learning_rate: float = 0.05,
+def adam(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianPosterior, max_iter: int, learning_rate: float = 0.05,
          tolerance: float = 1e-10, window: int = 100, halvings: int = 4,
          beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> Optimizer:
     """Maximise the Monte Carlo ELBO with Adam, in coordinates whitened by ``q0``.

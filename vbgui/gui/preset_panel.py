@@ -32,6 +32,7 @@ NUMBER_FIELDS = (
     NumberField("design.spike_history_lags", "History lags", int, "an integer"),
     NumberField("prior.scale", "Prior scale", float, "a number"),
     NumberField("noise_sd", "Noise sd", float, "a number"),
+    NumberField("dispersion", "Dispersion", float, "a number"),
     NumberField("fit.max_iter", "Max iterations", int, "an integer"),
     NumberField("fit.seed", "Seed", int, "an integer"),
     NumberField("fit.samples", "MC samples", int, "an integer"),
@@ -39,10 +40,12 @@ NUMBER_FIELDS = (
 )
 TOOLTIP_OF_KEY = {
     "design.stimulus_lags": "stimulus_lags", "design.spike_history_lags": "spike_history_lags",
-    "prior.scale": "prior_scale", "noise_sd": "noise_sd", "fit.max_iter": "max_iter", "fit.seed": "seed",
+    "prior.scale": "prior_scale", "noise_sd": "noise_sd", "dispersion": "dispersion", "fit.max_iter": "max_iter", "fit.seed": "seed",
     "fit.samples": "samples", "fit.learning_rate": "learning_rate",
 }
-REPARAM_ONLY = ("fit.samples", "fit.learning_rate")
+MONTE_CARLO_ONLY = ("fit.samples", "fit.learning_rate")
+# Form fields that belong to one likelihood: field -> that likelihood.
+LIKELIHOOD_ONLY = {"noise_sd": "gaussian", "dispersion": "negative-binomial"}
 
 
 class PresetPanel(QWidget):
@@ -89,6 +92,7 @@ class PresetPanel(QWidget):
         form.addRow("Standardise", self.standardize)
         form.addRow("Prior scale", self.numbers["prior.scale"])
         form.addRow("Noise sd", self.numbers["noise_sd"])
+        form.addRow("Dispersion", self.numbers["dispersion"])
         form.addRow("Family", self.family)
         form.addRow("Estimator", self.estimator)
         for key in ("fit.max_iter", "fit.seed", "fit.samples", "fit.learning_rate"):
@@ -151,6 +155,7 @@ class PresetPanel(QWidget):
         values = {"design.stimulus_lags": preset.design.stimulus_lags,
                   "design.spike_history_lags": preset.design.spike_history_lags,
                   "prior.scale": preset.prior.scale, "noise_sd": preset.noise_sd,
+                  "dispersion": preset.dispersion,
                   "fit.max_iter": preset.fit.max_iter, "fit.seed": preset.fit.seed,
                   "fit.samples": preset.fit.samples, "fit.learning_rate": preset.fit.learning_rate}
         for key, value in values.items():
@@ -175,7 +180,7 @@ class PresetPanel(QWidget):
                                            "estimator": self.estimator.currentText(),
                                            "tolerance": base.fit.tolerance if base else 1e-10}}
         for field in NUMBER_FIELDS:
-            if field.key == "noise_sd" and data["likelihood"] != "gaussian":
+            if field.key in LIKELIHOOD_ONLY and data["likelihood"] != LIKELIHOOD_ONLY[field.key]:
                 continue
             text = self.numbers[field.key].text().strip()
             try:
@@ -192,11 +197,11 @@ class PresetPanel(QWidget):
     def _validate(self, *_args) -> None:
         if self._loading:
             return
-        gaussian = self.likelihood.currentText() == "gaussian"
-        reparam = self.estimator.currentText() == "reparam"
-        self.numbers["noise_sd"].setEnabled(gaussian)
-        for key in REPARAM_ONLY:
-            self.numbers[key].setEnabled(reparam)
+        monte_carlo = self.estimator.currentText() != "exact"
+        for key, owner in LIKELIHOOD_ONLY.items():
+            self.numbers[key].setEnabled(self.likelihood.currentText() == owner)
+        for key in MONTE_CARLO_ONLY:
+            self.numbers[key].setEnabled(monte_carlo)
         for edit in self.numbers.values():
             edit.setStyleSheet("")
         try:

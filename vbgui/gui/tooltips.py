@@ -15,16 +15,19 @@ TOOLTIPS: dict[str, str] = {
     "prior_scale": "Prior scale s: every weight has the prior N(0, s²); smaller s pulls weights harder "
                    "towards zero.",
     "noise_sd": "Noise sd σ of the gaussian likelihood, in the response's units (gaussian likelihood only).",
+    "dispersion": "Dispersion a of the negative binomial: Var[y] = μ + a·μ² (a → 0 is Poisson; larger a, "
+                  "more over-dispersed counts). Negative-binomial likelihood only.",
     "family": "Variational family of q: mean-field = independent weights (diagonal covariance); full-rank = "
               "any correlation between weights; structured = correlations within each group of weights "
               "(stimulus filter, history, bias) only.",
     "estimator": "ELBO estimator: exact = closed-form expectations with a Newton fixed-point optimiser; "
-                 "reparam = Monte Carlo samples w = m + L·ε with Adam (noisy, works for any model).",
+                 "reparam = Monte Carlo samples w = m + L·ε with Adam (noisy, works for any model); "
+                 "score-function = the same samples, gradients from the score of q (REINFORCE: far noisier).",
     "max_iter": "Maximum iterations: the fit stops here even if it has not converged.",
-    "seed": "Random seed of the Monte Carlo draws (reparam estimator), so a fit can be repeated exactly.",
-    "samples": "Monte Carlo samples of w per iteration (reparam estimator): more samples, less noisy "
+    "seed": "Random seed of the Monte Carlo draws (Monte Carlo estimators), so a fit can be repeated exactly.",
+    "samples": "Monte Carlo samples of w per iteration (Monte Carlo estimators): more samples, less noisy "
                "gradients, slower iterations.",
-    "learning_rate": "Adam step size (reparam estimator): larger moves faster but noisier.",
+    "learning_rate": "Adam step size (Monte Carlo estimators): larger moves faster but noisier.",
     "run": "Run the fit of the current preset on the loaded recording (Ctrl+R).",
     "pause": "Pause or resume the running fit (Space).",
     "stop": "Stop the fit now and keep the last approximation reached.",
