@@ -32,9 +32,13 @@ from vbgui.core.likelihoods.registry import expected_log_density, log_density
 
 BLOCK_ROWS = 128
 # Rows per BLAS block of the draws pass: 512 rows x 26 columns x 8 bytes = 106 kB
-# stays in L2; the (rows x K) block of eta is capped at DRAW_BLOCK_ELEMENTS.
+# stays in L2; the (rows x K) block of eta is capped at DRAW_BLOCK_ELEMENTS, and
+# rows x D x K at BLAS_SINGLE_THREAD_FLOPS so that OpenBLAS runs each product on
+# one thread: its own threads, on top of the row-chunk threads, made a chunk of
+# 600 rows x 256 draws 10-20 times slower on a busy 2-core machine.
 DRAW_BLOCK_ROWS = 512
 DRAW_BLOCK_ELEMENTS = 262_144
+BLAS_SINGLE_THREAD_FLOPS = 200_000
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
@@ -153,7 +157,8 @@ def draws_pass(X, y, weights_t, code, parameter, want_gradient):
     n_draws = weights_t.shape[1]
     loglik = np.zeros(n_draws)
     gradient = np.zeros((dim, n_draws) if want_gradient else (0, 0))
-    block = max(1, min(DRAW_BLOCK_ROWS, DRAW_BLOCK_ELEMENTS // max(1, n_draws)))
+    block = max(1, min(DRAW_BLOCK_ROWS, DRAW_BLOCK_ELEMENTS // max(1, n_draws),
+                       BLAS_SINGLE_THREAD_FLOPS // max(1, n_draws * dim)))
     slope = np.empty((block, n_draws))
     for start in range(0, n_rows, block):
         n = min(block, n_rows - start)
