@@ -144,3 +144,50 @@ def test_iteration_cap_is_reported():
     problem = make_problem("poisson", n_rows=2000, dim=4)
     reports, outcome = drive(newton_fixed_point(ExactEstimator(problem), start(problem, "full-rank"), 2))
     assert len(reports) == 2 and outcome.reason == "max_iter" and not outcome.converged
+
+
+def _lagged_problem(likelihood: str, n_rows: int, dim: int, seed: int = 0) -> GLMProblem:
+    """Lags of one white-noise stimulus (neighbouring columns overlap), a bias, a response from the model."""
+    rng = np.random.default_rng(seed)
+    stimulus = rng.standard_normal(n_rows + dim)
+    design = 0.3 * np.lib.stride_tricks.sliding_window_view(stimulus, dim)[:n_rows].copy()
+    design[:, 0] = 1.0
+    weights = np.r_[-1.0, 0.05 * rng.standard_normal(dim - 1)]
+    eta = design @ weights
+    draws = {"poisson": lambda: rng.poisson(np.exp(eta)),
+             "negative-binomial": lambda: rng.negative_binomial(2.0, 2.0 / (2.0 + np.exp(eta))),
+             "bernoulli": lambda: rng.random(n_rows) < 1 / (1 + np.exp(-eta)),
+             "gaussian": lambda: eta + 0.7 * rng.standard_normal(n_rows)}
+    return GLMProblem(design, draws[likelihood]().astype(float), Likelihood(likelihood, 0.7, 0.5), 1.0)
+
+
+@pytest.mark.parametrize("likelihood", LIKELIHOODS)
+def test_matrix_free_newton_reaches_the_dense_optimum_without_a_d_by_d_matrix(likelihood, monkeypatch):
+    problem = _lagged_problem(likelihood, n_rows=4000, dim=120)
+    family = Family.create("mean-field", problem.dim)
+    q0 = GaussianPosterior.isotropic(family, np.zeros(problem.dim), 0.1)
+    _, dense = drive(newton_fixed_point(ExactEstimator(problem), q0, 100, matrix_free=False))
+    estimator = ExactEstimator(problem)
+    evaluate = estimator.evaluate
+    curvature_requests = []
+
+    def spy(q, want_curvature=False):
+        curvature_requests.append(want_curvature)
+        return evaluate(q, want_curvature)
+
+    monkeypatch.setattr(estimator, "evaluate", spy)
+    _, matrix_free = drive(newton_fixed_point(estimator, q0, 100))  # the default at D >= 100
+    assert dense.converged and matrix_free.converged
+    assert not any(curvature_requests)
+    value = ExactEstimator(problem).value
+    assert value(matrix_free.q).elbo == pytest.approx(value(dense.q).elbo, rel=1e-11, abs=1e-8)
+    # Both stop on a relative ELBO change of 1e-10, which places q only to about its square root.
+    np.testing.assert_allclose(matrix_free.q.mean, dense.q.mean, atol=1e-5)
+    np.testing.assert_allclose(matrix_free.q.variance, dense.q.variance, rtol=1e-4)
+
+
+def test_matrix_free_newton_refuses_a_non_diagonal_family():
+    problem = _lagged_problem("poisson", n_rows=200, dim=5)
+    q0 = GaussianPosterior.isotropic(Family.create("full-rank", 5), np.zeros(5), 0.1)
+    with pytest.raises(ValueError, match="diagonal"):
+        next(newton_fixed_point(ExactEstimator(problem), q0, 10, matrix_free=True))

@@ -40,7 +40,7 @@ from vbgui.core import kernels
 from vbgui.core.families import GaussianPosterior
 from vbgui.core.likelihoods import Likelihood, gauss_hermite_standard_normal
 from vbgui.core.cancel import CancelToken
-from vbgui.core.rowpass import reduce_rows
+from vbgui.core.rowpass import map_rows, reduce_rows
 
 
 
@@ -203,6 +203,23 @@ class ExactEstimator:
             (np.ascontiguousarray(weights, dtype=np.float64), np.zeros(p.dim), lik.code, lik.parameter,
              self._gh_nodes, self._gh_weights, True), self.cancel)
         return _symmetric(curvature)
+
+    def row_curvatures(self, q: GaussianPosterior) -> np.ndarray:
+        """c_t = -2 dE_t/dv_t for every row (T,), for a diagonal q: the weights of H = X' diag(c) X."""
+        p = self.problem
+        lik = p.likelihood
+        curvatures = np.empty(p.n_rows)
+        map_rows(kernels.diagonal_row_curvatures, p.design, p.response, curvatures,
+                 (np.array(q.mean), np.ascontiguousarray(q.variance), lik.code, lik.parameter,
+                  self._gh_nodes, self._gh_weights), self.cancel)
+        return curvatures
+
+    def curvature_product(self, curvatures: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """H v = X' diag(c) (X v): two matrix-vector products, no D x D matrix."""
+        X = self.problem.design
+        if self.cancel is not None:
+            self.cancel.raise_if_cancelled()
+        return X.T @ (curvatures * (X @ vector))
 
     def gradient(self, q: GaussianPosterior) -> ElboGradient:
         """ELBO and its gradients in (m, L); the L gradient is 2 G L - dKL/dL on the family's mask."""

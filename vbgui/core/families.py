@@ -16,7 +16,7 @@ zero outside the blocks.  Against the prior p(w) = N(0, s^2 I):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Sequence
 
@@ -91,7 +91,6 @@ class GaussianPosterior:
     family: Family
     mean: np.ndarray
     chol: np.ndarray
-    _cov: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         mean = np.array(self.mean, dtype=np.float64, order="C")
@@ -100,8 +99,7 @@ class GaussianPosterior:
         if mean.shape != (dim,) or chol.shape != (dim, dim):
             raise ValueError(f"q needs mean ({dim},) and chol ({dim}, {dim}); got {mean.shape}, {chol.shape}")
         chol = np.where(self.family.chol_mask(), chol, 0.0)
-        cov = chol @ chol.T
-        for name, value in (("mean", mean), ("chol", chol), ("_cov", cov)):
+        for name, value in (("mean", mean), ("chol", chol)):
             value.setflags(write=False)
             object.__setattr__(self, name, value)
 
@@ -112,6 +110,11 @@ class GaussianPosterior:
     @classmethod
     def from_precision(cls, family: Family, mean: np.ndarray, precision: np.ndarray) -> "GaussianPosterior":
         """Build q from its mean and precision; only the family's blocks of the precision are used."""
+        if family.is_diagonal:
+            diagonal = np.diag(precision)
+            if not np.all(np.isfinite(diagonal) & (diagonal > 0)):
+                raise np.linalg.LinAlgError("the precision's diagonal is not positive")
+            return cls(family, mean, np.diag(1.0 / np.sqrt(diagonal)))
         chol = np.zeros((family.dim, family.dim))
         for block in family.blocks:
             idx = np.array(block)
@@ -124,13 +127,19 @@ class GaussianPosterior:
     def dim(self) -> int:
         return self.family.dim
 
-    @property
+    @cached_property
     def cov(self) -> np.ndarray:
-        return self._cov
+        """S = L L' (read-only), formed when first asked for: D^3 work that a diagonal q skips."""
+        cov = np.diag(self.variance) if self.family.is_diagonal else self.chol @ self.chol.T
+        cov.setflags(write=False)
+        return cov
 
-    @property
+    @cached_property
     def variance(self) -> np.ndarray:
-        return np.einsum("ij,ij->i", self.chol, self.chol)
+        """diag(S) (read-only)."""
+        variance = np.diag(self.chol) ** 2 if self.family.is_diagonal else np.einsum("ij,ij->i", self.chol, self.chol)
+        variance.setflags(write=False)
+        return variance
 
     @property
     def sd(self) -> np.ndarray:
@@ -138,6 +147,8 @@ class GaussianPosterior:
 
     def precision(self) -> np.ndarray:
         """S^-1, block by block (zero between blocks)."""
+        if self.family.is_diagonal:
+            return np.diag(1.0 / self.variance)
         inverse_chol = np.zeros_like(self.chol)
         for block in self.family.blocks:
             idx = np.array(block)

@@ -110,6 +110,22 @@ def diagonal_pass(X, y, mean, variance, code, parameter, gh_nodes, gh_weights, w
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
+def diagonal_row_curvatures(X, y, curvatures, mean, variance, code, parameter, gh_nodes, gh_weights):
+    """Write c_t = -2 dE_t/dv_t for every row into ``curvatures`` (T,), for a diagonal S.
+
+    With them a Hessian-vector product H v = X' diag(c) (X v) costs two
+    matrix-vector products instead of the D x D matrix (see
+    :func:`vbgui.core.optimize.newton_fixed_point`).  Returns 0.0 (a sum for
+    the row-chunk driver).
+    """
+    for t in range(X.shape[0]):
+        mu, var = _diagonal_moments(X[t], mean, variance)
+        _, _, d_var = expected_log_density(code, y[t], mu, var, parameter, gh_nodes, gh_weights)
+        curvatures[t] = -2.0 * d_var
+    return 0.0
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
 def cholesky_pass(X, y, mean, chol, code, parameter, gh_nodes, gh_weights, want_curvature):
     """One pass for S = L L' with L lower triangular (``chol``).
 

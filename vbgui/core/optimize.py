@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import Generator
 
 import numpy as np
+from scipy.sparse.linalg import LinearOperator, cg
 
-from vbgui.core.elbo import ElboTerms, ExactEstimator, MonteCarloEstimator
+from vbgui.core.elbo import ElboTerms, ExactEstimator, ExactPass, MonteCarloEstimator
 from vbgui.core.families import GaussianPosterior
 
 STOP_REASONS = ("converged", "max_iter", "cancelled", "non-finite", "stalled")
@@ -63,24 +64,85 @@ def relative_change(new: float, old: float) -> float:
     return abs(new - old) / max(1.0, abs(new))
 
 
+# From this many parameters on, a diagonal q's Newton step is solved matrix-free (below).
+MATRIX_FREE_MIN_DIM = 100
+
+
+class _DenseNewton:
+    """The Newton system with the D x D curvature H formed on every pass (any family)."""
+
+    want_curvature = True
+
+    def __init__(self, estimator: ExactEstimator, q0: GaussianPosterior) -> None:
+        self.block_mask = q0.family.block_mask()
+        self.prior_precision = np.eye(q0.dim) / estimator.problem.prior_scale ** 2
+
+    def step(self, q: GaussianPosterior, current: ExactPass) -> tuple[np.ndarray, np.ndarray]:
+        """The Newton direction in m and the target precision blocks(H + I/s^2)."""
+        hessian = current.curvature + self.prior_precision
+        return np.linalg.solve(hessian, current.grad_mean), np.where(self.block_mask, hessian, 0.0)
+
+
+class _MatrixFreeNewton:
+    """The Newton system of a diagonal q without the D x D curvature: O(T D) per product.
+
+    The direction solves (X' diag(c) X + I/s^2) d = dELBO/dm by conjugate
+    gradients on Hessian-vector products, preconditioned by the diagonal
+    diag(H) + 1/s^2 = -2 diag(X' diag(d_var) X) + 1/s^2 that the pass gives
+    anyway, to a relative residual min(0.1, sqrt(|g|)) (truncated Newton:
+    loose far from the optimum, tight near it).  The fixed point of a
+    diagonal S needs only that diagonal.
+    """
+
+    want_curvature = False
+
+    def __init__(self, estimator: ExactEstimator, q0: GaussianPosterior) -> None:
+        self.estimator = estimator
+        self.prior_precision = 1.0 / estimator.problem.prior_scale ** 2
+
+    def step(self, q: GaussianPosterior, current: ExactPass) -> tuple[np.ndarray, np.ndarray]:
+        curvatures = self.estimator.row_curvatures(q)
+        diagonal = -2.0 * np.diag(current.grad_cov_ell) + self.prior_precision
+        gradient = current.grad_mean
+        dim = gradient.shape[0]
+
+        def product(vector: np.ndarray) -> np.ndarray:
+            return self.estimator.curvature_product(curvatures, vector) + self.prior_precision * vector
+
+        system = LinearOperator((dim, dim), matvec=product, dtype=np.float64)
+        preconditioner = LinearOperator((dim, dim), matvec=lambda v: v / diagonal, dtype=np.float64)
+        relative = min(0.1, float(np.sqrt(np.linalg.norm(gradient))))
+        direction, info = cg(system, gradient, rtol=relative, atol=0.0, maxiter=10 * dim, M=preconditioner)
+        if info < 0 or not np.all(np.isfinite(direction)):
+            raise np.linalg.LinAlgError("conjugate gradients failed on the Newton system")
+        return direction, np.diag(diagonal)
+
+
 def newton_fixed_point(estimator: ExactEstimator, q0: GaussianPosterior, max_iter: int,
-                       tolerance: float = 1e-10, max_halvings: int = 40) -> Optimizer:
-    """Maximise the exact ELBO; converged when the relative ELBO change < ``tolerance``."""
+                       tolerance: float = 1e-10, max_halvings: int = 40,
+                       matrix_free: bool | None = None) -> Optimizer:
+    """Maximise the exact ELBO; converged when the relative ELBO change < ``tolerance``.
+
+    ``matrix_free`` (default: for a diagonal q of at least MATRIX_FREE_MIN_DIM
+    parameters) solves the Newton system by conjugate gradients without
+    forming the D x D curvature, so a pass costs O(T D) rather than O(T D^2).
+    """
     family = q0.family
-    block_mask = family.block_mask()
-    prior_precision = np.eye(q0.dim) / estimator.problem.prior_scale ** 2
-    current = estimator.evaluate(q0, want_curvature=True)
+    if matrix_free is None:
+        matrix_free = family.is_diagonal and q0.dim >= MATRIX_FREE_MIN_DIM
+    if matrix_free and not family.is_diagonal:
+        raise ValueError("the matrix-free Newton step serves diagonal families only")
+    newton = _MatrixFreeNewton(estimator, q0) if matrix_free else _DenseNewton(estimator, q0)
+    current = estimator.evaluate(q0, want_curvature=newton.want_curvature)
     q = q0
     if not current.terms.is_finite():
         return Outcome("non-finite", q0, "the ELBO is not finite at the starting point")
     for iteration in range(1, max_iter + 1):
-        hessian = current.curvature + prior_precision
         try:
-            newton_direction = np.linalg.solve(hessian, current.grad_mean)
+            newton_direction, target_precision = newton.step(q, current)
         except np.linalg.LinAlgError:
             return Outcome("non-finite", q, "the Hessian of the ELBO became singular")
         old_precision = q.precision()
-        target_precision = np.where(block_mask, hessian, 0.0)
         step = 1.0
         accepted = None
         first_trial_elbo = None
@@ -88,7 +150,7 @@ def newton_fixed_point(estimator: ExactEstimator, q0: GaussianPosterior, max_ite
             trial_precision = (1.0 - step) * old_precision + step * target_precision
             try:
                 trial_q = GaussianPosterior.from_precision(family, q.mean + step * newton_direction, trial_precision)
-                trial = estimator.evaluate(trial_q, want_curvature=True)
+                trial = estimator.evaluate(trial_q, want_curvature=newton.want_curvature)
             except (np.linalg.LinAlgError, FloatingPointError, OverflowError):
                 trial = None
             trial_ok = trial is not None and trial.terms.is_finite() and bool(np.all(np.isfinite(trial.grad_mean)))

@@ -38,6 +38,31 @@ def chunk_rows(row_cost: int) -> int:
     return int(min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, WORK_PER_CHUNK // max(1, row_cost))))
 
 
+def map_rows(kernel: Callable[..., float], X: np.ndarray, y: np.ndarray, out: np.ndarray,
+             args: tuple[Any, ...], cancel: CancelToken | None = None) -> np.ndarray:
+    """Fill ``out`` (T,) by ``kernel(X[a:b], y[a:b], out[a:b], *args)`` over row chunks, on threads.
+
+    Raises :class:`~vbgui.core.cancel.FitCancelled` when ``cancel`` is set.
+    """
+    bounds = _chunk_bounds(X.shape[0], 1)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+
+    def run(start: int, stop: int) -> None:
+        if cancel is None or not cancel.cancelled:
+            kernel(X[start:stop], y[start:stop], out[start:stop], *args)
+
+    for future in [_pool().submit(run, a, b) for a, b in zip(bounds[:-1], bounds[1:])]:
+        future.result()
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    return out
+
+
+def _chunk_bounds(n_rows: int, row_cost: int) -> list[int]:
+    return list(range(0, n_rows, chunk_rows(row_cost))) + [n_rows]
+
+
 def reduce_rows(kernel: Callable[..., tuple], X: np.ndarray, y: np.ndarray, args: tuple[Any, ...],
                 cancel: CancelToken | None = None, row_cost: int = 1) -> tuple:
     """Return the sum over row chunks of ``kernel(X[a:b], y[a:b], *args)``.
@@ -47,8 +72,7 @@ def reduce_rows(kernel: Callable[..., tuple], X: np.ndarray, y: np.ndarray, args
     :class:`~vbgui.core.cancel.FitCancelled` when ``cancel`` is set before or
     during the pass.
     """
-    n_rows = X.shape[0]
-    bounds = list(range(0, n_rows, chunk_rows(row_cost))) + [n_rows]
+    bounds = _chunk_bounds(X.shape[0], row_cost)
     if cancel is not None:
         cancel.raise_if_cancelled()
     if len(bounds) <= 3:
