@@ -23,6 +23,7 @@ from vbgui.core.conjugate import linear_gaussian_posterior
 from vbgui.core.elbo import MONTE_CARLO_ESTIMATORS, ElboTerms, ExactEstimator, GLMProblem, make_estimator
 from vbgui.core.families import Family, GaussianPosterior
 from vbgui.core.likelihoods import Likelihood
+from vbgui.core.low_rank import LowRankPosterior, exact_low_rank_gradient
 from vbgui.core.names import LIKELIHOOD_NAMES
 from vbgui.core.optimize import IterationReport, Outcome, optimizer_for
 from vbgui.core.cancel import CancelToken, FitCancelled
@@ -69,6 +70,9 @@ def warm_up_engine() -> None:
             estimator.evaluate(q, want_curvature=False)
         for name in MONTE_CARLO_ESTIMATORS:
             make_estimator(name, problem, 2, 0).gradient(q)
+        low_rank = LowRankPosterior(Family.create("low-rank", 2, rank=1), np.zeros(2), np.full(2, -2.0),
+                                    np.full((2, 1), 0.1))
+        exact_low_rank_gradient(estimator, low_rank)
 
 
 @dataclass
@@ -103,7 +107,8 @@ class FitSession:
                                  f"(likelihood = {preset.likelihood})")
         self.design: Design = build_design(recording, preset.design, first_row)
         self.problem = GLMProblem(self.design.matrix, self.design.response, likelihood, preset.prior.scale)
-        self.family = Family.create(preset.fit.family, self.design.dim, list(self.design.groups.values()))
+        self.family = Family.create(preset.fit.family, self.design.dim, list(self.design.groups.values()),
+                                    rank=preset.fit.rank)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -120,6 +125,8 @@ class FitSession:
                 float(np.mean(self.problem.response)))
         curvature = ExactEstimator(self.problem).curvature_at_point(mean)
         precision = curvature + np.eye(self.design.dim) / self.preset.prior.scale ** 2
+        if self.family.is_low_rank:
+            return LowRankPosterior.from_precision(self.family, mean, precision)
         return GaussianPosterior.from_precision(self.family, mean, precision)
 
     def _optimizer(self, q0: GaussianPosterior):

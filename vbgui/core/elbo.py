@@ -165,6 +165,11 @@ class ExactEstimator:
         self.cancel = cancel
         self._gh_nodes, self._gh_weights = gauss_hermite_standard_normal()
 
+    @property
+    def quadrature(self) -> tuple[np.ndarray, np.ndarray]:
+        """The Gauss-Hermite nodes and weights the kernels use (read-only)."""
+        return self._gh_nodes, self._gh_weights
+
     def evaluate(self, q: GaussianPosterior, want_curvature: bool = False) -> ExactPass:
         """One fused pass over the data; ``want_curvature`` adds H = X' diag(c) X."""
         p = self.problem

@@ -4,6 +4,7 @@ All three families are Gaussian with a block-diagonal covariance; they differ
 only in their blocks:
 
     mean-field  every parameter its own block: S diagonal (no correlations)
+    low-rank    S = diag(d) + V V' with V (D, k): see vbgui.core.low_rank
     full-rank   one block holding every parameter: S = L L' any covariance
     structured  the model's parameter groups (stimulus filter, spike
                 history, bias) as blocks: correlations within a group only
@@ -32,6 +33,7 @@ class Family:
 
     name: str
     blocks: tuple[tuple[int, ...], ...]
+    rank: int = 0  # low-rank only: the number of columns k of V in S = diag(d) + V V'
 
     def __post_init__(self) -> None:
         if self.name not in FAMILY_NAMES:
@@ -41,8 +43,10 @@ class Family:
             raise ValueError("family blocks must partition the parameter indices 0..D-1")
 
     @classmethod
-    def create(cls, name: str, dim: int, groups: Sequence[Sequence[int]] | None = None) -> "Family":
-        """Build a family by name; ``groups`` (the parameter groups) are used by 'structured'."""
+    def create(cls, name: str, dim: int, groups: Sequence[Sequence[int]] | None = None,
+               rank: int | None = None) -> "Family":
+        """Build a family by name; ``groups`` (the parameter groups) are used by 'structured',
+        ``rank`` (at most D) by 'low-rank'."""
         if name == "mean-field":
             return cls(name, tuple((i,) for i in range(dim)))
         if name == "full-rank":
@@ -51,6 +55,10 @@ class Family:
             if groups is None:
                 raise ValueError("the structured family needs parameter groups")
             return cls(name, tuple(tuple(int(i) for i in g) for g in groups if len(g)))
+        if name == "low-rank":
+            if rank is None or rank < 1:
+                raise ValueError("the low-rank family needs a rank of at least 1")
+            return cls(name, (tuple(range(dim)),), min(int(rank), dim))
         raise ValueError(f"unknown family {name!r}; choose one of {', '.join(FAMILY_NAMES)}")
 
     @property
@@ -59,7 +67,12 @@ class Family:
 
     @property
     def is_diagonal(self) -> bool:
-        return all(len(b) == 1 for b in self.blocks)
+        return self.rank == 0 and all(len(b) == 1 for b in self.blocks)
+
+    @property
+    def is_low_rank(self) -> bool:
+        """S = diag(d) + V V' (:mod:`vbgui.core.low_rank`) rather than a block Cholesky factor."""
+        return self.name == "low-rank"
 
     @cached_property
     def _block_mask(self) -> np.ndarray:

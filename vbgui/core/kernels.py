@@ -160,6 +160,40 @@ def cholesky_pass(X, y, mean, chol, code, parameter, gh_nodes, gh_weights, want_
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
+def low_rank_pass(X, y, mean, diag_var, factor, code, parameter, gh_nodes, gh_weights):
+    """One pass for S = diag(d) + V V' (``diag_var`` d (D,), ``factor`` V (D, k)).
+
+    v_t = sum_i d_i x_ti^2 + |V'x_t|^2, with X_b V formed by BLAS on blocks of
+    rows still in cache: O(T D k), no D x D matrix.  Returns (sum_t e_t,
+    X' d_mu, diag(X' diag(d_var) X) (D,), X' diag(d_var) X V (D, k)).
+    """
+    n_rows, dim = X.shape
+    rank = factor.shape[1]
+    total = 0.0
+    grad_mean = np.zeros(dim)
+    grad_diag = np.zeros(dim)
+    grad_factor = np.zeros((dim, rank))
+    weighted = np.empty((BLOCK_ROWS, rank))
+    for start in range(0, n_rows, BLOCK_ROWS):
+        n = min(BLOCK_ROWS, n_rows - start)
+        Xb = X[start:start + n]
+        mu = np.dot(Xb, mean)
+        projected = np.dot(Xb, factor)
+        for t in range(n):
+            x = Xb[t]
+            _, var = _diagonal_moments(x, mean, diag_var)
+            for j in range(rank):
+                var += projected[t, j] * projected[t, j]
+            e, d_mu, d_var = expected_log_density(code, y[start + t], mu[t], var, parameter, gh_nodes, gh_weights)
+            total += e
+            _accumulate_row(x, d_mu, d_var, grad_mean, grad_diag)
+            for j in range(rank):
+                weighted[t, j] = d_var * projected[t, j]
+        grad_factor += np.dot(Xb.T, weighted[:n])
+    return total, grad_mean, grad_diag, grad_factor
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
 def draws_pass(X, y, weights_t, code, parameter, want_gradient):
     """Log-likelihood (and its gradient) of K weight vectors, the columns of ``weights_t`` (D, K).
 

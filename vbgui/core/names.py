@@ -4,7 +4,7 @@ Presets and the window's forms need these names at start-up; importing them
 from here keeps numba and scipy off the path to the first window.
 """
 LIKELIHOOD_NAMES = ("poisson", "bernoulli", "gaussian", "negative-binomial")
-FAMILY_NAMES = ("mean-field", "full-rank", "structured")
+FAMILY_NAMES = ("mean-field", "full-rank", "structured", "low-rank")
 ESTIMATOR_NAMES = ("exact", "reparam", "score-function")
 # Negative-binomial dispersion a (Var[y] = mu + a mu^2): below the lower bound a count model is
 # Poisson to every digit a count carries; above the upper bound no recording is that over-dispersed.

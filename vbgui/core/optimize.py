@@ -31,6 +31,7 @@ from scipy.sparse.linalg import LinearOperator, cg
 
 from vbgui.core.elbo import ElboTerms, ExactEstimator, ExactPass, MonteCarloEstimator
 from vbgui.core.families import GaussianPosterior
+from vbgui.core.low_rank import LowRankCoordinates, LowRankPosterior, exact_low_rank_gradient
 
 STOP_REASONS = ("converged", "max_iter", "cancelled", "non-finite", "stalled")
 
@@ -174,13 +175,95 @@ def newton_fixed_point(estimator: ExactEstimator, q0: GaussianPosterior, max_ite
     return Outcome("max_iter", q, f"stopped at the iteration cap ({max_iter})")
 
 
+def lbfgs(estimator: ExactEstimator, q0: LowRankPosterior, max_iter: int, tolerance: float = 1e-10,
+          memory: int = 10, max_halvings: int = 40) -> Optimizer:
+    """Maximise the exact ELBO of a low-rank q by L-BFGS in :class:`~vbgui.core.low_rank.LowRankCoordinates`.
+
+    The two-loop recursion over the last ``memory`` pairs gives the
+    direction; a step halved from 1 until the ELBO rises by at least 1e-4 of
+    the predicted gain (Armijo); memory is cleared when the direction stops
+    ascending.  Written as a generator (scipy's L-BFGS cannot yield between
+    iterations, which pausing, live plots and cancel need).  Converged when
+    the gain the quasi-Newton model predicts, g'd / 2, falls below
+    ``tolerance`` relative to the ELBO: a small step alone is no proof, since
+    L-BFGS can creep along a flat ridge.
+    """
+    coordinates = LowRankCoordinates(q0)
+    theta = coordinates.start()
+    q = q0
+    current = exact_low_rank_gradient(estimator, q0)
+    if not current.terms.is_finite():
+        return Outcome("non-finite", q0, "the ELBO is not finite at the starting point")
+    grad = coordinates.gradient(current)
+    steps: list[np.ndarray] = []
+    changes: list[np.ndarray] = []
+    for iteration in range(1, max_iter + 1):
+        direction = _two_loop(grad, steps, changes)
+        slope = float(grad @ direction)
+        if not slope > 0:
+            steps.clear()
+            changes.clear()
+            direction, slope = grad, float(grad @ grad)
+        if steps and 0.5 * slope < tolerance * max(1.0, abs(current.terms.elbo)):
+            return Outcome("converged", q, f"predicted ELBO gain below {tolerance:g} relative")
+        step = 1.0
+        accepted = None
+        for _ in range(max_halvings):
+            trial_theta = theta + step * direction
+            try:
+                trial_q = coordinates.to_q(trial_theta)
+                trial = exact_low_rank_gradient(estimator, trial_q)
+            except (np.linalg.LinAlgError, FloatingPointError, OverflowError):
+                trial = None
+            if trial is not None and trial.terms.is_finite() and \
+                    trial.terms.elbo >= current.terms.elbo + 1e-4 * step * slope:
+                accepted = (trial_theta, trial_q, trial)
+                break
+            step *= 0.5
+        if accepted is None:
+            if relative_change(current.terms.elbo + step * slope, current.terms.elbo) < tolerance:
+                return Outcome("converged", q, "no step improves the ELBO: at the optimum to rounding")
+            return Outcome("stalled", q, "the line search found no step that increases the ELBO")
+        trial_theta, trial_q, trial = accepted
+        trial_grad = coordinates.gradient(trial)
+        step_taken, gradient_change = trial_theta - theta, grad - trial_grad
+        if step_taken @ gradient_change > 1e-12 * np.linalg.norm(step_taken) * np.linalg.norm(gradient_change):
+            steps.append(step_taken)
+            changes.append(gradient_change)
+            if len(steps) > memory:
+                del steps[0], changes[0]
+        theta, q, current, grad = trial_theta, trial_q, trial, trial_grad
+        yield IterationReport(iteration, current.terms, q)
+    return Outcome("max_iter", q, f"stopped at the iteration cap ({max_iter})")
+
+
+def _two_loop(gradient: np.ndarray, steps: list[np.ndarray], changes: list[np.ndarray]) -> np.ndarray:
+    """The L-BFGS inverse-Hessian approximation applied to ``gradient`` (an ascent direction).
+
+    For maximisation the pairs are (s_i, y_i) with y_i = -(change of the ascent gradient).
+    """
+    direction = gradient.copy()
+    alphas = []
+    for s, y in zip(reversed(steps), reversed(changes)):
+        alpha = (s @ direction) / (s @ y)
+        direction -= alpha * y
+        alphas.append(alpha)
+    if steps:
+        direction *= (steps[-1] @ changes[-1]) / (changes[-1] @ changes[-1])
+    for (s, y), alpha in zip(zip(steps, changes), reversed(alphas)):
+        beta = (y @ direction) / (s @ y)
+        direction += (alpha - beta) * s
+    return direction
+
+
 def optimizer_for(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianPosterior, max_iter: int,
                   tolerance: float = 1e-10, learning_rate: float = 0.05) -> Optimizer:
     """The optimiser that fits what ``estimator`` offers.
 
     Parameters
     ----------
-    estimator : offers the curvature (Newton and the fixed point) or gradients only (Adam)
+    estimator : offers the curvature (Newton and the fixed point; L-BFGS for the low-rank family,
+        which has no fixed point) or gradients only (Adam)
     q0 : the starting q, whose family the fit keeps
     max_iter, tolerance : the iteration cap and the relative ELBO change that counts as converged
     learning_rate : Adam's step, in units of q0's spread (gradients only)
@@ -189,6 +272,10 @@ def optimizer_for(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianP
     -------
     A generator yielding an :class:`IterationReport` per iteration and returning the :class:`Outcome`.
     """
+    if q0.family.is_low_rank:
+        if not estimator.offers_curvature:
+            raise ValueError("the low-rank family is fitted with the exact estimator only")
+        return lbfgs(estimator, q0, max_iter, tolerance)
     if estimator.offers_curvature:
         return newton_fixed_point(estimator, q0, max_iter, tolerance)
     return adam(estimator, q0, max_iter, learning_rate, tolerance)

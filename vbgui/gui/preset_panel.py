@@ -37,11 +37,12 @@ NUMBER_FIELDS = (
     NumberField("fit.seed", "Seed", int, "an integer"),
     NumberField("fit.samples", "MC samples", int, "an integer"),
     NumberField("fit.learning_rate", "Learning rate", float, "a number"),
+    NumberField("fit.rank", "Rank", int, "an integer"),
 )
 TOOLTIP_OF_KEY = {
     "design.stimulus_lags": "stimulus_lags", "design.spike_history_lags": "spike_history_lags",
     "prior.scale": "prior_scale", "noise_sd": "noise_sd", "dispersion": "dispersion", "fit.max_iter": "max_iter", "fit.seed": "seed",
-    "fit.samples": "samples", "fit.learning_rate": "learning_rate",
+    "fit.samples": "samples", "fit.learning_rate": "learning_rate", "fit.rank": "rank",
 }
 MONTE_CARLO_ONLY = ("fit.samples", "fit.learning_rate")
 # Form fields that belong to one likelihood: field -> that likelihood.
@@ -94,6 +95,7 @@ class PresetPanel(QWidget):
         form.addRow("Noise sd", self.numbers["noise_sd"])
         form.addRow("Dispersion", self.numbers["dispersion"])
         form.addRow("Family", self.family)
+        form.addRow("Rank", self.numbers["fit.rank"])
         form.addRow("Estimator", self.estimator)
         for key in ("fit.max_iter", "fit.seed", "fit.samples", "fit.learning_rate"):
             form.addRow(next(f.label for f in NUMBER_FIELDS if f.key == key), self.numbers[key])
@@ -157,7 +159,8 @@ class PresetPanel(QWidget):
                   "prior.scale": preset.prior.scale, "noise_sd": preset.noise_sd,
                   "dispersion": preset.dispersion,
                   "fit.max_iter": preset.fit.max_iter, "fit.seed": preset.fit.seed,
-                  "fit.samples": preset.fit.samples, "fit.learning_rate": preset.fit.learning_rate}
+                  "fit.samples": preset.fit.samples, "fit.learning_rate": preset.fit.learning_rate,
+                  "fit.rank": preset.fit.rank}
         for key, value in values.items():
             self.numbers[key].setText(f"{value:g}" if isinstance(value, float) else str(value))
         self._loading = False
@@ -202,6 +205,7 @@ class PresetPanel(QWidget):
             self.numbers[key].setEnabled(self.likelihood.currentText() == owner)
         for key in MONTE_CARLO_ONLY:
             self.numbers[key].setEnabled(monte_carlo)
+        self.numbers["fit.rank"].setEnabled(self.family.currentText() == "low-rank")
         for edit in self.numbers.values():
             edit.setStyleSheet("")
         try:

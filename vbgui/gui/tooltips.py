@@ -19,10 +19,14 @@ TOOLTIPS: dict[str, str] = {
                   "more over-dispersed counts). Negative-binomial likelihood only.",
     "family": "Variational family of q: mean-field = independent weights (diagonal covariance); full-rank = "
               "any correlation between weights; structured = correlations within each group of weights "
-              "(stimulus filter, history, bias) only.",
+              "(stimulus filter, history, bias) only; low-rank = a diagonal plus k directions of correlation "
+              "(exact estimator).",
     "estimator": "ELBO estimator: exact = closed-form expectations with a Newton fixed-point optimiser; "
                  "reparam = Monte Carlo samples w = m + L·ε with Adam (noisy, works for any model); "
                  "score-function = the same samples, gradients from the score of q (REINFORCE: far noisier).",
+    "rank": "Rank k of the low-rank family: q's covariance is diag(d) + V·Vᵀ with V of k columns, so k "
+            "directions of correlation are kept at a cost that grows with k, not with the square of the "
+            "number of weights.",
     "max_iter": "Maximum iterations: the fit stops here even if it has not converged.",
     "seed": "Random seed of the Monte Carlo draws (Monte Carlo estimators), so a fit can be repeated exactly.",
     "samples": "Monte Carlo samples of w per iteration (Monte Carlo estimators): more samples, less noisy "

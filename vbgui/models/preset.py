@@ -47,6 +47,7 @@ class FitSettings:
     samples: int = 10
     learning_rate: float = 0.05
     tolerance: float = 1e-10
+    rank: int = 5
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ _RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
         "samples": (int, lambda v: 1 <= v <= 100_000, "an integer from 1 to 100000"),
         "learning_rate": (float, lambda v: 0 < v <= 10, "a number in (0, 10]"),
         "tolerance": (float, lambda v: 0 < v < 1, "a number in (0, 1)"),
+        "rank": (int, lambda v: 1 <= v <= 10_000, "an integer from 1 to 10000"),
     },
 }
 # Top-level keys that belong to one likelihood: key -> that likelihood.
@@ -175,6 +177,10 @@ def preset_from_dict(data: dict[str, Any], source: str = "preset") -> Preset:
     for key, owner in _LIKELIHOOD_KEYS.items():
         if key in top and top["likelihood"] != owner:
             raise PresetError(f"{source}: '{key}' applies only to likelihood = \"{owner}\"")
+    fit = sections.get("fit", FitSettings())
+    if fit.family == "low-rank" and fit.estimator != "exact":
+        raise PresetError(f"{source}: family = \"low-rank\" is fitted with estimator = \"exact\" only "
+                          f"(got \"{fit.estimator}\")")
     return Preset(**top, **sections)
 
 

@@ -1,4 +1,4 @@
-"""The negative-binomial preset key ``dispersion``: accepted values and every kind of bad one."""
+"""Preset keys of the newer engine parts: the negative binomial's dispersion and the low-rank family's rank."""
 from __future__ import annotations
 
 import pytest
@@ -33,3 +33,20 @@ def test_dispersion_belongs_to_the_negative_binomial_only(likelihood):
 def test_noise_sd_does_not_belong_to_the_negative_binomial():
     with pytest.raises(PresetError, match="'noise_sd' applies only"):
         preset_from_toml(BASE + "noise_sd = 0.5\n", source="p.toml")
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "10001", "2.5", '"3"', "true"])
+def test_bad_rank_is_refused_naming_the_key(value):
+    with pytest.raises(PresetError, match="'fit.rank'"):
+        preset_from_toml(f'likelihood = "poisson"\n[fit]\nfamily = "low-rank"\nrank = {value}\n', source="r.toml")
+
+
+def test_low_rank_with_a_monte_carlo_estimator_is_refused():
+    with pytest.raises(PresetError, match="low-rank.*exact"):
+        preset_from_toml('likelihood = "poisson"\n[fit]\nfamily = "low-rank"\nestimator = "reparam"\n',
+                         source="r.toml")
+
+
+def test_rank_round_trips():
+    preset = preset_from_toml('likelihood = "poisson"\n[fit]\nfamily = "low-rank"\nrank = 7\n', source="r.toml")
+    assert preset.fit.rank == 7 and preset_from_toml(preset.to_toml()) == preset

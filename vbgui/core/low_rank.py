@@ -1,0 +1,203 @@
+"""The low-rank plus diagonal Gaussian family: q = N(m, S), S = diag(d) + V V', V (D, k).
+
+It keeps k directions of posterior correlation at O(T D k) per pass (no D x D
+matrix), between mean-field (k = 0) and full-rank (k = D).  With
+C = I_k + V' diag(d)^-1 V (k x k) and W = diag(d)^-1 V,
+
+    log det S = sum_i log d_i + log det C                         (determinant lemma)
+    S^-1      = diag(d)^-1 - W C^-1 W'                            (Woodbury)
+    S^-1 V    = W C^-1
+
+The exact ELBO (see :mod:`vbgui.core.elbo`) has, with G = dELL/dS =
+X' diag(d_var) X from one pass (:func:`vbgui.core.kernels.low_rank_pass`) and
+dKL/dS = (I / s^2 - S^-1) / 2,
+
+    dELBO/dm = X' d_mu - m / s^2
+    dELBO/dd = diag(G) - 1 / (2 s^2) + diag(S^-1) / 2
+    dELBO/dV = 2 G V - V / s^2 + S^-1 V
+
+The optimiser is L-BFGS (:func:`vbgui.core.optimize.lbfgs`) in coordinates
+u = (m - m0) / sd0, log sqrt(d) and V / sd0 (sd0: q0's marginal sds), which
+makes one unit of every coordinate one posterior sd.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Sequence
+
+import numpy as np
+from scipy.linalg import cho_factor, cho_solve, eigh
+
+from vbgui.core import kernels
+from vbgui.core.elbo import ElboTerms, ExactEstimator
+from vbgui.core.families import Family
+from vbgui.core.rowpass import reduce_rows
+
+
+@dataclass(frozen=True, eq=False)
+class LowRankPosterior:
+    """q(w) = N(mean, diag(exp(2 log_sd)) + factor factor'); arrays are read-only copies.
+
+    It offers what :class:`~vbgui.core.families.GaussianPosterior` offers
+    (``cov`` and ``chol`` are formed, D^2 and D^3 work, only when asked for).
+    """
+
+    family: Family
+    mean: np.ndarray
+    log_sd: np.ndarray
+    factor: np.ndarray
+
+    def __post_init__(self) -> None:
+        dim, rank = self.family.dim, self.family.rank
+        for name, shape in (("mean", (dim,)), ("log_sd", (dim,)), ("factor", (dim, rank))):
+            value = np.array(getattr(self, name), dtype=np.float64, order="C")
+            if value.shape != shape:
+                raise ValueError(f"low-rank q needs {name} of shape {shape}, got {value.shape}")
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_precision(cls, family: Family, mean: np.ndarray, precision: np.ndarray) -> "LowRankPosterior":
+        """The q closest to N(mean, precision^-1) in the family by eigen-truncation.
+
+        d = 1 / diag(precision) (the mean-field fixed point), and V holds the
+        k leading eigen-directions of precision^-1 - diag(d), scaled by the
+        square roots of their (positive) eigenvalues.
+        """
+        diagonal = np.diag(precision)
+        if not np.all(np.isfinite(diagonal) & (diagonal > 0)):
+            raise np.linalg.LinAlgError("the precision's diagonal is not positive")
+        diag_var = 1.0 / diagonal
+        cov = cho_solve(cho_factor(precision, lower=True), np.eye(family.dim))
+        residual = 0.5 * (cov + cov.T) - np.diag(diag_var)
+        values, vectors = eigh(residual, subset_by_index=[family.dim - family.rank, family.dim - 1])
+        factor = vectors * np.sqrt(np.clip(values, 1e-12 * diag_var.min(), None))
+        return cls(family, mean, 0.5 * np.log(diag_var), factor)
+
+    @property
+    def dim(self) -> int:
+        return self.family.dim
+
+    @cached_property
+    def diag_var(self) -> np.ndarray:
+        """d, the diagonal part of S."""
+        return np.exp(2.0 * self.log_sd)
+
+    @cached_property
+    def variance(self) -> np.ndarray:
+        """diag(S) = d + row sums of V^2."""
+        return self.diag_var + np.einsum("ij,ij->i", self.factor, self.factor)
+
+    @property
+    def sd(self) -> np.ndarray:
+        return np.sqrt(self.variance)
+
+    @cached_property
+    def cov(self) -> np.ndarray:
+        cov = np.diag(self.diag_var) + self.factor @ self.factor.T
+        cov.setflags(write=False)
+        return cov
+
+    @cached_property
+    def chol(self) -> np.ndarray:
+        """The lower Cholesky factor of S (D^3 work; the fit itself never needs it)."""
+        chol = np.linalg.cholesky(self.cov)
+        chol.setflags(write=False)
+        return chol
+
+    @cached_property
+    def _capacitance(self) -> tuple[np.ndarray, tuple]:
+        """W = diag(d)^-1 V and the Cholesky factor of C = I + V' W."""
+        scaled = self.factor / self.diag_var[:, None]
+        capacitance = np.eye(self.family.rank) + self.factor.T @ scaled
+        return scaled, cho_factor(capacitance, lower=True)
+
+    def log_det_cov(self) -> float:
+        _, (factor, _) = self._capacitance
+        return float(np.sum(np.log(self.diag_var)) + 2.0 * np.sum(np.log(np.diag(factor))))
+
+    def inverse_cov_diagonal(self) -> np.ndarray:
+        """diag(S^-1) = 1/d - row sums of (W C^-1) * W."""
+        scaled, capacitance = self._capacitance
+        return 1.0 / self.diag_var - np.einsum("ij,ij->i", cho_solve(capacitance, scaled.T).T, scaled)
+
+    def inverse_cov_times_factor(self) -> np.ndarray:
+        """S^-1 V = W C^-1."""
+        scaled, capacitance = self._capacitance
+        return cho_solve(capacitance, scaled.T).T
+
+    def precision(self) -> np.ndarray:
+        """S^-1 = diag(d)^-1 - W C^-1 W' (dense, D^2)."""
+        scaled, capacitance = self._capacitance
+        return np.diag(1.0 / self.diag_var) - scaled @ cho_solve(capacitance, scaled.T)
+
+    def entropy(self) -> float:
+        return float(0.5 * self.dim * np.log(2.0 * np.pi * np.e) + 0.5 * self.log_det_cov())
+
+    def kl_to_prior(self, prior_scale: float) -> float:
+        """KL(q || N(0, s^2 I)) = 1/2 [(tr S + m'm) / s^2 - D + D log s^2 - log det S]."""
+        s2 = prior_scale ** 2
+        return float(0.5 * ((np.sum(self.variance) + self.mean @ self.mean) / s2 - self.dim
+                            + self.dim * np.log(s2) - self.log_det_cov()))
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n draws w = m + sqrt(d) * e1 + V e2, e1 ~ N(0, I_D), e2 ~ N(0, I_k); returns (n, D)."""
+        noise = rng.standard_normal((n, self.dim + self.family.rank))
+        return self.mean + noise[:, :self.dim] * np.sqrt(self.diag_var) + noise[:, self.dim:] @ self.factor.T
+
+    def marginal(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.asarray(indices, dtype=int)
+        cov = np.diag(self.diag_var[idx]) + self.factor[idx] @ self.factor[idx].T
+        return self.mean[idx].copy(), cov
+
+    def is_finite(self) -> bool:
+        return bool(np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.log_sd))
+                    and np.all(np.isfinite(self.factor)))
+
+
+@dataclass(frozen=True, eq=False)
+class LowRankGradient:
+    """The exact ELBO at a low-rank q and its gradients in (m, log sqrt(d), V)."""
+
+    terms: ElboTerms
+    grad_mean: np.ndarray
+    grad_log_sd: np.ndarray
+    grad_factor: np.ndarray
+
+
+def exact_low_rank_gradient(estimator: ExactEstimator, q: LowRankPosterior) -> LowRankGradient:
+    """One O(T D k) pass: the exact ELBO and its gradients (the module docstring's formulas)."""
+    p = estimator.problem
+    lik = p.likelihood
+    nodes, weights = estimator.quadrature
+    total, grad_ell_mean, grad_ell_diag, grad_ell_cov_factor = reduce_rows(
+        kernels.low_rank_pass, p.design, p.response,
+        (np.array(q.mean), np.array(q.diag_var), np.array(q.factor), lik.code, lik.parameter, nodes, weights),
+        estimator.cancel, row_cost=p.dim * (q.family.rank + 2))
+    s2 = p.prior_scale ** 2
+    terms = ElboTerms.from_parts(total + p.log_normaliser, q.kl_to_prior(p.prior_scale))
+    grad_diag = grad_ell_diag - 0.5 / s2 + 0.5 * q.inverse_cov_diagonal()
+    grad_factor = 2.0 * grad_ell_cov_factor - q.factor / s2 + q.inverse_cov_times_factor()
+    return LowRankGradient(terms, grad_ell_mean - q.mean / s2, 2.0 * q.diag_var * grad_diag, grad_factor)
+
+
+class LowRankCoordinates:
+    """theta = (u, log sqrt(d), B) with m = m0 + sd0 * u and V = sd0[:, None] * B."""
+
+    def __init__(self, q0: LowRankPosterior) -> None:
+        self.q0 = q0
+        self.scale = q0.sd
+        self.dim, self.rank = q0.dim, q0.family.rank
+
+    def start(self) -> np.ndarray:
+        return np.concatenate([np.zeros(self.dim), self.q0.log_sd, (self.q0.factor / self.scale[:, None]).ravel()])
+
+    def to_q(self, theta: np.ndarray) -> LowRankPosterior:
+        dim = self.dim
+        factor = theta[2 * dim:].reshape(dim, self.rank) * self.scale[:, None]
+        return LowRankPosterior(self.q0.family, self.q0.mean + self.scale * theta[:dim], theta[dim:2 * dim], factor)
+
+    def gradient(self, gradient: LowRankGradient) -> np.ndarray:
+        return np.concatenate([self.scale * gradient.grad_mean, gradient.grad_log_sd,
+                               (gradient.grad_factor * self.scale[:, None]).ravel()])
