@@ -75,7 +75,7 @@ def test_unknown_format_and_unreadable_export(result, tmp_path):
 
 def test_vbgui_export_command(result, tmp_path, capsys):
     source = tmp_path / "r.json"
-    write_json(result, source)
+    write_json(result, source, force=False)
     target = tmp_path / "r.mat"
     assert main(["export", str(source), "--to", str(target)]) == 0
     assert main(["export", str(source), "--to", str(target)]) == 2

@@ -44,7 +44,7 @@ from vbgui.gui.user_guide import ONLINE_HINT, UserGuide, find_user_guide
 from vbgui.gui.variables_dialog import VariablesDialog
 from vbgui.gui.worker import FitRunner, FitSetup
 from vbgui.io.atomic import atomic_write
-from vbgui.io.exports import EXPORT_FORMATS, covariance_path, write_export
+from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
 from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, LoadOptions, read_recording_file
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.preset import Preset, load_preset, shipped_preset_names
@@ -682,8 +682,11 @@ class MainWindow(QMainWindow):
         if self.result is None:
             self.show_error("Nothing to export", "Run a fit first.")
             return
+        # Qt's own "replace?" question is off: write_result asks once, about every file of the export
+        # (a CSV export also replaces FILE_cov.csv and FILE_meta.json, which Qt's question would not name).
         path, chosen = QFileDialog.getSaveFileName(self, "Export result", "vbgui-result.json",
-                                                   ";;".join(EXPORT_FILTERS))
+                                                   ";;".join(EXPORT_FILTERS),
+                                                   options=QFileDialog.Option.DontConfirmOverwrite)
         if not path:
             return
         if Path(path).suffix.lower() not in EXPORT_FORMATS:
@@ -701,8 +704,7 @@ class MainWindow(QMainWindow):
     def write_result(self, path: str | Path) -> bool:
         """Export the last fit in the format of ``path``'s extension; an existing file is replaced only if confirmed."""
         path = Path(path)
-        targets = [path, covariance_path(path)] if path.suffix.lower() == ".csv" else [path]
-        existing = [target for target in targets if target.exists()]
+        existing = [target for target in export_files(path) if target.exists()]
         if existing and not self.confirm_overwrite(existing):
             self.show_status(f"Not exported: {existing[0]} was kept.")
             return False
