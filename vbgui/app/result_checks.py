@@ -102,7 +102,8 @@ def square_matrix(value: Any, where: _Field, size: int) -> np.ndarray:
     """A list of ``size`` lists of ``size`` finite numbers."""
     if not isinstance(value, list) or len(value) != size or not all(isinstance(row, list) for row in value):
         raise where.fail(f"must be a {size} x {size} list of lists (one row per parameter name)")
-    return np.array([vector(row, where, size) for row in value], dtype=float).reshape(size, size)
+    rows = [vector(row, _Field(where.source, f"{where.name}[{i}]"), size) for i, row in enumerate(value)]
+    return np.array(rows, dtype=float).reshape(size, size)
 
 
 def covariance(value: Any, where: _Field, size: int) -> np.ndarray:
