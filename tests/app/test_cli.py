@@ -121,7 +121,7 @@ def test_bad_inputs_exit_2_with_one_line_and_no_file(recordings, tmp_path, capsy
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("vbgui: error: ") and fragment in err[0], (label, err)
         assert not out.exists(), label
-    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+    assert not [p for p in tmp_path.iterdir() if "vbgui-tmp" in p.name or p.name.endswith(".tmp")]
 
 
 def test_a_real_process_reports_errors_without_traceback(tmp_path):

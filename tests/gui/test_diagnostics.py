@@ -199,3 +199,15 @@ def test_a_new_fit_clears_the_previous_diagnosis(qtbot, window, small_recording_
         window.run_fit()
     assert panel.diagnostics is None
     qtbot.waitUntil(lambda: not window.is_fitting(), timeout=60_000)
+
+
+def test_an_export_after_the_diagnosis_carries_it(diagnosed, tmp_path) -> None:
+    from vbgui.io.exports import read_export
+
+    window, outcome = diagnosed
+    for suffix in (".json", ".csv"):
+        path = tmp_path / f"diagnosed{suffix}"
+        assert window.write_result(path)
+        carried = read_export(path)["metadata"]["diagnostics"]
+        assert carried["psis_khat"] == pytest.approx(outcome.diagnostics.psis_khat)
+        assert carried["psis_verdict"] == outcome.diagnostics.psis_verdict

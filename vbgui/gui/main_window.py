@@ -709,7 +709,11 @@ class MainWindow(QMainWindow):
             self.show_status(f"Not exported: {existing[0]} was kept.")
             return False
         try:
-            written = write_export(self.result.to_dict(), path, force=bool(existing))
+            data = self.result.to_dict()
+            diagnostics = self.diagnostics.diagnostics_of(self.result)
+            if diagnostics is not None and "diagnostics" not in data:
+                data["diagnostics"] = diagnostics
+            written = write_export(data, path, force=bool(existing))
         except VbguiError as exc:
             self.show_error("Cannot export the result", str(exc))
             return False
