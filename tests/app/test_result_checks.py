@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vbgui.app.fit import FitSession
 from vbgui.app.result import FitResult
@@ -102,6 +104,7 @@ HOSTILE: dict[str, tuple] = {
     "preset {}": (_set("preset", {}), None, "field 'preset'"),
     "preset list": (_set("preset", []), None, "'preset' must be an object"),
     "preset bad family": (_set("preset/fit/family", "banana"), None, "field 'preset'"),
+    "preset huge scale": (_set("preset/prior/scale", 10 ** 400), None, "beyond float range"),
     "fit []": (_set("fit", []), None, "field 'fit' is not part of a vbgui result"),
     "missing elbo": (_drop("elbo"), None, "field 'elbo' is missing"),
     "missing parameters.cov": (_drop("parameters/cov"), None, "field 'parameters.cov' is missing"),
@@ -212,3 +215,50 @@ def test_units_give_the_bin_width_and_the_standardisation(valid):
     np.testing.assert_allclose(scaling["sd"], recording.stimulus.std(axis=0), rtol=1e-12)
     plain = FitSession(load_preset("linear-gaussian"), recording).run().to_dict()  # standardize = false
     assert plain["units"]["stimulus_standardisation"] is None
+
+
+def _paths(node, prefix=()):
+    """Every (path, value) in a JSON tree, lists sampled at their first two entries to keep it small."""
+    yield prefix, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:2]):
+            yield from _paths(value, prefix + (index,))
+
+
+HOSTILE_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(min_value=-(10 ** 400), max_value=10 ** 400),
+    st.text(max_size=8), st.none(), st.booleans(), st.sampled_from(["nan", "-inf", "1e999", "", "structured"]),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2), st.just([]), st.just({}))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_single_edit_is_refused_in_one_line_or_reads_back_finite(valid, tmp_path, data):
+    """Property over every field: a hostile value anywhere is refused with one line naming the file, or the
+    result that is accepted is complete, finite and exports without error."""
+    from vbgui.io.exports import write_export
+
+    targets = list(_paths(valid))[1:]
+    path, _ = data.draw(st.sampled_from(targets))
+    value = data.draw(HOSTILE_VALUES)
+    edited = copy.deepcopy(valid)
+    node = edited
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    source = tmp_path / "fuzzed.json"
+    source.write_text(json.dumps(edited))
+    try:
+        result = FitResult.from_dict(read_json(source), source=str(source))
+    except ResultFileError as exc:
+        assert str(exc).startswith(str(source)) and "\n" not in str(exc)
+        return
+    back = result.to_dict()
+    FitResult.from_dict(back)  # what was accepted passes the checks again
+    out = tmp_path / "fuzzed.npz"
+    out.unlink(missing_ok=True)
+    write_export(back, out)  # raises on any non-finite number

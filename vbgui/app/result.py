@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from vbgui.app.result_checks import check_result_dict
+from vbgui.models.preset import preset_from_dict
 
 RESULT_VERSION = 1
 LAGS_MEANING = ("stim[l] weights the stimulus l * lag_s seconds before the bin (l = 0: the same bin); "
@@ -138,7 +139,8 @@ class FitResult:
         units = data.get("units")
         scaling = None if units is None else units["stimulus_standardisation"]
         return cls(
-            vbgui_version=data["vbgui_version"], preset=dict(data["preset"]), recording=data["recording"],
+            vbgui_version=data["vbgui_version"], recording=data["recording"],
+            preset=preset_from_dict(data["preset"], source=source).to_dict(),  # keys left at their defaults filled in
             family=data["family"], estimator=data["estimator"], converged=data["converged"],
             stop_reason=data.get("stop_reason", ""), message=data.get("message", ""),
             iterations=data["iterations"], elbo=float(data["elbo"]),

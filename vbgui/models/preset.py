@@ -129,7 +129,10 @@ def _checked(source: str, section: str, key: str, value: Any) -> Any:
     where = f"{section}.{key}" if section else key
     expected, check, allowed = _RULES[section][key]
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise PresetError(f"{source}: '{where}' must be {allowed}, got an integer beyond float range") from None
     if expected is not bool and isinstance(value, bool) or not isinstance(value, expected):
         raise PresetError(f"{source}: '{where}' must be {allowed}, got {value!r} ({type(value).__name__})")
     if expected is float and value != value:
