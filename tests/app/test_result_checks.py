@@ -262,3 +262,17 @@ def test_any_single_edit_is_refused_in_one_line_or_reads_back_finite(valid, tmp_
     out = tmp_path / "fuzzed.npz"
     out.unlink(missing_ok=True)
     write_export(back, out)  # raises on any non-finite number
+
+
+def test_a_device_or_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from vbgui.io import result_json
+
+    with pytest.raises(ResultFileError, match="/dev/zero: not a regular file"):
+        read_json("/dev/zero")
+    with pytest.raises(ResultFileError, match="cannot read"):
+        read_json(tmp_path)
+    big = tmp_path / "big.json"
+    big.write_text('{"a": "' + "x" * 2000 + '"}')
+    monkeypatch.setattr(result_json, "MAX_JSON_BYTES", 1000)
+    with pytest.raises(ResultFileError, match="big.json: 2,009 bytes is larger than any vbgui result file \\(1,000 bytes"):
+        read_json(big)

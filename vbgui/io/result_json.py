@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from pathlib import Path
 from typing import Any, Iterable
 
 from vbgui.errors import ResultFileError
 from vbgui.io.safe_write import write_file
+
+MAX_JSON_BYTES = 256 * 2 ** 20  # a result of 3000 parameters (its covariance) is about 200 MB of JSON
 
 
 def _reject_constant(name: str) -> float:
@@ -45,9 +49,20 @@ def parse_json_text(text: str, source: str | Path) -> Any:
 
 
 def read_json(path: str | Path) -> dict[str, Any]:
-    """Read a JSON object from ``path``; any problem raises ResultFileError naming the file."""
+    """Read a JSON object from ``path``; any problem raises ResultFileError naming the file.
+
+    Only regular files up to :data:`MAX_JSON_BYTES` are read (not a device that never ends, not a file
+    whose parse would exhaust memory).
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ResultFileError(f"{path}: not a regular file")
+            if info.st_size > MAX_JSON_BYTES:
+                raise ResultFileError(f"{path}: {info.st_size:,} bytes is larger than any vbgui result file "
+                                      f"({MAX_JSON_BYTES:,} bytes at most)")
+            text = handle.read(MAX_JSON_BYTES + 1).decode("utf-8")
     except OSError as exc:
         raise ResultFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:
