@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QListWidget, QPushButton
 
+from vbgui.errors import VbguiError
 from vbgui.gui.main_window import DEFAULT_PRESET, MainWindow
 from vbgui.gui.posterior_plot import NOT_AVAILABLE
 from vbgui.io.npz import save_npz
@@ -254,6 +255,16 @@ def test_export_result_json_and_plots(qtbot, window, small_recording_path, tmp_p
         for suffix in ("png", "svg"):
             written = export_plot(view, tmp_path / f"{name}.{suffix}")
             assert written.stat().st_size > 1000
+    png = tmp_path / "ELBO.png"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    before = png.read_bytes()
+    with pytest.raises(VbguiError, match="ELBO.png: already exists; not overwritten"):
+        export_plot(window.elbo_plot, png)
+    with pytest.raises(VbguiError, match="ELBO.png: already exists"):  # the dialog asked about "ELBO", not .png
+        export_plot(window.elbo_plot, tmp_path / "ELBO", force=True)
+    assert png.read_bytes() == before
+    assert export_plot(window.elbo_plot, png, force=True) == png
+    assert not [p for p in tmp_path.iterdir() if "vbgui-tmp" in p.name]
 
 
 def test_recent_files_are_remembered_in_isolated_settings(window, small_recording_path, tmp_path) -> None:

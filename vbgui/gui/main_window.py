@@ -788,7 +788,7 @@ class MainWindow(QMainWindow):
         if not path:
             return
         try:
-            written = export_plot(self.plot_views()[name], path)
+            written = export_plot(self.plot_views()[name], path, force=True)  # the save dialog asked
         except VbguiError as exc:
             self.show_error("Cannot export the plot", str(exc))
             return
