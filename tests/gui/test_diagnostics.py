@@ -172,6 +172,20 @@ def test_compare_dialog_tabulates_two_presets_and_exports_csv(qtbot, window, sma
         rows = list(csv.reader(handle))
     assert tuple(rows[0]) == TABLE_COLUMNS and len(rows) == 3
     assert rows[1][0] == table.best.model
+    before = path.read_bytes()
+    from PySide6.QtWidgets import QFileDialog
+
+    from vbgui.errors import OutputFileError
+
+    with pytest.raises(OutputFileError, match="already exists"):
+        dialog.write_csv(path)
+    # the save dialog asked about "comparison", not "comparison.csv": nothing is replaced unasked
+    dialog_answer = (str(tmp_path / "comparison"), "CSV table (*.csv)")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: dialog_answer)
+        dialog.choose_csv()
+    assert "Not written" in dialog.status.text() and path.read_bytes() == before
+    assert dialog.write_csv(path, force=True) == path
 
 
 def test_compare_dialog_needs_two_models(qtbot, window, small_recording_path) -> None:

@@ -231,6 +231,10 @@ def test_save_and_reopen_a_preset(window, tmp_path) -> None:
     window.preset_panel.select("poisson-glm")
     set_field(window, "design.stimulus_lags", "7")
     assert window.write_preset(window.preset_panel.current_preset(), tmp_path / "mine.toml")
+    assert not window.write_preset(window.preset_panel.current_preset(), tmp_path / "mine.toml")
+    assert "mine.toml: already exists" in window.last_error
+    assert not window.write_preset(window.preset_panel.current_preset(), tmp_path / "mine", force=True)
+    assert window.write_preset(window.preset_panel.current_preset(), tmp_path / "mine.toml", force=True)
     assert window.open_preset(tmp_path / "mine.toml")
     assert window.preset_panel.preset_list.currentItem().text() == "mine.toml"
     assert window.preset_panel.current_preset().design.stimulus_lags == 7

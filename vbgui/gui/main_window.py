@@ -43,8 +43,8 @@ from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.gui.user_guide import ONLINE_HINT, UserGuide, find_user_guide
 from vbgui.gui.variables_dialog import VariablesDialog
 from vbgui.gui.worker import FitRunner, FitSetup
-from vbgui.io.atomic import atomic_write
 from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
+from vbgui.io.safe_write import write_file
 from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, LoadOptions, read_recording_file
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.preset import Preset, load_preset, shipped_preset_names
@@ -470,12 +470,19 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Save preset", f"{preset.name or 'preset'}.toml",
                                               "Presets (*.toml)")
         if path:
-            self.write_preset(preset, path)
+            self.write_preset(preset, path, force=True)  # the save dialog asked before replacing
 
-    def write_preset(self, preset: Preset, path: str | Path) -> bool:
-        path = Path(path).with_suffix(".toml")
+    def write_preset(self, preset: Preset, path: str | Path, force: bool = False) -> bool:
+        """Save ``preset`` as TOML (suffix .toml); ``force`` replaces ``path`` itself, never a name reached
+        by changing the suffix."""
+        chosen = Path(path)
+        path = chosen.with_suffix(".toml")
         try:
-            atomic_write(path, lambda handle: handle.write(preset.to_toml().encode("utf-8")))
+            write_file(path, lambda handle: handle.write(preset.to_toml().encode("utf-8")),
+                       force=force and path == chosen)
+        except VbguiError as exc:
+            self.show_error("Cannot save the preset", str(exc))
+            return False
         except OSError as exc:
             self.show_error("Cannot save the preset", f"{path}: {exc.strerror or exc}")
             return False
