@@ -186,3 +186,30 @@ def test_an_export_never_replaces_its_input(result, tmp_path, capsys):
     link.symlink_to(source)
     assert main(["export", str(source), "--to", str(link), "--force"]) == 2
     assert source.read_bytes() == before
+
+
+def test_two_vbgui_export_processes_to_one_path_one_wins(result, tmp_path):
+    """The reported race (both exited 0, one silently replacing the other), with the real command."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    sources = [tmp_path / "a.json", tmp_path / "b.json"]
+    write_json(result, sources[0], force=False)
+    other = json.loads(json.dumps(result))
+    other["parameters"]["mean"][0] += 1.0
+    write_json(other, sources[1], force=False)
+    for trial in range(4):
+        target = tmp_path / f"race{trial}.csv"
+        racers = [subprocess.Popen([sys.executable, "-m", "vbgui", "export", str(source), "--to", str(target)],
+                                   env=env, stderr=subprocess.PIPE, text=True) for source in sources]
+        codes = [racer.wait(timeout=120) for racer in racers]
+        errors = [racer.stderr.read() for racer in racers]
+        assert sorted(codes) == [0, 2], (codes, errors)
+        loser = errors[codes.index(2)].strip().splitlines()
+        assert len(loser) == 1 and "already exists" in loser[0]
+        winner = [result, other][codes.index(0)]
+        assert read_export(target)["mean"][0] == winner["parameters"]["mean"][0]  # a consistent set
+    assert not [p for p in tmp_path.iterdir() if "vbgui-tmp" in p.name]
