@@ -140,7 +140,7 @@ class FitResult:
         scaling = None if units is None else units["stimulus_standardisation"]
         return cls(
             vbgui_version=data["vbgui_version"], recording=data["recording"],
-            preset=preset_from_dict(data["preset"], source=source).to_dict(),  # keys left at their defaults filled in
+            preset=preset_from_dict(data["preset"], source=source).to_dict(),  # defaults filled in
             family=data["family"], estimator=data["estimator"], converged=data["converged"],
             stop_reason=data.get("stop_reason", ""), message=data.get("message", ""),
             iterations=data["iterations"], elbo=float(data["elbo"]),

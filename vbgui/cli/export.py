@@ -16,10 +16,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vbgui.app.result import FitResult
-    from vbgui.io.exports import write_export
+    from vbgui.io.exports import export_files, write_export
     from vbgui.io.result_json import read_json
-
-    from vbgui.io.exports import export_files
     from vbgui.io.safe_write import check_target
 
     for target in export_files(args.to):

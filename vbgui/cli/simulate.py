@@ -26,7 +26,6 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.models.synthetic import make_synthetic_recording
 
     check_target(args.out, force=args.force)
-
     recording = make_synthetic_recording(args.likelihood, n_bins=args.bins, stimulus_lags=args.lags,
                                          spike_history_lags=args.history, dt=args.dt, seed=args.seed)
     try:

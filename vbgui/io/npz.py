@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from vbgui.errors import RecordingError
-from vbgui.io.safe_write import write_file
 from vbgui.io.recording import Recording, RecordingFile
+from vbgui.io.safe_write import write_file
 
 KNOWN_ARRAYS = ("counts", "response", "unit_names", "stimulus", "dt", "design", "truth_names", "truth_weights")
 
