@@ -213,3 +213,30 @@ def test_two_vbgui_export_processes_to_one_path_one_wins(result, tmp_path):
         winner = [result, other][codes.index(0)]
         assert read_export(target)["mean"][0] == winner["parameters"]["mean"][0]  # a consistent set
     assert not [p for p in tmp_path.iterdir() if "vbgui-tmp" in p.name]
+
+
+def test_a_crash_between_the_renames_of_a_replacement_is_detected(result, tmp_path, monkeypatch):
+    import os
+
+    path = tmp_path / "fit.csv"
+    write_export(result, path)
+    changed = json.loads(json.dumps(result))
+    changed["parameters"]["mean"][0] += 1.0
+    real_replace = os.replace
+    calls = []
+
+    def crash_after_the_first(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process dies between the renames
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", crash_after_the_first)
+    with pytest.raises(KeyboardInterrupt):
+        write_export(changed, path, force=True)
+    monkeypatch.setattr(os, "replace", real_replace)
+    with pytest.raises(ResultFileError, match="fit.csv: not from the same export as fit_meta.json"):
+        read_export(path)
+    assert not [p for p in tmp_path.iterdir() if "vbgui-tmp" in p.name]
+    write_export(changed, path, force=True)  # exporting again repairs the set
+    assert read_export(path)["mean"][0] == changed["parameters"]["mean"][0]
