@@ -201,3 +201,13 @@ def test_compare_never_replaces_a_preset_file(recordings, tmp_path, capsys):
                    "--out", preset, "--force") == 2
     assert "this is also an input" in capsys.readouterr().err
     assert preset.read_text() == "likelihood = 'poisson'"
+
+
+def test_a_shipped_preset_named_by_name_is_an_input_too(recordings, capsys):
+    from vbgui.models.preset import PRESET_DIR
+
+    shipped = PRESET_DIR / "poisson-glm.toml"
+    before = shipped.read_bytes()
+    assert run_cli("fit", "--preset", "poisson-glm", "--recording", recordings["poisson"], "--out", shipped,
+                   "--force") == 2
+    assert "this is also an input" in capsys.readouterr().err and shipped.read_bytes() == before

@@ -39,12 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.cli.fit import parse_variables
     from vbgui.io.loaders import LoadOptions, load_recording
     from vbgui.io.safe_write import check_target, write_file
-    from vbgui.models.preset import load_preset
+    from vbgui.models.preset import load_preset, preset_path
 
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:
         raise VbguiError(f"{out}: the table must be .csv or .json (got '{out.suffix or 'no extension'}')")
-    inputs = [args.recording, *args.preset]
+    inputs = [args.recording, *map(preset_path, args.preset)]
     check_target(out, force=args.force, inputs=inputs)
     if args.draws < 10:
         raise VbguiError(f"--draws must be at least 10, got {args.draws}")

@@ -51,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.io.loaders import LoadOptions, load_recording
     from vbgui.io.result_json import write_json
     from vbgui.io.safe_write import check_target
-    from vbgui.models.preset import load_preset
+    from vbgui.models.preset import load_preset, preset_path
 
-    inputs = [args.recording, args.preset]
+    inputs = [args.recording, preset_path(args.preset)]
     out = check_target(args.out, force=args.force, inputs=inputs)
     preset = load_preset(args.preset).with_fit(family=args.family, estimator=args.estimator, seed=args.seed,
                                                max_iter=args.max_iter, samples=args.samples,

@@ -188,13 +188,19 @@ def shipped_preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
 
 
+def preset_path(name_or_path: str | Path) -> Path:
+    """The file a preset name (a shipped preset) or path refers to; it may not exist."""
+    text_name = str(name_or_path)
+    if not text_name.endswith(".toml") and (PRESET_DIR / f"{text_name}.toml").is_file():
+        return PRESET_DIR / f"{text_name}.toml"
+    return Path(name_or_path)
+
+
 def load_preset(name_or_path: str | Path) -> Preset:
     """Load a shipped preset by name, or a preset file by path."""
     text_name = str(name_or_path)
-    path = Path(name_or_path)
-    if not text_name.endswith(".toml") and (PRESET_DIR / f"{text_name}.toml").is_file():
-        path = PRESET_DIR / f"{text_name}.toml"
-    elif not path.exists():
+    path = preset_path(name_or_path)
+    if not path.exists():
         raise PresetError(f"{text_name}: no such preset file, and not a shipped preset "
                           f"(shipped: {', '.join(shipped_preset_names())})")
     try:
