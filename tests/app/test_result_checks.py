@@ -22,6 +22,14 @@ from vbgui.models.preset import load_preset
 from vbgui.models.synthetic import make_synthetic_recording
 
 REPO = Path(__file__).resolve().parents[2]
+ADDRESS_SPACE_LIMIT = 2 * 2 ** 30  # bytes: a hostile file that makes the reader allocate more fails the test
+
+
+def limited_memory() -> None:
+    """Run in the child before exec: cap its address space, so a memory bomb fails the test, not the machine."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
 
 
 def standardised_gaussian():
@@ -181,7 +189,7 @@ def test_a_hostile_result_is_refused_naming_the_file_and_the_field(valid, tmp_pa
 
 
 def test_hostile_results_through_vbgui_export_exit_2_with_one_line(valid, tmp_path):
-    """Each case in a real process: exit 2, one line, no traceback, nothing written, never a non-finite number."""
+    """Each case in a real process (address space capped): exit 2, one line, no traceback, nothing written."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     labels = ["elbo as string nan", "kl as string -inf", "1e999", "negative variance", "iterations 1e999",
               "preset {}", "fit []", "missing elbo", "short mean", "not positive definite", "nested 10000 deep",
@@ -190,7 +198,7 @@ def test_hostile_results_through_vbgui_export_exit_2_with_one_line(valid, tmp_pa
         source = hostile_file(valid, tmp_path, label)
         target = tmp_path / "out.csv"
         completed = subprocess.run([sys.executable, "-m", "vbgui", "export", str(source), "--to", str(target)],
-                                   capture_output=True, text=True, timeout=120, env=env)
+                                   capture_output=True, text=True, timeout=120, env=env, preexec_fn=limited_memory)
         lines = completed.stderr.strip().splitlines()
         assert completed.returncode == 2, (label, completed.stderr)
         assert len(lines) == 1 and str(source) in lines[0] and "Traceback" not in completed.stderr, label

@@ -105,7 +105,15 @@ def test_temporary_files_of_dead_writers_are_cleaned_at_the_next_write(tmp_path)
     assert clean_stale_temps(target) == []
 
 
-def test_racing_threads_one_wins_the_other_is_refused(tmp_path):
+@pytest.mark.parametrize("links", ["hard links", "no hard links"])
+def test_racing_threads_one_wins_the_other_is_refused(tmp_path, monkeypatch, links):
+    if links == "no hard links":
+        import errno
+
+        def no_links(source, target):
+            raise OSError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_links)
     for trial in range(60):
         target = tmp_path / f"race{trial}.json"
         barrier = threading.Barrier(2)
@@ -162,3 +170,19 @@ def test_racing_processes_one_wins_the_other_exits_2(tmp_path):
         assert target.read_bytes() == winner.encode() * 100_000
         assert "already exists" in errors[codes.index(2)]
     assert not [p for p in tmp_path.iterdir() if TEMP_MARK in p.name]
+
+
+def test_without_hard_links_the_name_is_still_created_exclusively(tmp_path, monkeypatch):
+    """File systems without hard links (FAT, some network mounts): O_EXCL creation, then the content."""
+    import errno
+
+    def no_links(source, target):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    target = tmp_path / "out.json"
+    write_file(target, writer(b"first"), force=False)
+    with pytest.raises(OutputFileError, match="already exists"):
+        write_file(target, writer(b"second"), force=False)
+    assert target.read_bytes() == b"first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
