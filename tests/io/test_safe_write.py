@@ -186,3 +186,30 @@ def test_without_hard_links_the_name_is_still_created_exclusively(tmp_path, monk
         write_file(target, writer(b"second"), force=False)
     assert target.read_bytes() == b"first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_a_writer_killed_mid_write_leaves_nothing_after_the_next_write(tmp_path):
+    import signal
+
+    target = tmp_path / "fit.npz"
+    script = textwrap.dedent("""
+        import sys, time
+        from vbgui.io.safe_write import write_file
+        def write(handle):
+            handle.write(b"partial" * 1000)
+            handle.flush()
+            time.sleep(60)
+        write_file(sys.argv[1], write, force=False)
+    """)
+    writer_process = subprocess.Popen([sys.executable, "-c", script, str(target)],
+                                      env={**os.environ, "PYTHONPATH": str(REPO)})
+    deadline = time.time() + 30
+    while not [p for p in tmp_path.iterdir() if TEMP_MARK in p.name] and time.time() < deadline:
+        time.sleep(0.05)
+    writer_process.send_signal(signal.SIGKILL)
+    writer_process.wait(timeout=10)
+    left = [p for p in tmp_path.iterdir() if TEMP_MARK in p.name]
+    assert len(left) == 1 and left[0].name.startswith(f".fit.npz{TEMP_MARK}{writer_process.pid}-")
+    assert not target.exists()
+    write_file(target, writer(b"complete"), force=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.npz"] and target.read_bytes() == b"complete"
