@@ -22,6 +22,11 @@ class ResultFileError(VbguiError):
     """A result file cannot be written or read back."""
 
 
+class OutputFileError(ResultFileError):
+    """An output file must not be written: it exists (and --force was not given), it is one of the
+    inputs, or its folder is missing."""
+
+
 class FitError(VbguiError):
     """A fit cannot start or produced no usable result."""
 

@@ -121,7 +121,7 @@ def test_bad_inputs_exit_2_with_one_line_and_no_file(recordings, tmp_path, capsy
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("vbgui: error: ") and fragment in err[0], (label, err)
         assert not out.exists(), label
-    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+    assert not [p for p in tmp_path.iterdir() if "vbgui-tmp" in p.name or p.name.endswith(".tmp")]
 
 
 def test_a_real_process_reports_errors_without_traceback(tmp_path):
@@ -148,3 +148,66 @@ def test_anything_but_a_subcommand_goes_to_the_window(monkeypatch):
     for argv in ([], ["--demo", "two-modes"], ["recording.npz"], ["--selftest"]):
         assert main(argv) == 0
     assert seen == [[], ["--demo", "two-modes"], ["recording.npz"], ["--selftest"]]
+
+
+def _run_process(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "vbgui", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+
+
+def test_fit_never_replaces_its_recording_even_with_force(recordings, tmp_path):
+    """The reported case: `vbgui fit --recording r.npz --out r.npz` destroyed the recording."""
+    recording = tmp_path / "r.npz"
+    recording.write_bytes(recordings["poisson"].read_bytes())
+    alias = tmp_path / "alias.npz"
+    alias.symlink_to(recording)
+    before = recording.read_bytes()
+    for out, extra in ((recording, []), (recording, ["--force"]), (alias, ["--force"])):
+        completed = _run_process("fit", "--preset", "poisson-glm", "--recording", recording, "--out", out, *extra)
+        lines = completed.stderr.strip().splitlines()
+        assert completed.returncode == 2 and len(lines) == 1 and "this is also an input" in lines[0], completed.stderr
+    assert recording.read_bytes() == before and alias.is_symlink()
+
+
+def test_every_writing_command_refuses_an_existing_target_without_force(recordings, tmp_path, capsys):
+    out = tmp_path / "taken"
+    commands = {
+        "fit": ["fit", "--preset", "poisson-glm", "--recording", recordings["poisson"], "--out"],
+        "simulate": ["simulate", "--bins", "500", "--out"],
+        "compare": ["compare", "--recording", recordings["poisson"], "--preset", "poisson-glm", "--preset",
+                    "poisson-glm", "--out"],
+    }
+    for name, argv in commands.items():
+        suffix = {"fit": ".json", "simulate": ".npz", "compare": ".csv"}[name]
+        target = out.with_suffix(suffix)
+        target.write_text("mine")
+        assert run_cli(*argv, target) == 2, name
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "already exists; not overwritten (use --force" in err[0], (name, err)
+        assert target.read_text() == "mine", name
+    assert run_cli(*commands["simulate"], out.with_suffix(".npz"), "--force") == 0
+    assert np.load(out.with_suffix(".npz"))["dt"] > 0
+    assert run_cli(*commands["fit"], out.with_suffix(".json"), "--force", "--quiet", "--max-iter", "3") == 0
+    assert json.loads(out.with_suffix(".json").read_text())["result_version"] == 1
+    assert run_cli("compare", "--recording", recordings["poisson"], "--preset", "poisson-glm",
+                   "--out", recordings["poisson"], "--force") == 2
+    assert "must be .csv or .json" in capsys.readouterr().err
+
+
+def test_compare_never_replaces_a_preset_file(recordings, tmp_path, capsys):
+    preset = tmp_path / "mine.json"
+    preset.write_text("likelihood = 'poisson'")
+    assert run_cli("compare", "--recording", recordings["poisson"], "--preset", preset, "--preset", "poisson-glm",
+                   "--out", preset, "--force") == 2
+    assert "this is also an input" in capsys.readouterr().err
+    assert preset.read_text() == "likelihood = 'poisson'"
+
+
+def test_a_shipped_preset_named_by_name_is_an_input_too(recordings, capsys):
+    from vbgui.models.preset import PRESET_DIR
+
+    shipped = PRESET_DIR / "poisson-glm.toml"
+    before = shipped.read_bytes()
+    assert run_cli("fit", "--preset", "poisson-glm", "--recording", recordings["poisson"], "--out", shipped,
+                   "--force") == 2
+    assert "this is also an input" in capsys.readouterr().err and shipped.read_bytes() == before

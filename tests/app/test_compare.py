@@ -128,3 +128,18 @@ def test_cli_single_model_is_an_error(cli_files, tmp_path, capsys):
     code = main(["compare", "--recording", str(cli_files / "rec.npz"), "--preset", "linear-gaussian",
                  "--out", str(tmp_path / "t.csv")])
     assert code == 2 and "at least two" in capsys.readouterr().err
+
+
+def test_the_csv_table_never_holds_a_non_finite_number():
+    import math
+
+    from vbgui.app.compare import ComparisonRow, ComparisonTable
+
+    row = ComparisonRow(model="m", preset="p", family="full-rank", parameters=3, bins=100, converged=True,
+                        elbo=-1.0, iw_log_evidence=-1.0, iw_log_evidence_se=0.1, log_evidence=None, evidence=-1.0,
+                        evidence_se=0.1, evidence_source="iw", psis_khat=math.nan, delta_elbo=0.0,
+                        delta_evidence=-800.0, bayes_factor=math.inf, seconds=0.5)
+    text = ComparisonTable("rec.npz", 100, 0, (row,)).to_csv()
+    assert "inf" not in text and "nan" not in text
+    header, values = (line.split(",") for line in text.splitlines())
+    assert values[header.index("bayes_factor")] == "" and values[header.index("psis_khat")] == ""

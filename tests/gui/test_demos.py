@@ -229,6 +229,29 @@ def test_exports_png_svg_and_animation_frames(qtbot, demos, tmp_path) -> None:
     assert len(frames) > 5 and all(frame.stat().st_size > 0 for frame in frames)
     assert frames[0].read_bytes() != frames[-1].read_bytes()
     assert demos.page.animation.finished
+    assert demos.export_plots(tmp_path / "plots.png") is None and "already exists" in demos.status.text()
+    # frames of an earlier export are replaced only after the one question, and the folder keeps one run
+    (tmp_path / "frames" / "frame-9999.png").write_bytes(b"old run")
+    assert demos.export_animation(tmp_path / "frames", frames_per_second=5) == []
+    assert "already holds" in demos.status.text()
+    again = demos.export_animation(tmp_path / "frames", frames_per_second=5, force=True)
+    assert sorted(again) == sorted((tmp_path / "frames").iterdir()) and len(again) == len(frames)
+
+
+def test_the_frames_dialog_asks_once_before_replacing_frames(qtbot, demos, tmp_path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    settle(qtbot, demos)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(tmp_path))
+    folder = tmp_path / f"{demos.demo_name}-frames"
+    folder.mkdir()
+    (folder / "frame-0000.png").write_bytes(b"mine")
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda _parent, _title, text, *_args: asked.append(text) or QMessageBox.StandardButton.No)
+    demos.choose_frames_export()
+    assert len(asked) == 1 and "holds 1 frames" in asked[0]
+    assert (folder / "frame-0000.png").read_bytes() == b"mine" and "kept" in demos.status.text()
 
 
 def test_demos_menu_opens_each_demo_and_closes_with_the_main_window(qtbot, window) -> None:

@@ -172,6 +172,20 @@ def test_compare_dialog_tabulates_two_presets_and_exports_csv(qtbot, window, sma
         rows = list(csv.reader(handle))
     assert tuple(rows[0]) == TABLE_COLUMNS and len(rows) == 3
     assert rows[1][0] == table.best.model
+    before = path.read_bytes()
+    from PySide6.QtWidgets import QFileDialog
+
+    from vbgui.errors import OutputFileError
+
+    with pytest.raises(OutputFileError, match="already exists"):
+        dialog.write_csv(path)
+    # the save dialog asked about "comparison", not "comparison.csv": nothing is replaced unasked
+    dialog_answer = (str(tmp_path / "comparison"), "CSV table (*.csv)")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: dialog_answer)
+        dialog.choose_csv()
+    assert "Not written" in dialog.status.text() and path.read_bytes() == before
+    assert dialog.write_csv(path, force=True) == path
 
 
 def test_compare_dialog_needs_two_models(qtbot, window, small_recording_path) -> None:
@@ -199,3 +213,15 @@ def test_a_new_fit_clears_the_previous_diagnosis(qtbot, window, small_recording_
         window.run_fit()
     assert panel.diagnostics is None
     qtbot.waitUntil(lambda: not window.is_fitting(), timeout=60_000)
+
+
+def test_an_export_after_the_diagnosis_carries_it(diagnosed, tmp_path) -> None:
+    from vbgui.io.exports import read_export
+
+    window, outcome = diagnosed
+    for suffix in (".json", ".csv"):
+        path = tmp_path / f"diagnosed{suffix}"
+        assert window.write_result(path)
+        carried = read_export(path)["metadata"]["diagnostics"]
+        assert carried["psis_khat"] == pytest.approx(outcome.diagnostics.psis_khat)
+        assert carried["psis_verdict"] == outcome.diagnostics.psis_verdict

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QListWidget, QPushButton
 
+from vbgui.errors import VbguiError
 from vbgui.gui.main_window import DEFAULT_PRESET, MainWindow
 from vbgui.gui.posterior_plot import NOT_AVAILABLE
 from vbgui.io.npz import save_npz
@@ -230,6 +231,10 @@ def test_save_and_reopen_a_preset(window, tmp_path) -> None:
     window.preset_panel.select("poisson-glm")
     set_field(window, "design.stimulus_lags", "7")
     assert window.write_preset(window.preset_panel.current_preset(), tmp_path / "mine.toml")
+    assert not window.write_preset(window.preset_panel.current_preset(), tmp_path / "mine.toml")
+    assert "mine.toml: already exists" in window.last_error
+    assert not window.write_preset(window.preset_panel.current_preset(), tmp_path / "mine", force=True)
+    assert window.write_preset(window.preset_panel.current_preset(), tmp_path / "mine.toml", force=True)
     assert window.open_preset(tmp_path / "mine.toml")
     assert window.preset_panel.preset_list.currentItem().text() == "mine.toml"
     assert window.preset_panel.current_preset().design.stimulus_lags == 7
@@ -254,6 +259,16 @@ def test_export_result_json_and_plots(qtbot, window, small_recording_path, tmp_p
         for suffix in ("png", "svg"):
             written = export_plot(view, tmp_path / f"{name}.{suffix}")
             assert written.stat().st_size > 1000
+    png = tmp_path / "ELBO.png"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    before = png.read_bytes()
+    with pytest.raises(VbguiError, match="ELBO.png: already exists; not overwritten"):
+        export_plot(window.elbo_plot, png)
+    with pytest.raises(VbguiError, match="ELBO.png: already exists"):  # the dialog asked about "ELBO", not .png
+        export_plot(window.elbo_plot, tmp_path / "ELBO", force=True)
+    assert png.read_bytes() == before
+    assert export_plot(window.elbo_plot, png, force=True) == png
+    assert not [p for p in tmp_path.iterdir() if "vbgui-tmp" in p.name]
 
 
 def test_recent_files_are_remembered_in_isolated_settings(window, small_recording_path, tmp_path) -> None:

@@ -95,3 +95,42 @@ def test_a_file_that_is_not_a_result_is_an_error(window, tmp_path) -> None:
     path.write_text('{"hello": 1}')
     assert not window.open_result(path)
     assert "other.json" in window.last_error and window.result is None
+
+
+def test_the_export_dialog_asks_once_before_replacing(fitted, tmp_path, monkeypatch) -> None:
+    """Qt's own overwrite question is turned off; ours names every file of the export, once."""
+    from PySide6.QtWidgets import QFileDialog
+
+    window, result = fitted
+    path = tmp_path / "fit.csv"
+    window.write_result(path)
+    dialogs: list[dict] = []
+
+    def save_dialog(*args, **kwargs):
+        dialogs.append(kwargs)
+        return str(path), "CSV (*.csv)"
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    asked = answer(monkeypatch, QMessageBox.StandardButton.No)
+    before = path.read_bytes()
+    window.export_result()
+    assert len(dialogs) == 1 and dialogs[0]["options"] & QFileDialog.Option.DontConfirmOverwrite
+    assert len(asked) == 1 and "fit.csv" in asked[0] and "fit_cov.csv" in asked[0] and "fit_meta.json" in asked[0]
+    assert path.read_bytes() == before
+    asked = answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    window.export_result()
+    assert len(asked) == 1 and read_export(path)["names"] == list(result.names)
+
+
+@pytest.mark.parametrize("field, value, named", [("elbo", "nan", "'elbo' must be a number"),
+                                                 ("iterations", -3, "'iterations' must be at least 0"),
+                                                 ("preset", {}, "field 'preset'")])
+def test_a_hostile_result_opens_a_dialog_naming_the_field(fitted, tmp_path, field, value, named) -> None:
+    window, result = fitted
+    data = result.to_dict()
+    data[field] = value
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(data))
+    assert not window.open_result(path)
+    assert str(path) in window.last_error and named in window.last_error
+    assert window.result is result  # the fit on screen is kept

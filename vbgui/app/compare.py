@@ -107,7 +107,8 @@ class ComparisonTable:
                 "rows": [{k: clean(v) for k, v in row.as_dict().items()} for row in self.rows]}
 
     def to_csv(self) -> str:
-        """CSV text with a header line; an unknown exact log evidence is an empty field."""
+        """CSV text with a header line; an unknown exact log evidence, or a non-finite number (a Bayes
+        factor beyond float range), is an empty field."""
         import csv
         import io
 
@@ -118,7 +119,7 @@ class ComparisonTable:
             values = []
             for name in TABLE_COLUMNS:
                 value = getattr(row, name)
-                if value is None:
+                if value is None or (isinstance(value, float) and not np.isfinite(value)):
                     values.append("")
                 elif isinstance(value, float):
                     values.append(repr(value))

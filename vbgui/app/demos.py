@@ -90,7 +90,7 @@ class DemoScene:
 
 
 def save_scene(scene: DemoScene, path: str | Path) -> None:
-    write_json(scene.to_dict(), path)
+    write_json(scene.to_dict(), path, force=True)  # the save dialog asked before replacing
 
 
 def load_scene(path: str | Path) -> DemoScene:

@@ -18,7 +18,7 @@ from typing import Callable, Generator
 import numpy as np
 
 import vbgui
-from vbgui.app.result import FitResult, Trace
+from vbgui.app.result import FitResult, StimulusScaling, Trace
 from vbgui.core.conjugate import linear_gaussian_posterior
 from vbgui.core.elbo import MONTE_CARLO_ESTIMATORS, ElboTerms, ExactEstimator, GLMProblem, make_estimator
 from vbgui.core.families import Family, GaussianPosterior
@@ -29,7 +29,7 @@ from vbgui.core.optimize import IterationReport, Outcome, optimizer_for
 from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.errors import FitError, RecordingError
 from vbgui.io.recording import Recording
-from vbgui.models.design import Design, build_design
+from vbgui.models.design import Design, build_design, stimulus_standardisation
 from vbgui.models.preset import Preset
 
 @dataclass(frozen=True, eq=False)
@@ -200,4 +200,9 @@ class FitSession:
             truth={k: v for k, v in self.recording.truth.items() if k in self.names},
             unit=self.recording.unit, recording_checksum=recording_checksum(self.recording),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            dt=float(self.recording.dt), stimulus_scaling=self._stimulus_scaling(),
         )
+
+    def _stimulus_scaling(self) -> StimulusScaling | None:
+        scaling = stimulus_standardisation(self.recording, self.preset.design)
+        return None if scaling is None else StimulusScaling(tuple(scaling[0]), tuple(scaling[1]))

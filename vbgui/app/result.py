@@ -1,7 +1,8 @@
 """FitResult: the one result type the CLI writes, the GUI shows and exports convert.
 
 ``to_dict`` gives the JSON contract of ``vbgui fit --out`` (version
-``RESULT_VERSION``); ``from_dict`` reads it back and checks it.
+``RESULT_VERSION``); ``from_dict`` checks every field
+(:mod:`vbgui.app.result_checks`) and reads it back.
 """
 from __future__ import annotations
 
@@ -10,9 +11,21 @@ from typing import Any
 
 import numpy as np
 
-from vbgui.errors import ResultFileError
+from vbgui.app.result_checks import check_result_dict
+from vbgui.models.preset import preset_from_dict
 
 RESULT_VERSION = 1
+LAGS_MEANING = ("stim[l] weights the stimulus l * lag_s seconds before the bin (l = 0: the same bin); "
+                "hist[j] weights the response (j + 1) * lag_s seconds before the bin")
+
+
+@dataclass(frozen=True)
+class StimulusScaling:
+    """The z-scoring applied to each stimulus column before its lags were built:
+    s_standardised = (s - mean) / sd, so a weight w per standard deviation is w / sd per stimulus unit."""
+
+    mean: tuple[float, ...]
+    sd: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,8 @@ class FitResult:
     recording_checksum: str = ""
     created: str = ""
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    dt: float | None = None
+    stimulus_scaling: StimulusScaling | None = None
 
     @property
     def sd(self) -> np.ndarray:
@@ -108,45 +123,40 @@ class FitResult:
             data["truth"] = dict(self.truth)
         if self.diagnostics:
             data["diagnostics"] = self.diagnostics
+        if self.dt is not None:
+            scaling = self.stimulus_scaling
+            data["units"] = {
+                "bin_width_s": self.dt, "lag_s": self.dt, "lags": LAGS_MEANING, "elbo": "nats", "evidence": "nats",
+                "stimulus_standardisation": None if scaling is None else {"mean": list(scaling.mean),
+                                                                          "sd": list(scaling.sd)}}
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "result") -> "FitResult":
-        """Rebuild a result from :meth:`to_dict` output; raises ResultFileError naming what is wrong."""
-        try:
-            if data.get("result_version") != RESULT_VERSION:
-                raise ResultFileError(f"{source}: unsupported result_version {data.get('result_version')!r} "
-                                      f"(this vbgui reads version {RESULT_VERSION})")
-            params = data["parameters"]
-            names = tuple(str(n) for n in params["names"])
-            mean = np.asarray(params["mean"], dtype=float)
-            cov = np.asarray(params["cov"], dtype=float)
-            if mean.shape != (len(names),) or cov.shape != (len(names), len(names)):
-                raise ResultFileError(f"{source}: parameters.mean/cov do not match parameters.names")
-            if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
-                raise ResultFileError(f"{source}: parameters contain non-finite values")
-            trace = data["trace"]
-            exact = data.get("exact_posterior")
-            return cls(
-                vbgui_version=str(data["vbgui_version"]), preset=dict(data["preset"]),
-                recording=str(data["recording"]), family=str(data["family"]),
-                estimator=str(data["estimator"]), converged=bool(data["converged"]),
-                stop_reason=str(data.get("stop_reason", "")), message=str(data.get("message", "")),
-                iterations=int(data["iterations"]), elbo=float(data["elbo"]),
-                expected_log_likelihood=float(data["expected_log_likelihood"]), kl=float(data["kl"]),
-                names=names, mean=mean, cov=cov,
-                trace=Trace(tuple(int(i) for i in trace["iteration"]), tuple(map(float, trace["elbo"])),
-                            tuple(map(float, trace["expected_log_likelihood"])), tuple(map(float, trace["kl"]))),
-                seconds=float(data["seconds"]), n_bins=int(data["bins"]["total"]),
-                first_row=int(data["bins"]["first_row"]),
-                log_evidence=None if data.get("log_evidence") is None else float(data["log_evidence"]),
-                exact_posterior_mean=None if exact is None else np.asarray(exact["mean"], dtype=float),
-                exact_posterior_cov=None if exact is None else np.asarray(exact["cov"], dtype=float),
-                truth={str(k): float(v) for k, v in data.get("truth", {}).items()},
-                unit=str(data.get("unit", "")), recording_checksum=str(data.get("recording_checksum", "")),
-                created=str(data.get("created", "")), diagnostics=dict(data.get("diagnostics", {})),
-            )
-        except ResultFileError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ResultFileError(f"{source}: not a vbgui result ({exc.__class__.__name__}: {exc})") from None
+        """Rebuild a result from :meth:`to_dict` output; raises ResultFileError naming the file and the field."""
+        check_result_dict(data, source, RESULT_VERSION)
+        params, trace, exact = data["parameters"], data["trace"], data.get("exact_posterior")
+        units = data.get("units")
+        scaling = None if units is None else units["stimulus_standardisation"]
+        return cls(
+            vbgui_version=data["vbgui_version"], recording=data["recording"],
+            preset=preset_from_dict(data["preset"], source=source).to_dict(),  # defaults filled in
+            family=data["family"], estimator=data["estimator"], converged=data["converged"],
+            stop_reason=data.get("stop_reason", ""), message=data.get("message", ""),
+            iterations=data["iterations"], elbo=float(data["elbo"]),
+            expected_log_likelihood=float(data["expected_log_likelihood"]), kl=float(data["kl"]),
+            names=tuple(params["names"]), mean=np.asarray(params["mean"], dtype=float),
+            cov=np.asarray(params["cov"], dtype=float),
+            trace=Trace(tuple(trace["iteration"]), tuple(map(float, trace["elbo"])),
+                        tuple(map(float, trace["expected_log_likelihood"])), tuple(map(float, trace["kl"]))),
+            seconds=float(data["seconds"]), n_bins=data["bins"]["total"], first_row=data["bins"]["first_row"],
+            log_evidence=None if exact is None else float(data["log_evidence"]),
+            exact_posterior_mean=None if exact is None else np.asarray(exact["mean"], dtype=float),
+            exact_posterior_cov=None if exact is None else np.asarray(exact["cov"], dtype=float),
+            truth={k: float(v) for k, v in data.get("truth", {}).items()},
+            unit=data.get("unit", ""), recording_checksum=data.get("recording_checksum", ""),
+            created=data.get("created", ""), diagnostics=dict(data.get("diagnostics", {})),
+            dt=None if units is None else float(units["bin_width_s"]),
+            stimulus_scaling=None if scaling is None else StimulusScaling(tuple(map(float, scaling["mean"])),
+                                                                          tuple(map(float, scaling["sd"]))),
+        )

@@ -26,6 +26,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     compare.add_argument("--family", action="append", choices=FAMILY_NAMES,
                          help="fit every preset with this family; repeat for several (default: each preset's own)")
     compare.add_argument("--out", required=True, help="the table to write: .csv or .json")
+    compare.add_argument("--force", action="store_true", help="replace --out if it exists (never an input)")
     compare.add_argument("--draws", type=int, default=2000, help="importance draws per model (default 2000)")
     compare.add_argument("--seed", type=int, default=0, help="seed of the importance draws")
     compare.add_argument("--quiet", action="store_true", help="no progress lines and no table on stdout")
@@ -37,15 +38,15 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.app.diagnose import DiagnosticsSettings
     from vbgui.app.fit import warm_up_engine
     from vbgui.cli.fit import parse_variables
-    from vbgui.io.atomic import atomic_write
     from vbgui.io.loaders import LoadOptions, load_recording
-    from vbgui.models.preset import load_preset
+    from vbgui.io.safe_write import check_target, write_file
+    from vbgui.models.preset import load_preset, preset_path
 
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:
         raise VbguiError(f"{out}: the table must be .csv or .json (got '{out.suffix or 'no extension'}')")
-    if not out.parent.is_dir():
-        raise VbguiError(f"{out}: the folder {out.parent} does not exist")
+    inputs = [args.recording, *map(preset_path, args.preset)]
+    check_target(out, force=args.force, inputs=inputs)
     if args.draws < 10:
         raise VbguiError(f"--draws must be at least 10, got {args.draws}")
     presets = [load_preset(name) for name in args.preset]
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         text = table.to_csv()
     try:
-        atomic_write(out, lambda handle: handle.write(text.encode("utf-8")))
+        write_file(out, lambda handle: handle.write(text.encode("utf-8")), force=args.force, inputs=inputs)
     except OSError as exc:
         raise VbguiError(f"{out}: cannot write the table ({exc.strerror or exc})") from None
     if not args.quiet:

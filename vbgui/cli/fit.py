@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES
 from vbgui.errors import VbguiError
@@ -23,6 +22,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help="the file's name for a role: counts, response, stimulus, dt, spike_times, duration, "
                           "time, unit_names (repeatable), e.g. --variable counts=spk")
     fit.add_argument("--out", required=True, help="the result file to write (JSON)")
+    fit.add_argument("--force", action="store_true", help="replace --out if it exists (never an input)")
     fit.add_argument("--family", choices=FAMILY_NAMES, help="overrides [fit].family")
     fit.add_argument("--estimator", choices=ESTIMATOR_NAMES, help="overrides [fit].estimator")
     fit.add_argument("--seed", type=int, help="overrides [fit].seed")
@@ -51,11 +51,11 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.app.fit import FitSession, warm_up_engine
     from vbgui.io.loaders import LoadOptions, load_recording
     from vbgui.io.result_json import write_json
-    from vbgui.models.preset import load_preset
+    from vbgui.io.safe_write import check_target
+    from vbgui.models.preset import load_preset, preset_path
 
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise VbguiError(f"{out}: the folder {out.parent} does not exist")
+    inputs = [args.recording, preset_path(args.preset)]
+    out = check_target(args.out, force=args.force, inputs=inputs)
     preset = load_preset(args.preset).with_fit(family=args.family, estimator=args.estimator, seed=args.seed,
                                                max_iter=args.max_iter, samples=args.samples,
                                                learning_rate=args.learning_rate)
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
               f"importance-weighted evidence {diagnostics.iw_log_evidence:.3f} +- "
               f"{diagnostics.iw_log_evidence_se:.3f}, reference {diagnostics.reference}"
               + "".join(f"; {flag}" for flag in diagnostics.flags), file=sys.stderr)
-    write_json(data, out)
+    write_json(data, out, force=args.force, inputs=inputs)
     status = "converged" if result.converged else f"NOT converged ({result.stop_reason}: {result.message})"
     print(f"{status} after {result.iterations} iterations in {result.seconds:.3f} s: "
           f"elbo {result.elbo:.6f} -> {out}", file=sys.stderr)

@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QGroupBox, QHBox
 
 from vbgui.app.compare import TOOLTIP, ComparisonProgress, ComparisonTable, compare_models, model_specs
 from vbgui.core.names import FAMILY_NAMES
+from vbgui.errors import VbguiError
 from vbgui.gui.diagnostics_worker import TaskRunner
-from vbgui.io.atomic import atomic_write
 from vbgui.io.recording import Recording
+from vbgui.io.safe_write import write_file
 from vbgui.models.preset import Preset
 
 # (header, tooltip) of the shown columns; the CSV export has every column of the table
@@ -220,14 +221,22 @@ class CompareDialog(QDialog):
 
     def choose_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export the comparison", "comparison.csv", "CSV table (*.csv)")
-        if path:
-            self.write_csv(path)
+        if not path:
+            return
+        try:
+            self.write_csv(path, force=True)  # the save dialog asked before replacing
+        except VbguiError as exc:
+            self.status.setText(f"Not written: {exc}")
+        except OSError as exc:
+            self.status.setText(f"Not written: {path}: {exc.strerror or exc}")
 
-    def write_csv(self, path: str | Path) -> Path:
-        """Write the full table (every column of :data:`vbgui.app.compare.TABLE_COLUMNS`) as CSV."""
-        path = Path(path).with_suffix(".csv")
+    def write_csv(self, path: str | Path, force: bool = False) -> Path:
+        """Write the full table (every column of :data:`vbgui.app.compare.TABLE_COLUMNS`) as CSV; ``force``
+        replaces ``path`` itself, never a name reached by changing the suffix (OutputFileError then)."""
+        chosen = Path(path)
+        path = chosen.with_suffix(".csv")
         text = self.table.to_csv()
-        atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+        write_file(path, lambda handle: handle.write(text.encode("utf-8")), force=force and path == chosen)
         self.status.setText(f"Wrote {path}")
         return path
 

@@ -52,6 +52,7 @@ class DiagnosticsController(QObject):
         self.runner: TaskRunner | None = None
         self.closed = False  # set when the window closes: a fit ending after that is not diagnosed
         self.compare_dialog: QDialog | None = None
+        self.last_outcome: FitDiagnostics | None = None
         self.panel = DiagnosticsPanel()
         self.dock = QDockWidget("Diagnostics", window)
         self.dock.setObjectName("diagnostics-dock")
@@ -146,8 +147,15 @@ class DiagnosticsController(QObject):
         if self.runner is not None:
             self.runner.cancel()
 
+    def diagnostics_of(self, result: FitResult) -> dict | None:
+        """The ``"diagnostics"`` object of the last diagnosis if it was of ``result`` (exports carry it)."""
+        if self.last_outcome is None or self.last_outcome.result is not result:
+            return None
+        return self.last_outcome.diagnostics.to_dict()
+
     def _on_finished(self, outcome: FitDiagnostics) -> None:
         self._join()
+        self.last_outcome = outcome
         diagnostics = outcome.diagnostics
         self.panel.show_diagnostics(diagnostics, outcome.q_cov)
         self.panel.set_idle(f"Done in {diagnostics.seconds:.2f} s: PSIS k-hat {diagnostics.psis_khat:.2f} "

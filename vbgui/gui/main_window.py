@@ -43,8 +43,8 @@ from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.gui.user_guide import ONLINE_HINT, UserGuide, find_user_guide
 from vbgui.gui.variables_dialog import VariablesDialog
 from vbgui.gui.worker import FitRunner, FitSetup
-from vbgui.io.atomic import atomic_write
-from vbgui.io.exports import EXPORT_FORMATS, covariance_path, write_export
+from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
+from vbgui.io.safe_write import write_file
 from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, LoadOptions, read_recording_file
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.preset import Preset, load_preset, shipped_preset_names
@@ -470,12 +470,19 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Save preset", f"{preset.name or 'preset'}.toml",
                                               "Presets (*.toml)")
         if path:
-            self.write_preset(preset, path)
+            self.write_preset(preset, path, force=True)  # the save dialog asked before replacing
 
-    def write_preset(self, preset: Preset, path: str | Path) -> bool:
-        path = Path(path).with_suffix(".toml")
+    def write_preset(self, preset: Preset, path: str | Path, force: bool = False) -> bool:
+        """Save ``preset`` as TOML (suffix .toml); ``force`` replaces ``path`` itself, never a name reached
+        by changing the suffix."""
+        chosen = Path(path)
+        path = chosen.with_suffix(".toml")
         try:
-            atomic_write(path, lambda handle: handle.write(preset.to_toml().encode("utf-8")))
+            write_file(path, lambda handle: handle.write(preset.to_toml().encode("utf-8")),
+                       force=force and path == chosen)
+        except VbguiError as exc:
+            self.show_error("Cannot save the preset", str(exc))
+            return False
         except OSError as exc:
             self.show_error("Cannot save the preset", f"{path}: {exc.strerror or exc}")
             return False
@@ -682,8 +689,11 @@ class MainWindow(QMainWindow):
         if self.result is None:
             self.show_error("Nothing to export", "Run a fit first.")
             return
+        # Qt's own "replace?" question is off: write_result asks once, about every file of the export
+        # (a CSV export also replaces FILE_cov.csv and FILE_meta.json, which Qt's question would not name).
         path, chosen = QFileDialog.getSaveFileName(self, "Export result", "vbgui-result.json",
-                                                   ";;".join(EXPORT_FILTERS))
+                                                   ";;".join(EXPORT_FILTERS),
+                                                   options=QFileDialog.Option.DontConfirmOverwrite)
         if not path:
             return
         if Path(path).suffix.lower() not in EXPORT_FORMATS:
@@ -701,13 +711,16 @@ class MainWindow(QMainWindow):
     def write_result(self, path: str | Path) -> bool:
         """Export the last fit in the format of ``path``'s extension; an existing file is replaced only if confirmed."""
         path = Path(path)
-        targets = [path, covariance_path(path)] if path.suffix.lower() == ".csv" else [path]
-        existing = [target for target in targets if target.exists()]
+        existing = [target for target in export_files(path) if target.exists()]
         if existing and not self.confirm_overwrite(existing):
             self.show_status(f"Not exported: {existing[0]} was kept.")
             return False
         try:
-            written = write_export(self.result.to_dict(), path, force=bool(existing))
+            data = self.result.to_dict()
+            diagnostics = self.diagnostics.diagnostics_of(self.result)
+            if diagnostics is not None and "diagnostics" not in data:
+                data["diagnostics"] = diagnostics
+            written = write_export(data, path, force=bool(existing))
         except VbguiError as exc:
             self.show_error("Cannot export the result", str(exc))
             return False
@@ -782,7 +795,7 @@ class MainWindow(QMainWindow):
         if not path:
             return
         try:
-            written = export_plot(self.plot_views()[name], path)
+            written = export_plot(self.plot_views()[name], path, force=True)  # the save dialog asked
         except VbguiError as exc:
             self.show_error("Cannot export the plot", str(exc))
             return

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from vbgui.errors import RecordingError
-from vbgui.io.atomic import atomic_write
 from vbgui.io.recording import Recording, RecordingFile
+from vbgui.io.safe_write import write_file
 
 KNOWN_ARRAYS = ("counts", "response", "unit_names", "stimulus", "dt", "design", "truth_names", "truth_weights")
 
@@ -104,8 +104,9 @@ def read_npz(path: str | Path) -> RecordingFile:
     )
 
 
-def save_npz(recording: Recording, path: str | Path) -> None:
-    """Write ``recording`` to ``path`` atomically (a complete file or none)."""
+def save_npz(recording: Recording, path: str | Path, *, force: bool = False) -> None:
+    """Write ``recording`` to ``path`` atomically (a complete file or none); an existing file is replaced
+    only with ``force`` (OutputFileError otherwise)."""
     path = Path(path)
     arrays: dict[str, np.ndarray] = {recording.response_name: recording.response, "dt": np.array(recording.dt)}
     if recording.stimulus is not None:
@@ -115,4 +116,4 @@ def save_npz(recording: Recording, path: str | Path) -> None:
     if recording.truth:
         arrays["truth_names"] = np.array(list(recording.truth), dtype=str)
         arrays["truth_weights"] = np.array(list(recording.truth.values()), dtype=float)
-    atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
+    write_file(path, lambda handle: np.savez_compressed(handle, **arrays), force=force)

@@ -66,6 +66,16 @@ def earliest_row(recording: Recording, settings: DesignSettings) -> int:
     return max(settings.stimulus_lags - 1, settings.spike_history_lags, 0)
 
 
+def stimulus_standardisation(recording: Recording, settings: DesignSettings) -> tuple[list[float], list[float]] | None:
+    """The mean and sd of each stimulus column that :func:`build_design` z-scores with (over the whole
+    recording); None when the design uses no standardised stimulus."""
+    if (recording.design is not None or recording.stimulus is None or settings.stimulus_lags == 0
+            or not settings.standardize):
+        return None
+    columns = [recording.stimulus[:, k] for k in range(recording.n_stimuli)]
+    return [float(c.mean()) for c in columns], [float(c.std()) for c in columns]
+
+
 def build_design(recording: Recording, settings: DesignSettings, first_row: int | None = None) -> Design:
     """Build the design of ``recording`` from bin ``first_row`` on (default: the earliest possible).
 
@@ -100,13 +110,14 @@ def build_design(recording: Recording, settings: DesignSettings, first_row: int 
             raise RecordingError(f"{src}: the preset asks for {settings.stimulus_lags} stimulus lags "
                                  "but the recording has no 'stimulus'")
         n_stimuli = recording.n_stimuli
+        scaling = stimulus_standardisation(recording, settings)
         for k in range(n_stimuli):
             column = recording.stimulus[:, k]
-            if settings.standardize:
-                sd = column.std()
+            if scaling is not None:
+                mean, sd = scaling[0][k], scaling[1][k]
                 if sd == 0:
                     raise RecordingError(f"{src}: stimulus column {k} is constant and cannot be standardised")
-                column = (column - column.mean()) / sd
+                column = (column - mean) / sd
             prefix = "stim" if n_stimuli == 1 else f"stim{k}"
             add(prefix, [f"{prefix}[{lag}]" for lag in range(settings.stimulus_lags)],
                 _lagged(column, settings.stimulus_lags, first_row, 0))

@@ -139,7 +139,10 @@ def _checked(source: str, section: str, key: str, value: Any) -> Any:
     where = f"{section}.{key}" if section else key
     expected, check, allowed = _RULES[section][key]
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise PresetError(f"{source}: '{where}' must be {allowed}, got an integer beyond float range") from None
     if expected is not bool and isinstance(value, bool) or not isinstance(value, expected):
         raise PresetError(f"{source}: '{where}' must be {allowed}, got {value!r} ({type(value).__name__})")
     if expected is float and value != value:
@@ -200,13 +203,19 @@ def shipped_preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
 
 
+def preset_path(name_or_path: str | Path) -> Path:
+    """The file a preset name (a shipped preset) or path refers to; it may not exist."""
+    text_name = str(name_or_path)
+    if not text_name.endswith(".toml") and (PRESET_DIR / f"{text_name}.toml").is_file():
+        return PRESET_DIR / f"{text_name}.toml"
+    return Path(name_or_path)
+
+
 def load_preset(name_or_path: str | Path) -> Preset:
     """Load a shipped preset by name, or a preset file by path."""
     text_name = str(name_or_path)
-    path = Path(name_or_path)
-    if not text_name.endswith(".toml") and (PRESET_DIR / f"{text_name}.toml").is_file():
-        path = PRESET_DIR / f"{text_name}.toml"
-    elif not path.exists():
+    path = preset_path(name_or_path)
+    if not path.exists():
         raise PresetError(f"{text_name}: no such preset file, and not a shipped preset "
                           f"(shipped: {', '.join(shipped_preset_names())})")
     try:

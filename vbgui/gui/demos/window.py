@@ -11,13 +11,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMainWindow, QStackedWidget, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
 from vbgui.app.demos import DEMO_NAMES, DEMOS, DemoScene, load_scene, save_scene
 from vbgui.errors import VbguiError
 from vbgui.gui.demos.collinear import CollinearPage
 from vbgui.gui.demos.correlated import CorrelatedGaussianPage
-from vbgui.gui.demos.frames import FRAMES_PER_SECOND, export_frames
+from vbgui.gui.demos.frames import FRAMES_PER_SECOND, existing_frames, export_frames
 from vbgui.gui.demos.heavy_tails import HeavyTailsPage
 from vbgui.gui.demos.noisy_gradients import NoisyGradientsPage
 from vbgui.gui.demos.page import DemoPage
@@ -187,12 +187,13 @@ class DemosWindow(QMainWindow):
     def choose_plot_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export the plots", f"{self.demo_name}.png", EXPORT_FILTER)
         if path:
-            self.export_plots(path)
+            self.export_plots(path, force=True)  # the save dialog asked before replacing
 
-    def export_plots(self, path: str | Path) -> Path | None:
-        """The current demonstration's plots as PNG or SVG (pyqtgraph's exporter; SVG through Qt)."""
+    def export_plots(self, path: str | Path, force: bool = False) -> Path | None:
+        """The current demonstration's plots as PNG or SVG (pyqtgraph's exporter; SVG through Qt);
+        an existing file is replaced only with ``force``."""
         try:
-            written = export_plot(self.page.graphics, path)
+            written = export_plot(self.page.graphics, path, force=force)
         except VbguiError as exc:
             self._report(str(exc))
             return None
@@ -201,13 +202,26 @@ class DemosWindow(QMainWindow):
 
     def choose_frames_export(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder for the animation frames")
-        if folder:
-            self.export_animation(Path(folder) / f"{self.demo_name}-frames")
+        if not folder:
+            return
+        target = Path(folder) / f"{self.demo_name}-frames"
+        earlier = existing_frames(target)
+        if earlier:
+            answer = QMessageBox.question(self, "Replace the frames?",
+                                          f"{target}\nholds {len(earlier)} frames of an earlier export. Replace them?",
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                self._report(f"Not exported: the frames in {target} were kept.")
+                return
+        self.export_animation(target, force=bool(earlier))
 
-    def export_animation(self, folder: str | Path, frames_per_second: float = FRAMES_PER_SECOND) -> list[Path]:
-        """The current run as numbered PNG frames of the stage (see :mod:`vbgui.gui.demos.frames`)."""
+    def export_animation(self, folder: str | Path, frames_per_second: float = FRAMES_PER_SECOND,
+                         force: bool = False) -> list[Path]:
+        """The current run as numbered PNG frames of the stage (see :mod:`vbgui.gui.demos.frames`);
+        frames of an earlier export are replaced only with ``force``."""
         try:
-            written = export_frames(self.page, folder, frames_per_second)
+            written = export_frames(self.page, folder, frames_per_second, force=force)
         except VbguiError as exc:
             self._report(str(exc))
             return []
