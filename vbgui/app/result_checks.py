@@ -14,11 +14,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES
 from vbgui.errors import PresetError, ResultFileError
 from vbgui.models.preset import preset_from_dict
 
-FAMILIES = ("mean-field", "full-rank", "structured")
-ESTIMATORS = ("exact", "reparam")
 SYMMETRY_TOLERANCE = 1e-8  # relative to the largest variance
 AGREEMENT_TOLERANCE = 1e-6  # relative: sd against sqrt(diag cov), elbo against accuracy - complexity
 
@@ -233,8 +232,8 @@ def _require(data: dict[str, Any], where: _Field, required: tuple[str, ...], opt
 
 
 TOP_LEVEL_RULES: dict[str, Callable[[Any, _Field], Any]] = {
-    "vbgui_version": text, "preset": _check_preset, "recording": text, "family": one_of(FAMILIES),
-    "estimator": one_of(ESTIMATORS), "converged": flag, "iterations": whole_number, "elbo": finite_number,
+    "vbgui_version": text, "preset": _check_preset, "recording": text, "family": one_of(FAMILY_NAMES),
+    "estimator": one_of(ESTIMATOR_NAMES), "converged": flag, "iterations": whole_number, "elbo": finite_number,
     "expected_log_likelihood": finite_number, "kl": finite_number, "parameters": _check_parameters,
     "trace": _check_trace, "seconds": finite_number, "bins": _check_bins,
     "stop_reason": text, "message": text, "unit": text, "recording_checksum": text, "created": text,
