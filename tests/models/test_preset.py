@@ -1,6 +1,8 @@
 """Preset TOML: the issue's example, shipped presets, and every kind of bad value."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from vbgui.errors import PresetError
@@ -46,6 +48,14 @@ def test_a_preset_round_trips_through_toml(tmp_path):
     assert load_preset(path) == preset
 
 
+@pytest.mark.parametrize("description", ["two\nlines", 'quote " back\\slash', "tab\t bell\a del\x7f", "π ∑ 🧠"])
+def test_any_description_is_written_as_valid_toml_and_reads_back(tmp_path, description):
+    preset = replace(load_preset("poisson-glm"), description=description)
+    path = tmp_path / "mine.toml"
+    path.write_text(preset.to_toml(), encoding="utf-8")
+    assert load_preset(path).description == description
+
+
 @pytest.mark.parametrize("text,fragment", [
     ('likelihood = "poisson"\nlikelyhood = 1', "unknown key 'likelyhood' (did you mean 'likelihood'?)"),
     ('likelihood = "poisson"\n[design]\nstimulus_lag = 3', "unknown key [design] 'stimulus_lag'"),
@@ -63,6 +73,11 @@ def test_a_preset_round_trips_through_toml(tmp_path):
     ('[design]\nbias = true', "missing key 'likelihood'"),
     ('likelihood = "poisson"\ndesign = 3', "'design' must be a table"),
     ('likelihood = "poisson"\n[design', "not valid TOML"),
+    ('likelihood = "poisson"\n[prior]\nscale = 1e-300', "'prior.scale' must be a number from 1e-6 to 1e6, got 1e-300"),
+    ('likelihood = "gaussian"\nnoise_sd = 1e-300', "'noise_sd' must be a number from 1e-6 to 1e6, got 1e-300"),
+    ('likelihood = "gaussian"\nnoise_sd = 1e300', "'noise_sd' must be a number from 1e-6 to 1e6"),
+    ('likelihood = "poisson"\nname = "two\\nlines"', "'name' must be one line of at most 200 characters"),
+    ('likelihood = "poisson"\nx = ' + "[" * 5000 + "]" * 5000, "nested too deeply"),
 ])
 def test_bad_presets_are_rejected_naming_the_key(text, fragment):
     with pytest.raises(PresetError) as info:
