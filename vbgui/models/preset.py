@@ -70,11 +70,12 @@ class Preset:
             del data["noise_sd"]
         return data
 
-    def with_fit(self, **changes: Any) -> "Preset":
-        """A copy with some ``[fit]`` values replaced, validated like a file's."""
+    def with_fit(self, source: str | None = None, **changes: Any) -> "Preset":
+        """A copy with some ``[fit]`` values replaced, validated like a file's; ``source`` names the changes
+        in error messages (default: the preset's name)."""
         data = self.to_dict()
         data["fit"].update({k: v for k, v in changes.items() if v is not None})
-        return preset_from_dict(data, source=self.name or "preset")
+        return preset_from_dict(data, source=source or self.name or "preset")
 
     def to_toml(self) -> str:
         """TOML text that :func:`preset_from_toml` reads back to an equal preset."""
