@@ -7,6 +7,8 @@ import zipfile
 import numpy as np
 import pytest
 import scipy.io
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vbgui.errors import RecordingError, VbguiError
 from vbgui.io.limits import MemoryLimitError, memory_budget, parse_memory_size, set_memory_limit
@@ -216,3 +218,24 @@ def test_a_design_beyond_the_budget_is_refused_before_it_is_built(monkeypatch):
                                                r"spike_history_lags=0\) would need 3.73 GiB"):
         build_design(recording, DesignSettings(stimulus_lags=10_000))
     assert build_design(recording, DesignSettings(stimulus_lags=20)).dim == 21
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shape=st.lists(st.integers(0, 2 ** 40), min_size=0, max_size=3).map(tuple),
+       descr=st.sampled_from(["<f8", "<i8", "|u1", "<c16", "|O", "<U4", "|V8", "|b1"]),
+       payload=st.integers(0, 4096))
+def test_any_npz_header_is_read_or_refused_without_allocating_what_it_claims(tmp_path, monkeypatch, shape, descr,
+                                                                           payload):
+    monkeypatch.setenv("VBGUI_MEMORY_LIMIT", "64M")
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+    path = tmp_path / "fuzz.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("counts.npy", header.getvalue() + b"\1" * payload)
+        archive.writestr("dt.npy", _npy(np.array(0.01)))
+    try:
+        recording = load_recording(path)
+    except RecordingError as error:
+        assert str(error).startswith(str(path)) and "allow_pickle" not in str(error)
+    else:
+        assert recording.n_bins >= 1 and np.all(np.isfinite(recording.response))

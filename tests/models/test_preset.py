@@ -4,9 +4,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vbgui.errors import PresetError
-from vbgui.models.preset import load_preset, preset_from_toml, shipped_preset_names
+from vbgui.models.preset import load_preset, preset_from_dict, preset_from_toml, shipped_preset_names
 
 ISSUE_EXAMPLE = '''
 likelihood = "gaussian"      # poisson | bernoulli | gaussian
@@ -89,3 +91,35 @@ def test_bad_presets_are_rejected_naming_the_key(text, fragment):
 def test_an_unknown_preset_name_lists_the_shipped_ones():
     with pytest.raises(PresetError, match="not a shipped preset.*poisson-glm"):
         load_preset("poison-glm")
+
+
+toml_scalars = st.one_of(st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30))
+toml_values = st.recursive(toml_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)), max_leaves=12)
+preset_like = st.dictionaries(
+    st.sampled_from(["likelihood", "noise_sd", "name", "description", "design", "prior", "fit", "other"]),
+    st.one_of(toml_values, st.dictionaries(st.sampled_from(
+        ["stimulus_lags", "spike_history_lags", "bias", "standardize", "scale", "family", "estimator",
+         "max_iter", "seed", "samples", "learning_rate", "tolerance", "x"]), toml_values, max_size=5)),
+    max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(preset_like)
+def test_any_parsed_preset_is_accepted_or_refused_by_name(data):
+    try:
+        preset = preset_from_dict(data, source="fuzz.toml")
+    except PresetError as error:
+        assert str(error).startswith("fuzz.toml: ") and "\n" not in str(error).replace("\\n", "")
+    else:
+        assert 1e-6 <= preset.prior.scale <= 1e6 and 1e-6 <= preset.noise_sd <= 1e6
+        assert preset_from_toml(preset.to_toml(), source="again") == preset
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_is_a_preset_or_a_preset_error(text):
+    try:
+        preset_from_toml(text, source="fuzz.toml")
+    except PresetError as error:
+        assert str(error).startswith("fuzz.toml: ")

@@ -52,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.app.diagnose import DiagnosticsSettings
     from vbgui.app.fit import warm_up_engine
     from vbgui.cli.fit import parse_variables
-    from vbgui.io.atomic import atomic_write
-    from vbgui.io.loaders import LoadOptions, load_recording
     from vbgui.core.rowpass import CancelToken
+    from vbgui.io.atomic import atomic_write
+    from vbgui.io.limits import check_memory
+    from vbgui.io.loaders import LoadOptions, load_recording
     from vbgui.models.design import design_width, earliest_row
     from vbgui.models.preset import load_preset
     from vbgui.models.step_cost import check_step_cost
@@ -70,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
     options = LoadOptions(parse_variables(args.variable), args.dt)
     recording = run_interruptibly(lambda: load_recording(args.recording, args.unit, options))
     first_row = max(earliest_row(recording, spec.preset.design) for spec in specs)
+    n_rows = recording.n_bins - first_row
+    # every model's design is built before the first fit: together they must fit the budget
+    check_memory(args.recording, f"the {len(specs)} models' design matrices ({n_rows} bins each)",
+                 8.0 * n_rows * sum(design_width(recording, spec.preset.design) for spec in specs))
     for spec in specs:
         slow = check_step_cost(spec.preset, recording.n_bins - first_row, design_width(recording, spec.preset.design),
                                f"{args.recording} ({spec.label})")
