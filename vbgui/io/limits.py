@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,10 +89,20 @@ def memory_budget() -> int:
     if text:
         return parse_memory_size(text, MEMORY_LIMIT_VARIABLE)
     budget = int(physical_memory() * DEFAULT_SHARE_OF_MEMORY)
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
+    soft = address_space_limit()
+    if soft is not None:
         budget = min(budget, int(soft * DEFAULT_SHARE_OF_MEMORY))
     return budget
+
+
+def address_space_limit() -> int | None:
+    """The process's address-space limit (ulimit -v) in bytes, or None when it has none (or on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
 
 
 def format_bytes(size: float) -> str:
