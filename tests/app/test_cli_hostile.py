@@ -163,3 +163,25 @@ def test_shipped_recordings_are_listed_and_addressed_by_name(tmp_path):
     assert fitted.returncode == 0, fitted.stderr
     missing = run_limited("fit", "--preset", "poisson-glm", "--recording", "grasshopper-receptor-9", "--out", out)
     assert_refused(missing, "grasshopper-receptor-9: no such file, and not a shipped recording")
+
+
+def test_numerical_warnings_never_reach_stderr():
+    # in a real process: pytest would capture the warnings itself and hide what a user sees
+    code = """
+import sys, warnings
+import numpy as np
+from vbgui.cli import main, presets
+
+def noisy(args):
+    np.exp(np.array([1e4]))  # numpy's overflow RuntimeWarning
+    warnings.warn("invalid value encountered", RuntimeWarning)
+    return 0
+
+presets.run = noisy
+status = main(["presets"])
+np.exp(np.array([1e4]))  # outside a command, warnings show as usual: the filter is the command's only
+sys.exit(status)
+"""
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0
+    assert completed.stderr.count("RuntimeWarning") == 1 and "overflow" in completed.stderr
