@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     recording = run_interruptibly(lambda: load_recording(args.recording, args.unit, options))
     cancel = CancelToken()
     session = run_interruptibly(lambda: FitSession(preset, recording, cancel))
-    slow = check_step_cost(preset, session.design.n_rows, session.design.dim, f"{args.recording}")
+    slow = check_step_cost(preset, session.design.n_rows, session.design.dim, str(args.recording))
     run_interruptibly(warm_up_engine)
     last_print = 0.0
 
