@@ -101,7 +101,7 @@ def _bad_cases(tmp_path, recordings):
         "invalid toml": (["--preset", broken_toml], "not valid TOML"),
         "bad preset value": (["--preset", bad_toml], "'fit.family' must be one of"),
         "object array": (["--recording", npz("i.npz", **{**good, "stimulus": np.array([None] * 100)})],
-                         "never loads pickled data"),
+                         "object arrays are refused because vbgui never unpickles"),
     }
 
 

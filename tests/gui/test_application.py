@@ -27,3 +27,20 @@ def test_pyside_612_on_python_311_is_refused_with_advice() -> None:
     assert "PySide6-Essentials" in qt_binding_problem("6.12.0", (3, 11))
     assert qt_binding_problem("6.12.0", (3, 12)) is None
     assert qt_binding_problem("6.11.3", (3, 11)) is None
+
+
+def test_no_display_is_said_in_one_line_before_qt_starts() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from vbgui.gui.application import display_problem
+
+    assert "no display" in display_problem({}, "linux")
+    assert display_problem({"DISPLAY": ":0"}, "linux") is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    completed = subprocess.run([sys.executable, "-m", "vbgui"], capture_output=True, text=True, timeout=60, env=env)
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("vbgui: error: no display")

@@ -210,7 +210,7 @@ def test_invalid_form_values_are_explained_and_block_run(qtbot, window, small_re
     assert not window.run_action.isEnabled()
     set_field(window, "prior.scale", "-1")
     set_field(window, "fit.max_iter", "50")
-    assert "'prior.scale' must be a positive number" in window.preset_panel.message.text()
+    assert "'prior.scale' must be a number from 1e-6 to 1e6" in window.preset_panel.message.text()
     assert "border" in window.preset_panel.numbers["prior.scale"].styleSheet()
     set_field(window, "prior.scale", "2")
     assert window.preset_panel.message.text() == ""

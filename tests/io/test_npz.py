@@ -77,7 +77,7 @@ def test_object_arrays_are_refused_never_unpickled(tmp_path):
     arrays["stimulus"] = np.array([object()] * 50, dtype=object)
     path = tmp_path / "pickled.npz"
     np.savez(path, **arrays)
-    with pytest.raises(RecordingError, match="object array; vbgui never loads pickled data"):
+    with pytest.raises(RecordingError, match="object array; object arrays are refused because vbgui never unpickles"):
         load_npz(path)
 
 

@@ -35,7 +35,7 @@ Everything is plain data: :class:`Diagnostics` (``to_dict`` gives finite
 JSON) and :class:`ReferencePosterior` (draws and weights, or the exact
 Gaussian), which a GUI can use for contours and correlation heat maps.  Long
 steps report through ``on_progress`` and stop on the cancel token (raising
-:class:`~vbgui.core.rowpass.FitCancelled`).
+:class:`~vbgui.core.cancel.FitCancelled`).
 """
 from __future__ import annotations
 

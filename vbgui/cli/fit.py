@@ -5,6 +5,8 @@ import argparse
 import sys
 import time
 
+from vbgui.cli.interrupt import run_interruptibly
+from vbgui.cli.options import add_memory_limit
 from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES
 from vbgui.errors import VbguiError
 
@@ -33,6 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     fit.add_argument("--diagnose", action="store_true",
                      help="add \"diagnostics\" (PSIS k-hat, importance-weighted evidence, reference posterior "
                           "summary, flags) to the result")
+    add_memory_limit(fit)
     fit.set_defaults(run=run)
 
 
@@ -49,19 +52,25 @@ def parse_variables(pairs: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from vbgui.app.fit import FitSession, warm_up_engine
+    from vbgui.core.cancel import CancelToken
     from vbgui.io.loaders import LoadOptions, load_recording
     from vbgui.io.result_json import write_json
     from vbgui.io.safe_write import check_target
     from vbgui.models.preset import load_preset, preset_path
+    from vbgui.models.step_cost import check_step_cost
 
     inputs = [args.recording, preset_path(args.preset)]
     out = check_target(args.out, force=args.force, inputs=inputs)
-    preset = load_preset(args.preset).with_fit(family=args.family, estimator=args.estimator, seed=args.seed,
-                                               max_iter=args.max_iter, samples=args.samples,
-                                               learning_rate=args.learning_rate)
-    recording = load_recording(args.recording, args.unit, LoadOptions(parse_variables(args.variable), args.dt))
-    session = FitSession(preset, recording)
-    warm_up_engine()
+    preset = load_preset(args.preset)
+    preset = preset.with_fit(source=f"the flags over preset {preset.name or args.preset}", family=args.family,
+                             estimator=args.estimator, seed=args.seed, max_iter=args.max_iter,
+                             samples=args.samples, learning_rate=args.learning_rate)
+    options = LoadOptions(parse_variables(args.variable), args.dt)
+    recording = run_interruptibly(lambda: load_recording(args.recording, args.unit, options))
+    cancel = CancelToken()
+    session = run_interruptibly(lambda: FitSession(preset, recording, cancel))
+    slow = check_step_cost(preset, session.design.n_rows, session.design.dim, str(args.recording))
+    run_interruptibly(warm_up_engine)
     last_print = 0.0
 
     def report(progress) -> None:
@@ -75,17 +84,22 @@ def run(args: argparse.Namespace) -> int:
               f"{t.expected_log_likelihood:.6f}  complexity (KL) {t.kl:.6f}", file=sys.stderr)
 
     unit = f" unit '{recording.unit}'" if recording.unit else ""
-    for note in recording.notes:
-        print(f"note: {note}", file=sys.stderr)
-    print(f"fitting {preset.name or args.preset} ({preset.likelihood}, {preset.fit.family}, "
-          f"{preset.fit.estimator}) to {recording.source}{unit}: {session.design.n_rows} bins x "
-          f"{session.design.dim} parameters", file=sys.stderr)
-    result = session.run(report)
+    if not args.quiet:
+        for note in recording.notes:
+            print(f"note: {note}", file=sys.stderr)
+        if slow:
+            print(f"note: {slow}", file=sys.stderr)
+        print(f"fitting {preset.name or args.preset} ({preset.likelihood}, {preset.fit.family}, "
+              f"{preset.fit.estimator}) to {recording.source}{unit}: {session.design.n_rows} bins x "
+              f"{session.design.dim} parameters", file=sys.stderr)
+    result = run_interruptibly(lambda: session.run(report), cancel)
+    if result.stop_reason == "cancelled":
+        raise KeyboardInterrupt  # the token is set only by Ctrl-C here
     data = result.to_dict()
     if args.diagnose:
         from vbgui.app.diagnose import diagnose_session
 
-        diagnostics = diagnose_session(session, result)
+        diagnostics = run_interruptibly(lambda: diagnose_session(session, result), cancel)
         data["diagnostics"] = diagnostics.to_dict()
         print(f"diagnostics: PSIS k-hat {diagnostics.psis_khat:.2f} ({diagnostics.psis_verdict}), "
               f"importance-weighted evidence {diagnostics.iw_log_evidence:.3f} +- "

@@ -2,39 +2,70 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
+from vbgui.cli.interrupt import run_interruptibly
+from vbgui.cli.options import add_memory_limit
 from vbgui.core.names import DISPERSION_RANGE, LIKELIHOOD_NAMES
 from vbgui.errors import VbguiError
 
+MAX_LAGS = 10_000
+MAX_SEED = 2 ** 63 - 1
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    sim = commands.add_parser("simulate", help="write a synthetic recording with known ground truth (.npz)")
-    sim.add_argument("--out", required=True, help="the recording to write (.npz)")
+    sim = commands.add_parser("simulate", help="write a synthetic recording with known ground truth (.npz)",
+                              description="Simulate a GLM neuron driven by a smooth random stimulus and write "
+                                          "its counts (or response), stimulus, dt and true weights as .npz.")
+    sim.add_argument("--out", required=True, help="the .npz file to write (required)")
     sim.add_argument("--force", action="store_true", help="replace --out if it exists")
-    sim.add_argument("--likelihood", choices=LIKELIHOOD_NAMES, default="poisson")
-    sim.add_argument("--bins", type=int, default=20_000)
-    sim.add_argument("--lags", type=int, default=10, help="stimulus filter taps")
-    sim.add_argument("--history", type=int, default=0, help="spike-history taps")
-    sim.add_argument("--dt", type=float, default=0.01, help="seconds per bin")
-    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--likelihood", choices=LIKELIHOOD_NAMES, default="poisson",
+                     help="how the response is drawn: spike counts, over-dispersed counts, 0/1 spikes or a "
+                          "continuous value (default: %(default)s)")
+    sim.add_argument("--bins", type=int, default=20_000, help="number of time bins, 1 or more (default: %(default)s)")
+    sim.add_argument("--lags", type=int, default=10,
+                     help=f"stimulus filter taps of the true model, 0 to {MAX_LAGS} (default: %(default)s)")
+    sim.add_argument("--history", type=int, default=0,
+                     help=f"spike-history taps of the true model, 0 to {MAX_LAGS} (default: %(default)s)")
+    sim.add_argument("--dt", type=float, default=0.01, help="seconds per bin, positive (default: %(default)s)")
+    sim.add_argument("--seed", type=int, default=0, help="random seed, 0 or more (default: %(default)s)")
     sim.add_argument("--dispersion", type=float, default=0.5,
-                     help="negative-binomial only: Var[y] = mu + dispersion mu^2 (default: 0.5)")
+                     help="negative-binomial only: Var[y] = mu + dispersion mu^2, "
+                          f"{DISPERSION_RANGE[0]:g} to {DISPERSION_RANGE[1]:g} (default: %(default)s)")
+    add_memory_limit(sim)
     sim.set_defaults(run=run)
 
 
+def check_flags(args: argparse.Namespace) -> None:
+    """Refuse bad flag values before anything is simulated."""
+    if args.bins < 1:
+        raise VbguiError(f"--bins must be 1 or more, got {args.bins}")
+    for flag, value in (("--lags", args.lags), ("--history", args.history)):
+        if not 0 <= value <= MAX_LAGS:
+            raise VbguiError(f"{flag} must be an integer from 0 to {MAX_LAGS}, got {value}")
+    if not (0 < args.dt < math.inf):
+        raise VbguiError(f"--dt must be a positive number of seconds per bin, got {args.dt}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise VbguiError(f"--seed must be an integer from 0 to {MAX_SEED}, got {args.seed}")
+    low, high = DISPERSION_RANGE
+    if not low <= args.dispersion <= high:
+        raise VbguiError(f"--dispersion must lie in [{low:g}, {high:g}], got {args.dispersion!r}")
+
+
 def run(args: argparse.Namespace) -> int:
+    from vbgui.io.limits import check_memory
     from vbgui.io.npz import save_npz
     from vbgui.io.safe_write import check_target
     from vbgui.models.synthetic import make_synthetic_recording
 
-    low, high = DISPERSION_RANGE
-    if not low <= args.dispersion <= high:
-        raise VbguiError(f"--dispersion must lie in [{low:g}, {high:g}], got {args.dispersion!r}")
+    check_flags(args)
     check_target(args.out, force=args.force)
-    recording = make_synthetic_recording(args.likelihood, n_bins=args.bins, stimulus_lags=args.lags,
-                                         spike_history_lags=args.history, dt=args.dt, seed=args.seed,
-                                         dispersion=args.dispersion)
+    # the stimulus, its innovations, the drive, the response and the compressed copy: ~8 float64 per bin
+    check_memory("--bins", f"simulating {args.bins} bins", 8.0 * 8 * args.bins)
+    recording = run_interruptibly(lambda: make_synthetic_recording(
+        args.likelihood, n_bins=args.bins, stimulus_lags=args.lags, spike_history_lags=args.history, dt=args.dt,
+        seed=args.seed, dispersion=args.dispersion))
     try:
         save_npz(recording, args.out, force=args.force)
     except OSError as exc:

@@ -157,7 +157,7 @@ def glm_grid_posterior(problem: GLMProblem, n_points: int | None = None, extent_
 
     The grid spans MAP +- ``extent_sd`` Laplace sd along each axis with
     ``n_points`` nodes per axis (default: :func:`points_per_axis`).  Raises
-    ValueError for larger models and :class:`~vbgui.core.rowpass.FitCancelled`
+    ValueError for larger models and :class:`~vbgui.core.cancel.FitCancelled`
     when ``cancel`` is set.
     """
     dim = problem.dim

@@ -308,7 +308,7 @@ def sample(problem: GLMProblem, initial: np.ndarray, settings: HmcSettings = Hmc
     typically q's covariance (default: the covariance of ``initial``, or the
     prior's when there is a single chain).  ``on_progress`` is called after
     every iteration; ``cancel`` stops the run (raises
-    :class:`~vbgui.core.rowpass.FitCancelled`) within one data pass.
+    :class:`~vbgui.core.cancel.FitCancelled`) within one data pass.
     """
     initial = np.array(initial, dtype=np.float64, ndmin=2)
     n_chains, dim = initial.shape

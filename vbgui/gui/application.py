@@ -42,6 +42,16 @@ def qt_binding_problem(pyside_version: str = PySide6.__version__,
     return None
 
 
+def display_problem(environ=os.environ, platform: str = sys.platform) -> str | None:
+    """Why no window can open here (Linux without X11 or Wayland and no Qt platform chosen), or None."""
+    if not platform.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display: neither DISPLAY nor WAYLAND_DISPLAY is set, so the window cannot open; run vbgui "
+            "on a desktop (or over ssh -X), use the command line (vbgui --help), or set QT_QPA_PLATFORM=offscreen")
+
+
 def application_icon():
     """The window icon (resources/icons/vbgui.png, drawn by tools/make_icon.py)."""
     from PySide6.QtGui import QIcon
@@ -74,6 +84,10 @@ def run_application(argv: list[str]) -> int:
     selftest = "--selftest" in argv
     if selftest:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    problem = display_problem()
+    if problem is not None:
+        print(f"vbgui: error: {problem}", file=sys.stderr)
+        return 2
     from PySide6.QtWidgets import QApplication
 
     from vbgui.gui.preferences import Preferences

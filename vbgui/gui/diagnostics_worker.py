@@ -2,7 +2,7 @@
 
 A *task* is a plain function ``task(cancel, report) -> value`` of the
 ``app`` layer (:func:`diagnose_fit` here, or a model comparison): it checks
-``cancel`` (a :class:`~vbgui.core.rowpass.CancelToken`) and calls
+``cancel`` (a :class:`~vbgui.core.cancel.CancelToken`) and calls
 ``report(progress)`` as it goes.  :class:`TaskWorker` (a QObject moved to a
 QThread by :class:`TaskRunner`) runs it and turns its outcome into signals:
 ``progress`` (throttled to PROGRESS_INTERVAL, so a chatty sampler cannot

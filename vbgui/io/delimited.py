@@ -17,6 +17,7 @@ from typing import Mapping
 import numpy as np
 
 from vbgui.errors import NamingError, RecordingError
+from vbgui.io.limits import check_memory
 from vbgui.io.recording import RecordingFile
 
 ROLES = ("counts", "response", "stimulus", "time")
@@ -24,7 +25,7 @@ ROLES = ("counts", "response", "stimulus", "time")
 
 def _header(path: Path, delimiter: str) -> list[str]:
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is not a name
             row = next(csv.reader(handle, delimiter=delimiter), None)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise RecordingError(f"{path}: cannot read the header row ({exc.__class__.__name__}: {exc})") from None
@@ -57,6 +58,8 @@ def read_delimited(path: str | Path, variables: Mapping[str, str] | None = None,
     if unknown:
         raise RecordingError(f"{path}: unknown column role '{sorted(unknown)[0]}' (roles: {', '.join(ROLES)})")
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    # a value takes at least 2 characters ("1,"), and becomes 8 bytes, once parsed and once kept as float64
+    check_memory(str(path), "parsing the table", path.stat().st_size / 2 * 8 * 2)
     header = _header(path, delimiter)
     counts_default = [n for n in header if n == "counts" or n.startswith("counts")]
     response_role = "response" if ("response" in variables or ("response" in header and not counts_default)) \
@@ -73,7 +76,7 @@ def read_delimited(path: str | Path, variables: Mapping[str, str] | None = None,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
-            data = np.loadtxt(path, delimiter=delimiter, skiprows=1, ndmin=2, encoding="utf-8",
+            data = np.loadtxt(path, delimiter=delimiter, skiprows=1, ndmin=2, encoding="utf-8-sig",
                               usecols=sorted(set(response_columns + stimulus_columns + time_columns)))
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise RecordingError(f"{path}: not a table of numbers under the header ({exc})") from None

@@ -19,6 +19,7 @@ from vbgui.io.pillow_lab import is_pillow_folder, read_pillow_folder
 from vbgui.io.recording import Recording, RecordingFile
 
 EXTENSIONS = (".npz", ".mat", ".csv", ".tsv", ".nwb")
+SHIPPED_RECORDINGS_DIR = Path(__file__).resolve().parent.parent / "resources" / "recordings"
 FILE_FILTER = "Recordings (*.npz *.mat *.csv *.tsv *.nwb)"
 
 
@@ -35,8 +36,27 @@ class LoadOptions:
     dt: float | None = None
 
 
+def shipped_recordings() -> dict[str, Path]:
+    """The recordings shipped with vbgui, by name (the file name without its extension)."""
+    return {path.stem: path for path in sorted(SHIPPED_RECORDINGS_DIR.iterdir())
+            if path.suffix.lower() in EXTENSIONS} if SHIPPED_RECORDINGS_DIR.is_dir() else {}
+
+
+def resolve_recording(name_or_path: str | Path) -> Path:
+    """A path as given when it exists, else the shipped recording of that name; raises RecordingError if neither."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    shipped = shipped_recordings()
+    if str(name_or_path) in shipped:
+        return shipped[str(name_or_path)]
+    raise RecordingError(f"{path}: no such file, and not a shipped recording (shipped: {', '.join(shipped)}; "
+                         "'vbgui recordings' lists them)")
+
+
 def read_recording_file(path: str | Path, options: LoadOptions | None = None) -> RecordingFile:
-    path = Path(path)
+    """Read a recording file or folder, or a shipped recording by name, as a :class:`RecordingFile`."""
+    path = resolve_recording(path)
     options = options or LoadOptions()
     if options.dt is not None and not options.dt > 0:
         raise RecordingError(f"{path}: dt must be a positive number of seconds, got {options.dt!r}")

@@ -23,8 +23,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from vbgui.errors import NamingError, RecordingError
+from vbgui.io.hdf5_checks import check_hdf5_file
+from vbgui.io.limits import MemoryLimitError, check_memory, format_bytes, memory_budget
 from vbgui.io.recording import RecordingFile
-from vbgui.io.spike_times import bin_spike_times, n_bins_for
+from vbgui.io.spike_times import bin_spike_times, check_binning_memory, n_bins_for
 
 ROLES = ("counts", "response", "stimulus", "dt", "spike_times", "duration", "unit_names")
 
@@ -37,8 +39,12 @@ MX_NUMERIC = set(range(6, 16))
 COMPLEX_FLAG = 0x0800
 
 
-def check_v5_structure(data: bytes) -> None:
+def check_v5_structure(data: bytes, max_inflated: int | None = None) -> int:
     """Walk the tagged data elements of a MAT v5 file; raise ValueError at the first malformed one.
+
+    Returns the total size of the compressed elements once inflated; raises
+    :class:`MemoryLimitError` as soon as it passes ``max_inflated`` bytes (a zip
+    bomb is never inflated in full).
 
     scipy.io's compiled reader trusts type codes, flags and sizes and can
     crash the process on a corrupt file (segmentation faults, found by
@@ -53,16 +59,25 @@ def check_v5_structure(data: bytes) -> None:
     endian = {b"IM": "<", b"MI": ">"}.get(data[126:128])
     if endian is None:
         raise ValueError("no MAT v5 endian indicator")
+    total_inflated = 0
     for kind, body, size in _elements(data, V5_HEADER, len(data), endian, top_level=True):
         if kind == 15:
+            allowed = 0 if max_inflated is None else max(max_inflated - total_inflated, 0) + 1
             try:
-                inflated = zlib.decompress(data[body:body + size])
+                inflater = zlib.decompressobj()
+                inflated = inflater.decompress(data[body:body + size], allowed)
             except zlib.error as exc:
                 raise ValueError(f"compressed element at byte {body - 8} does not inflate ({exc})") from None
+            total_inflated += len(inflated)
+            if max_inflated is not None and total_inflated > max_inflated:
+                raise MemoryLimitError(f"its compressed variables inflate to more than {format_bytes(max_inflated)}, "
+                                       "the memory limit (raise it with --memory-limit or VBGUI_MEMORY_LIMIT, "
+                                       "e.g. 16G, if the machine has the memory)")
             for inner_kind, inner_body, inner_size in _elements(inflated, 0, len(inflated), endian, True):
                 _check_matrix(inflated, inner_kind, inner_body, inner_size, endian, 0)
         else:
             _check_matrix(data, kind, body, size, endian, 0)
+    return total_inflated
 
 
 def _elements(data: bytes, start: int, stop: int, endian: str, top_level: bool = False) -> list[tuple[int, int, int]]:
@@ -164,15 +179,30 @@ def _read_variables(path: Path) -> dict[str, Any]:
 
     source = str(path)
     if not h5py.is_hdf5(path):
+        file_size = path.stat().st_size
+        check_memory(source, "reading the file", 2 * file_size)
         try:
             # The bytes are checked, dropped, and the file read again by scipy: parsing from the bytes in
             # memory instead doubled the peak memory (benchmarks/bench_loading.py: 2.00x against 1.03x).
-            check_v5_structure(path.read_bytes())
+            inflated = check_v5_structure(path.read_bytes(), max_inflated=memory_budget())
+        except MemoryLimitError as exc:
+            raise MemoryLimitError(f"{source}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - untrusted bytes
+            raise RecordingError(f"{source}: not a readable MATLAB file ({exc.__class__.__name__}: {exc})") from None
+        # scipy holds the file, then the arrays: every array's bytes are in the file or inflated from it
+        check_memory(source, "reading its variables", file_size + 2 * inflated)
+        try:
             return {k: v for k, v in scipy.io.loadmat(path, squeeze_me=False, chars_as_strings=True).items()
                     if not k.startswith("__")}
         except Exception as exc:  # noqa: BLE001 - untrusted bytes: scipy.io raises many types
             raise RecordingError(f"{source}: not a readable MATLAB file ({exc.__class__.__name__}: {exc})") from None
     try:  # MATLAB v7.3 is HDF5 inside
+        check_hdf5_file(path, source)
+    except RecordingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - untrusted bytes: h5py raises many types
+        raise RecordingError(f"{source}: not a readable MATLAB v7.3 file ({exc.__class__.__name__}: {exc})") from None
+    try:
         with h5py.File(path, "r") as handle:
             return {name: _h5_value(handle, handle[name]) for name in handle if not name.startswith("#")}
     except RecordingError as exc:
@@ -267,6 +297,7 @@ def read_mat(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
         else:
             last = max((float(t.max()) for t in trains if t.size), default=dt)
             n_bins = n_bins_for(last, dt, source) + 1
+        check_binning_memory(source, n_bins, len(trains))
         responses = np.column_stack([bin_spike_times(t, dt, n_bins, source, names["spike_times"]) for t in trains])
     else:
         raise NamingError(f"{source}: no variable 'counts', 'response' or 'spike_times'; the file holds "

@@ -8,11 +8,14 @@ a synthetic recording.
 """
 from __future__ import annotations
 
+import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from vbgui.errors import RecordingError
+from vbgui.io.limits import check_memory
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.io.safe_write import write_file
 
@@ -34,24 +37,70 @@ def _as_columns(source: str, name: str, array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.float64)
 
 
+def _not_an_archive(source: str, path: Path) -> RecordingError:
+    """Say what a file that is not a zip archive is, without numpy's advice to unpickle it."""
+    with open(path, "rb") as handle:
+        start = handle.read(8)
+    if start.startswith(b"\x80"):
+        return RecordingError(f"{source}: a Python pickle, not a .npz archive; pickled and object data are "
+                              "refused because vbgui never unpickles (save plain numeric arrays with numpy.savez)")
+    if start.startswith(b"\x93NUMPY"):
+        return RecordingError(f"{source}: a single .npy array, not a .npz archive (save with numpy.savez)")
+    return RecordingError(f"{source}: not a readable .npz archive (not a zip of .npy arrays as numpy.savez writes)")
+
+
+def _member_bytes(source: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
+    """(bytes, elements) of the member's array, from its .npy header; refuses object arrays and false sizes."""
+    name = info.filename[:-4]
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ValueError(f"'{name}' has an unsupported .npy version {version}")
+        header_size = member.tell()
+    if dtype.hasobject:
+        raise RecordingError(f"{source}: '{name}' is an object array; object arrays are refused because vbgui "
+                             "never unpickles (save plain numeric arrays)")
+    size = math.prod(shape) * dtype.itemsize
+    if size > info.file_size - header_size:
+        raise RecordingError(f"{source}: '{name}' claims shape {shape} ({size} bytes) but the archive holds "
+                             f"{max(info.file_size - header_size, 0)} bytes of it")
+    return size, math.prod(shape)
+
+
+def _check_members(source: str, archive: zipfile.ZipFile) -> None:
+    """Check every known member's header, and that reading them (with a float64 copy) fits the memory budget."""
+    needed = 0
+    for info in archive.infolist():
+        if info.filename.endswith(".npy") and info.filename[:-4] in KNOWN_ARRAYS:
+            size, elements = _member_bytes(source, archive, info)
+            needed += size + 8 * elements  # the array as stored and its float64 copy
+    check_memory(source, "reading its arrays", needed)
+
+
 def read_npz(path: str | Path) -> RecordingFile:
-    """Read a recording file; any problem raises :class:`RecordingError` naming the file and the array."""
+    """Read a recording file; any problem raises :class:`RecordingError` naming the file and the array.
+
+    Member headers are read first: object arrays are refused without being
+    unpickled, and sizes are checked against the memory budget before anything is allocated.
+    """
     path = Path(path)
     source = str(path)
     if not path.is_file():
         raise RecordingError(f"{source}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise _not_an_archive(source, path)
     try:
+        with zipfile.ZipFile(path) as archive:
+            _check_members(source, archive)
         with np.load(path, allow_pickle=False) as archive:
             names = set(archive.files)
             arrays = {}
             for name in names & set(KNOWN_ARRAYS):
-                try:
-                    arrays[name] = archive[name]
-                except ValueError as exc:
-                    if "pickle" in str(exc):
-                        raise RecordingError(f"{source}: '{name}' is an object array; vbgui never loads "
-                                             "pickled data (save plain numeric arrays)") from None
-                    raise
+                arrays[name] = archive[name]
                 if not isinstance(arrays[name], np.ndarray):
                     raise RecordingError(f"{source}: '{name}' is not a NumPy array (.npy) member")
     except RecordingError:
@@ -70,6 +119,8 @@ def read_npz(path: str | Path) -> RecordingFile:
     response = _numeric(source, response_name, arrays[response_name])
     if response.ndim == 2 and response.shape[0] == 1:
         response = response.reshape(-1)
+    if response.ndim not in (1, 2):
+        raise RecordingError(f"{source}: '{response_name}' must be (T,) or (T, units), got shape {response.shape}")
     n_units = 1 if response.ndim == 1 else response.shape[1]
     unit_names = tuple(f"unit {i}" for i in range(n_units))
     if "unit_names" in arrays:

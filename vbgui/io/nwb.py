@@ -15,21 +15,33 @@ from typing import Mapping
 import numpy as np
 
 from vbgui.errors import RecordingError
+from vbgui.io.hdf5_checks import check_hdf5_file
 from vbgui.io.recording import RecordingFile
-from vbgui.io.spike_times import bin_edges, bin_spike_times, n_bins_for
+from vbgui.io.spike_times import bin_edges, bin_spike_times, check_binning_memory, n_bins_for
 
 DEFAULT_DT = 0.001
 INSTALL_HINT = "reading .nwb files needs pynwb: pip install \"vbgui[nwb]\""
 
 
-def _series_samples(series) -> tuple[np.ndarray, np.ndarray]:
-    """(times in seconds, values (n, K)) of a pynwb TimeSeries."""
+def _series_samples(series, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """(times in seconds, values (n, K)) of a pynwb TimeSeries; raises RecordingError for a bad clock."""
     values = np.asarray(series.data[:], dtype=np.float64)
+    if values.ndim == 0 or values.shape[0] == 0:
+        raise RecordingError(f"{source}: stimulus '{series.name}' holds no samples")
     values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], -1)
     if series.timestamps is not None:
-        times = np.asarray(series.timestamps[:], dtype=np.float64)
+        times = np.asarray(series.timestamps[:], dtype=np.float64).reshape(-1)
+        if times.shape[0] != values.shape[0]:
+            raise RecordingError(f"{source}: stimulus '{series.name}' has {times.shape[0]} timestamps for "
+                                 f"{values.shape[0]} samples")
     else:
-        times = series.starting_time + np.arange(values.shape[0]) / series.rate
+        rate, start = float(series.rate), float(series.starting_time or 0.0)
+        if not (np.isfinite(rate) and rate > 0):
+            raise RecordingError(f"{source}: stimulus '{series.name}' has sampling rate {rate!r}; "
+                                 "it must be a positive number of samples per second")
+        times = start + np.arange(values.shape[0]) / rate
+    if not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
+        raise RecordingError(f"{source}: stimulus '{series.name}' has times that are not finite and increasing")
     return times, values
 
 
@@ -61,6 +73,12 @@ def read_nwb(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
         raise RecordingError(f"{source}: {INSTALL_HINT}") from None
     dt = DEFAULT_DT if dt is None else dt
     try:
+        check_hdf5_file(path, source)
+    except RecordingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - untrusted bytes: h5py raises many types
+        raise RecordingError(f"{source}: not a readable NWB file ({exc.__class__.__name__}: {exc})") from None
+    try:
         with NWBHDF5IO(str(path), "r", load_namespaces=True) as io:
             nwbfile = io.read()
             units = nwbfile.units
@@ -80,7 +98,7 @@ def read_nwb(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
                 series = stimuli[wanted]
             elif stimuli:
                 series = next(iter(stimuli.values()))
-            samples = _series_samples(series) if series is not None else None
+            samples = _series_samples(series, source) if series is not None else None
     except RecordingError:
         raise
     except Exception as exc:  # noqa: BLE001 - untrusted bytes: h5py/hdmf/pynwb raise many types
@@ -89,6 +107,7 @@ def read_nwb(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
     if samples is not None:
         ends.append(float(samples[0][-1]))
     n_bins = n_bins_for(max(ends, default=dt), dt, source) + 1
+    check_binning_memory(source, n_bins, len(trains), 0 if samples is None else samples[1].shape[1])
     responses = np.column_stack([bin_spike_times(t, dt, n_bins, source, "spike_times") for t in trains])
     stimulus = None if samples is None else resample_onto_bins(samples[0], samples[1], dt, n_bins)
     return RecordingFile(responses=responses, unit_names=names, dt=dt, source=source, stimulus=stimulus,

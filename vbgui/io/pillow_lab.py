@@ -50,6 +50,8 @@ def read_pillow_folder(path: str | Path) -> RecordingFile:
     counts = []
     dropped = 0
     trains = _cells(_only_variable(spikes_path, "SpTimes"))
+    if not trains:
+        raise RecordingError(f"{spikes_path}: 'SpTimes' holds no cells (one vector of spike times per cell expected)")
     for train in trains:
         times = _numeric_array(str(spikes_path), "SpTimes", train).reshape(-1)
         if not np.all(np.isfinite(times)):

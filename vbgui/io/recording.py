@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vbgui.errors import RecordingError
+from vbgui.io.limits import VALUE_RULES, check_values
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,15 +69,18 @@ def _finite(source: str, name: str, array: np.ndarray) -> None:
 
 
 def check_arrays(source: str, name: str, responses: np.ndarray, dt: float, stimulus: np.ndarray | None,
-                 design: np.ndarray | None, truth: dict[str, float]) -> None:
+                 design: np.ndarray | None, truth: dict[str, float], role: str = "response") -> None:
     """Raise :class:`RecordingError` naming ``source`` and the array if they are inconsistent.
 
-    ``responses`` is (T,) or (T, units); ``name`` is what the file calls it.
+    ``responses`` is (T,) or (T, units); ``name`` is what the file calls it and
+    ``role`` what it holds ('counts' or 'response'), which sets the values allowed
+    (:data:`vbgui.io.limits.VALUE_RULES`).
     """
     n_bins = responses.shape[0]
     if n_bins == 0:
         raise RecordingError(f"{source}: '{name}' is empty")
     _finite(source, name, responses)
+    check_values(source, name, role if role in VALUE_RULES else "response", responses)
     if not (np.isfinite(dt) and dt > 0):
         raise RecordingError(f"{source}: 'dt' must be a positive number of seconds per bin, got {dt!r}")
     for array_name, array in (("stimulus", stimulus), ("design", design)):
@@ -89,6 +93,7 @@ def check_arrays(source: str, name: str, responses: np.ndarray, dt: float, stimu
         if array.shape[1] == 0:
             raise RecordingError(f"{source}: '{array_name}' has no columns")
         _finite(source, array_name, array)
+        check_values(source, array_name, array_name, array)
     for key, value in truth.items():
         if not np.isfinite(value):
             raise RecordingError(f"{source}: ground truth for '{key}' is not finite")
@@ -99,7 +104,7 @@ def check_recording_arrays(rec: Recording) -> None:
     name = f"{rec.response_name}' of unit '{rec.unit}" if rec.unit else rec.response_name
     if rec.response.ndim != 1:
         raise RecordingError(f"{rec.source}: '{name}' must be a vector of length T, got shape {rec.response.shape}")
-    check_arrays(rec.source, name, rec.response, rec.dt, rec.stimulus, rec.design, rec.truth)
+    check_arrays(rec.source, name, rec.response, rec.dt, rec.stimulus, rec.design, rec.truth, rec.response_name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,11 +132,14 @@ class RecordingFile:
         if responses.ndim != 2:
             raise RecordingError(f"{self.source}: '{self.response_name}' must be (T,) or (T, units), "
                                  f"got shape {self.responses.shape}")
+        if responses.shape[1] == 0:
+            raise RecordingError(f"{self.source}: '{self.response_name}' has no units (shape {self.responses.shape})")
         if len(self.unit_names) != responses.shape[1]:
             raise RecordingError(f"{self.source}: {len(self.unit_names)} unit names for "
                                  f"{responses.shape[1]} units in '{self.response_name}'")
         _as_float_columns(self)
-        check_arrays(self.source, self.response_name, responses, self.dt, self.stimulus, self.design, self.truth)
+        check_arrays(self.source, self.response_name, responses, self.dt, self.stimulus, self.design, self.truth,
+                     self.response_name)
         if self.response_name == "counts" and np.min(responses) < 0:
             bins, units = np.nonzero(responses < 0)
             raise RecordingError(f"{self.source}: 'counts' contains negative counts (unit "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from vbgui.errors import RecordingError
+from vbgui.io.limits import check_memory
 
 
 def bin_edges(dt: float, n_bins: int) -> np.ndarray:
@@ -43,4 +44,19 @@ def n_bins_for(duration: float, dt: float, source: str) -> int:
     """Number of whole bins of ``dt`` in ``duration`` seconds (rounding away float noise)."""
     if not (np.isfinite(duration) and duration > 0):
         raise RecordingError(f"{source}: 'duration' must be a positive number of seconds, got {duration!r}")
-    return int(np.floor(duration / dt + 1e-9))
+    if not (np.isfinite(dt) and dt > 0):
+        raise RecordingError(f"{source}: 'dt' must be a positive number of seconds per bin, got {dt!r}")
+    bins = duration / dt + 1e-9
+    if not bins < 2 ** 53:
+        raise RecordingError(f"{source}: {duration:g} s in bins of {dt:g} s are {bins:.3g} bins, "
+                             "more than any recording can hold; check the duration and dt")
+    return int(np.floor(bins))
+
+
+def check_binning_memory(source: str, n_bins: int, n_units: int, n_stimuli: int = 0) -> None:
+    """Refuse, before binning, spike trains whose counts (T x units) and stimulus would exceed the budget.
+
+    Per bin: an edge, a count per unit and its float64 copy, and the stimulus columns (8 bytes each).
+    """
+    check_memory(source, f"binning {n_units} spike train(s) into {n_bins} bins",
+                 float(n_bins) * 8 * (2 + 2 * n_units + 2 * n_stimuli))

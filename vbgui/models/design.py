@@ -22,6 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from vbgui.errors import RecordingError
+from vbgui.io.limits import check_memory
 from vbgui.io.recording import Recording
 from vbgui.models.preset import DesignSettings
 
@@ -76,6 +77,25 @@ def stimulus_standardisation(recording: Recording, settings: DesignSettings) -> 
     return [float(c.mean()) for c in columns], [float(c.std()) for c in columns]
 
 
+def design_width(recording: Recording, settings: DesignSettings) -> int:
+    """Number of columns the design of ``recording`` will have under ``settings``."""
+    regressors = (recording.design.shape[1] if recording.design is not None
+                  else recording.n_stimuli * settings.stimulus_lags if recording.stimulus is not None else 0)
+    return int(settings.bias) + regressors + settings.spike_history_lags
+
+
+def check_design_memory(recording: Recording, settings: DesignSettings, n_rows: int) -> None:
+    """Refuse, before allocating, a design (n_rows x D float64) larger than the memory budget.
+
+    The fit keeps the design and, in its passes, a few vectors per row; the
+    design itself dominates, so the estimate is n_rows x D x 8 bytes.
+    """
+    width = design_width(recording, settings)
+    check_memory(recording.source, f"the design matrix ({n_rows} bins x {width} columns: "
+                 f"stimulus_lags={settings.stimulus_lags}, spike_history_lags={settings.spike_history_lags})",
+                 float(n_rows) * width * 8)
+
+
 def build_design(recording: Recording, settings: DesignSettings, first_row: int | None = None) -> Design:
     """Build the design of ``recording`` from bin ``first_row`` on (default: the earliest possible).
 
@@ -101,6 +121,7 @@ def build_design(recording: Recording, settings: DesignSettings, first_row: int 
         raise RecordingError(f"{src}: {recording.n_bins} bins are fewer than the lags need "
                              f"({first_row + 1} at least: stimulus_lags={settings.stimulus_lags}, "
                              f"spike_history_lags={settings.spike_history_lags})")
+    check_design_memory(recording, settings, n_rows)
     if settings.bias:
         add("bias", ["bias"], np.ones((n_rows, 1)))
     if recording.design is not None:

@@ -17,6 +17,8 @@ from vbgui.core.names import DISPERSION_RANGE, ESTIMATOR_NAMES, FAMILY_NAMES, LI
 from vbgui.errors import PresetError
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+MAX_NAME_LENGTH = 200
+MAX_PRESET_BYTES = 1_000_000  # a preset is a few hundred bytes; anything this large is not one
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,12 @@ class Preset:
                 del data[key]
         return data
 
-    def with_fit(self, **changes: Any) -> "Preset":
-        """A copy with some ``[fit]`` values replaced, validated like a file's."""
+    def with_fit(self, source: str | None = None, **changes: Any) -> "Preset":
+        """A copy with some ``[fit]`` values replaced, validated like a file's; ``source`` names the changes
+        in error messages (default: the preset's name)."""
         data = self.to_dict()
         data["fit"].update({k: v for k, v in changes.items() if v is not None})
-        return preset_from_dict(data, source=self.name or "preset")
+        return preset_from_dict(data, source=source or self.name or "preset")
 
     def to_toml(self) -> str:
         """TOML text that :func:`preset_from_toml` reads back to an equal preset."""
@@ -96,18 +99,29 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _toml_string(value)
     return repr(value)
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: backslash and quote escaped, every control character as \\uXXXX."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "".join(f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c for c in escaped) + '"'
+
+
+def _printable_name(text: str) -> bool:
+    return len(text) <= MAX_NAME_LENGTH and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
 
 
 # key -> (type, check, description of the allowed range)
 _RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
     "": {
         "likelihood": (str, lambda v: v in LIKELIHOOD_NAMES, "one of " + ", ".join(LIKELIHOOD_NAMES)),
-        "noise_sd": (float, lambda v: 0 < v < 1e12, "a positive number"),
+        "noise_sd": (float, lambda v: 1e-6 <= v <= 1e6, "a number from 1e-6 to 1e6"),
         "dispersion": (float, lambda v: DISPERSION_RANGE[0] <= v <= DISPERSION_RANGE[1],
                        f"a number from {DISPERSION_RANGE[0]:g} to {DISPERSION_RANGE[1]:g}"),
-        "name": (str, lambda v: True, "a string"),
+        "name": (str, _printable_name, f"one line of at most {MAX_NAME_LENGTH} characters (no line breaks "
+                                       "or other control characters)"),
         "description": (str, lambda v: True, "a string"),
     },
     "design": {
@@ -117,7 +131,7 @@ _RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
         "standardize": (bool, lambda v: True, "true or false"),
     },
     "prior": {
-        "scale": (float, lambda v: 0 < v < 1e6, "a positive number below 1e6"),
+        "scale": (float, lambda v: 1e-6 <= v <= 1e6, "a number from 1e-6 to 1e6"),
     },
     "fit": {
         "family": (str, lambda v: v in FAMILY_NAMES, "one of " + ", ".join(FAMILY_NAMES)),
@@ -192,10 +206,14 @@ def _raise(error: Exception) -> Any:
 
 
 def preset_from_toml(text: str, source: str = "preset") -> Preset:
+    if len(text) > MAX_PRESET_BYTES:
+        raise PresetError(f"{source}: {len(text)} characters; a preset is at most {MAX_PRESET_BYTES}")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(f"{source}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise PresetError(f"{source}: not a preset (arrays or tables nested too deeply to read)") from None
     return preset_from_dict(data, source)
 
 
@@ -219,6 +237,8 @@ def load_preset(name_or_path: str | Path) -> Preset:
         raise PresetError(f"{text_name}: no such preset file, and not a shipped preset "
                           f"(shipped: {', '.join(shipped_preset_names())})")
     try:
+        if path.is_file() and path.stat().st_size > MAX_PRESET_BYTES:
+            raise PresetError(f"{path}: {path.stat().st_size} bytes; a preset is at most {MAX_PRESET_BYTES}")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PresetError(f"{path}: cannot read the preset ({exc.__class__.__name__}: {exc})") from None
