@@ -28,3 +28,19 @@ def test_a_slow_step_is_announced_and_a_fast_one_is_not():
     assert WARN_SECONDS < step_seconds(preset, 100_000, 26) < REFUSE_SECONDS
     assert "each step of this fit takes about" in check_step_cost(preset, 100_000, 26, "rec.npz")
     assert check_step_cost(load_preset("poisson-glm"), 100_000, 26, "rec.npz") is None
+
+
+def test_every_estimator_has_a_cost():
+    for estimator in ("exact", "reparam", "score-function"):
+        preset = load_preset("poisson-glm").with_fit(estimator=estimator)
+        assert step_seconds(preset, 10_000, 26) > 0
+
+
+def test_full_rank_at_large_d_says_what_it_costs_and_the_matrix_free_families_do_not():
+    full_rank = load_preset("poisson-glm").with_fit(family="full-rank")
+    assert "squared, for the full-rank family" in check_step_cost(full_rank, 100_000, 2001, "checkerboard.npz")
+    with pytest.raises(FitError, match=r"squared, for the full-rank family.*mean-field or low-rank"):
+        check_step_cost(full_rank, 200_000, 2001, "checkerboard.npz")
+    for family, changes in (("mean-field", {}), ("low-rank", {"rank": 5})):
+        preset = load_preset("poisson-glm").with_fit(family=family, **changes)
+        assert step_seconds(preset, 100_000, 1000) < WARN_SECONDS

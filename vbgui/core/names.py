@@ -9,3 +9,6 @@ ESTIMATOR_NAMES = ("exact", "reparam", "score-function")
 # Negative-binomial dispersion a (Var[y] = mu + a mu^2): below the lower bound a count model is
 # Poisson to every digit a count carries; above the upper bound no recording is that over-dispersed.
 DISPERSION_RANGE = (1e-6, 1e3)
+# From this many parameters on, a diagonal q's Newton step is solved matrix-free
+# (vbgui.core.optimize), so a pass costs O(T D) rather than O(T D^2).
+MATRIX_FREE_MIN_DIM = 100

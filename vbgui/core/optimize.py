@@ -31,6 +31,7 @@ from scipy.sparse.linalg import LinearOperator, cg
 
 from vbgui.core.elbo import ElboTerms, ExactEstimator, ExactPass, MonteCarloEstimator
 from vbgui.core.families import GaussianPosterior
+from vbgui.core.names import MATRIX_FREE_MIN_DIM
 from vbgui.core.low_rank import LowRankCoordinates, LowRankPosterior, exact_low_rank_gradient
 
 STOP_REASONS = ("converged", "max_iter", "cancelled", "non-finite", "stalled")
@@ -65,8 +66,6 @@ def relative_change(new: float, old: float) -> float:
     return abs(new - old) / max(1.0, abs(new))
 
 
-# From this many parameters on, a diagonal q's Newton step is solved matrix-free (below).
-MATRIX_FREE_MIN_DIM = 100
 
 
 class _DenseNewton:
