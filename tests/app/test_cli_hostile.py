@@ -161,7 +161,8 @@ def test_shipped_recordings_are_listed_and_addressed_by_name(tmp_path):
     fitted = run_limited("fit", "--preset", "poisson-glm", "--recording", "grasshopper-receptor-1", "--out", out,
                          "--quiet", "--max-iter", "3")
     assert fitted.returncode == 0, fitted.stderr
-    missing = run_limited("fit", "--preset", "poisson-glm", "--recording", "grasshopper-receptor-9", "--out", out)
+    missing = run_limited("fit", "--preset", "poisson-glm", "--recording", "grasshopper-receptor-9",
+                          "--out", tmp_path / "missing.json")
     assert_refused(missing, "grasshopper-receptor-9: no such file, and not a shipped recording")
 
 

@@ -51,6 +51,7 @@ from vbgui.core import hmc
 from vbgui.core.conjugate import linear_gaussian_posterior
 from vbgui.core.elbo import ExactEstimator, GLMProblem
 from vbgui.core.families import Family, GaussianPosterior
+from vbgui.core.generators import run_to_end
 from vbgui.core.optimize import newton_fixed_point
 from vbgui.core.psis import (RELIABLE_KHAT, gaussian_log_density, importance_weighted_evidence, khat_verdict,
                              psis)
@@ -254,11 +255,7 @@ def full_rank_proposal(problem: GLMProblem, q: GaussianPosterior, cancel: Cancel
     family = Family.create("full-rank", q.dim)
     optimizer = newton_fixed_point(ExactEstimator(problem, cancel), GaussianPosterior(family, q.mean, q.chol),
                                    max_iter, 1e-10)
-    while True:
-        try:
-            next(optimizer)
-        except StopIteration as stop:
-            return stop.value.q
+    return run_to_end(optimizer).q
 
 
 def fit_flags(fit: FitResult | None) -> list[str]:

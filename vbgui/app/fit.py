@@ -22,6 +22,7 @@ from vbgui.app.result import FitResult, StimulusScaling, Trace
 from vbgui.core.conjugate import linear_gaussian_posterior
 from vbgui.core.elbo import MONTE_CARLO_ESTIMATORS, ElboTerms, ExactEstimator, GLMProblem, make_estimator
 from vbgui.core.families import Family, GaussianPosterior
+from vbgui.core.generators import run_to_end
 from vbgui.core.likelihoods import Likelihood
 from vbgui.core.low_rank import LowRankPosterior, exact_low_rank_gradient
 from vbgui.core.names import LIKELIHOOD_NAMES
@@ -164,14 +165,7 @@ class FitSession:
 
     def run(self, on_progress: Callable[[FitProgress], None] | None = None) -> FitResult:
         """Run to the end, calling ``on_progress`` after every iteration."""
-        steps = self.steps()
-        try:
-            while True:
-                progress = next(steps)
-                if on_progress is not None:
-                    on_progress(progress)
-        except StopIteration as stop:
-            return stop.value
+        return run_to_end(self.steps(), on_progress)
 
     def exact_terms(self, q: GaussianPosterior) -> ElboTerms:
         return ExactEstimator(self.problem).value(q)

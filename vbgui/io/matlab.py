@@ -171,7 +171,7 @@ def _h5_value(handle: Any, item: Any) -> Any:
     return np.asarray(data).T
 
 
-def _read_variables(path: Path) -> dict[str, Any]:
+def read_variables(path: Path) -> dict[str, Any]:
     """All variables of a .mat file (v5 or v7.3) by name."""
     import scipy.io
 
@@ -211,7 +211,7 @@ def _read_variables(path: Path) -> dict[str, Any]:
         raise RecordingError(f"{source}: not a readable MATLAB v7.3 file ({exc.__class__.__name__}: {exc})") from None
 
 
-def _cells(value: Any) -> list[Any]:
+def cells(value: Any) -> list[Any]:
     """A MATLAB cell array (scipy: object ndarray; h5py: list) as a flat list; anything else as [value]."""
     if isinstance(value, list):
         return value
@@ -220,7 +220,8 @@ def _cells(value: Any) -> list[Any]:
     return [value]
 
 
-def _numeric_array(source: str, name: str, value: Any) -> np.ndarray:
+def numeric_array(source: str, name: str, value: Any) -> np.ndarray:
+    """``value`` as a numeric ndarray, or RecordingError naming ``source`` and the variable ``name``."""
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":
         raise RecordingError(f"{source}: '{name}' must be numeric, got {array.dtype} "
@@ -230,7 +231,7 @@ def _numeric_array(source: str, name: str, value: Any) -> np.ndarray:
 
 def _vector_or_columns(source: str, name: str, value: Any) -> np.ndarray:
     """MATLAB vectors come as (1, T) or (T, 1); matrices as (T, K)."""
-    array = _numeric_array(source, name, value)
+    array = numeric_array(source, name, value)
     if array.ndim == 2 and array.shape[0] == 1:
         array = array.reshape(-1)
     if array.ndim > 2:
@@ -239,7 +240,7 @@ def _vector_or_columns(source: str, name: str, value: Any) -> np.ndarray:
 
 
 def _scalar(source: str, name: str, value: Any) -> float:
-    array = _numeric_array(source, name, value)
+    array = numeric_array(source, name, value)
     if array.size != 1:
         raise RecordingError(f"{source}: '{name}' must be a single number, got shape {array.shape}")
     return float(array.reshape(-1)[0])
@@ -247,7 +248,7 @@ def _scalar(source: str, name: str, value: Any) -> float:
 
 def _names(source: str, value: Any, n_units: int) -> tuple[str, ...]:
     names = []
-    for cell in _cells(value):
+    for cell in cells(value):
         if isinstance(cell, np.ndarray) and cell.dtype.kind == "U":
             cell = "".join(cell.reshape(-1))
         if not isinstance(cell, str):
@@ -264,7 +265,7 @@ def read_mat(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
     source = str(path)
     if not path.is_file():
         raise RecordingError(f"{source}: no such file")
-    found = _read_variables(path)
+    found = read_variables(path)
     names = {role: (variables or {}).get(role, role) for role in ROLES}
     for role, name in (variables or {}).items():
         if role not in ROLES:
@@ -288,8 +289,8 @@ def read_mat(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
         role = "counts"
         if dt is None:
             raise NamingError(f"{source}: spike times need a bin width: a variable '{names['dt']}' or dt")
-        trains = [_numeric_array(source, names["spike_times"], cell).reshape(-1)
-                  for cell in _cells(get("spike_times"))]
+        trains = [numeric_array(source, names["spike_times"], cell).reshape(-1)
+                  for cell in cells(get("spike_times"))]
         if get("duration") is not None:
             n_bins = n_bins_for(_scalar(source, names["duration"], get("duration")), dt, source)
         elif stimulus is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from vbgui.errors import RecordingError
-from vbgui.io.matlab import _cells, _numeric_array, _read_variables
+from vbgui.io.matlab import cells, numeric_array, read_variables
 from vbgui.io.recording import RecordingFile
 
 FILES = ("Stim.mat", "stimtimes.mat", "SpTimes.mat")
@@ -26,7 +26,7 @@ def is_pillow_folder(path: Path) -> bool:
 
 
 def _only_variable(path: Path, preferred: str):
-    found = _read_variables(path)
+    found = read_variables(path)
     if preferred in found:
         return found[preferred]
     if len(found) == 1:
@@ -39,8 +39,8 @@ def read_pillow_folder(path: str | Path) -> RecordingFile:
     path = Path(path)
     folder = path if path.is_dir() else path.parent
     stim_path, times_path, spikes_path = (folder / name for name in FILES)
-    stimulus = _numeric_array(str(stim_path), "Stim", _only_variable(stim_path, "Stim")).reshape(-1)
-    frames = _numeric_array(str(times_path), "stimtimes", _only_variable(times_path, "stimtimes")).reshape(-1)
+    stimulus = numeric_array(str(stim_path), "Stim", _only_variable(stim_path, "Stim")).reshape(-1)
+    frames = numeric_array(str(times_path), "stimtimes", _only_variable(times_path, "stimtimes")).reshape(-1)
     if frames.size != stimulus.size:
         raise RecordingError(f"{times_path}: 'stimtimes' has {frames.size} frames but 'Stim' has {stimulus.size}")
     if frames.size < 2 or not np.all(np.isfinite(frames)) or np.any(np.diff(frames) <= 0):
@@ -49,11 +49,11 @@ def read_pillow_folder(path: str | Path) -> RecordingFile:
     edges = np.append(frames, frames[-1] + dt)
     counts = []
     dropped = 0
-    trains = _cells(_only_variable(spikes_path, "SpTimes"))
+    trains = cells(_only_variable(spikes_path, "SpTimes"))
     if not trains:
         raise RecordingError(f"{spikes_path}: 'SpTimes' holds no cells (one vector of spike times per cell expected)")
     for train in trains:
-        times = _numeric_array(str(spikes_path), "SpTimes", train).reshape(-1)
+        times = numeric_array(str(spikes_path), "SpTimes", train).reshape(-1)
         if not np.all(np.isfinite(times)):
             raise RecordingError(f"{spikes_path}: 'SpTimes' contains NaN or Inf")
         inside = (times >= edges[0]) & (times < edges[-1])
