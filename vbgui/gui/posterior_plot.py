@@ -14,6 +14,7 @@ mean-field fit and hide what the plot is for.
 """
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -130,6 +131,7 @@ class PosteriorPlot(QWidget):
         self.truth: dict[str, float] = {}
         self.reference: ReferencePosterior | None = None
         self._reference_known = False
+        self._missing_reference = NOT_AVAILABLE
         self._q: tuple[np.ndarray, np.ndarray] | None = None
         self._q_label = ""
         self._kept: tuple[np.ndarray, np.ndarray, str, tuple[str, ...]] | None = None
@@ -161,9 +163,11 @@ class PosteriorPlot(QWidget):
         self._grid_cache.clear()
         self._redraw()
 
-    def set_reference(self, reference: ReferencePosterior | None) -> None:
+    def set_reference(self, reference: ReferencePosterior | None, missing: str = NOT_AVAILABLE) -> None:
+        """The true posterior to contour; with None, ``missing`` says why there is none (or when it comes)."""
         self.reference = reference
         self._reference_known = True
+        self._missing_reference = missing
         self._grid_cache.clear()
         self._redraw()
 
@@ -224,7 +228,7 @@ class PosteriorPlot(QWidget):
     def _draw_reference(self, pair: tuple[int, int]) -> None:
         reference = self.reference
         if reference is None:
-            self.reference_label.setText(f"<i>{NOT_AVAILABLE}</i>" if self._reference_known else
+            self.reference_label.setText(f"<i>{html.escape(self._missing_reference)}</i>" if self._reference_known else
                                          "<i>reference posterior: computed when the fit starts</i>")
             return
         if reference.kind == "conjugate":
