@@ -16,9 +16,9 @@ from vbgui.io.npz import save_npz
 from vbgui.models.synthetic import make_synthetic_recording
 
 FIT_TIMEOUT_MS = 20_000
-# (width, height) of the window on a 1366 x 768 laptop (title bar and a panel take 80 px) and at the default size
-SIZES = [(1366, 688), (1600, 1000)]
-MIN_VIEW_HEIGHT = 45  # pixels of data area: three tick labels fit beside it
+# (width, height) of the window on a 1366 x 768 laptop (a title bar and a 40 px panel take 68 px), and the default
+SIZES = [(1366, 700), (1600, 1000)]
+MIN_VIEW_HEIGHT = 40  # pixels of data area: three 10 pt tick labels fit beside it
 
 
 def run_to_end(qtbot, window: MainWindow):
@@ -157,7 +157,8 @@ def test_the_rate_axis_is_robust_to_a_few_wild_peaks(qtbot, sample_window) -> No
     run_to_end(qtbot, window)
     observed_rate = panel.observed_curve.getData()[1]
     low, high = panel.rate_plot.viewRange()[1]
-    assert low <= 0.0 and np.max(observed_rate) <= high < 2.0 * np.max(observed_rate)
+    # the observed rate fills at least a third of the axis: a prediction's peaks do not flatten it
+    assert low <= 0.0 and high / 3.0 <= np.max(observed_rate) <= high
     panel.rate_plot.vb.sigRangeChangedManually.emit([False, True])  # the user zooms the rate axis
     panel.rate_plot.setYRange(0.0, 50.0, padding=0.0)
     window.recording_panel.response_plot.setXRange(2.0, 3.0, padding=0.0)

@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from vbgui.gui.axes import LEGEND_ROW_HEIGHT, MIN_PLOT_HEIGHT, IntegerAxis
+from vbgui.gui.axes import MIN_PLOT_HEIGHT, IntegerAxis, hold_layout_minimum, tighten
 from vbgui.gui.style import pen, style_plot
 from vbgui.gui.tooltips import TOOLTIPS
 
@@ -22,6 +22,7 @@ class ElboPlot(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setToolTip(f"{TOOLTIPS['elbo']}\n{TOOLTIPS['accuracy']}\n{TOOLTIPS['complexity']}")
+        tighten(self)
         # the legend has a row of its own above the plots, so it never covers a curve
         self.legend = pg.LegendItem(colCount=2, labelTextSize="9pt")
         self.addItem(self.legend, row=0, col=0)
@@ -36,11 +37,11 @@ class ElboPlot(pg.GraphicsLayoutWidget):
             plot.setMinimumHeight(MIN_PLOT_HEIGHT)
         self.ci.layout.setRowStretchFactor(1, 3)
         self.ci.layout.setRowStretchFactor(2, 2)
-        self.setMinimumHeight(2 * MIN_PLOT_HEIGHT + LEGEND_ROW_HEIGHT + 10)
         self.accuracy_curve = self.terms_plot.plot(pen=pen("accuracy", dashed=True))
         self.elbo_curve = self.terms_plot.plot(pen=pen("elbo"))
         self.legend.addItem(self.elbo_curve, "ELBO")
         self.legend.addItem(self.accuracy_curve, "accuracy (expected log-likelihood)")
+        hold_layout_minimum(self)
         # the title names this single curve: no legend to cover it
         self.complexity_curve = self.complexity_plot.plot(pen=pen("complexity"))
 

@@ -69,7 +69,7 @@ SIDEBAR_WIDTH = 370
 # the panels' sizes in pixels in each splitter at the default window size, restored by View > Reset layout
 # (QSplitter scales them to the window's actual size)
 DEFAULT_SPLITS = {"main": (SIDEBAR_WIDTH, DEFAULT_SIZE[0] - SIDEBAR_WIDTH), "top": (660, 570),
-                  "bottom": (660, 570), "plots": (390, 590)}
+                  "bottom": (660, 570), "plots": (470, 510)}
 EXPORT_FILTERS = {"JSON result (*.json)": ".json", "CSV table (*.csv)": ".csv", "NumPy arrays (*.npz)": ".npz",
                   "MATLAB struct (*.mat)": ".mat"}
 

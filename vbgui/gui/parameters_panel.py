@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QWidget
 
-from vbgui.gui.axes import LEGEND_ROW_HEIGHT, MIN_PLOT_HEIGHT
+from vbgui.gui.axes import MIN_PLOT_HEIGHT, TIME_AXIS_HEIGHT, hold_layout_minimum, tighten
 from vbgui.gui.layout import ModelLayout
 from vbgui.gui.style import PALETTE, pen, style_plot
 from vbgui.io.recording import Recording
@@ -54,7 +54,7 @@ class FilterPlot:
                               symbolBrush=PALETTE["approximation"], symbolPen=None)
         truth_curve = None if truth is None else plot.plot(lags_ms, truth, pen=pen("truth", dashed=True))
         if legend is not None:
-            legend.addItem(self.mean, "posterior mean")
+            legend.addItem(self.mean, "mean")
             legend.addItem(band_sample, "± 2 sd")
             if truth_curve is not None:
                 legend.addItem(truth_curve, "ground truth")
@@ -80,7 +80,8 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setToolTip("Fitted filters: posterior mean with a ±2 sd band (dashed: ground truth, when the "
                         "recording has one); below, the rate predicted at the posterior mean against the "
-                        "observed response.")
+                        f"observed response smoothed by a Gaussian of {SMOOTHING_BINS} bins sd.")
+        tighten(self)
         self._filters: list[FilterPlot] = []
         self.legend: pg.LegendItem | None = None
         self._truth_in_legend = False
@@ -129,11 +130,11 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         filter_groups = [(g, idx) for g, idx in layout.groups if g != "bias"]
         columns = max(1, len(filter_groups))
         # one legend above the plots, so no entry ever hides a curve
-        self.legend = pg.LegendItem(colCount=3, labelTextSize="9pt")
+        self.legend = pg.LegendItem(colCount=4, labelTextSize="9pt")  # one row, unless there is a ground truth
         self.addItem(self.legend, row=0, col=0, colspan=columns)
         for column, (group, indices) in enumerate(filter_groups):
             plot = self.addPlot(row=1, col=column)
-            plot.setMinimumHeight(MIN_PLOT_HEIGHT)
+            plot.setMinimumHeight(MIN_PLOT_HEIGHT + TIME_AXIS_HEIGHT)
             offset = 1 if group == "hist" else 0  # hist[j] is the response j + 1 bins back
             is_lagged = group != "x"
             lag_unit = "ms" if layout.dt is not None else "bins"
@@ -153,8 +154,7 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         if recording is not None:
             self._build_rate_plot(layout, columns)
             self._update_prediction()
-        rows = (1 if filter_groups else 0) + (1 if recording is not None else 0)
-        self.setMinimumHeight(rows * MIN_PLOT_HEIGHT + 2 * LEGEND_ROW_HEIGHT + 10)
+        hold_layout_minimum(self)
 
     def attach(self, session: FitSession) -> None:
         """The session whose design the predicted rate uses (its layout was set before)."""
@@ -174,14 +174,14 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         self._rate_scale = 1.0 / layout.dt if is_rate else 1.0
         quantity = "rate (Hz)" if is_rate else layout.response_name
         self.rate_plot = self.addPlot(row=2, col=0, colspan=columns)
-        self.rate_plot.setMinimumHeight(MIN_PLOT_HEIGHT)
+        self.rate_plot.setMinimumHeight(MIN_PLOT_HEIGHT + TIME_AXIS_HEIGHT)
         style_plot(self.rate_plot, f"Predicted {quantity.split()[0]} at the posterior mean vs observed",
                    left=(quantity, ""), bottom=("time", "s"))
         self.observed_curve = self.rate_plot.plot(pen=pg.mkPen(PALETTE["counts"], width=1.5))
         self.predicted_curve = self.rate_plot.plot(pen=pen("predicted"))
         self.observed_curve.setZValue(1)  # the data stays visible however wildly a fit's prediction swings
-        self.legend.addItem(self.observed_curve, f"observed (smoothed, {SMOOTHING_BINS * layout.dt * 1000:g} ms sd)")
-        self.legend.addItem(self.predicted_curve, f"predicted {quantity.split()[0]}")
+        self.legend.addItem(self.observed_curve, "observed, smoothed")
+        self.legend.addItem(self.predicted_curve, "predicted")
         if self._time_partner is not None:
             self.rate_plot.setXRange(*self._time_partner.viewRange()[0], padding=0.0)
         else:

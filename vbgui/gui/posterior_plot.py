@@ -21,6 +21,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from vbgui.gui.axes import MIN_PLOT_HEIGHT, TIME_AXIS_HEIGHT, hold_layout_minimum, tighten
 from vbgui.gui.kde_contours import weighted_kde
 from vbgui.gui.style import PALETTE, pen, style_plot
 from vbgui.gui.tooltips import TOOLTIPS
@@ -100,10 +101,12 @@ class PosteriorPlot(QWidget):
         self.reference_label.setToolTip(TOOLTIPS["hpd"])
 
         self.plot_widget = pg.GraphicsLayoutWidget()
+        tighten(self.plot_widget)
         # the legend sits above the plot, so it never hides a contour (and is part of exports)
         self.legend = pg.LegendItem(colCount=2, labelTextSize="9pt")
         self.plot_widget.addItem(self.legend, row=0, col=0)
         self.plot = self.plot_widget.addPlot(row=1, col=0)
+        self.plot.setMinimumHeight(MIN_PLOT_HEIGHT + TIME_AXIS_HEIGHT)
         style_plot(self.plot, f"Posterior of a pair of weights ({HPD_TEXT})", left=("", ""), bottom=("", ""))
         self.reference_contours = ContourSet(self.plot, "reference")
         self.kept_contours = ContourSet(self.plot, "kept", dashed=True)
@@ -224,6 +227,7 @@ class PosteriorPlot(QWidget):
             self.truth_marker.setData([self.truth[names[0]]], [self.truth[names[1]]])
             self.legend.addItem(self.truth_marker, "ground truth")
         self._draw_approximation()
+        hold_layout_minimum(self.plot_widget)  # a legend of more rows needs more height
 
     def _draw_reference(self, pair: tuple[int, int]) -> None:
         reference = self.reference
@@ -279,6 +283,7 @@ class PosteriorPlot(QWidget):
         name = f"q: {self._q_label}"
         if self.legend.getLabel(self.approximation_contours.curves[0]) is None:
             self.legend.addItem(self.approximation_contours.curves[0], name)
+            hold_layout_minimum(self.plot_widget)
         else:
             self.legend.getLabel(self.approximation_contours.curves[0]).setText(name)
 
