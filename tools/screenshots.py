@@ -43,12 +43,18 @@ def set_field(window, key: str, text: str) -> None:
 
 def run_and_wait(app: QApplication, window) -> None:
     finished = []
-    window.fit_finished.connect(finished.append)
-    window.fit_failed.connect(lambda message: finished.append(message))
+
+    def done(outcome) -> None:
+        finished.append(outcome)
+
+    window.fit_finished.connect(done)
+    window.fit_failed.connect(done)
     window.run_fit()
     wait_until(app, lambda: bool(finished))
-    window.fit_finished.disconnect()
-    window.fit_failed.disconnect()
+    # only this function's slot: the diagnostics listen to these signals too
+    window.fit_finished.disconnect(done)
+    window.fit_failed.disconnect(done)
+    wait_until(app, lambda: not window.diagnostics.is_running())
     settle(app)
 
 

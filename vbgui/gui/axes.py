@@ -39,13 +39,14 @@ class IntegerAxis(pg.AxisItem):
 
 
 def hold_layout_minimum(view: pg.GraphicsLayoutWidget) -> None:
-    """Give ``view`` (a QWidget) the minimum height of the plots it lays out, so that splitters and docks
+    """Give ``view`` (a QWidget) the minimum size of the plots it lays out, so that splitters and docks
     shrink it no further: pyqtgraph's layout would otherwise overflow the widget and be cut off."""
     from PySide6.QtCore import Qt
 
-    minimum = view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()
+    minimum = view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize)
     margins = view.contentsMargins()
-    view.setMinimumHeight(int(minimum) + margins.top() + margins.bottom() + 2)
+    view.setMinimumSize(int(minimum.width()) + margins.left() + margins.right() + 2,
+                        int(minimum.height()) + margins.top() + margins.bottom() + 2)
 
 
 def tighten(view: pg.GraphicsLayoutWidget) -> None:

@@ -23,6 +23,7 @@ SMOOTHING_BINS = 5  # Gaussian sd of the smoothing of the observed response, in 
 # the rate axis spans the observed rate and this percentile of the predicted one: a few wild peaks of a
 # prediction go off the top instead of flattening the data to the baseline
 PREDICTED_PERCENTILE = 99.0
+LEGEND_COLUMNS = 4  # the legend's entries in one row above the plots (a ground truth makes five: two rows)
 RANGE_PADDING = 0.08
 
 
@@ -130,7 +131,7 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         filter_groups = [(g, idx) for g, idx in layout.groups if g != "bias"]
         columns = max(1, len(filter_groups))
         # one legend above the plots, so no entry ever hides a curve
-        self.legend = pg.LegendItem(colCount=4, labelTextSize="9pt")  # one row, unless there is a ground truth
+        self.legend = pg.LegendItem(colCount=LEGEND_COLUMNS, labelTextSize="9pt")
         self.addItem(self.legend, row=0, col=0, colspan=columns)
         for column, (group, indices) in enumerate(filter_groups):
             plot = self.addPlot(row=1, col=column)
@@ -154,6 +155,8 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         if recording is not None:
             self._build_rate_plot(layout, columns)
             self._update_prediction()
+        if len(self.legend.items) > LEGEND_COLUMNS:  # wrap to two rows rather than widen the panel
+            self.legend.setColumnCount(LEGEND_COLUMNS - 1)
         hold_layout_minimum(self)
 
     def attach(self, session: FitSession) -> None:
