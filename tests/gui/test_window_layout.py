@@ -243,5 +243,9 @@ def test_save_dialogs_never_open_at_the_working_directory_for_the_sample(qtbot, 
     asked: list[str] = []
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         lambda _parent, _title, start, *_args: asked.append(start) or ("", ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda _parent, _title, start, *_args: asked.append(start) or ("", ""))
     sample_window.export_plot("Recording")
-    assert asked and asked[0].startswith(str(tmp_path))
+    sample_window.choose_recording()
+    sample_window.choose_preset()
+    assert len(asked) == 3 and all(start.startswith(str(tmp_path)) for start in asked)

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 import vbgui
 from vbgui.app.result import FitResult
@@ -339,7 +339,8 @@ class MainWindow(QMainWindow):
 
     # -- recordings ---------------------------------------------------------------------------------
     def _start_folder(self) -> str:
-        return str(Path(self.recent.paths()[0]).parent) if self.recent.paths() else ""
+        """Where an open dialog starts: the last recording's folder, else where save dialogs open."""
+        return str(Path(self.recent.paths()[0]).parent) if self.recent.paths() else self.save_folder()
 
     def choose_recording(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", self._start_folder(),
@@ -448,7 +449,8 @@ class MainWindow(QMainWindow):
 
     # -- presets ------------------------------------------------------------------------------------
     def choose_preset(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open preset", "", "Presets (*.toml);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open preset", self._start_folder(),
+                                              "Presets (*.toml);;All files (*)")
         if path:
             self.open_preset(path)
 

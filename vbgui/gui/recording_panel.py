@@ -118,7 +118,8 @@ class RecordingPanel(QWidget):
         self.response_plot.setTitle(f"Response: {recording.response_name} per {recording.dt * 1000:g} ms bin",
                                     size=TITLE_SIZE)
         self.response_plot.setLabel("left", recording.response_name)
-        self.response_plot.getAxis("left").set_whole_numbers(bool(np.all(recording.response == np.round(recording.response))))
+        counts = bool(np.all(recording.response == np.round(recording.response)))
+        self.response_plot.getAxis("left").set_whole_numbers(counts)
         self.stimulus_plot.setXRange(0.0, min(recording.n_bins, INITIAL_VIEW_BINS) * recording.dt, padding=0.01)
         for plot, curve in ((self.stimulus_plot, self.stimulus_curve), (self.response_plot, self.response_curve)):
             plot.enableAutoRange(axis="y", enable=False)
