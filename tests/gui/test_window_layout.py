@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QPoint, QRect, QRectF
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QScrollArea, QWidget
 
@@ -74,7 +74,8 @@ def sample_window(qtbot, fresh_settings):
 def test_controls_numbers_and_readable_plots_at_laptop_and_desktop_size(qtbot, sample_window, size) -> None:
     window = sample_window
     window.apply_default_layout(*size)
-    run_to_end(qtbot, window)
+    with qtbot.waitSignal(window.diagnostics.diagnostics_finished, timeout=FIT_TIMEOUT_MS):
+        assert window.run_fit()
     qtbot.wait(50)
     assert (window.width(), window.height()) == size
     inside = window.rect()
@@ -96,6 +97,15 @@ def test_controls_numbers_and_readable_plots_at_laptop_and_desktop_size(qtbot, s
                 assert len(drawn_labels(plot.getAxis(side))) >= 2, (name, side)
     dock = window.diagnostics.dock
     assert dock.isVisible() and inside.contains(rect_in_window(window, dock))
+    # the diagnostics' plots are laid out inside their view (a short or narrow dock scrolls, never cuts them)
+    plots = window.diagnostics.panel.plots
+
+    def laid_out_inside() -> bool:
+        view_rect = QRectF(plots.viewport().rect())
+        return all(view_rect.contains(plot.mapRectToScene(plot.boundingRect()))
+                   for plot in [plots.ratio_plot, *plots.corr_plots.values()])
+
+    qtbot.waitUntil(laid_out_inside, timeout=3_000)
 
 
 def test_legends_sit_outside_the_data(qtbot, window, small_recording_path) -> None:

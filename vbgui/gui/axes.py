@@ -42,7 +42,13 @@ def hold_layout_minimum(view: pg.GraphicsLayoutWidget) -> None:
     """Give ``view`` (a QWidget) the minimum size of the plots it lays out, so that splitters and docks
     shrink it no further: pyqtgraph's layout would otherwise overflow the widget and be cut off."""
     from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QGraphicsLayout
 
+    for item in view.ci.items:  # titles and tick labels may have changed: no cached size hints
+        if isinstance(getattr(item, "layout", None), QGraphicsLayout):
+            item.layout.invalidate()
+        item.updateGeometry()
+    view.ci.layout.invalidate()
     minimum = view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize)
     margins = view.contentsMargins()
     view.setMinimumSize(int(minimum.width()) + margins.left() + margins.right() + 2,

@@ -16,17 +16,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMenu, QScrollArea
 
 from vbgui.app.result import FitResult
+from vbgui.gui.axes import hold_layout_minimum
 from vbgui.gui.diagnostics_panel import DiagnosticsPanel
 from vbgui.gui.diagnostics_worker import FitDiagnostics, TaskRunner, diagnose_fit
 from vbgui.gui.reference import sampled_reference
 
 DOCK_HEIGHT = 300
 PANEL_MIN_HEIGHT = 220
+RELAYOUT_DELAY_MS = 100  # after a diagnosis is drawn, its plots' minimum width is measured again
 NO_FIT = "No fit: the diagnostics run when a fit ends."
 
 
@@ -60,6 +62,7 @@ class DiagnosticsController(QObject):
         # on a short screen the dock gets what the plots leave; its content scrolls rather than squashing
         # the heat maps below reading size
         self.panel.setMinimumHeight(PANEL_MIN_HEIGHT)
+        hold_layout_minimum(self.panel.plots)  # a narrow screen scrolls to the last heat map, never cuts it
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
@@ -170,6 +173,8 @@ class DiagnosticsController(QObject):
         self._join()
         diagnostics = outcome.diagnostics
         self.panel.show_diagnostics(diagnostics, outcome.q_cov)
+        # the parameters' names set the heat maps' axis widths, which pyqtgraph measures as it paints them
+        QTimer.singleShot(RELAYOUT_DELAY_MS, lambda: hold_layout_minimum(self.panel.plots))
         self.panel.set_idle(f"Done in {diagnostics.seconds:.2f} s: PSIS k-hat {diagnostics.psis_khat:.2f} "
                             f"({diagnostics.psis_verdict}).", can_diagnose=True)
         plot = self.window.posterior_plot
