@@ -169,7 +169,12 @@ def test_the_rate_axis_is_robust_to_a_few_wild_peaks(qtbot, sample_window) -> No
     low, high = panel.rate_plot.viewRange()[1]
     # the observed rate fills at least a third of the axis: a prediction's peaks do not flatten it
     assert low <= 0.0 and high / 3.0 <= np.max(observed_rate) <= high
-    panel.rate_plot.vb.sigRangeChangedManually.emit([False, True])  # the user zooms the rate axis
+    vb = panel.rate_plot.vb
+    vb.translateBy(x=0.5)  # the user drags the time axis: the rate axis stays automatic
+    vb.sigRangeChangedManually.emit(vb.state["mouseEnabled"])
+    assert panel._rate_range_is_automatic
+    vb.scaleBy(y=0.2)  # the user zooms the rate axis...
+    vb.sigRangeChangedManually.emit(vb.state["mouseEnabled"])
     panel.rate_plot.setYRange(0.0, 50.0, padding=0.0)
     window.recording_panel.response_plot.setXRange(2.0, 3.0, padding=0.0)
     np.testing.assert_allclose(panel.rate_plot.viewRange()[1], (0.0, 50.0))  # and keeps that range

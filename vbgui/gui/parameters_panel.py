@@ -95,6 +95,7 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         self.predicted_curve: pg.PlotDataItem | None = None
         self._rate_scale = 1.0
         self._rate_range_is_automatic = True
+        self._automatic_rate_range: tuple[float, float] | None = None
         self._time_partner: pg.PlotItem | None = None
 
     def link_time_axis(self, partner: pg.PlotItem) -> None:
@@ -196,9 +197,10 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         self.rate_plot.sigXRangeChanged.connect(self._update_prediction)
         self.rate_plot.sigXRangeChanged.connect(self._lead_time_partner)
 
-    def _on_rate_range_chosen(self, mouse_enabled) -> None:
-        """The user zoomed or panned the rate axis: keep their range (the time axis stays linked)."""
-        if mouse_enabled[1]:
+    def _on_rate_range_chosen(self, _mouse_enabled) -> None:
+        """The mouse moved the view: if the rate axis changed (not only the time), keep the user's range."""
+        if self._automatic_rate_range is None or not np.allclose(self.rate_plot.viewRange()[1],
+                                                                 self._automatic_rate_range):
             self._rate_range_is_automatic = False
 
     def update_fit(self, mean: np.ndarray, sd: np.ndarray) -> None:
@@ -236,7 +238,8 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         else:
             predicted = None
         if self._rate_range_is_automatic:
-            self.rate_plot.setYRange(*self.robust_range(observed, predicted), padding=0.0)
+            self._automatic_rate_range = self.robust_range(observed, predicted)
+            self.rate_plot.setYRange(*self._automatic_rate_range, padding=0.0)
 
     def robust_range(self, observed: np.ndarray, predicted: np.ndarray | None) -> tuple[float, float]:
         """The rate axis's default range: all of the observed curve, the predicted one up to its
