@@ -1,17 +1,19 @@
 """Screenshots of the real main window, for review and for the README.
 
-1. The first-launch state (the grasshopper recording, poisson-glm) before
-   and during a live reparam fit: each panel and the whole window, grabbed
-   mid-fit; the window mid-fit is ``docs/images/main-window.png`` (the
-   README's screenshot) and, with the panels, the user guide's pictures
-   (``docs/images/guide-*.png``).
+1. The first-launch state (the grasshopper recording, poisson-glm) before,
+   during and after a live reparam fit: each panel and the whole window, as
+   a user sees it (Diagnostics dock shown); the window after the fit and its
+   diagnostics is ``docs/images/main-window.png`` (the README's screenshot);
+   with the panels, the user guide's pictures (``docs/images/guide-*.png``).
 2. The teaching picture: a linear-Gaussian recording, a full-rank fit kept
    for comparison, then a mean-field fit; the exact posterior is drawn too.
 3. A three-parameter Poisson model, whose true posterior is an exact grid.
 4. The dialogs: About (both tabs), the variables dialog, the user guide.
 
 Run under a display or Xvfb:
-    QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" python tools/screenshots.py --out /tmp/shots
+    QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1080x24" python tools/screenshots.py --out /tmp/shots
+    QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1366x768x24" python tools/screenshots.py --size 1366x700 \
+        --no-docs --out /tmp/shots-laptop
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QDockWidget
+from PySide6.QtWidgets import QApplication
 
 from screenshot_helpers import grab, settle, wait_until  # tools/ is on sys.path when run as a script
 
@@ -29,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 IMAGES = REPO / "docs" / "images"
 README_IMAGE = IMAGES / "main-window.png"
 WINDOW_SIZE = (1600, 1000)
-README_WIDTH = 1200  # keeps the README's PNG under 300 KB
+README_WIDTH = 1000  # keeps the README's PNG (window and Diagnostics dock) under 300 KB
 GUIDE_WIDTH = 800  # the user guide's window pictures: narrower than its window, so no sideways scrolling
 
 
@@ -41,27 +43,34 @@ def set_field(window, key: str, text: str) -> None:
 
 def run_and_wait(app: QApplication, window) -> None:
     finished = []
-    window.fit_finished.connect(finished.append)
-    window.fit_failed.connect(lambda message: finished.append(message))
+
+    def done(outcome) -> None:
+        finished.append(outcome)
+
+    window.fit_finished.connect(done)
+    window.fit_failed.connect(done)
     window.run_fit()
     wait_until(app, lambda: bool(finished))
-    window.fit_finished.disconnect()
-    window.fit_failed.disconnect()
+    # only this function's slot: the diagnostics listen to these signals too
+    window.fit_finished.disconnect(done)
+    window.fit_failed.disconnect(done)
+    wait_until(app, lambda: not window.diagnostics.is_running())
     settle(app)
 
 
-def live_fit_panels(app: QApplication, window, out: Path) -> None:
-    """Scenario 1: the sample recording at first launch, then a reparam fit, panels grabbed mid-fit."""
-    IMAGES.mkdir(parents=True, exist_ok=True)
+def live_fit_panels(app: QApplication, window, out: Path, images: Path) -> None:
+    """Scenario 1: the sample recording at first launch, then a reparam fit, panels grabbed mid-fit; the
+    README's and the user guide's pictures go to ``images``."""
+    images.mkdir(parents=True, exist_ok=True)
     window.preset_panel.select("poisson-glm")
     wait_until(app, window.warmup.is_ready)
     settle(app, 0.3)
     grab(window, out / "launch-window.png")
-    grab(window, IMAGES / "guide-1-window.png", width=GUIDE_WIDTH)
-    grab(window.recording_panel, IMAGES / "guide-2-recording.png")
+    grab(window, images / "guide-1-window.png", width=GUIDE_WIDTH)
+    grab(window.recording_panel, images / "guide-2-recording.png")
     window.preset_panel.estimator.setCurrentText("reparam")
     set_field(window, "fit.max_iter", "1500")
-    grab(window.preset_panel.parentWidget(), IMAGES / "guide-3-preset.png")
+    grab(window.preset_panel.parentWidget(), images / "guide-3-preset.png")
     window.run_fit()
     wait_until(app, lambda: window.runner.worker.latest is not None and window.runner.worker.latest.iteration >= 150)
     settle(app, 0.2)
@@ -70,12 +79,14 @@ def live_fit_panels(app: QApplication, window, out: Path) -> None:
                          ("parameters", window.parameters_panel), ("status-bar", window.statusBar())):
         grab(widget, out / f"live-{name}.png")
     grab(window, out / "live-window.png")
-    grab(window, README_IMAGE, width=README_WIDTH)
-    grab(window, IMAGES / "guide-4-running.png", width=GUIDE_WIDTH)
+    grab(window, images / "guide-4-running.png", width=GUIDE_WIDTH)
     wait_until(app, lambda: not window.is_fitting())
+    wait_until(app, lambda: not window.diagnostics.is_running())
     settle(app)
+    grab(window, out / "done-window.png")
+    grab(window, images / README_IMAGE.name, width=README_WIDTH)
     grab(window.summary_panel.parentWidget(), out / "live-summary.png")
-    grab(window.summary_panel.parentWidget(), IMAGES / "guide-5-summary.png")
+    grab(window.summary_panel.parentWidget(), images / "guide-5-summary.png")
     grab(window.parameters_panel, out / "done-parameters.png")
 
 
@@ -143,6 +154,9 @@ def dialogs(app: QApplication, window, out: Path, folder: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "vbgui-screenshots")
+    parser.add_argument("--size", type=lambda text: tuple(int(n) for n in text.split("x")), default=WINDOW_SIZE,
+                        help="the window's size, WIDTHxHEIGHT (default 1600x1000; 1366x700 is a laptop's)")
+    parser.add_argument("--no-docs", action="store_true", help="write to --out only, not docs/images")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication([sys.argv[0]])
@@ -152,13 +166,11 @@ def main() -> int:
     configure_pyqtgraph()
     (args.out / "settings.ini").unlink(missing_ok=True)  # the default layout, not the last run's
     window = MainWindow(settings=QSettings(str(args.out / "settings.ini"), QSettings.Format.IniFormat))
-    window.resize(*WINDOW_SIZE)
-    for dock in window.findChildren(QDockWidget):
-        dock.hide()  # these pictures are of the fitting panels; docked tools have pictures of their own
     window.show()
+    window.apply_default_layout(*args.size)  # as a user sees it at this size: the Diagnostics dock shown
     settle(app, 0.5)
     with tempfile.TemporaryDirectory() as folder:
-        live_fit_panels(app, window, args.out)
+        live_fit_panels(app, window, args.out, args.out if args.no_docs else IMAGES)
         teaching_picture(app, window, args.out, Path(folder) / "linear-gaussian.npz")
         grid_reference(app, window, args.out, Path(folder) / "three-weights.npz")
         dialogs(app, window, args.out, Path(folder))

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from vbgui.gui import crash_report
 from vbgui.gui.about import AboutDialog
-from vbgui.gui.main_window import DEFAULT_PRESET, DEFAULT_SIZE, MainWindow
+from vbgui.gui.main_window import DEFAULT_PRESET, DEFAULT_SIZE, MainWindow, default_window_size
 from vbgui.gui.preferences import Preferences
 from vbgui.gui.user_guide import find_user_guide
 
@@ -25,7 +25,11 @@ def new_window(qtbot, settings) -> MainWindow:
 
 def test_layout_is_restored_and_reset(qtbot, fresh_settings) -> None:
     window = new_window(qtbot, fresh_settings)
-    assert (window.width(), window.height()) == DEFAULT_SIZE
+    available = window.screen().availableGeometry()  # offscreen: 800 x 800, so the default is fitted to it
+    default = default_window_size(available.width(), available.height())
+    # no narrower than the panels' minimum width (about 890 px), which an 800 px screen cannot hold
+    fitted = (max(default[0], window.minimumSizeHint().width()), default[1])
+    assert default == (800, 760) and (window.width(), window.height()) == fitted
     window.resize(1000, 580)
     window.splitters["plots"].setSizes([300, 150])
     qtbot.wait(10)
@@ -35,8 +39,13 @@ def test_layout_is_restored_and_reset(qtbot, fresh_settings) -> None:
     assert again.height() == 580  # the offscreen screen is 800 px wide: restoreGeometry clamps the width
     assert again.splitters["plots"].sizes() == saved_split
     again.reset_layout_action.trigger()
-    assert (again.width(), again.height()) == DEFAULT_SIZE
+    assert (again.width(), again.height()) == fitted
     assert Preferences(fresh_settings).layout() == (None, None, [])
+
+
+def test_the_default_size_fits_the_screen() -> None:
+    assert default_window_size(1920, 1040) == DEFAULT_SIZE
+    assert default_window_size(1366, 728) == (1366, 688)
 
 
 def test_last_preset_and_theme_persist(qtbot, fresh_settings, tmp_path) -> None:

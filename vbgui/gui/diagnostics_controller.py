@@ -16,16 +16,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMenu
+from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMenu, QScrollArea
 
 from vbgui.app.result import FitResult
+from vbgui.gui.axes import hold_layout_minimum
 from vbgui.gui.diagnostics_panel import DiagnosticsPanel
 from vbgui.gui.diagnostics_worker import FitDiagnostics, TaskRunner, diagnose_fit
 from vbgui.gui.reference import sampled_reference
 
 DOCK_HEIGHT = 300
+PANEL_MIN_HEIGHT = 220
+RELAYOUT_DELAY_MS = 100  # after a diagnosis is drawn, its plots' minimum width is measured again
+NO_FIT = "No fit: the diagnostics run when a fit ends."
 
 
 def _menu(window: QMainWindow, title: str) -> QMenu | None:
@@ -56,7 +60,15 @@ class DiagnosticsController(QObject):
         self.panel = DiagnosticsPanel()
         self.dock = QDockWidget("Diagnostics", window)
         self.dock.setObjectName("diagnostics-dock")
-        self.dock.setWidget(self.panel)
+        # on a short screen the dock gets what the plots leave; its content scrolls rather than squashing
+        # the heat maps below reading size
+        self.panel.setMinimumHeight(PANEL_MIN_HEIGHT)
+        hold_layout_minimum(self.panel.plots)  # a narrow screen scrolls to the last heat map, never cuts it
+        scroll = QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.dock.setWidget(scroll)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         if not window.restoreDockWidget(self.dock):
             window.resizeDocks([self.dock], [DOCK_HEIGHT], Qt.Orientation.Vertical)
@@ -80,6 +92,8 @@ class DiagnosticsController(QObject):
 
         window.fit_started.connect(self.on_fit_started)
         window.fit_finished.connect(self.on_fit_finished)
+        window.fit_cleared.connect(self.on_fit_cleared)
+        window.result_reopened.connect(self.on_fit_finished)
         self.panel.diagnose_requested.connect(self.diagnose)
         self.panel.cancel_requested.connect(self.cancel)
         window.installEventFilter(self)
@@ -91,8 +105,14 @@ class DiagnosticsController(QObject):
         self.panel.clear()
         self.panel.set_idle("Diagnostics run when the fit ends.", can_diagnose=False)
 
+    def on_fit_cleared(self) -> None:
+        """The window's fit is gone (Reset, another recording, a reopened result): so is its diagnosis."""
+        self.cancel()
+        self.panel.clear()
+        self.panel.set_idle(NO_FIT, can_diagnose=False)
+
     def on_fit_finished(self, result: FitResult) -> None:
-        """A fit ended: diagnose it with the automatic reference."""
+        """A fit ended or was reopened from its file: diagnose it with the automatic reference."""
         self.diagnose("auto")
 
     def diagnose(self, reference: str = "auto") -> bool:
@@ -103,6 +123,9 @@ class DiagnosticsController(QObject):
         problem = self._cannot_diagnose(result)
         if problem:
             self.panel.set_idle(problem, can_diagnose=result is not None)
+            plot = window.posterior_plot
+            if result is not None and plot.reference is None and plot.names == tuple(result.names):
+                plot.set_reference(None, f"reference posterior: none drawn. {problem}")
             return False
         if self.runner is not None:
             self.runner.shutdown()
@@ -158,6 +181,8 @@ class DiagnosticsController(QObject):
         self.last_outcome = outcome
         diagnostics = outcome.diagnostics
         self.panel.show_diagnostics(diagnostics, outcome.q_cov)
+        # the parameters' names set the heat maps' axis widths, which pyqtgraph measures as it paints them
+        QTimer.singleShot(RELAYOUT_DELAY_MS, lambda: hold_layout_minimum(self.panel.plots))
         self.panel.set_idle(f"Done in {diagnostics.seconds:.2f} s: PSIS k-hat {diagnostics.psis_khat:.2f} "
                             f"({diagnostics.psis_verdict}).", can_diagnose=True)
         plot = self.window.posterior_plot

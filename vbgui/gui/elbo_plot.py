@@ -9,6 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from vbgui.gui.axes import MIN_PLOT_HEIGHT, IntegerAxis, hold_layout_minimum, tighten
 from vbgui.gui.style import pen, style_plot
 from vbgui.gui.tooltips import TOOLTIPS
 
@@ -21,20 +22,26 @@ class ElboPlot(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setToolTip(f"{TOOLTIPS['elbo']}\n{TOOLTIPS['accuracy']}\n{TOOLTIPS['complexity']}")
-        self.terms_plot = self.addPlot(row=0, col=0)
-        self.complexity_plot = self.addPlot(row=1, col=0)
+        tighten(self)
+        # the legend has a row of its own above the plots, so it never covers a curve
+        self.legend = pg.LegendItem(colCount=2, labelTextSize="9pt")
+        self.addItem(self.legend, row=0, col=0)
+        self.terms_plot = self.addPlot(row=1, col=0, axisItems={"bottom": IntegerAxis("bottom")})
+        self.complexity_plot = self.addPlot(row=2, col=0, axisItems={"bottom": IntegerAxis("bottom")})
         self.complexity_plot.setXLink(self.terms_plot)
         style_plot(self.terms_plot, "ELBO = accuracy − complexity", left=("nats", ""), bottom=None)
         style_plot(self.complexity_plot, "complexity (KL to prior)", left=("nats", ""), bottom=("iteration", ""))
         self.terms_plot.getAxis("bottom").setStyle(showValues=False)
         for plot in (self.terms_plot, self.complexity_plot):
             plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)  # room for "-26,450", and both plots align
-        self.ci.layout.setRowStretchFactor(0, 3)
-        self.ci.layout.setRowStretchFactor(1, 2)
-        self.terms_plot.addLegend(offset=(-10, -10), labelTextSize="10pt")
-        self.accuracy_curve = self.terms_plot.plot(pen=pen("accuracy", dashed=True),
-                                                   name="accuracy (expected log-likelihood)")
-        self.elbo_curve = self.terms_plot.plot(pen=pen("elbo"), name="ELBO")
+            plot.setMinimumHeight(MIN_PLOT_HEIGHT)
+        self.ci.layout.setRowStretchFactor(1, 3)
+        self.ci.layout.setRowStretchFactor(2, 2)
+        self.accuracy_curve = self.terms_plot.plot(pen=pen("accuracy", dashed=True))
+        self.elbo_curve = self.terms_plot.plot(pen=pen("elbo"))
+        self.legend.addItem(self.elbo_curve, "ELBO")
+        self.legend.addItem(self.accuracy_curve, "accuracy (expected log-likelihood)")
+        hold_layout_minimum(self)
         # the title names this single curve: no legend to cover it
         self.complexity_curve = self.complexity_plot.plot(pen=pen("complexity"))
 

@@ -10,6 +10,7 @@ persist in QSettings (:mod:`vbgui.gui.preferences`).
 """
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from pathlib import Path
@@ -18,8 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QGridLayout, QGroupBox, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 import vbgui
 from vbgui.app.result import FitResult
@@ -61,25 +62,38 @@ PROGRESS_FORMAT = "%v / %m iterations"
 SAMPLE_RECORDING = Path(vbgui.__file__).parent / "resources" / "recordings" / "grasshopper-receptor-1.npz"
 DEFAULT_PRESET = "poisson-glm"
 DEFAULT_SIZE = (1600, 1000)
+TITLE_BAR_ALLOWANCE = 40  # pixels the window manager's frame takes from a screen's height
+DOCK_HEIGHT_SHARE = 0.3  # the diagnostics dock's share of the window's height by default
+MAX_DOCK_HEIGHT = 300
 SIDEBAR_WIDTH = 370
 # the panels' sizes in pixels in each splitter at the default window size, restored by View > Reset layout
 # (QSplitter scales them to the window's actual size)
 DEFAULT_SPLITS = {"main": (SIDEBAR_WIDTH, DEFAULT_SIZE[0] - SIDEBAR_WIDTH), "top": (660, 570),
-                  "bottom": (660, 570), "plots": (390, 590)}
+                  "bottom": (660, 570), "plots": (470, 510)}
 EXPORT_FILTERS = {"JSON result (*.json)": ".json", "CSV table (*.csv)": ".csv", "NumPy arrays (*.npz)": ".npz",
                   "MATLAB struct (*.mat)": ".mat"}
+
+
+def default_window_size(available_width: int, available_height: int) -> tuple[int, int]:
+    """DEFAULT_SIZE, or less on a screen whose available area (pixels) is smaller; room left for the title bar."""
+    return (min(DEFAULT_SIZE[0], available_width),
+            min(DEFAULT_SIZE[1], available_height - TITLE_BAR_ALLOWANCE))
 
 
 class MainWindow(QMainWindow):
     """The vbgui application window.
 
     ``fit_finished`` (FitResult) and ``fit_failed`` (message) are emitted
-    after the window has shown a fit's end, for tests and scripts.
+    after the window has shown a fit's end, for tests and scripts;
+    ``result_reopened`` (FitResult) after it has shown a fit read from its
+    file, ``fit_cleared`` when it no longer shows any fit (Reset).
     """
 
     fit_started = Signal()
     fit_finished = Signal(object)
     fit_failed = Signal(str)
+    fit_cleared = Signal()
+    result_reopened = Signal(object)
 
     def __init__(self, settings: QSettings | None = None, load_sample: bool = True) -> None:
         super().__init__()
@@ -116,6 +130,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_status_bar()
         self.diagnostics = install_diagnostics(self)
+        self.parameters_panel.link_time_axis(self.recording_panel.response_plot)
         self.preset_panel.preset_changed.connect(self._on_preset_changed)
         self.recording_panel.unit_chosen.connect(self.select_unit)
 
@@ -244,11 +259,9 @@ class MainWindow(QMainWindow):
         self.reset_button = self._button(self.reset_action)
         self.save_preset_button = self._button(self.save_preset_action)
         self.run_button.setStyleSheet("font-weight: bold;")
-        buttons = QGridLayout()
-        buttons.addWidget(self.run_button, 0, 0)
-        buttons.addWidget(self.pause_button, 0, 1)
-        buttons.addWidget(self.stop_button, 1, 0)
-        buttons.addWidget(self.reset_button, 1, 1)
+        buttons = QHBoxLayout()
+        for button in (self.run_button, self.pause_button, self.stop_button, self.reset_button):
+            buttons.addWidget(button)
 
         preset_box = QGroupBox("Model preset")
         preset_layout = QVBoxLayout(preset_box)
@@ -258,16 +271,18 @@ class MainWindow(QMainWindow):
         fit_layout = QVBoxLayout(fit_box)
         fit_layout.addLayout(buttons)
         fit_layout.addWidget(self.summary_panel)
+        # the fit's controls and its numbers on top, never scrolled away; the long preset form scrolls under them
+        preset_scroll = QScrollArea()
+        preset_scroll.setWidget(preset_box)
+        preset_scroll.setWidgetResizable(True)
+        preset_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        preset_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         sidebar = QWidget()
+        sidebar.setMinimumWidth(360)
         sidebar_layout = QVBoxLayout(sidebar)
-        sidebar_layout.addWidget(preset_box)
+        sidebar_layout.setContentsMargins(4, 4, 4, 4)
         sidebar_layout.addWidget(fit_box)
-        sidebar_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(sidebar)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(360)
+        sidebar_layout.addWidget(preset_scroll, 1)
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.recording_panel)
@@ -281,7 +296,7 @@ class MainWindow(QMainWindow):
         plots.setStretchFactor(0, 2)
         plots.setStretchFactor(1, 3)
         main = QSplitter(Qt.Orientation.Horizontal)
-        main.addWidget(scroll)
+        main.addWidget(sidebar)
         main.addWidget(plots)
         main.setStretchFactor(1, 1)
         self.splitters = {"main": main, "top": top, "bottom": bottom, "plots": plots}
@@ -324,7 +339,8 @@ class MainWindow(QMainWindow):
 
     # -- recordings ---------------------------------------------------------------------------------
     def _start_folder(self) -> str:
-        return str(Path(self.recent.paths()[0]).parent) if self.recent.paths() else ""
+        """Where an open dialog starts: the last recording's folder, else where save dialogs open."""
+        return str(Path(self.recent.paths()[0]).parent) if self.recent.paths() else self.save_folder()
 
     def choose_recording(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", self._start_folder(),
@@ -433,7 +449,8 @@ class MainWindow(QMainWindow):
 
     # -- presets ------------------------------------------------------------------------------------
     def choose_preset(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open preset", "", "Presets (*.toml);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open preset", self._start_folder(),
+                                              "Presets (*.toml);;All files (*)")
         if path:
             self.open_preset(path)
 
@@ -467,7 +484,8 @@ class MainWindow(QMainWindow):
         if preset is None:
             self.show_error("Invalid preset", f"Fix the form first: {self.preset_panel.message.text()}")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save preset", f"{preset.name or 'preset'}.toml",
+        path, _ = QFileDialog.getSaveFileName(self, "Save preset",
+                                              os.path.join(self.save_folder(), f"{preset.name or 'preset'}.toml"),
                                               "Presets (*.toml)")
         if path:
             self.write_preset(preset, path, force=True)  # the save dialog asked before replacing
@@ -486,6 +504,7 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.show_error("Cannot save the preset", f"{path}: {exc.strerror or exc}")
             return False
+        self.preferences.save_folder = str(path.parent)
         self.show_status(f"Saved preset to {path}")
         return True
 
@@ -680,9 +699,13 @@ class MainWindow(QMainWindow):
         self.parameters_panel.detach()
         self.elbo_plot.clear_trace()
         self.posterior_plot.clear_fit()
+        self.posterior_plot.set_reference_pending()  # the reference came with the fit (or its diagnostics)
         self._idle_progress()
+        if self.status_label.text().startswith("Fit "):
+            self.show_status("The fit was cleared: press Run (Ctrl+R) to fit again.")
         self.summary_panel.show_message("No fit yet: press Run (Ctrl+R).")
         self._update_controls()
+        self.fit_cleared.emit()
 
     # -- export and reopening -----------------------------------------------------------------------
     def export_result(self) -> None:
@@ -691,7 +714,8 @@ class MainWindow(QMainWindow):
             return
         # Qt's own "replace?" question is off: write_result asks once, about every file of the export
         # (a CSV export also replaces FILE_cov.csv and FILE_meta.json, which Qt's question would not name).
-        path, chosen = QFileDialog.getSaveFileName(self, "Export result", "vbgui-result.json",
+        name = f"{Path(self.result.recording).stem or 'vbgui'}-result.json"
+        path, chosen = QFileDialog.getSaveFileName(self, "Export result", os.path.join(self.save_folder(), name),
                                                    ";;".join(EXPORT_FILTERS),
                                                    options=QFileDialog.Option.DontConfirmOverwrite)
         if not path:
@@ -724,8 +748,20 @@ class MainWindow(QMainWindow):
         except VbguiError as exc:
             self.show_error("Cannot export the result", str(exc))
             return False
+        self.preferences.save_folder = str(path.parent)
         self.show_status(f"Wrote the result to {', '.join(str(p) for p in written)}")
         return True
+
+    def save_folder(self) -> str:
+        """Where a save dialog opens: the folder used last, else the recording's (when it is the user's and
+        writable), else the home folder; never the working directory the application was started from."""
+        candidates = [self.preferences.save_folder]
+        if self.recording is not None and Path(self.recording.source).parent != SAMPLE_RECORDING.parent:
+            candidates.append(str(Path(self.recording.source).parent))
+        for folder in candidates:
+            if folder and Path(folder).is_dir() and os.access(folder, os.W_OK):
+                return str(Path(folder).resolve())
+        return str(Path.home())
 
     def choose_result(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a result", self._start_folder(),
@@ -784,14 +820,15 @@ class MainWindow(QMainWindow):
         else:
             self.show_status(f"{shown}: fit of {Path(result.recording).name} with {self._fit_label}.")
         self._update_controls()
+        self.result_reopened.emit(result)
 
     def plot_views(self) -> dict:
         return {"Recording": self.recording_panel.plots, "ELBO": self.elbo_plot,
                 "Posterior": self.posterior_plot.plot_widget, "Parameters": self.parameters_panel}
 
     def export_plot(self, name: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, f"Export the {name.lower()} plot", f"{name.lower()}.png",
-                                              EXPORT_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, f"Export the {name.lower()} plot",
+                                              os.path.join(self.save_folder(), f"{name.lower()}.png"), EXPORT_FILTER)
         if not path:
             return
         try:
@@ -799,6 +836,7 @@ class MainWindow(QMainWindow):
         except VbguiError as exc:
             self.show_error("Cannot export the plot", str(exc))
             return
+        self.preferences.save_folder = str(Path(written).parent)
         self.show_status(f"Saved the {name.lower()} plot to {written}")
 
     # -- engine, help and about ---------------------------------------------------------------------
@@ -850,9 +888,21 @@ class MainWindow(QMainWindow):
             splitter.restoreState(saved)
 
     def _default_layout(self) -> None:
-        self.resize(*DEFAULT_SIZE)
+        screen = self.screen()
+        available = screen.availableGeometry() if screen is not None else None
+        self.apply_default_layout(*default_window_size(available.width() if available else DEFAULT_SIZE[0],
+                                                       available.height() if available else DEFAULT_SIZE[1]))
+
+    def apply_default_layout(self, width: int, height: int) -> None:
+        """The window at ``width`` x ``height``, its splitters at their default shares, the docks at
+        DOCK_HEIGHT_SHARE of the height (the plots keep their minimum heights; a dock's content scrolls)."""
+        self.resize(width, height)
         for name, splitter in self.splitters.items():
             splitter.setSizes(list(DEFAULT_SPLITS[name]))
+        docks = [dock for dock in self.findChildren(QDockWidget) if not dock.isFloating()]
+        if docks:
+            dock_height = min(MAX_DOCK_HEIGHT, int(DOCK_HEIGHT_SHARE * height))
+            self.resizeDocks(docks, [dock_height] * len(docks), Qt.Orientation.Vertical)
 
     def reset_layout(self) -> None:
         """View > Reset layout: default window size and panel sizes, and forget the saved ones."""

@@ -5,8 +5,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QWidget
 
+from vbgui.gui.axes import MIN_PLOT_HEIGHT, TIME_AXIS_HEIGHT, hold_layout_minimum, tighten
 from vbgui.gui.layout import ModelLayout
 from vbgui.gui.style import PALETTE, pen, style_plot
 from vbgui.io.recording import Recording
@@ -18,6 +20,11 @@ GROUP_TITLES = {"stim": "Stimulus filter", "hist": "Spike-history filter", "x": 
 RATE_VIEW_SECONDS = 5.0
 MAX_RATE_ROWS = 4_000  # points of the predicted rate drawn: a few per pixel
 SMOOTHING_BINS = 5  # Gaussian sd of the smoothing of the observed response, in bins
+# the rate axis spans the observed rate and this percentile of the predicted one: a few wild peaks of a
+# prediction go off the top instead of flattening the data to the baseline
+PREDICTED_PERCENTILE = 99.0
+LEGEND_COLUMNS = 4  # the legend's entries in one row above the plots (a ground truth makes five: two rows)
+RANGE_PADDING = 0.08
 
 
 def smoothed(values: np.ndarray, sd_bins: float) -> np.ndarray:
@@ -33,12 +40,12 @@ class FilterPlot:
 
     def __init__(self, plot: pg.PlotItem, lags_ms: np.ndarray, indices: np.ndarray,
                  truth: np.ndarray | None, legend: pg.LegendItem | None) -> None:
-        self.lags_ms, self.indices = lags_ms, indices
+        self.plot, self.lags_ms, self.indices = plot, lags_ms, indices
         self.upper = pg.PlotDataItem(pen=pg.mkPen(None))
         self.lower = pg.PlotDataItem(pen=pg.mkPen(None))
         band_colour = pg.mkColor(PALETTE["band"])
         band_colour.setAlpha(90)
-        band = pg.FillBetweenItem(self.upper, self.lower, brush=pg.mkBrush(band_colour))
+        self.band = band = pg.FillBetweenItem(self.upper, self.lower, brush=pg.mkBrush(band_colour))
         # the legend cannot draw a FillBetweenItem's sample: a bar of the band's colour stands in for it
         band_sample = pg.BarGraphItem(x=[0.0], height=[1.0], width=1.0, brush=pg.mkBrush(band_colour), pen=None)
         plot.addItem(self.upper)
@@ -48,7 +55,7 @@ class FilterPlot:
                               symbolBrush=PALETTE["approximation"], symbolPen=None)
         truth_curve = None if truth is None else plot.plot(lags_ms, truth, pen=pen("truth", dashed=True))
         if legend is not None:
-            legend.addItem(self.mean, "posterior mean")
+            legend.addItem(self.mean, "mean")
             legend.addItem(band_sample, "± 2 sd")
             if truth_curve is not None:
                 legend.addItem(truth_curve, "ground truth")
@@ -57,6 +64,8 @@ class FilterPlot:
     def clear(self) -> None:
         for curve in (self.mean, self.upper, self.lower):
             curve.setData([], [])
+        # an emptied curve keeps its old path, and the band is drawn from the paths: empty it too
+        self.band.setPath(QPainterPath())
 
     def update(self, mean: np.ndarray, sd: np.ndarray) -> None:
         m, s = mean[self.indices], sd[self.indices]
@@ -72,7 +81,8 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setToolTip("Fitted filters: posterior mean with a ±2 sd band (dashed: ground truth, when the "
                         "recording has one); below, the rate predicted at the posterior mean against the "
-                        "observed response.")
+                        f"observed response smoothed by a Gaussian of {SMOOTHING_BINS} bins sd.")
+        tighten(self)
         self._filters: list[FilterPlot] = []
         self.legend: pg.LegendItem | None = None
         self._truth_in_legend = False
@@ -84,6 +94,28 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         self.observed_curve: pg.PlotDataItem | None = None
         self.predicted_curve: pg.PlotDataItem | None = None
         self._rate_scale = 1.0
+        self._rate_range_is_automatic = True
+        self._automatic_rate_range: tuple[float, float] | None = None
+        self._time_partner: pg.PlotItem | None = None
+
+    def link_time_axis(self, partner: pg.PlotItem) -> None:
+        """Keep the rate plot's time range equal to ``partner``'s (the recording's): they pan and zoom together.
+
+        pyqtgraph's ``setXLink`` lines views up by their position on the screen
+        when they overlap horizontally; these two plots must show the same
+        seconds wherever the splitters put them, so the ranges are copied.
+        """
+        self._time_partner = partner
+        partner.sigXRangeChanged.connect(self._follow_time_partner)
+
+    def _follow_time_partner(self, _view, time_range) -> None:
+        if self.rate_plot is not None and not np.allclose(self.rate_plot.viewRange()[0], time_range):
+            self.rate_plot.setXRange(*time_range, padding=0.0)
+
+    def _lead_time_partner(self, _view, time_range) -> None:
+        partner = self._time_partner
+        if partner is not None and not np.allclose(partner.viewRange()[0], time_range):
+            partner.setXRange(*time_range, padding=0.0)
 
     def set_layout(self, layout: ModelLayout, recording: Recording | None, truth: dict[str, float] | None = None) -> None:
         """Build the plots for a model's parameter groups on ``recording`` (while idle, never per iteration).
@@ -100,10 +132,11 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         filter_groups = [(g, idx) for g, idx in layout.groups if g != "bias"]
         columns = max(1, len(filter_groups))
         # one legend above the plots, so no entry ever hides a curve
-        self.legend = pg.LegendItem(colCount=3, labelTextSize="9pt")
+        self.legend = pg.LegendItem(colCount=LEGEND_COLUMNS, labelTextSize="9pt")
         self.addItem(self.legend, row=0, col=0, colspan=columns)
         for column, (group, indices) in enumerate(filter_groups):
             plot = self.addPlot(row=1, col=column)
+            plot.setMinimumHeight(MIN_PLOT_HEIGHT + TIME_AXIS_HEIGHT)
             offset = 1 if group == "hist" else 0  # hist[j] is the response j + 1 bins back
             is_lagged = group != "x"
             lag_unit = "ms" if layout.dt is not None else "bins"
@@ -123,6 +156,9 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         if recording is not None:
             self._build_rate_plot(layout, columns)
             self._update_prediction()
+        if len(self.legend.items) > LEGEND_COLUMNS:  # wrap to two rows rather than widen the panel
+            self.legend.setColumnCount(LEGEND_COLUMNS - 1)
+        hold_layout_minimum(self)
 
     def attach(self, session: FitSession) -> None:
         """The session whose design the predicted rate uses (its layout was set before)."""
@@ -142,16 +178,30 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         self._rate_scale = 1.0 / layout.dt if is_rate else 1.0
         quantity = "rate (Hz)" if is_rate else layout.response_name
         self.rate_plot = self.addPlot(row=2, col=0, colspan=columns)
+        self.rate_plot.setMinimumHeight(MIN_PLOT_HEIGHT + TIME_AXIS_HEIGHT)
         style_plot(self.rate_plot, f"Predicted {quantity.split()[0]} at the posterior mean vs observed",
                    left=(quantity, ""), bottom=("time", "s"))
         self.observed_curve = self.rate_plot.plot(pen=pg.mkPen(PALETTE["counts"], width=1.5))
         self.predicted_curve = self.rate_plot.plot(pen=pen("predicted"))
         self.observed_curve.setZValue(1)  # the data stays visible however wildly a fit's prediction swings
-        self.legend.addItem(self.observed_curve, f"observed (smoothed, {SMOOTHING_BINS * layout.dt * 1000:g} ms sd)")
-        self.legend.addItem(self.predicted_curve, f"predicted {quantity.split()[0]}")
-        start = layout.first_row * layout.dt
-        self.rate_plot.setXRange(start, start + RATE_VIEW_SECONDS, padding=0.0)
+        self.legend.addItem(self.observed_curve, "observed, smoothed")
+        self.legend.addItem(self.predicted_curve, "predicted")
+        if self._time_partner is not None:
+            self.rate_plot.setXRange(*self._time_partner.viewRange()[0], padding=0.0)
+        else:
+            start = layout.first_row * layout.dt
+            self.rate_plot.setXRange(start, start + RATE_VIEW_SECONDS, padding=0.0)
+        self.rate_plot.enableAutoRange(axis="y", enable=False)
+        self._rate_range_is_automatic = True
+        self.rate_plot.vb.sigRangeChangedManually.connect(self._on_rate_range_chosen)
         self.rate_plot.sigXRangeChanged.connect(self._update_prediction)
+        self.rate_plot.sigXRangeChanged.connect(self._lead_time_partner)
+
+    def _on_rate_range_chosen(self, _mouse_enabled) -> None:
+        """The mouse moved the view: if the rate axis changed (not only the time), keep the user's range."""
+        if self._automatic_rate_range is None or not np.allclose(self.rate_plot.viewRange()[1],
+                                                                 self._automatic_rate_range):
+            self._rate_range_is_automatic = False
 
     def update_fit(self, mean: np.ndarray, sd: np.ndarray) -> None:
         """Show the current q's mean and sd."""
@@ -185,3 +235,24 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
             eta = self._session.design.matrix[rows] @ self._mean
             predicted = self._session.problem.likelihood.mean_response(eta) * self._rate_scale
             self.predicted_curve.setData(time, predicted)
+        else:
+            predicted = None
+        if self._rate_range_is_automatic:
+            self._automatic_rate_range = self.robust_range(observed, predicted)
+            self.rate_plot.setYRange(*self._automatic_rate_range, padding=0.0)
+
+    def robust_range(self, observed: np.ndarray, predicted: np.ndarray | None) -> tuple[float, float]:
+        """The rate axis's default range: all of the observed curve, the predicted one up to its
+        PREDICTED_PERCENTILE (and down from the complementary one); from 0 for rates."""
+        values = [observed[np.isfinite(observed)]]
+        if predicted is not None and np.any(np.isfinite(predicted)):
+            finite = predicted[np.isfinite(predicted)]
+            values.append(np.percentile(finite, [100.0 - PREDICTED_PERCENTILE, PREDICTED_PERCENTILE]))
+        values = np.concatenate(values)
+        if values.size == 0:
+            return 0.0, 1.0
+        low = 0.0 if self._layout.likelihood != "gaussian" else float(values.min())
+        high = float(values.max())
+        span = high - low if high > low else max(abs(high), 1.0)
+        return (low if self._layout.likelihood != "gaussian" else low - RANGE_PADDING * span,
+                high + RANGE_PADDING * span)

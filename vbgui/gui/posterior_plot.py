@@ -14,12 +14,14 @@ mean-field fit and hide what the plot is for.
 """
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from vbgui.gui.axes import MIN_PLOT_HEIGHT, TIME_AXIS_HEIGHT, hold_layout_minimum, tighten
 from vbgui.gui.kde_contours import weighted_kde
 from vbgui.gui.style import PALETTE, pen, style_plot
 from vbgui.gui.tooltips import TOOLTIPS
@@ -99,10 +101,12 @@ class PosteriorPlot(QWidget):
         self.reference_label.setToolTip(TOOLTIPS["hpd"])
 
         self.plot_widget = pg.GraphicsLayoutWidget()
+        tighten(self.plot_widget)
         # the legend sits above the plot, so it never hides a contour (and is part of exports)
         self.legend = pg.LegendItem(colCount=2, labelTextSize="9pt")
         self.plot_widget.addItem(self.legend, row=0, col=0)
         self.plot = self.plot_widget.addPlot(row=1, col=0)
+        self.plot.setMinimumHeight(MIN_PLOT_HEIGHT + TIME_AXIS_HEIGHT)
         style_plot(self.plot, f"Posterior of a pair of weights ({HPD_TEXT})", left=("", ""), bottom=("", ""))
         self.reference_contours = ContourSet(self.plot, "reference")
         self.kept_contours = ContourSet(self.plot, "kept", dashed=True)
@@ -130,6 +134,7 @@ class PosteriorPlot(QWidget):
         self.truth: dict[str, float] = {}
         self.reference: ReferencePosterior | None = None
         self._reference_known = False
+        self._missing_reference = NOT_AVAILABLE
         self._q: tuple[np.ndarray, np.ndarray] | None = None
         self._q_label = ""
         self._kept: tuple[np.ndarray, np.ndarray, str, tuple[str, ...]] | None = None
@@ -161,9 +166,11 @@ class PosteriorPlot(QWidget):
         self._grid_cache.clear()
         self._redraw()
 
-    def set_reference(self, reference: ReferencePosterior | None) -> None:
+    def set_reference(self, reference: ReferencePosterior | None, missing: str = NOT_AVAILABLE) -> None:
+        """The true posterior to contour; with None, ``missing`` says why there is none (or when it comes)."""
         self.reference = reference
         self._reference_known = True
+        self._missing_reference = missing
         self._grid_cache.clear()
         self._redraw()
 
@@ -220,11 +227,12 @@ class PosteriorPlot(QWidget):
             self.truth_marker.setData([self.truth[names[0]]], [self.truth[names[1]]])
             self.legend.addItem(self.truth_marker, "ground truth")
         self._draw_approximation()
+        hold_layout_minimum(self.plot_widget)  # a legend of more rows needs more height
 
     def _draw_reference(self, pair: tuple[int, int]) -> None:
         reference = self.reference
         if reference is None:
-            self.reference_label.setText(f"<i>{NOT_AVAILABLE}</i>" if self._reference_known else
+            self.reference_label.setText(f"<i>{html.escape(self._missing_reference)}</i>" if self._reference_known else
                                          "<i>reference posterior: computed when the fit starts</i>")
             return
         if reference.kind == "conjugate":
@@ -275,6 +283,7 @@ class PosteriorPlot(QWidget):
         name = f"q: {self._q_label}"
         if self.legend.getLabel(self.approximation_contours.curves[0]) is None:
             self.legend.addItem(self.approximation_contours.curves[0], name)
+            hold_layout_minimum(self.plot_widget)
         else:
             self.legend.getLabel(self.approximation_contours.curves[0]).setText(name)
 

@@ -11,6 +11,7 @@ STATE_KEY = "window/state"
 SPLITTERS_KEY = "window/splitters"
 PRESET_KEY = "last_preset"
 THEME_KEY = "theme"
+SAVE_FOLDER_KEY = "save_folder"
 THEMES = ("light", "dark")
 
 
@@ -52,6 +53,15 @@ class Preferences:
     @last_preset.setter
     def last_preset(self, name: str) -> None:
         self._set(PRESET_KEY, name)
+
+    @property
+    def save_folder(self) -> str:
+        """The folder of the last file saved (export, plot, preset), or '' before the first."""
+        return str(self.settings.value(SAVE_FOLDER_KEY, "") or "")
+
+    @save_folder.setter
+    def save_folder(self, folder: str) -> None:
+        self._set(SAVE_FOLDER_KEY, folder)
 
     @property
     def theme(self) -> str:

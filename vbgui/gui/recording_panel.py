@@ -10,10 +10,17 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from vbgui.gui.about import credit_for
-from vbgui.gui.style import PALETTE, style_plot
+from vbgui.gui.axes import MIN_PLOT_HEIGHT, TIME_AXIS_HEIGHT, IntegerAxis, hold_layout_minimum, tighten
+from vbgui.gui.style import PALETTE, TITLE_SIZE, style_plot
 from vbgui.io.recording import Recording
 
 INITIAL_VIEW_BINS = 2_000  # the first view shows single spikes, not a solid band of them
+# recordings store the stimulus in their own units, which no file format vbgui reads names
+STIMULUS_TITLE = "Stimulus (a.u., as stored in the file)"
+LEFT_AXIS_WIDTH = 55
+SUMMARY_MIN_WIDTH = 450  # pixels: the narrowest the summary is laid out to, for its height
+# room above and below the data (fraction of its span), so the ticks at its ends keep their labels
+Y_PADDING = 0.15
 
 
 def recording_summary(recording: Recording) -> str:
@@ -57,11 +64,20 @@ class RecordingPanel(QWidget):
         unit_layout.addWidget(self.unit_choice, 1)
         self.unit_row.hide()
         self.plots = pg.GraphicsLayoutWidget()
+        tighten(self.plots)
         self.stimulus_plot = self.plots.addPlot(row=0, col=0)
-        self.response_plot = self.plots.addPlot(row=1, col=0)
+        self.response_plot = self.plots.addPlot(row=1, col=0, axisItems={"left": IntegerAxis("left")})
         self.response_plot.setXLink(self.stimulus_plot)
-        style_plot(self.stimulus_plot, "Stimulus", left=("stimulus", ""), bottom=None, grid=True)
-        style_plot(self.response_plot, "Response", left=("counts per bin", ""), bottom=("time", "s"), grid=True)
+        style_plot(self.stimulus_plot, STIMULUS_TITLE, left=("a.u.", ""), bottom=None)
+        style_plot(self.response_plot, "Response", left=("counts", ""), bottom=("time", "s"))
+        self.stimulus_plot.getAxis("left").setToolTip("The stimulus in the units the file stores it in "
+                                                      "(vbgui standardises it for the fit when the preset says so).")
+        for plot in (self.stimulus_plot, self.response_plot):
+            plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)  # same width: the linked time axes line up exactly
+        self.stimulus_plot.getAxis("bottom").setStyle(showValues=False)  # the response under it shows the times
+        self.stimulus_plot.setMinimumHeight(MIN_PLOT_HEIGHT)
+        self.response_plot.setMinimumHeight(MIN_PLOT_HEIGHT + TIME_AXIS_HEIGHT)
+        hold_layout_minimum(self.plots)
         self.stimulus_curve = self._curve(self.stimulus_plot, PALETTE["stimulus"])
         self.response_curve = self._curve(self.response_plot, PALETTE["counts"])
         layout = QVBoxLayout(self)
@@ -89,6 +105,8 @@ class RecordingPanel(QWidget):
     def show_recording(self, recording: Recording) -> None:
         """Replace the plotted data with ``recording``'s (first stimulus column)."""
         self.summary.setText(recording_summary(recording))
+        # the splitters size panels by their minimum, which for a wrapped label is one line: ask for all of it
+        self.summary.setMinimumHeight(self.summary.heightForWidth(max(self.summary.width(), SUMMARY_MIN_WIDTH)))
         time = np.arange(recording.n_bins) * recording.dt
         if recording.stimulus is not None:
             self.stimulus_curve.setData(time, recording.stimulus[:, 0])
@@ -97,7 +115,15 @@ class RecordingPanel(QWidget):
         else:
             self.stimulus_curve.setData([], [])
         self.response_curve.setData(time, recording.response)
-        self.response_plot.setLabel("left", f"{recording.response_name} per bin")
+        self.response_plot.setTitle(f"Response: {recording.response_name} per {recording.dt * 1000:g} ms bin",
+                                    size=TITLE_SIZE)
+        self.response_plot.setLabel("left", recording.response_name)
+        counts = bool(np.all(recording.response == np.round(recording.response)))
+        self.response_plot.getAxis("left").set_whole_numbers(counts)
         self.stimulus_plot.setXRange(0.0, min(recording.n_bins, INITIAL_VIEW_BINS) * recording.dt, padding=0.01)
-        self.stimulus_plot.enableAutoRange(axis="y")
-        self.response_plot.enableAutoRange(axis="y")
+        for plot, curve in ((self.stimulus_plot, self.stimulus_curve), (self.response_plot, self.response_curve)):
+            plot.enableAutoRange(axis="y", enable=False)
+            values = curve.getData()[1]
+            finite = values[np.isfinite(values)] if values is not None else np.array([])
+            if finite.size:
+                plot.setYRange(float(finite.min()), float(finite.max()), padding=Y_PADDING)
