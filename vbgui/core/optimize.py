@@ -199,10 +199,11 @@ def lbfgs(estimator: ExactEstimator, q0: LowRankPosterior, max_iter: int, tolera
     for iteration in range(1, max_iter + 1):
         direction = _two_loop(grad, steps, changes)
         slope = float(grad @ direction)
-        if not slope > 0:
+        if not steps or not slope > 0:  # no curvature pairs yet: a gradient step of length at most 1
             steps.clear()
             changes.clear()
-            direction, slope = grad, float(grad @ grad)
+            direction = grad / max(1.0, float(np.linalg.norm(grad)))
+            slope = float(grad @ direction)
         if steps and 0.5 * slope < tolerance * max(1.0, abs(current.terms.elbo)):
             return Outcome("converged", q, f"predicted ELBO gain below {tolerance:g} relative")
         step = 1.0
@@ -210,9 +211,10 @@ def lbfgs(estimator: ExactEstimator, q0: LowRankPosterior, max_iter: int, tolera
         for _ in range(max_halvings):
             trial_theta = theta + step * direction
             try:
-                trial_q = coordinates.to_q(trial_theta)
-                trial = exact_low_rank_gradient(estimator, trial_q)
-            except (np.linalg.LinAlgError, FloatingPointError, OverflowError):
+                with np.errstate(over="raise", divide="raise", invalid="raise"):
+                    trial_q = coordinates.to_q(trial_theta)
+                    trial = exact_low_rank_gradient(estimator, trial_q)
+            except (np.linalg.LinAlgError, FloatingPointError, OverflowError, ValueError):
                 trial = None
             if trial is not None and trial.terms.is_finite() and \
                     trial.terms.elbo >= current.terms.elbo + 1e-4 * step * slope:

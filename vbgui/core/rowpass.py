@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from vbgui.core import blas_threads  # noqa: F401  (BLAS on one thread: the chunks are the parallelism)
 from vbgui.core.cancel import CancelToken
 
 CHUNK_ROWS = 32_768
