@@ -16,6 +16,8 @@ from vbgui.gui.demos.menu import demos_window
 from vbgui.gui.demos.theme import PRESENTATION
 from vbgui.gui.demos.window import DemosWindow
 
+from tests.gui.axes import check_axes_show_their_numbers
+
 SETTLE_MS = 30_000
 REFIT_BUDGET_SECONDS = 0.100
 QUICK_ITERATIONS = 50  # the noisy-gradients demo's fits, cut short for the tests
@@ -141,6 +143,23 @@ def test_presentation_mode_toggles_and_scales_fonts(qtbot, demos) -> None:
     assert not demos.presenting and not demos.isFullScreen()
     assert page.controls.isVisible() and demos.toolbar.isVisible()
     assert int(plot.plot.getAxis("left").labelStyle["font-size"].removesuffix("px")) < 24
+
+
+def test_axes_show_their_own_numbers_after_every_theme_and_presentation_change(qtbot, demos) -> None:
+    """pyqtgraph once showed weights near 0.2 as 200 after F5 or D: every axis of every demo, at each step."""
+    small_axes = 0
+    for name in DEMO_NAMES:  # each demo opened at the desk and computed, as a user gets there
+        demos.show_demo(name)
+        settle(qtbot, demos)
+        small_axes += check_axes_show_their_numbers(demos.page)
+    for key in (Qt.Key.Key_F5, Qt.Key.Key_D, Qt.Key.Key_Escape, Qt.Key.Key_D, Qt.Key.Key_F5, Qt.Key.Key_Escape):
+        qtbot.keyClick(demos, key)
+        for name in DEMO_NAMES:
+            demos.show_demo(name)
+            small_axes += check_axes_show_their_numbers(demos.page)
+    collinear_posterior = demos.pages["collinear-stimuli"].plots[0].plot.getAxis("left")
+    assert max(abs(value) for value in collinear_posterior.range) < 1.0  # the case that failed: weights near 0.2
+    assert small_axes >= 7 * 3  # axes within +-1 (where the rescaling struck) at every step
 
 
 def test_keyboard_controls_rho_run_restart_next_and_explanation(qtbot, demos) -> None:

@@ -17,6 +17,8 @@ from vbgui.gui.kde_contours import weighted_kde
 from vbgui.gui.posterior_plot import HPD_MASSES, HPD_RADII, PosteriorPlot, kde_contour_lines
 from vbgui.gui.reference import ReferencePosterior
 
+from tests.gui.axes import check_axes_show_their_numbers
+
 TIMEOUT_MS = 20_000
 
 
@@ -61,6 +63,7 @@ def test_diagnostics_run_after_a_fit_and_fill_the_panel(diagnosed) -> None:
         assert image.shape == (26, 26) and np.all(np.abs(image) <= 1.0 + 1e-9)
     np.testing.assert_allclose(panel.plots.corr_images["q"].image, np.eye(26), atol=1e-12)
     assert np.max(np.abs(panel.plots.corr_images["reference"].image - np.eye(26))) > 0.2
+    assert check_axes_show_their_numbers(window) >= 1  # every panel: weights within +-1 read as they are
 
 
 def test_reference_contours_from_draws_for_a_26_weight_poisson_model(diagnosed) -> None:

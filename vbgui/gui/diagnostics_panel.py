@@ -156,7 +156,6 @@ class DiagnosticsPlots(pg.GraphicsLayoutWidget):
         ratio = np.where(np.isfinite(diagnostics.sd_ratio), diagnostics.sd_ratio, 0.0)
         self.ratio_bars.setOpts(x=np.arange(len(names)), height=ratio)
         self.ratio_plot.getAxis("bottom").setTicks([name_ticks(names, TICK_EVERY["bars"])])
-        self.ratio_plot.getAxis("bottom").setLabel("parameter")
         self.ratio_plot.setXRange(-1.6, len(names) - 0.4, padding=0)  # room for the first name under its bar
         self.ratio_plot.setYRange(0.0, max(1.2, float(np.max(ratio)) * 1.08), padding=0)
         dim = len(names)

@@ -17,6 +17,7 @@ from vbgui.core.fit2d import Gaussian2D
 from vbgui.core.grid_posterior import hpd_thresholds
 from vbgui.gui.demos.theme import Sizes, Theme
 from vbgui.gui.posterior_plot import HPD_MASSES, HPD_RADII, contour_lines, ellipse
+from vbgui.gui.style import label_axis
 
 HPD_TEXT = "contours hold 39, 86 and 99 % of the mass"
 
@@ -170,8 +171,7 @@ class DemoPlot:
             axis.setPen(pg.mkPen(theme.foreground, width=max(1.0, sizes.thin_line / 2)))
             axis.setTextPen(pg.mkPen(theme.foreground))
             axis.setTickFont(_font(sizes.tick_px))
-            axis.enableAutoSIPrefix(False)
-            self.plot.setLabel(side, text, **{"font-size": f"{sizes.label_px}px", "color": theme.foreground})
+            label_axis(self.plot, side, text, **{"font-size": f"{sizes.label_px}px", "color": theme.foreground})
         for styled in self._styled:
             self._style_item(styled, theme, sizes)
         self.legend.setLabelTextSize(f"{sizes.text_px}px")  # for entries added later
