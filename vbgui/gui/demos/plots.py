@@ -58,6 +58,22 @@ class Contours:
         for curve in self.curves:
             curve.setData([], [])
 
+    def extent(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """((x min, x max), (y min, y max)) of the drawn contours, None when none is drawn."""
+        points = [curve.getData() for curve in self.curves]
+        xs = np.concatenate([x for x, _ in points if x is not None and len(x)] or [np.empty(0)])
+        ys = np.concatenate([y for x, y in points if x is not None and len(x)] or [np.empty(0)])
+        finite = np.isfinite(xs) & np.isfinite(ys)
+        if not finite.any():
+            return None
+        return (float(xs[finite].min()), float(xs[finite].max())), (float(ys[finite].min()), float(ys[finite].max()))
+
+
+def covering(view: tuple[float, float], extent: tuple[float, float], margin: float = 0.05) -> tuple[float, float]:
+    """The range ``view`` widened to hold ``extent`` with ``margin`` (a fraction of the extent) to spare."""
+    pad = margin * (extent[1] - extent[0])
+    return min(view[0], extent[0] - pad), max(view[1], extent[1] + pad)
+
 
 class Band:
     """A shaded band between a lower and an upper curve, e.g. mean ± 2 sd.
@@ -79,6 +95,7 @@ class Band:
 
 
 FILL_ALPHA = 70  # of 255: two overlapping bands stay readable
+ABOVE_Z = 10  # a thin line drawn over the thick ones it would otherwise hide under (the target under its fit)
 
 
 class DemoPlot:
@@ -107,14 +124,18 @@ class DemoPlot:
             self._style_item(self._styled[-1], self._theme, self._sizes)
         return item
 
-    def add_curve(self, role: str, name: str | None = None, dashed: bool = False, thin: bool = False
-                  ) -> pg.PlotCurveItem:
-        return self._register(pg.PlotCurveItem(), role, dashed, "thin" if thin else "line", name)
+    def add_curve(self, role: str, name: str | None = None, dashed: bool = False, thin: bool = False,
+                  above: bool = False) -> pg.PlotCurveItem:
+        """A curve; ``above`` draws it over the curves without (a thin target over the thick fit matching it)."""
+        curve = self._register(pg.PlotCurveItem(), role, dashed, "thin" if thin else "line", name)
+        if above:
+            curve.setZValue(ABOVE_Z)
+        return curve
 
-    def add_contours(self, role: str, name: str | None = None, dashed: bool = False, thin: bool = False
-                     ) -> Contours:
+    def add_contours(self, role: str, name: str | None = None, dashed: bool = False, thin: bool = False,
+                     above: bool = False) -> Contours:
         """Three curves; the innermost (39 %) carries the legend entry."""
-        return Contours([self.add_curve(role, name if k == 0 else None, dashed, thin or k == 2)
+        return Contours([self.add_curve(role, name if k == 0 else None, dashed, thin or k == 2, above)
                          for k in range(len(HPD_RADII))])
 
     def add_band(self, role: str, alpha: int = FILL_ALPHA) -> Band:
