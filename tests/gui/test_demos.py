@@ -186,9 +186,10 @@ def test_talk_mode_details_target_on_top_two_colours_whole_contours_and_markers(
     settle(qtbot, demos)
     page = demos.page
     target, full_rank = page.target_contours.curves[0], page.fit_contours["full-rank"].curves[0]
-    # the target is drawn over the full-rank fit that matches it, thinner, so both show
-    assert target.zValue() > full_rank.zValue()
-    assert target.opts["pen"].widthF() < full_rank.opts["pen"].widthF()
+    # the target is a wide translucent band under the full-rank fit that matches it: both show
+    assert target.zValue() < full_rank.zValue()
+    assert target.opts["pen"].widthF() >= 2.5 * full_rank.opts["pen"].widthF()
+    assert target.opts["pen"].color().alpha() < 128 and full_rank.opts["pen"].style() == Qt.PenStyle.DashLine
     kl_curve, ratio_curve = page.theory_plot.plot.listDataItems()[:2]
     assert kl_curve.opts["pen"].color() != ratio_curve.opts["pen"].color()
     for rho in (0.99, -0.99):

@@ -101,8 +101,7 @@ class CollinearPage(Fit2DPage):
         self.add_run_buttons()
 
         self.fit_plot = self.add_plot(0, 0, "", "", "", legend_columns=2)
-        self.target_contours = self.fit_plot.add_contours("reference", "reference posterior (PSIS draws)",
-                                                          thin=True, above=True)
+        self.target_contours = self.fit_plot.add_target_contours("reference", "reference posterior (PSIS draws)")
         self.fit_contours = {"mean-field": self.fit_plot.add_contours("mean-field", "mean-field q"),
                              "full-rank": self.fit_plot.add_contours("full-rank", "full-rank q", dashed=True)}
 

@@ -49,7 +49,7 @@ class CorrelatedGaussianPage(Fit2DPage):
         self.add_run_buttons()
 
         self.fit_plot = self.add_plot(0, 0, "", "θ₁", "θ₂", legend_columns=3)
-        self.target_contours = self.fit_plot.add_contours("target", "target p", thin=True, above=True)
+        self.target_contours = self.fit_plot.add_target_contours("target", "target p")
         self.fit_contours = {"mean-field": self.fit_plot.add_contours("mean-field", "mean-field q"),
                              "full-rank": self.fit_plot.add_contours("full-rank", "full-rank q", dashed=True)}
         self.fit_plot.fix_range((-3.6, 3.6), (-3.6, 3.6), equal_aspect=True)

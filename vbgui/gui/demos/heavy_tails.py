@@ -56,7 +56,7 @@ class HeavyTailsPage(Fit2DPage):
         self.add_run_buttons()
 
         self.fit_plot = self.add_plot(0, 0, "", "θ₁", "θ₂", legend_columns=2)
-        self.target_contours = self.fit_plot.add_contours("target", "target p", thin=True, above=True)
+        self.target_contours = self.fit_plot.add_target_contours("target", "target p")
         self.fit_contours = {"full-rank": self.fit_plot.add_contours("full-rank", "Gaussian q (reverse KL)",
                                                                      dashed=True)}
         self.marginal_plot = self.add_plot(0, 1, "Marginal of θ₁, log scale", "θ₁", "log density",

@@ -112,8 +112,8 @@ class NoisyGradientsPage(DemoPage):
         self.curves = {name: (self.overview.add_curve(name, LABELS[name]), self.zoom.add_curve(name, LABELS[name]))
                        for name in RUNS if name != "exact"}
         # the exact fit ends in a few iterations: its optimum is a reference line across each plot
-        self.optimum_lines = (self.overview.add_curve("exact", OPTIMUM_LABEL, dashed=True, above=True),
-                              self.zoom.add_curve("exact", OPTIMUM_LABEL, dashed=True, above=True))
+        self.optimum_lines = (self.overview.add_curve("exact", OPTIMUM_LABEL, dashed=True),
+                              self.zoom.add_curve("exact", OPTIMUM_LABEL, dashed=True))
         self.run_iterations = MAX_ITER
         self.repaint_timer = QTimer(self)
         self.repaint_timer.setInterval(int(1000 / REPAINT_HZ))

@@ -24,7 +24,8 @@ HPD_TEXT = "contours hold 39, 86 and 99 % of the mass"
 
 @dataclass
 class _Styled:
-    """An item and how to draw it: ``weight`` 'line' or 'thin', 'marker' for a scatter, 'fill' for a band."""
+    """An item and how to draw it: ``weight`` 'line', 'thin' or 'halo' (a target's wide translucent band),
+    'marker' for a scatter, 'fill' for a band."""
 
     item: pg.GraphicsObject
     role: str
@@ -95,7 +96,11 @@ class Band:
 
 
 FILL_ALPHA = 70  # of 255: two overlapping bands stay readable
-ABOVE_Z = 10  # a thin line drawn over the thick ones it would otherwise hide under (the target under its fit)
+# A target is drawn as a wide translucent band under the fits' lines: where a fit matches it (full-rank q
+# on a Gaussian), the fit's dashes run along the band and both show.
+HALO_WIDTH = 3.0  # times a line's width
+HALO_ALPHA = 90  # of 255
+HALO_Z = -5  # under the lines (z 0), over the filled bands (z -10)
 
 
 class DemoPlot:
@@ -124,19 +129,24 @@ class DemoPlot:
             self._style_item(self._styled[-1], self._theme, self._sizes)
         return item
 
-    def add_curve(self, role: str, name: str | None = None, dashed: bool = False, thin: bool = False,
-                  above: bool = False) -> pg.PlotCurveItem:
-        """A curve; ``above`` draws it over the curves without (a thin target over the thick fit matching it)."""
-        curve = self._register(pg.PlotCurveItem(), role, dashed, "thin" if thin else "line", name)
-        if above:
-            curve.setZValue(ABOVE_Z)
-        return curve
+    def add_curve(self, role: str, name: str | None = None, dashed: bool = False, thin: bool = False
+                  ) -> pg.PlotCurveItem:
+        return self._register(pg.PlotCurveItem(), role, dashed, "thin" if thin else "line", name)
 
-    def add_contours(self, role: str, name: str | None = None, dashed: bool = False, thin: bool = False,
-                     above: bool = False) -> Contours:
+    def add_contours(self, role: str, name: str | None = None, dashed: bool = False, thin: bool = False
+                     ) -> Contours:
         """Three curves; the innermost (39 %) carries the legend entry."""
-        return Contours([self.add_curve(role, name if k == 0 else None, dashed, thin or k == 2, above)
+        return Contours([self.add_curve(role, name if k == 0 else None, dashed, thin or k == 2)
                          for k in range(len(HPD_RADII))])
+
+    def add_target_contours(self, role: str, name: str) -> Contours:
+        """A target's three contours as wide translucent bands under every line (see HALO_WIDTH)."""
+        curves = []
+        for k in range(len(HPD_RADII)):
+            curve = self._register(pg.PlotCurveItem(), role, False, "halo", name if k == 0 else None)
+            curve.setZValue(HALO_Z)
+            curves.append(curve)
+        return Contours(curves)
 
     def add_band(self, role: str, alpha: int = FILL_ALPHA) -> Band:
         """A shaded band in a role's colour (opacity ``alpha`` of 255), without a legend entry (name it in
@@ -178,6 +188,11 @@ class DemoPlot:
             fill.setAlpha(styled.alpha)
             styled.item.setBrush(pg.mkBrush(fill))
             styled.item.setPen(pg.mkPen(None))
+            return
+        if styled.weight == "halo":
+            halo = pg.mkColor(colour)
+            halo.setAlpha(HALO_ALPHA)
+            styled.item.setPen(pg.mkPen(halo, width=HALO_WIDTH * sizes.line))
             return
         width = sizes.line if styled.weight == "line" else sizes.thin_line
         style = Qt.PenStyle.DashLine if styled.dashed else Qt.PenStyle.SolidLine

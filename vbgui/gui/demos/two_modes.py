@@ -65,7 +65,7 @@ class TwoModesPage(Fit2DPage):
 
         self.fit_plot = self.add_plot(0, 0, "Two modes: reverse KL against forward KL", "θ₁", "θ₂",
                                       legend_columns=2)
-        self.target_contours = self.fit_plot.add_contours("target", "target p", thin=True, above=True)
+        self.target_contours = self.fit_plot.add_target_contours("target", "target p")
         self.fit_contours = {"reverse": self.fit_plot.add_contours("full-rank", "reverse KL q", dashed=True)}
         self.moment_contours = self.fit_plot.add_contours("moment-matched", "moment-matched q (forward KL)")
         self.start_marker = self.fit_plot.add_markers("marker", "start of the reverse-KL fit", symbol="x")
