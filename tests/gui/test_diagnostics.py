@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from vbgui.app import diagnose
 from vbgui.app.compare import TABLE_COLUMNS, TOOLTIP
 from vbgui.core import hmc
-from vbgui.gui.compare_dialog import COLUMNS
+from vbgui.gui.compare_dialog import COLUMNS, RANK_HEADER, table_cells
 from vbgui.gui.kde_contours import weighted_kde
 from vbgui.gui.posterior_plot import HPD_MASSES, HPD_RADII, PosteriorPlot, kde_contour_lines
 from vbgui.gui.reference import ReferencePosterior
@@ -166,15 +166,23 @@ def test_compare_dialog_tabulates_two_presets_and_exports_csv(qtbot, window, sma
     assert len(table.rows) == 2 and {row.parameters for row in table.rows} == {26, 21}
     widget = dialog.table_widget
     assert widget.rowCount() == 2 and widget.columnCount() == len(COLUMNS)
-    assert widget.item(0, 0).text() == table.best.model
-    assert widget.item(0, [header for header, _ in COLUMNS].index("Δ evidence")).text() == "0.000"
+    headers = [header for header, _ in COLUMNS]
+    assert widget.item(0, 0).text() == table.rows[0].model
+    assert widget.item(0, headers.index("Δ evidence")).text() == "0.000"
+    # ranked by a column on screen: the shown evidences fall down the table (ranked rows first)
+    shown = [float(widget.item(r, headers.index(RANK_HEADER)).text().split(" ± ")[0].replace(",", ""))
+             for r in range(2) if table.rows[r].evidence_reliable]
+    assert shown == sorted(shown, reverse=True) and len(shown) >= 1
+    assert table.verdict in dialog.status.text() and "ranked by log evidence" in dialog.status.text()
+    standings = [widget.item(r, headers.index("standing")).text() for r in range(2)]
+    assert standings[0] in ("best", "tie") and standings[1] in ("lower", "tie", "not ranked: unreliable")
     assert TOOLTIP in widget.toolTip() and TOOLTIP in widget.horizontalHeaderItem(2).toolTip()
     assert dialog.export_button.isEnabled()
     path = dialog.write_csv(tmp_path / "comparison")
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
     assert tuple(rows[0]) == TABLE_COLUMNS and len(rows) == 3
-    assert rows[1][0] == table.best.model
+    assert rows[1][0] == table.rows[0].model
     before = path.read_bytes()
     from PySide6.QtWidgets import QFileDialog
 
@@ -189,7 +197,6 @@ def test_compare_dialog_tabulates_two_presets_and_exports_csv(qtbot, window, sma
         dialog.choose_csv()
     assert "Not written" in dialog.status.text() and path.read_bytes() == before
     assert dialog.write_csv(path, force=True) == path
-
 
 def test_compare_dialog_needs_two_models(qtbot, window, small_recording_path) -> None:
     window.open_recording(small_recording_path)
@@ -228,3 +235,24 @@ def test_an_export_after_the_diagnosis_carries_it(diagnosed, tmp_path) -> None:
         carried = read_export(path)["metadata"]["diagnostics"]
         assert carried["psis_khat"] == pytest.approx(outcome.diagnostics.psis_khat)
         assert carried["psis_verdict"] == outcome.diagnostics.psis_verdict
+
+
+def test_compare_dialog_shows_an_unreliable_evidence_as_unreliable_and_ranks_it_last(qtbot, window,
+                                                                                      small_recording_path) -> None:
+    from vbgui.app.compare import ComparisonTable, rank_rows
+
+    from tests.app.test_compare import scored
+
+    window.open_recording(small_recording_path)
+    dialog = window.diagnostics.show_compare_dialog()
+    qtbot.addWidget(dialog)
+    table = ComparisonTable("rec", 100, 0, tuple(rank_rows([scored("mean-field", -100.0, 0.02, 0.97),
+                                                           scored("full-rank", -100.8, 0.02, 0.3)])))
+    dialog._on_finished(table)
+    cells = table_cells(table)
+    headers = [header for header, _ in COLUMNS]
+    assert [row[0] for row in cells] == ["full-rank", "mean-field"]
+    assert cells[1][headers.index(RANK_HEADER)] == "-100.000 ± 0.020 (unreliable)"
+    assert cells[1][headers.index("Δ evidence")] == "—" and cells[1][headers.index("standing")].startswith("not ranked")
+    assert "Best: full-rank" in dialog.status.text() and "k-hat 0.97 >= 0.7" in dialog.status.text()
+    assert dialog.table_widget.item(1, 0).foreground().color() != dialog.table_widget.item(0, 0).foreground().color()

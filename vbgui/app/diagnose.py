@@ -175,6 +175,18 @@ class Diagnostics:
         return khat_verdict(self.psis_khat)
 
     @property
+    def evidence_khat(self) -> float:
+        """PSIS k-hat of the draws behind ``evidence_estimate`` (NaN when it is exact)."""
+        if self.evidence_source == "exact":
+            return float("nan")
+        return self.proposal_khat if self.evidence_source.endswith("full-rank proposal") else self.psis_khat
+
+    @property
+    def evidence_reliable(self) -> bool:
+        """Whether ``evidence_estimate`` can be trusted: exact, or importance-weighted with k-hat < 0.7."""
+        return self.evidence_source == "exact" or self.evidence_khat < RELIABLE_KHAT
+
+    @property
     def gap_estimate(self) -> float:
         """iw_log_evidence - elbo: an estimate of KL(q || posterior) in nats (from below)."""
         return self.iw_log_evidence - self.elbo
