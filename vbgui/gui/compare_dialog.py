@@ -135,7 +135,7 @@ class CompareDialog(QDialog):
         self.table_widget.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table_widget.verticalHeader().setVisible(False)
         self.table_widget.horizontalHeader().setStretchLastSection(True)
-        note = QLabel("Rank models by the evidence columns: ELBO differences mislead when the gaps "
+        note = QLabel("Ranked by the log evidence (▼), not by the ELBO: ELBO differences mislead when the gaps "
                       "KL(q ‖ posterior) differ (hover the table for why).")
         note.setWordWrap(True)
         note.setToolTip(TOOLTIP)
