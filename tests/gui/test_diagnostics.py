@@ -47,9 +47,17 @@ def test_diagnostics_run_after_a_fit_and_fill_the_panel(diagnosed) -> None:
     text = panel.summary.text()
     assert f"{diagnostics.psis_khat:.2f}" in text and diagnostics.psis_verdict in text
     assert diagnostics.psis_verdict == "poor"  # mean-field q of correlated weights: heavy-tailed weights
-    assert f"{diagnostics.iw_log_evidence:,.3f} nats ± " in text and f"{diagnostics.elbo:,.3f} nats" in text
-    assert "KL(q ‖ posterior)" in text and f"{diagnostics.gap_estimate:,.3f} nats" in text
+    assert f"{diagnostics.elbo:,.3f} nats" in text
+    # one gap, with its meaning: from the model's evidence (a full-rank proposal here), not q's own weights
+    gap, kind = diagnostics.gap
+    assert kind == "estimate" and diagnostics.evidence_source.endswith("full-rank proposal")
+    assert f"{diagnostics.evidence_estimate:,.3f} nats ± " in text and f"about {gap:,.3f} nats" in text
+    assert "KL(q ‖ posterior)" in text and "below log p(y)" in text
+    assert f"{diagnostics.gap_estimate:,.3f} nats" not in text and text.count("gap") == 1
+    # the reference's own quality on a line of its own
+    assert f"reference quality</td><td><b style='color:#007a50'>{diagnostics.proposal_verdict}" in text
     assert "Flags" in text and "k-hat" in text
+    assert panel.plots.isVisibleTo(panel)
     assert "Done" in panel.status.text() and panel.diagnose_button.isEnabled()
     # the sd-ratio bars: mean-field under-estimates the posterior's spread
     plots = panel.plots
@@ -131,7 +139,9 @@ def test_cancel_stops_the_diagnostics(qtbot, diagnosed, slow_hmc) -> None:
     with qtbot.waitSignal(controller.diagnostics_failed, timeout=5_000) as failed:
         panel.cancel_button.click()
     assert failed.args == ["cancelled"] and time.perf_counter() - start < 5.0
-    assert not controller.is_running() and "cancelled" in panel.status.text()
+    # no diagnosis is shown (the cancelled one replaced it): the message stands where the numbers were
+    assert not controller.is_running() and "cancelled" in panel.summary.text() and panel.status.text() == ""
+    assert not panel.plots.isVisibleTo(panel)
     assert panel.diagnose_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 
@@ -208,8 +218,33 @@ def test_compare_dialog_needs_two_models(qtbot, window, small_recording_path) ->
 
 
 def test_no_fit_no_diagnosis(window) -> None:
+    panel = window.diagnostics.panel
+    # before the first fit: no empty axes, and the message once
+    assert not panel.plots.isVisibleTo(panel)
+    shown = panel.summary.text() + panel.status.text()
+    assert shown.count("No diagnostics yet") == 1
     assert not window.diagnostics.diagnose()
-    assert "run one first" in window.diagnostics.panel.status.text()
+    assert "run one first" in panel.summary.text() + panel.status.text()
+    assert not panel.plots.isVisibleTo(panel)
+
+
+def test_an_unreliable_evidence_reads_unreliable_and_an_exact_gap_is_the_one_shown(diagnosed) -> None:
+    from dataclasses import replace
+
+    from vbgui.gui.diagnostics_panel import diagnostics_html
+
+    _, outcome = diagnosed
+    diagnostics = outcome.diagnostics
+    unreliable = replace(diagnostics, evidence_source="importance-weighted, q", psis_khat=1.65,
+                         evidence_estimate=-2781.6)
+    text = diagnostics_html(unreliable)
+    assert ">unreliable</b>: importance weights with k-hat 1.65" in text
+    assert "2,781.6" not in text and "unknown: the evidence is unreliable" in text
+    exact = replace(diagnostics, log_evidence=diagnostics.elbo + 12.0, evidence_source="exact",
+                    evidence_estimate=diagnostics.elbo + 12.0, evidence_estimate_se=0.0)
+    text = diagnostics_html(exact)
+    assert "12.000 nats (exact): the ELBO lies this far below log p(y)" in text
+    assert f"{diagnostics.gap_estimate:,.3f}" not in text and text.count("nats (exact)") == 1
 
 
 def test_a_new_fit_clears_the_previous_diagnosis(qtbot, window, small_recording_path) -> None:

@@ -223,6 +223,17 @@ class Diagnostics:
         return self.evidence_source == "exact" or self.evidence_khat < RELIABLE_KHAT
 
     @property
+    def gap(self) -> tuple[float, str]:
+        """KL(q || posterior) = log p(y) - ELBO in nats, and how it is known: 'exact' (the closed-form
+        evidence), 'estimate' (the best evidence estimate, reliable; a lower estimate in expectation) or
+        'unknown' (NaN: the only evidence at hand is unreliable)."""
+        if self.log_evidence is not None:
+            return self.log_evidence - self.elbo, "exact"
+        if self.evidence_reliable:
+            return self.evidence_estimate - self.elbo, "estimate"
+        return float("nan"), "unknown"
+
+    @property
     def gap_estimate(self) -> float:
         """iw_log_evidence - elbo: an estimate of KL(q || posterior) in nats (from below)."""
         return self.iw_log_evidence - self.elbo
