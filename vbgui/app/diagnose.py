@@ -416,7 +416,7 @@ def diagnose(problem: GLMProblem, q: GaussianPosterior, names: tuple[str, ...] |
     reading = khat_reading(smoothed_q.khat, sample_q.khat_se)
     if reading == "poor":
         flags.append(f"PSIS k-hat {smoothed_q.khat:.2f} >= 0.7: q is far from the posterior; "
-                     "its importance-weighted evidence is unreliable")
+                     "importance weights of q cannot be trusted")
     elif reading == "unreliable":
         flags.append(f"PSIS k-hat {smoothed_q.khat:.2f} ± {sample_q.khat_se:.2f} above 0.5: importance weights "
                      "of q are unreliable")
@@ -465,6 +465,8 @@ def diagnose(problem: GLMProblem, q: GaussianPosterior, names: tuple[str, ...] |
                              "no reference contours")
         if reference.effective_draws < MIN_REFERENCE_ESS:
             flags.append(f"the reference rests on only {reference.effective_draws:.0f} effective draws")
+    if best_evidence[2] != "exact" and not (proposal_khat < RELIABLE_KHAT or smoothed_q.khat < RELIABLE_KHAT):
+        flags.append("no reliable log evidence: every importance sample has k-hat >= 0.7")
     progress("done", 1.0, reference.description)
     return Diagnostics(
         names=names, family=q.family.name, psis_khat=smoothed_q.khat, psis_ess=smoothed_q.ess,
