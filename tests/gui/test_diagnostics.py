@@ -208,6 +208,7 @@ def test_compare_dialog_tabulates_two_presets_and_exports_csv(qtbot, window, sma
     assert "Not written" in dialog.status.text() and path.read_bytes() == before
     assert dialog.write_csv(path, force=True) == path
 
+
 def test_compare_dialog_needs_two_models(qtbot, window, small_recording_path) -> None:
     window.open_recording(small_recording_path)
     dialog = window.diagnostics.show_compare_dialog()
