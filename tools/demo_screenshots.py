@@ -1,7 +1,7 @@
 """Screenshots of every demonstration in presentation mode, for review and for the README.
 
-Each demonstration is shown full screen (1920 x 1080 under Xvfb) with its
-computations finished and its animation at the end, and saved as
+Each demonstration is opened at the desk, computed to its end, then shown
+full screen (F5; 1920 x 1080 under Xvfb), the way a user gets there, and saved as
 ``docs/demos/<name>.png``; the correlated-Gaussian demonstration is also
 saved in the dark theme and at the desk (controls shown).
 
@@ -35,12 +35,15 @@ def main() -> int:
     window = DemosWindow()
     window.resize(1600, 1000)
     window.show()
-    window.set_presentation(True)
-    for name in DEMO_NAMES:
+    for name in DEMO_NAMES:  # as a user gets there: open at the desk, let it compute, then F5
         window.show_demo(name)
         wait_until(app, window.page.settled, timeout=120.0)
+        window.set_presentation(True)
         settle(app)
         grab(window, args.out / f"{name}.png")
+        window.set_presentation(False)
+        window.resize(1600, 1000)
+    window.set_presentation(True)
     window.show_demo(DEMO_NAMES[0])
     window.toggle_dark()
     settle(app)

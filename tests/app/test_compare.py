@@ -8,7 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from vbgui.app.compare import ComparisonError, ModelSpec, compare_models, model_specs
+from vbgui.app.compare import (ComparisonError, ComparisonRow, ComparisonTable, ModelSpec, compare_models, model_specs,
+                               rank_rows)
 from vbgui.app.diagnose import DiagnosticsSettings
 from vbgui.cli import main
 from vbgui.core.conjugate import linear_gaussian_posterior
@@ -137,9 +138,49 @@ def test_the_csv_table_never_holds_a_non_finite_number():
 
     row = ComparisonRow(model="m", preset="p", family="full-rank", parameters=3, bins=100, converged=True,
                         elbo=-1.0, iw_log_evidence=-1.0, iw_log_evidence_se=0.1, log_evidence=None, evidence=-1.0,
-                        evidence_se=0.1, evidence_source="iw", psis_khat=math.nan, delta_elbo=0.0,
-                        delta_evidence=-800.0, bayes_factor=math.inf, seconds=0.5)
+                        evidence_se=0.1, evidence_source="iw", psis_khat=math.nan, evidence_khat=math.nan,
+                        evidence_reliable=True, delta_elbo=0.0, delta_evidence=-800.0, delta_evidence_se=0.1,
+                        bayes_factor=math.inf, standing="best", seconds=0.5)
     text = ComparisonTable("rec.npz", 100, 0, (row,)).to_csv()
     assert "inf" not in text and "nan" not in text
     header, values = (line.split(",") for line in text.splitlines())
     assert values[header.index("bayes_factor")] == "" and values[header.index("psis_khat")] == ""
+
+
+def scored(model: str, evidence: float, se: float, khat: float) -> ComparisonRow:
+    """A table row with only what the ranking reads (evidence, its standard error and k-hat) that matters."""
+    return ComparisonRow(model=model, preset=model, family="full-rank", parameters=3, bins=100, converged=True,
+                         elbo=evidence - 1.0, iw_log_evidence=evidence, iw_log_evidence_se=se, log_evidence=None,
+                         evidence=evidence, evidence_se=se, evidence_source="importance-weighted, q", psis_khat=khat,
+                         evidence_khat=khat, evidence_reliable=khat < 0.7, delta_elbo=0.0,
+                         delta_evidence=float("nan"), delta_evidence_se=float("nan"), bayes_factor=float("nan"),
+                         standing="", seconds=0.0)
+
+
+def table_of(*rows: ComparisonRow) -> ComparisonTable:
+    return ComparisonTable("rec", 100, 0, tuple(rank_rows(rows)))
+
+
+def test_an_unreliable_evidence_is_never_best_and_the_verdict_says_why():
+    # the reported case: mean-field 0.001 nats "ahead" with k-hat 0.97, full-rank reliable
+    table = table_of(scored("poisson-glm / mean-field", -100.0, 0.02, 0.97),
+                     scored("poisson-glm / full-rank", -100.001, 0.02, 0.3))
+    assert [row.model for row in table.rows] == ["poisson-glm / full-rank", "poisson-glm / mean-field"]
+    assert table.best.model == "poisson-glm / full-rank" and table.rows[1].standing == "unreliable"
+    assert table.verdict.startswith("Best: poisson-glm / full-rank, the only model with a reliable evidence.")
+    assert "Not ranked: poisson-glm / mean-field (k-hat 0.97 >= 0.7: its evidence is unreliable)" in table.verdict
+    nothing = table_of(scored("a", -10.0, 0.1, 0.9), scored("b", -12.0, 0.1, 1.2))
+    assert nothing.best is None and nothing.verdict.startswith("No model can be called best")
+    assert {row.standing for row in nothing.rows} == {"unreliable"}
+
+
+def test_differences_within_their_standard_error_are_ties():
+    table = table_of(scored("a", -100.0, 0.3, 0.2), scored("b", -100.2, 0.3, 0.2), scored("c", -103.0, 0.3, 0.2))
+    assert [row.standing for row in table.rows] == ["tie", "tie", "lower"] and table.best is None
+    assert table.rows[1].delta_evidence_se == pytest.approx(np.hypot(0.3, 0.3))
+    assert table.verdict.startswith("Tie: a and b") and "no single model is best" in table.verdict
+    clear = table_of(scored("a", -100.0, 0.05, 0.2), scored("b", -100.8, 0.05, 0.4))
+    assert [row.standing for row in clear.rows] == ["best", "lower"] and clear.best.model == "a"
+    assert clear.verdict == "Best: a, 0.800 ± 0.071 nats above b (Bayes factor 2.23)."
+    assert clear.rows[1].bayes_factor == pytest.approx(np.exp(-0.8))
+    assert "standing" in clear.format_text() and clear.verdict in clear.format_text()

@@ -7,14 +7,17 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 
 from vbgui.app.demos import DEMO_NAMES, DEMOS
 from vbgui.errors import VbguiError
 from vbgui.gui.demos.launch import demo_listing, parse_demo_arguments
 from vbgui.gui.demos.menu import demos_window
+from vbgui.gui.demos.page import decimal
 from vbgui.gui.demos.theme import PRESENTATION
 from vbgui.gui.demos.window import DemosWindow
+
+from tests.gui.axes import check_axes_show_their_numbers
 
 SETTLE_MS = 30_000
 REFIT_BUDGET_SECONDS = 0.100
@@ -101,7 +104,7 @@ def test_correlated_gaussian_reaches_the_closed_forms(qtbot, demos) -> None:
         full_rank_kl, *full_rank_ratios = page.readout_values["full-rank"]
         assert full_rank_kl == pytest.approx(0.0, abs=1e-6)
         np.testing.assert_allclose(full_rank_ratios, [1.0, 1.0], atol=1e-6)
-        assert f"{kl:.4f}" in page.readout.text()
+        assert decimal(kl, 4) in page.readout.text() and "-0.0000" not in page.readout.text()
 
 
 def test_slider_refits_within_budget_and_the_animation_keeps_running(qtbot, demos) -> None:
@@ -141,6 +144,77 @@ def test_presentation_mode_toggles_and_scales_fonts(qtbot, demos) -> None:
     assert not demos.presenting and not demos.isFullScreen()
     assert page.controls.isVisible() and demos.toolbar.isVisible()
     assert int(plot.plot.getAxis("left").labelStyle["font-size"].removesuffix("px")) < 24
+
+
+def test_axes_show_their_own_numbers_after_every_theme_and_presentation_change(qtbot, demos) -> None:
+    """pyqtgraph once showed weights near 0.2 as 200 after F5 or D: every axis of every demo, at each step."""
+    small_axes = 0
+    for name in DEMO_NAMES:  # each demo opened at the desk and computed, as a user gets there
+        demos.show_demo(name)
+        settle(qtbot, demos)
+        small_axes += check_axes_show_their_numbers(demos.page)
+    for key in (Qt.Key.Key_F5, Qt.Key.Key_D, Qt.Key.Key_Escape, Qt.Key.Key_D, Qt.Key.Key_F5, Qt.Key.Key_Escape):
+        qtbot.keyClick(demos, key)
+        for name in DEMO_NAMES:
+            demos.show_demo(name)
+            small_axes += check_axes_show_their_numbers(demos.page)
+    collinear_posterior = demos.pages["collinear-stimuli"].plots[0].plot.getAxis("left")
+    assert max(abs(value) for value in collinear_posterior.range) < 1.0  # the case that failed: weights near 0.2
+    assert small_axes >= 7 * 3  # axes within +-1 (where the rescaling struck) at every step
+
+
+def test_numbers_that_round_to_zero_read_zero() -> None:
+    assert decimal(-3e-9, 4) == "0.0000" and decimal(-0.0, 2) == "0.00" and decimal(-0.04, 1, signed=True) == "0.0"
+    assert decimal(-0.06, 1, signed=True) == "-0.1" and decimal(0.5, 2, signed=True) == "+0.50"
+    assert decimal(-0.00006, 4) == "-0.0001" and decimal(1.23456, 3) == "1.235"
+
+
+def marker_boxes_inside_the_view(plot, scatter) -> bool:
+    """Whether every marker of ``scatter`` (its whole disc, in pixels) lies inside the plot's view box."""
+    view = plot.vb.sceneBoundingRect()
+    x, y = scatter.getData()
+    half = scatter.opts["size"] / 2
+    for centre in (plot.vb.mapViewToScene(QPointF(float(a), float(b))) for a, b in zip(x, y)):
+        if not (view.left() <= centre.x() - half and centre.x() + half <= view.right()
+                and view.top() <= centre.y() - half and centre.y() + half <= view.bottom()):
+            return False
+    return True
+
+
+def test_talk_mode_details_target_on_top_two_colours_whole_contours_and_markers(qtbot, demos) -> None:
+    qtbot.keyClick(demos, Qt.Key.Key_F5)  # presentation: the largest markers and lines
+    settle(qtbot, demos)
+    page = demos.page
+    target, full_rank = page.target_contours.curves[0], page.fit_contours["full-rank"].curves[0]
+    # the target is a wide translucent band under the full-rank fit that matches it: both show
+    assert target.zValue() < full_rank.zValue()
+    assert target.opts["pen"].widthF() >= 2.5 * full_rank.opts["pen"].widthF()
+    assert target.opts["pen"].color().alpha() < 128 and full_rank.opts["pen"].style() == Qt.PenStyle.DashLine
+    kl_curve, ratio_curve = page.theory_plot.plot.listDataItems()[:2]
+    assert kl_curve.opts["pen"].color() != ratio_curve.opts["pen"].color()
+    for rho in (0.99, -0.99):
+        set_rho(qtbot, demos, rho)
+        finish_animation(demos)
+        assert marker_boxes_inside_the_view(page.theory_plot.plot, page.fitted_markers), rho
+        assert "-0.0" not in page.readout.text()
+
+    demos.show_demo("heavy-tails")
+    fitted(qtbot, demos)
+    (x_low, x_high), (y_low, y_high) = demos.page.target_contours.extent()
+    (view_x_low, view_x_high), (view_y_low, view_y_high) = demos.page.fit_plot.plot.vb.viewRange()
+    assert view_x_low < x_low and x_high < view_x_high and view_y_low < y_low and y_high < view_y_high
+    assert y_high > 8.0  # the 99 % contour of a Student-t with 2.5 degrees of freedom: past the usual view
+
+    demos.show_demo("noisy-gradients")
+    settle(qtbot, demos)
+    noisy = demos.page
+    assert len(noisy.traces.elbo["exact"]) < QUICK_ITERATIONS  # the exact fit ends early ...
+    overview_line, zoom_line = noisy.optimum_lines
+    for line, level in ((overview_line, noisy.traces.exact_final["exact"]), (zoom_line, 0.0)):
+        x, y = line.getData()  # ... and its optimum spans the whole run, a reference line
+        np.testing.assert_allclose(x, [1.0, QUICK_ITERATIONS])
+        np.testing.assert_allclose(y, [level, level])
+    assert all(curve.name() != "exact ELBO" for plot in noisy.plots for curve in plot.plot.listDataItems())
 
 
 def test_keyboard_controls_rho_run_restart_next_and_explanation(qtbot, demos) -> None:

@@ -12,10 +12,12 @@ from PySide6.QtCore import QTimer
 from vbgui.app import diagnose
 from vbgui.app.compare import TABLE_COLUMNS, TOOLTIP
 from vbgui.core import hmc
-from vbgui.gui.compare_dialog import COLUMNS
+from vbgui.gui.compare_dialog import COLUMNS, RANK_HEADER, table_cells
 from vbgui.gui.kde_contours import weighted_kde
 from vbgui.gui.posterior_plot import HPD_MASSES, HPD_RADII, PosteriorPlot, kde_contour_lines
 from vbgui.gui.reference import ReferencePosterior
+
+from tests.gui.axes import check_axes_show_their_numbers
 
 TIMEOUT_MS = 20_000
 
@@ -45,9 +47,17 @@ def test_diagnostics_run_after_a_fit_and_fill_the_panel(diagnosed) -> None:
     text = panel.summary.text()
     assert f"{diagnostics.psis_khat:.2f}" in text and diagnostics.psis_verdict in text
     assert diagnostics.psis_verdict == "poor"  # mean-field q of correlated weights: heavy-tailed weights
-    assert f"{diagnostics.iw_log_evidence:,.3f} nats ± " in text and f"{diagnostics.elbo:,.3f} nats" in text
-    assert "KL(q ‖ posterior)" in text and f"{diagnostics.gap_estimate:,.3f} nats" in text
+    assert f"{diagnostics.elbo:,.3f} nats" in text
+    # one gap, with its meaning: from the model's evidence (a full-rank proposal here), not q's own weights
+    gap, kind = diagnostics.gap
+    assert kind == "estimate" and diagnostics.evidence_source.endswith("full-rank proposal")
+    assert f"{diagnostics.evidence_estimate:,.3f} nats ± " in text and f"about {gap:,.3f} nats" in text
+    assert "KL(q ‖ posterior)" in text and "below log p(y)" in text
+    assert f"{diagnostics.gap_estimate:,.3f} nats" not in text and text.count("gap") == 1
+    # the reference's own quality on a line of its own
+    assert f"reference quality</td><td><b style='color:#007a50'>{diagnostics.proposal_verdict}" in text
     assert "Flags" in text and "k-hat" in text
+    assert panel.plots.isVisibleTo(panel)
     assert "Done" in panel.status.text() and panel.diagnose_button.isEnabled()
     # the sd-ratio bars: mean-field under-estimates the posterior's spread
     plots = panel.plots
@@ -61,6 +71,7 @@ def test_diagnostics_run_after_a_fit_and_fill_the_panel(diagnosed) -> None:
         assert image.shape == (26, 26) and np.all(np.abs(image) <= 1.0 + 1e-9)
     np.testing.assert_allclose(panel.plots.corr_images["q"].image, np.eye(26), atol=1e-12)
     assert np.max(np.abs(panel.plots.corr_images["reference"].image - np.eye(26))) > 0.2
+    assert check_axes_show_their_numbers(window) >= 1  # every panel: weights within +-1 read as they are
 
 
 def test_reference_contours_from_draws_for_a_26_weight_poisson_model(diagnosed) -> None:
@@ -128,7 +139,9 @@ def test_cancel_stops_the_diagnostics(qtbot, diagnosed, slow_hmc) -> None:
     with qtbot.waitSignal(controller.diagnostics_failed, timeout=5_000) as failed:
         panel.cancel_button.click()
     assert failed.args == ["cancelled"] and time.perf_counter() - start < 5.0
-    assert not controller.is_running() and "cancelled" in panel.status.text()
+    # no diagnosis is shown (the cancelled one replaced it): the message stands where the numbers were
+    assert not controller.is_running() and "cancelled" in panel.summary.text() and panel.status.text() == ""
+    assert not panel.plots.isVisibleTo(panel)
     assert panel.diagnose_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 
@@ -163,15 +176,23 @@ def test_compare_dialog_tabulates_two_presets_and_exports_csv(qtbot, window, sma
     assert len(table.rows) == 2 and {row.parameters for row in table.rows} == {26, 21}
     widget = dialog.table_widget
     assert widget.rowCount() == 2 and widget.columnCount() == len(COLUMNS)
-    assert widget.item(0, 0).text() == table.best.model
-    assert widget.item(0, [header for header, _ in COLUMNS].index("Δ evidence")).text() == "0.000"
+    headers = [header for header, _ in COLUMNS]
+    assert widget.item(0, 0).text() == table.rows[0].model
+    assert widget.item(0, headers.index("Δ evidence")).text() == "0.000"
+    # ranked by a column on screen: the shown evidences fall down the table (ranked rows first)
+    shown = [float(widget.item(r, headers.index(RANK_HEADER)).text().split(" ± ")[0].replace(",", ""))
+             for r in range(2) if table.rows[r].evidence_reliable]
+    assert shown == sorted(shown, reverse=True) and len(shown) >= 1
+    assert table.verdict in dialog.status.text() and "ranked by log evidence" in dialog.status.text()
+    standings = [widget.item(r, headers.index("standing")).text() for r in range(2)]
+    assert standings[0] in ("best", "tie") and standings[1] in ("lower", "tie", "not ranked: unreliable")
     assert TOOLTIP in widget.toolTip() and TOOLTIP in widget.horizontalHeaderItem(2).toolTip()
     assert dialog.export_button.isEnabled()
     path = dialog.write_csv(tmp_path / "comparison")
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
     assert tuple(rows[0]) == TABLE_COLUMNS and len(rows) == 3
-    assert rows[1][0] == table.best.model
+    assert rows[1][0] == table.rows[0].model
     before = path.read_bytes()
     from PySide6.QtWidgets import QFileDialog
 
@@ -198,8 +219,33 @@ def test_compare_dialog_needs_two_models(qtbot, window, small_recording_path) ->
 
 
 def test_no_fit_no_diagnosis(window) -> None:
+    panel = window.diagnostics.panel
+    # before the first fit: no empty axes, and the message once
+    assert not panel.plots.isVisibleTo(panel)
+    shown = panel.summary.text() + panel.status.text()
+    assert shown.count("No diagnostics yet") == 1
     assert not window.diagnostics.diagnose()
-    assert "run one first" in window.diagnostics.panel.status.text()
+    assert "run one first" in panel.summary.text() + panel.status.text()
+    assert not panel.plots.isVisibleTo(panel)
+
+
+def test_an_unreliable_evidence_reads_unreliable_and_an_exact_gap_is_the_one_shown(diagnosed) -> None:
+    from dataclasses import replace
+
+    from vbgui.gui.diagnostics_panel import diagnostics_html
+
+    _, outcome = diagnosed
+    diagnostics = outcome.diagnostics
+    unreliable = replace(diagnostics, evidence_source="importance-weighted, q", psis_khat=1.65,
+                         evidence_estimate=-2781.6)
+    text = diagnostics_html(unreliable)
+    assert ">unreliable</b>: importance weights with k-hat 1.65" in text
+    assert "2,781.6" not in text and "unknown: the evidence is unreliable" in text
+    exact = replace(diagnostics, log_evidence=diagnostics.elbo + 12.0, evidence_source="exact",
+                    evidence_estimate=diagnostics.elbo + 12.0, evidence_estimate_se=0.0)
+    text = diagnostics_html(exact)
+    assert "12.000 nats (exact): the ELBO lies this far below log p(y)" in text
+    assert f"{diagnostics.gap_estimate:,.3f}" not in text and text.count("nats (exact)") == 1
 
 
 def test_a_new_fit_clears_the_previous_diagnosis(qtbot, window, small_recording_path) -> None:
@@ -225,3 +271,24 @@ def test_an_export_after_the_diagnosis_carries_it(diagnosed, tmp_path) -> None:
         carried = read_export(path)["metadata"]["diagnostics"]
         assert carried["psis_khat"] == pytest.approx(outcome.diagnostics.psis_khat)
         assert carried["psis_verdict"] == outcome.diagnostics.psis_verdict
+
+
+def test_compare_dialog_shows_an_unreliable_evidence_as_unreliable_and_ranks_it_last(qtbot, window,
+                                                                                      small_recording_path) -> None:
+    from vbgui.app.compare import ComparisonTable, rank_rows
+
+    from tests.app.test_compare import scored
+
+    window.open_recording(small_recording_path)
+    dialog = window.diagnostics.show_compare_dialog()
+    qtbot.addWidget(dialog)
+    table = ComparisonTable("rec", 100, 0, tuple(rank_rows([scored("mean-field", -100.0, 0.02, 0.97),
+                                                           scored("full-rank", -100.8, 0.02, 0.3)])))
+    dialog._on_finished(table)
+    cells = table_cells(table)
+    headers = [header for header, _ in COLUMNS]
+    assert [row[0] for row in cells] == ["full-rank", "mean-field"]
+    assert cells[1][headers.index(RANK_HEADER)] == "-100.000 ± 0.020 (unreliable)"
+    assert cells[1][headers.index("Δ evidence")] == "—" and cells[1][headers.index("standing")].startswith("not ranked")
+    assert "Best: full-rank" in dialog.status.text() and "k-hat 0.97 >= 0.7" in dialog.status.text()
+    assert dialog.table_widget.item(1, 0).foreground().color() != dialog.table_widget.item(0, 0).foreground().color()

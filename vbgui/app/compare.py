@@ -10,6 +10,12 @@ Several (preset, family) pairs are fitted to the same recording and scored by
 * differences in nats to the best model, and the approximate Bayes factor
   against the best, BF = p(y | model) / p(y | best) = exp(delta_evidence).
 
+The table is ranked by ``evidence``, the column the dialog shows first among
+the scores.  A difference within its standard error (the two Monte Carlo
+errors combined) is a tie and is called one; an evidence from importance
+weights with PSIS k-hat >= 0.7 is unreliable: such a model is listed last,
+not ranked, and never called best (:attr:`ComparisonTable.verdict` says why).
+
 A larger ELBO is a better *bound*; comparing models by ELBO differences
 assumes their gaps KL(q || posterior) are equal, which fails when the
 families differ (mean-field's gap grows with posterior correlations) or the
@@ -38,13 +44,19 @@ from vbgui.models.preset import Preset
 
 TABLE_COLUMNS = ("model", "preset", "family", "parameters", "bins", "converged", "elbo", "iw_log_evidence",
                  "iw_log_evidence_se", "log_evidence", "evidence", "evidence_se", "evidence_source", "psis_khat",
-                 "delta_elbo", "delta_evidence", "bayes_factor", "seconds")
+                 "evidence_khat", "evidence_reliable", "delta_elbo", "delta_evidence", "delta_evidence_se",
+                 "bayes_factor", "standing", "seconds")
+# How a row stands: the best reliable evidence, tied with it (within a standard error), below it, or not
+# ranked because its evidence is unreliable (importance weights with k-hat >= 0.7).
+STANDINGS = ("best", "tie", "lower", "unreliable")
 
 TOOLTIP = ("ELBO = log p(y) - KL(q || posterior): a larger ELBO is a better lower bound on the evidence. "
            "ELBO differences compare models only if their gaps KL(q || posterior) are equal; they differ "
            "between families (mean-field ignores correlations) and between models, so rank models by the "
            "evidence columns (exact, or importance-weighted), which do not depend on the family. "
-           "delta = value - best, in nats; Bayes factor = exp(delta evidence) against the best model.")
+           "delta = value - best, in nats; Bayes factor = exp(delta evidence) against the best model. "
+           "A difference within its standard error is a tie; an evidence from importance weights with "
+           "PSIS k-hat >= 0.7 is unreliable and is not ranked.")
 
 
 @dataclass(frozen=True)
@@ -57,7 +69,11 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class ComparisonRow:
-    """One model's scores (nats); ``log_evidence`` is None unless known exactly."""
+    """One model's scores (nats); ``log_evidence`` is None unless known exactly.
+
+    ``evidence_khat`` is the k-hat of the draws behind ``evidence`` (NaN when exact); ``delta_evidence``
+    and ``delta_evidence_se`` are relative to the best reliable evidence; ``standing`` is one of STANDINGS.
+    """
 
     model: str
     preset: str
@@ -73,9 +89,13 @@ class ComparisonRow:
     evidence_se: float
     evidence_source: str
     psis_khat: float
+    evidence_khat: float
+    evidence_reliable: bool
     delta_elbo: float
     delta_evidence: float
+    delta_evidence_se: float
     bayes_factor: float
+    standing: str
     seconds: float
 
     def as_dict(self) -> dict[str, Any]:
@@ -84,7 +104,8 @@ class ComparisonRow:
 
 @dataclass(frozen=True)
 class ComparisonTable:
-    """The rows, best evidence first, and what they were computed on."""
+    """The rows, ranked (reliable evidences first, largest first; then the unreliable ones), and what
+    they were computed on."""
 
     recording: str
     bins: int
@@ -92,8 +113,34 @@ class ComparisonTable:
     rows: tuple[ComparisonRow, ...]
 
     @property
-    def best(self) -> ComparisonRow:
-        return self.rows[0]
+    def best(self) -> ComparisonRow | None:
+        """The first-ranked model; None when it is tied with another or every evidence is unreliable."""
+        return self.rows[0] if self.rows[0].standing == "best" else None
+
+    @property
+    def verdict(self) -> str:
+        """The comparison in words: which model is best and by how much, or a tie, and which are not ranked."""
+        ranked = [row for row in self.rows if row.standing != "unreliable"]
+        ties = [row for row in ranked if row.standing == "tie"]
+        if not ranked:
+            sentence = "No model can be called best: every evidence is unreliable (PSIS k-hat >= 0.7)."
+        elif ties:
+            widest = max(ties, key=lambda row: abs(row.delta_evidence))
+            sentence = (f"Tie: {' and '.join(row.model for row in ties)} (their evidences differ by "
+                        f"{abs(widest.delta_evidence):.3f} nats or less, within the standard error "
+                        f"{widest.delta_evidence_se:.3f}); no single model is best.")
+        elif len(ranked) == 1:
+            sentence = f"Best: {ranked[0].model}, the only model with a reliable evidence."
+        else:
+            second = ranked[1]
+            sentence = (f"Best: {ranked[0].model}, {-second.delta_evidence:.3f} ± {second.delta_evidence_se:.3f} "
+                        f"nats above {second.model} (Bayes factor {1.0 / second.bayes_factor:.3g}).")
+        unreliable = [row for row in self.rows if row.standing == "unreliable"]
+        if unreliable:
+            sentence += " Not ranked: " + "; ".join(
+                f"{row.model} (k-hat {row.evidence_khat:.2f} >= 0.7: its evidence is unreliable)"
+                for row in unreliable) + "."
+        return sentence
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; non-finite numbers (none expected) become null."""
@@ -131,10 +178,11 @@ class ComparisonTable:
     def format_text(self) -> str:
         """A short aligned table for a terminal."""
         lines = [f"{'model':32s} {'elbo':>14s} {'evidence':>14s} {'d_elbo':>9s} {'d_evid':>9s} "
-                 f"{'BF':>9s} {'k-hat':>6s}"]
+                 f"{'BF':>9s} {'k-hat':>6s} standing"]
         for row in self.rows:
             lines.append(f"{row.model[:32]:32s} {row.elbo:14.3f} {row.evidence:14.3f} {row.delta_elbo:9.3f} "
-                         f"{row.delta_evidence:9.3f} {row.bayes_factor:9.3g} {row.psis_khat:6.2f}")
+                         f"{row.delta_evidence:9.3f} {row.bayes_factor:9.3g} {row.evidence_khat:6.2f} {row.standing}")
+        lines.append(self.verdict)
         return "\n".join(lines)
 
 
@@ -201,17 +249,42 @@ def compare_models(recording: Recording, specs: Sequence[ModelSpec],
         diagnostics = diagnose_session(session, result, settings, diag_progress)
         results.append((spec, session, result, diagnostics, time.perf_counter() - start))
     best_elbo = max(r[2].elbo for r in results)
-    best_evidence = max(r[3].evidence_estimate for r in results)
-    rows = []
-    for spec, session, result, diagnostics, seconds in results:
-        delta = diagnostics.evidence_estimate - best_evidence
-        rows.append(ComparisonRow(
-            model=spec.label, preset=spec.preset.name, family=result.family, parameters=session.design.dim,
-            bins=session.design.n_rows, converged=result.converged, elbo=result.elbo,
-            iw_log_evidence=diagnostics.iw_log_evidence, iw_log_evidence_se=diagnostics.iw_log_evidence_se,
-            log_evidence=diagnostics.log_evidence, evidence=diagnostics.evidence_estimate,
-            evidence_se=diagnostics.evidence_estimate_se, evidence_source=diagnostics.evidence_source,
-            psis_khat=diagnostics.psis_khat, delta_elbo=result.elbo - best_elbo, delta_evidence=delta,
-            bayes_factor=float(np.exp(delta)), seconds=seconds))
-    rows.sort(key=lambda row: -row.evidence)
-    return ComparisonTable(recording.source, sessions[0].design.n_rows, first_row, tuple(rows))
+    rows = [ComparisonRow(
+        model=spec.label, preset=spec.preset.name, family=result.family, parameters=session.design.dim,
+        bins=session.design.n_rows, converged=result.converged, elbo=result.elbo,
+        iw_log_evidence=diagnostics.iw_log_evidence, iw_log_evidence_se=diagnostics.iw_log_evidence_se,
+        log_evidence=diagnostics.log_evidence, evidence=diagnostics.evidence_estimate,
+        evidence_se=diagnostics.evidence_estimate_se, evidence_source=diagnostics.evidence_source,
+        psis_khat=diagnostics.psis_khat, evidence_khat=diagnostics.evidence_khat,
+        evidence_reliable=diagnostics.evidence_reliable, delta_elbo=result.elbo - best_elbo,
+        delta_evidence=float("nan"), delta_evidence_se=float("nan"), bayes_factor=float("nan"), standing="",
+        seconds=seconds) for spec, session, result, diagnostics, seconds in results]
+    return ComparisonTable(recording.source, sessions[0].design.n_rows, first_row, tuple(rank_rows(rows)))
+
+
+def rank_rows(rows: Sequence[ComparisonRow]) -> list[ComparisonRow]:
+    """``rows`` ranked by evidence, with their differences to the best reliable one and their standing.
+
+    Reliable evidences come first, largest first; a row whose difference to the first is within the
+    standard error of that difference (the two errors combined) is a tie; rows with an unreliable
+    evidence follow, unranked.  Differences and Bayes factors are against the first reliable row (or the
+    largest evidence when none is reliable).
+    """
+    reliable = sorted((row for row in rows if row.evidence_reliable), key=lambda row: -row.evidence)
+    unreliable = sorted((row for row in rows if not row.evidence_reliable), key=lambda row: -row.evidence)
+    top = (reliable or unreliable)[0]
+    ranked = []
+    for row in reliable + unreliable:
+        delta = row.evidence - top.evidence
+        delta_se = 0.0 if row is top else float(np.hypot(row.evidence_se, top.evidence_se))
+        if not row.evidence_reliable:
+            standing = "unreliable"
+        elif row is top:
+            standing = "best"
+        else:
+            standing = "tie" if abs(delta) <= delta_se else "lower"
+        ranked.append(replace(row, delta_evidence=float(delta), delta_evidence_se=delta_se,
+                              bayes_factor=float(np.exp(delta)), standing=standing))
+    if any(row.standing == "tie" for row in ranked):  # the first is tied too: no single model is best
+        ranked[0] = replace(ranked[0], standing="tie")
+    return ranked

@@ -6,7 +6,13 @@ For a fitted q (any family) of a GLM problem, :func:`diagnose` computes
   importance ratios p(y, w) / q(w), w ~ q.  k-hat measures how far q is from
   the posterior in the sense that matters for importance sampling (Yao,
   Vehtari, Simpson & Gelman 2018, "Yes, but did it work?"): good < 0.5 <=
-  unreliable < 0.7 <= poor.
+  unreliable < 0.7 <= poor.  k-hat is itself an estimate from the M largest
+  weights, with standard error about (1 + k) / sqrt(M) (``psis_khat_se``):
+  about 0.13 near 0.5 from 2,000 draws, so a q close to the posterior can
+  land above 0.5 by chance.  When it lands in [0.5, CONFIRM_BELOW) the draws
+  are multiplied by CONFIRM_FACTOR (one more batch), and the verdict is
+  'unreliable' only when k-hat exceeds 0.5 by more than its standard error
+  (:func:`khat_reading`); 'poor' (>= 0.7) is read from k-hat itself.
 * ``iw_log_evidence`` = log (1/K sum_k p(y, w_k) / q(w_k)), w_k ~ q, with its
   Monte Carlo standard error; in expectation it lies between the ELBO and
   log p(y), so ``gap_estimate`` = iw_log_evidence - elbo estimates (from
@@ -53,8 +59,8 @@ from vbgui.core.elbo import ExactEstimator, GLMProblem
 from vbgui.core.families import Family, GaussianPosterior
 from vbgui.core.generators import run_to_end
 from vbgui.core.optimize import newton_fixed_point
-from vbgui.core.psis import (RELIABLE_KHAT, gaussian_log_density, importance_weighted_evidence, khat_verdict,
-                             psis)
+from vbgui.core.psis import (GOOD_KHAT, RELIABLE_KHAT, EvidenceEstimate, PsisResult, gaussian_log_density,
+                             importance_weighted_evidence, psis)
 from vbgui.core.cancel import CancelToken
 
 REFERENCE_KINDS = ("auto", "exact", "psis", "hmc")
@@ -62,6 +68,30 @@ MIN_REFERENCE_ESS = 100.0
 # The ELBO counts as still rising when its trend at the end of the trace gains more than
 # this many nats (see elbo_still_rising).
 RISING_NATS = 0.01
+# A k-hat in [0.5, CONFIRM_BELOW) from the first draws is confirmed on CONFIRM_FACTOR times as many: near
+# 0.5 the estimate from 2,000 draws is too noisy to call a fit doubtful (full-rank fits 0.05 nats from
+# their posterior scattered up to 0.66 there, and stayed below 0.56 from 8,000 draws).
+CONFIRM_BELOW = 0.8
+CONFIRM_FACTOR = 4
+
+
+def khat_standard_error(khat: float, tail_length: int) -> float:
+    """(1 + k) / sqrt(M): the asymptotic standard deviation of the maximum-likelihood estimate of a
+    generalized Pareto shape k > -1/2 from M exceedances (Smith 1985); NaN for a k-hat that is not finite."""
+    if not np.isfinite(khat) or tail_length < 1:
+        return float("nan")
+    return float((1.0 + max(khat, -0.5)) / np.sqrt(tail_length))
+
+
+def khat_reading(khat: float, standard_error: float) -> str:
+    """The verdict on a k-hat given its standard error: 'poor' from 0.7 up (k-hat itself: an alarm stays
+    an alarm), 'unreliable' when k-hat exceeds 0.5 by more than its standard error, 'good' otherwise (below
+    0.5, or within noise of it: the draws cannot tell such a q from a good one)."""
+    if not khat < RELIABLE_KHAT:  # NaN and inf too
+        return "poor"
+    if khat - (standard_error if np.isfinite(standard_error) else 0.0) >= GOOD_KHAT:
+        return "unreliable"
+    return "good"
 
 
 @dataclass(frozen=True)
@@ -170,10 +200,39 @@ class Diagnostics:
     evidence_estimate_se: float
     evidence_source: str
     hmc_summary: dict[str, Any] | None = None
+    psis_khat_se: float = float("nan")
+    proposal_khat_se: float = float("nan")
 
     @property
     def psis_verdict(self) -> str:
-        return khat_verdict(self.psis_khat)
+        return khat_reading(self.psis_khat, self.psis_khat_se)
+
+    @property
+    def proposal_verdict(self) -> str:
+        return khat_reading(self.proposal_khat, self.proposal_khat_se)
+
+    @property
+    def evidence_khat(self) -> float:
+        """PSIS k-hat of the draws behind ``evidence_estimate`` (NaN when it is exact)."""
+        if self.evidence_source == "exact":
+            return float("nan")
+        return self.proposal_khat if self.evidence_source.endswith("full-rank proposal") else self.psis_khat
+
+    @property
+    def evidence_reliable(self) -> bool:
+        """Whether ``evidence_estimate`` can be trusted: exact, or importance-weighted with k-hat < 0.7."""
+        return self.evidence_source == "exact" or self.evidence_khat < RELIABLE_KHAT
+
+    @property
+    def gap(self) -> tuple[float, str]:
+        """KL(q || posterior) = log p(y) - ELBO in nats, and how it is known: 'exact' (the closed-form
+        evidence), 'estimate' (the best evidence estimate, reliable; a lower estimate in expectation) or
+        'unknown' (NaN: the only evidence at hand is unreliable)."""
+        if self.log_evidence is not None:
+            return self.log_evidence - self.elbo, "exact"
+        if self.evidence_reliable:
+            return self.evidence_estimate - self.elbo, "estimate"
+        return float("nan"), "unknown"
 
     @property
     def gap_estimate(self) -> float:
@@ -193,6 +252,7 @@ class Diagnostics:
         ref = self.reference_posterior
         data: dict[str, Any] = {
             "psis_khat": self.psis_khat,
+            "psis_khat_se": self.psis_khat_se,
             "psis_verdict": self.psis_verdict,
             "psis_ess": self.psis_ess,
             "iw_log_evidence": self.iw_log_evidence,
@@ -245,6 +305,31 @@ def importance_draws(problem: GLMProblem, q: GaussianPosterior, n_draws: int, rn
     """Draws w_k ~ q (K, D) and their log ratios log p(y, w_k) - log q(w_k) (K,)."""
     draws = q.sample(rng, n_draws)
     return draws, hmc.log_joint(problem, draws, cancel) - gaussian_log_density(q, draws)
+
+
+@dataclass(frozen=True, eq=False)
+class ImportanceSample:
+    """Draws from a proposal (K, D), their Pareto-smoothed weights, k-hat's standard error and the
+    importance-weighted evidence."""
+
+    draws: np.ndarray
+    smoothed: PsisResult
+    khat_se: float
+    evidence: EvidenceEstimate
+
+
+def importance_sample(problem: GLMProblem, q: GaussianPosterior, n_draws: int, rng: np.random.Generator,
+                      cancel: CancelToken | None = None) -> ImportanceSample:
+    """``n_draws`` draws from ``q``, and CONFIRM_FACTOR times as many when their k-hat lands in
+    [0.5, CONFIRM_BELOW), where so few draws cannot tell a good q from a doubtful one."""
+    draws, log_ratios = importance_draws(problem, q, n_draws, rng, cancel)
+    smoothed = psis(log_ratios)
+    if GOOD_KHAT <= smoothed.khat < CONFIRM_BELOW:
+        more_draws, more_ratios = importance_draws(problem, q, (CONFIRM_FACTOR - 1) * n_draws, rng, cancel)
+        draws, log_ratios = np.vstack([draws, more_draws]), np.concatenate([log_ratios, more_ratios])
+        smoothed = psis(log_ratios)
+    return ImportanceSample(draws, smoothed, khat_standard_error(smoothed.khat, smoothed.tail_length),
+                            importance_weighted_evidence(log_ratios))
 
 
 def full_rank_proposal(problem: GLMProblem, q: GaussianPosterior, cancel: CancelToken | None = None,
@@ -323,14 +408,15 @@ def diagnose(problem: GLMProblem, q: GaussianPosterior, names: tuple[str, ...] |
     flags = fit_flags(fit)
     elbo = fit.elbo if fit is not None else ExactEstimator(problem, cancel).value(q).elbo
     progress("importance", 0.0, f"importance sampling with q ({settings.draws} draws)")
-    draws_q, log_ratios_q = importance_draws(problem, q, settings.draws, rng, cancel)
-    smoothed_q = psis(log_ratios_q)
-    evidence = importance_weighted_evidence(log_ratios_q)
-    if smoothed_q.khat >= RELIABLE_KHAT:
+    sample_q = importance_sample(problem, q, settings.draws, rng, cancel)
+    draws_q, smoothed_q, evidence = sample_q.draws, sample_q.smoothed, sample_q.evidence
+    reading = khat_reading(smoothed_q.khat, sample_q.khat_se)
+    if reading == "poor":
         flags.append(f"PSIS k-hat {smoothed_q.khat:.2f} >= 0.7: q is far from the posterior; "
-                     "its importance-weighted evidence is unreliable")
-    elif smoothed_q.khat >= 0.5:
-        flags.append(f"PSIS k-hat {smoothed_q.khat:.2f} in [0.5, 0.7): importance weights of q are unreliable")
+                     "importance weights of q cannot be trusted")
+    elif reading == "unreliable":
+        flags.append(f"PSIS k-hat {smoothed_q.khat:.2f} ± {sample_q.khat_se:.2f} above 0.5: importance weights "
+                     "of q are unreliable")
 
     log_evidence = None
     hmc_summary = None
@@ -343,20 +429,16 @@ def diagnose(problem: GLMProblem, q: GaussianPosterior, names: tuple[str, ...] |
     if problem.likelihood.name == "gaussian" and wanted in ("auto", "exact"):
         reference = ReferencePosterior("exact", names, exact.mean, exact.cov, None, None, float("inf"), True,
                                        "exact posterior (linear-gaussian closed form)")
-        proposal_name, proposal_khat = "none", float("nan")
+        proposal_name, proposal_khat, proposal_khat_se = "none", float("nan"), float("nan")
     else:
         if wanted == "exact":
             raise ValueError("the exact posterior is known for the gaussian likelihood only")
         progress("proposal", 0.2, "full-rank proposal")
         proposal = full_rank_proposal(problem, q, cancel)
         proposal_name = "q" if proposal is q else "full-rank q fitted from q"
-        if proposal is q:
-            draws_p, smoothed_p, evidence_p = draws_q, smoothed_q, evidence
-        else:
-            draws_p, log_ratios_p = importance_draws(problem, proposal, settings.draws, rng, cancel)
-            smoothed_p = psis(log_ratios_p)
-            evidence_p = importance_weighted_evidence(log_ratios_p)
-        proposal_khat = smoothed_p.khat
+        sample_p = sample_q if proposal is q else importance_sample(problem, proposal, settings.draws, rng, cancel)
+        draws_p, smoothed_p, evidence_p = sample_p.draws, sample_p.smoothed, sample_p.evidence
+        proposal_khat, proposal_khat_se = smoothed_p.khat, sample_p.khat_se
         if log_evidence is None and smoothed_p.khat < RELIABLE_KHAT and (
                 smoothed_q.khat >= RELIABLE_KHAT or evidence_p.log_evidence > evidence.log_evidence):
             best_evidence = (evidence_p.log_evidence, evidence_p.standard_error,
@@ -380,6 +462,8 @@ def diagnose(problem: GLMProblem, q: GaussianPosterior, names: tuple[str, ...] |
                              "no reference contours")
         if reference.effective_draws < MIN_REFERENCE_ESS:
             flags.append(f"the reference rests on only {reference.effective_draws:.0f} effective draws")
+    if best_evidence[2] != "exact" and not (proposal_khat < RELIABLE_KHAT or smoothed_q.khat < RELIABLE_KHAT):
+        flags.append("no reliable log evidence: every importance sample has k-hat >= 0.7")
     progress("done", 1.0, reference.description)
     return Diagnostics(
         names=names, family=q.family.name, psis_khat=smoothed_q.khat, psis_ess=smoothed_q.ess,
@@ -388,7 +472,8 @@ def diagnose(problem: GLMProblem, q: GaussianPosterior, names: tuple[str, ...] |
         q_sd=np.array(q.sd), reference_posterior=reference, proposal=proposal_name,
         proposal_khat=float(proposal_khat), flags=tuple(flags), seconds=time.perf_counter() - start,
         evidence_estimate=float(best_evidence[0]), evidence_estimate_se=float(best_evidence[1]),
-        evidence_source=best_evidence[2], hmc_summary=hmc_summary)
+        evidence_source=best_evidence[2], hmc_summary=hmc_summary, psis_khat_se=sample_q.khat_se,
+        proposal_khat_se=proposal_khat_se)
 
 
 def _hmc_reference(problem: GLMProblem, proposal: GaussianPosterior, names: tuple[str, ...],

@@ -3,10 +3,13 @@
 The fits and their diagnostics run in the background
 (:func:`vbgui.app.compare.compare_models` in a
 :class:`~vbgui.gui.diagnostics_worker.TaskRunner`); the table shows the
-ELBO, the importance-weighted evidence +- its standard error, the exact log
-evidence where the model has one, the differences to the best model in nats
-and the approximate Bayes factors.  Its tooltip (:data:`vbgui.app.compare.TOOLTIP`)
-says why a larger ELBO is a better bound and when ELBO differences mislead.
+ELBO and the log evidence that ranks it (exact, else importance-weighted,
++- its standard error, with where it comes from and its k-hat), the
+differences to the best model in nats, the approximate Bayes factors and
+each model's standing (best, tie, lower, or not ranked when its evidence is
+unreliable); the status line says the verdict in words.  Its tooltip
+(:data:`vbgui.app.compare.TOOLTIP`) says why a larger ELBO is a better bound
+and when ELBO differences mislead.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QBrush, QCloseEvent, QColor
 from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                                QListWidget, QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
@@ -28,18 +31,27 @@ from vbgui.io.safe_write import write_file
 from vbgui.models.preset import Preset
 
 # (header, tooltip) of the shown columns; the CSV export has every column of the table
+RANK_HEADER = "log evidence ▼"
 COLUMNS = (
     ("model", "preset / family"),
     ("parameters", "number of weights"),
     ("ELBO", "evidence lower bound, nats"),
-    ("IW evidence", "importance-weighted log evidence of q ± its Monte Carlo standard error, nats"),
-    ("exact log evidence", "closed form (linear-gaussian only), nats"),
     ("Δ ELBO", "ELBO − best ELBO, nats"),
-    ("Δ evidence", "best evidence estimate − best model's, nats (exact, else importance-weighted)"),
+    (RANK_HEADER, "ranks the table: log p(y | model) ± its Monte Carlo standard error, nats "
+                  "(exact for linear-gaussian, else importance-weighted)"),
+    ("from", "where the evidence comes from: the closed form, or importance weights of q or of a "
+             "full-rank q fitted from it"),
+    ("k-hat", "PSIS k-hat of the importance weights behind the evidence: below 0.7 it can be trusted"),
+    ("Δ evidence", "evidence − best model's ± the standard error of the difference, nats"),
     ("Bayes factor", "exp(Δ evidence): p(y | model) / p(y | best model)"),
-    ("k-hat", "PSIS k-hat of q: < 0.5 good, < 0.7 unreliable, else poor"),
+    ("standing", "best; tie (within one standard error of the first); lower; or not ranked (its evidence "
+                 "is unreliable: k-hat ≥ 0.7)"),
     ("converged", "did the fit converge"),
 )
+SOURCES = {"exact": "closed form", "importance-weighted, q": "weights of q",
+           "importance-weighted, full-rank proposal": "weights of a full-rank q"}
+STANDING_TEXT = {"best": "best", "tie": "tie", "lower": "lower", "unreliable": "not ranked: unreliable"}
+UNRELIABLE_COLOUR = "#B03A00"
 
 
 def _number(value: float | None, digits: int = 3) -> str:
@@ -49,14 +61,21 @@ def _number(value: float | None, digits: int = 3) -> str:
 
 
 def table_cells(table: ComparisonTable) -> list[list[str]]:
-    """The shown table as text, one list per row (best evidence first), in COLUMNS order."""
+    """The shown table as text, one list per row (in the table's rank order), in COLUMNS order."""
     cells = []
     for row in table.rows:
+        evidence = f"{_number(row.evidence)} ± {_number(row.evidence_se)}"
+        if row.evidence_reliable:
+            delta = _number(row.delta_evidence)
+            if row.delta_evidence_se > 0.0:
+                delta += f" ± {_number(row.delta_evidence_se)}"
+            bayes_factor = f"{row.bayes_factor:.3g}"
+        else:  # not a number to compare: the estimate may be far off
+            evidence, delta, bayes_factor = f"{evidence} (unreliable)", "—", "—"
         cells.append([
-            row.model, str(row.parameters), _number(row.elbo),
-            f"{_number(row.iw_log_evidence)} ± {_number(row.iw_log_evidence_se)}",
-            _number(row.log_evidence), _number(row.delta_elbo), _number(row.delta_evidence),
-            f"{row.bayes_factor:.3g}", f"{row.psis_khat:.2f}", "yes" if row.converged else "no"])
+            row.model, str(row.parameters), _number(row.elbo), _number(row.delta_elbo), evidence,
+            SOURCES.get(row.evidence_source, row.evidence_source), _number(row.evidence_khat, 2), delta,
+            bayes_factor, STANDING_TEXT[row.standing], "yes" if row.converged else "no"])
     return cells
 
 
@@ -116,7 +135,7 @@ class CompareDialog(QDialog):
         self.table_widget.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table_widget.verticalHeader().setVisible(False)
         self.table_widget.horizontalHeader().setStretchLastSection(True)
-        note = QLabel("Rank models by the evidence columns: ELBO differences mislead when the gaps "
+        note = QLabel("Ranked by the log evidence (▼), not by the ELBO: ELBO differences mislead when the gaps "
                       "KL(q ‖ posterior) differ (hover the table for why).")
         note.setWordWrap(True)
         note.setToolTip(TOOLTIP)
@@ -194,8 +213,8 @@ class CompareDialog(QDialog):
         self.table = table
         self._end()
         self.show_table(table)
-        self.status.setText(f"{len(table.rows)} models on the same {table.bins:,} bins (from bin {table.first_row}); "
-                            f"best: {table.best.model}.")
+        self.status.setText(f"{len(table.rows)} models on the same {table.bins:,} bins (from bin {table.first_row}), "
+                            f"ranked by {RANK_HEADER.rstrip(' ▼')}. {table.verdict}")
         self.comparison_finished.emit(table)
 
     def _on_failed(self, message: str) -> None:
@@ -211,12 +230,16 @@ class CompareDialog(QDialog):
     def show_table(self, table: ComparisonTable) -> None:
         cells = table_cells(table)
         self.table_widget.setRowCount(len(cells))
-        for r, row in enumerate(cells):
-            for c, text in enumerate(row):
+        for r, (row, texts) in enumerate(zip(table.rows, cells)):
+            for c, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if c > 0:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setToolTip(TOOLTIP)
+                if not row.evidence_reliable:
+                    item.setForeground(QBrush(QColor(UNRELIABLE_COLOUR)))
+                    item.setToolTip(f"Not ranked: PSIS k-hat {row.evidence_khat:.2f} ≥ 0.7, so the importance-"
+                                    f"weighted evidence of this model is unreliable.\n\n{TOOLTIP}")
                 self.table_widget.setItem(r, c, item)
 
     def choose_csv(self) -> None:

@@ -1,14 +1,16 @@
 """The diagnostics panel: how good is the last fit?
 
-Left, the numbers with their verdicts: PSIS k-hat in words (good /
-unreliable / poor, coloured), the importance-weighted evidence +- its
-standard error beside the ELBO, the gap between them (an estimate of
-KL(q || posterior) in nats), the exact log evidence when the model has one,
-the reference behind the comparison, and flags in plain words.  Right, the
+Left, the numbers in plain words: how close q is to the posterior (PSIS
+k-hat with its verdict, coloured), the ELBO, the log evidence (exact, else
+importance-weighted +- its standard error, or marked unreliable instead of
+a number), one gap with its meaning (KL(q || posterior): the exact one when
+the evidence is known exactly), the reference behind the comparison and, on
+a line of its own, the reference's own quality, then flags.  Right, the
 plots: the per-parameter ratio sd under q / sd under the reference (bars
 below 1 are mean-field's variance under-estimation made visible), and the
 correlation matrices of the reference and of q as heat maps on one colour
-scale (-1..1) with a colour bar.
+scale (-1..1) with a colour bar.  Before the first diagnosis the plots are
+hidden and one sentence says when diagnostics run.
 
 The panel only shows things; its Diagnose and Cancel buttons emit
 ``diagnose_requested`` (with the reference kind chosen) and
@@ -40,36 +42,93 @@ REFERENCE_NAMES = {"psis": "PSIS", "hmc": "HMC", "exact": "exact"}
 CORRELATION_MAP = "CET-D1"  # diverging blue-white-red, white at 0
 SUMMARY_WIDTH = 390
 PANEL_HEIGHT = 270
-KHAT_TIP = ("Pareto k-hat of the importance weights p(y, w) / q(w), w ~ q (PSIS): below 0.5 good, "
-            "0.5-0.7 unreliable, above 0.7 poor (q misses mass the posterior has).")
+KHAT_TIP = ("Pareto k-hat of the importance weights p(y, w) / q(w), w ~ q (PSIS), ± its standard error: "
+            "below 0.5 (or within one standard error of it) good, 0.5-0.7 unreliable, from 0.7 poor "
+            "(q misses mass the posterior has).")
+
+
+EVIDENCE_SOURCES = {"exact": "exact, closed form", "importance-weighted, q": "importance-weighted, draws of q",
+                    "importance-weighted, full-rank proposal": "importance-weighted, draws of a full-rank q"}
+UNRELIABLE_COLOUR = VERDICT_COLOURS["poor"]
 
 
 def _nats(value: float | None, digits: int = 3) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
-    return f"{value:,.{digits}f} nats"
+    text = f"{value:,.{digits}f}"
+    return f"{'0.' + '0' * digits if float(text.replace(',', '')) == 0.0 else text} nats"  # never -0.000
+
+
+def _verdict(verdict: str) -> str:
+    return f"<b style='color:{VERDICT_COLOURS[verdict]}'>{verdict}</b>"
+
+
+def evidence_text(diagnostics: Diagnostics) -> str:
+    """The log evidence with its standard error and source, or 'unreliable' with why (not a plain number)."""
+    source = EVIDENCE_SOURCES.get(diagnostics.evidence_source, diagnostics.evidence_source)
+    if not diagnostics.evidence_reliable:
+        return (f"<b style='color:{UNRELIABLE_COLOUR}'>unreliable</b>: importance weights with k-hat "
+                f"{diagnostics.evidence_khat:.2f} ≥ 0.7; the estimate may be far off")
+    if diagnostics.evidence_source == "exact":
+        return f"{_nats(diagnostics.evidence_estimate)} ({source})"
+    return f"{_nats(diagnostics.evidence_estimate)} ± {diagnostics.evidence_estimate_se:.3f} ({source})"
+
+
+def gap_text(diagnostics: Diagnostics) -> str:
+    """One gap, KL(q ‖ posterior) = log p(y) − ELBO, with its meaning: exact when the evidence is."""
+    gap, kind = diagnostics.gap
+    meaning = "the ELBO lies this far below log p(y)"
+    if kind == "exact":
+        return f"{_nats(gap)} (exact): {meaning}"
+    if kind == "estimate":
+        return f"about {_nats(gap)} ± {diagnostics.evidence_estimate_se:.3f}: {meaning}"
+    return "unknown: the evidence is unreliable"
+
+
+def reference_text(diagnostics: Diagnostics) -> str:
+    """What the reference posterior is (its quality is on a line of its own)."""
+    ref = diagnostics.reference_posterior
+    if ref.kind == "exact":
+        return "exact posterior (linear-gaussian closed form)"
+    count = 0 if ref.draws is None else ref.draws.shape[0]
+    if ref.kind == "psis":
+        source = "q" if diagnostics.proposal == "q" else "a full-rank q fitted from q"
+        return f"PSIS-reweighted draws of {source} ({count:,} draws)"
+    return f"HMC draws ({count:,})"
+
+
+def reference_quality_text(diagnostics: Diagnostics) -> str:
+    """The reference posterior's own quality, in words: exact, PSIS k-hat with its verdict, or HMC convergence."""
+    ref = diagnostics.reference_posterior
+    if ref.kind == "exact":
+        return "exact (closed form)"
+    if ref.kind == "psis":
+        text = f"{_verdict(diagnostics.proposal_verdict)}: PSIS k-hat {diagnostics.proposal_khat:.2f} of its draws"
+    else:
+        summary = diagnostics.hmc_summary or {}
+        state = _verdict("good") if ref.valid else f"<b style='color:{UNRELIABLE_COLOUR}'>not converged</b>"
+        text = (f"{state}: HMC R-hat {summary.get('rhat_max', float('nan')):.3f}, "
+                f"{summary.get('divergences', 0)} divergent transitions")
+    if not ref.valid:
+        text += f" <b style='color:{UNRELIABLE_COLOUR}'>(not valid: not drawn)</b>"
+    return f"{text}; {ref.effective_draws:,.0f} effective draws" if math.isfinite(ref.effective_draws) else text
 
 
 def diagnostics_html(diagnostics: Diagnostics) -> str:
     """The panel's numbers as a small rich-text table, flags as a list underneath."""
     verdict = diagnostics.psis_verdict
-    colour = VERDICT_COLOURS[verdict]
-    ref = diagnostics.reference_posterior
-    se = diagnostics.iw_log_evidence_se
+    khat = f"{diagnostics.psis_khat:.2f}"
+    if math.isfinite(diagnostics.psis_khat_se):
+        khat += f" ± {diagnostics.psis_khat_se:.2f}"
     rows = [
-        ("PSIS k-hat", f"{diagnostics.psis_khat:.2f} <b style='color:{colour}'>{verdict}</b>: "
-                       f"{VERDICT_MEANING[verdict]}"),
+        ("q against the posterior", f"{_verdict(verdict)}: {VERDICT_MEANING[verdict]} (PSIS k-hat {khat})"),
         ("ELBO", _nats(diagnostics.elbo)),
-        ("IW evidence", f"{_nats(diagnostics.iw_log_evidence)} ± {se:.3f}" if math.isfinite(se)
-         else _nats(diagnostics.iw_log_evidence)),
-        ("gap ≈ KL(q ‖ posterior)", f"{_nats(diagnostics.gap_estimate)} (IW − ELBO, from below)"),
+        ("log evidence", evidence_text(diagnostics)),
+        ("gap = KL(q ‖ posterior)", gap_text(diagnostics)),
+        ("reference", reference_text(diagnostics)),
+        ("reference quality", reference_quality_text(diagnostics)),
+        ("draws, time", f"{diagnostics.iw_draws:,} from q, {diagnostics.seconds:.2f} s"),
     ]
-    if diagnostics.log_evidence is not None:
-        rows.append(("exact log evidence", _nats(diagnostics.log_evidence)))
-        rows.append(("exact gap", _nats(diagnostics.log_evidence - diagnostics.elbo)))
-    rows.append(("reference", f"{ref.description}" + ("" if ref.valid else
-                                                      " <b style='color:#B03A00'>(not valid)</b>")))
-    rows.append(("draws, time", f"{diagnostics.iw_draws:,} from q, {diagnostics.seconds:.2f} s"))
     cells = "".join(f"<tr><td style='padding-right:8px' valign='top'>{name}</td><td>{value}</td></tr>"
                     for name, value in rows)
     if diagnostics.flags:
@@ -156,7 +215,6 @@ class DiagnosticsPlots(pg.GraphicsLayoutWidget):
         ratio = np.where(np.isfinite(diagnostics.sd_ratio), diagnostics.sd_ratio, 0.0)
         self.ratio_bars.setOpts(x=np.arange(len(names)), height=ratio)
         self.ratio_plot.getAxis("bottom").setTicks([name_ticks(names, TICK_EVERY["bars"])])
-        self.ratio_plot.getAxis("bottom").setLabel("parameter")
         self.ratio_plot.setXRange(-1.6, len(names) - 0.4, padding=0)  # room for the first name under its bar
         self.ratio_plot.setYRange(0.0, max(1.2, float(np.max(ratio)) * 1.08), padding=0)
         dim = len(names)
@@ -240,6 +298,7 @@ class DiagnosticsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.splitter)
         self.diagnostics: Diagnostics | None = None
+        self.plots.setVisible(False)  # no empty axes before the first diagnosis
         self.set_idle("No diagnostics yet: they run after every fit.", can_diagnose=False)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
@@ -252,6 +311,8 @@ class DiagnosticsPanel(QWidget):
         self.cancel_button.setEnabled(True)
         self.diagnose_button.setEnabled(False)
         self.status.setText(message)
+        if self.diagnostics is None:
+            self.summary.setText("")  # the status says what runs; the numbers come here
 
     def show_progress(self, progress: DiagnosticsProgress) -> None:
         self.progress_bar.setValue(int(1000 * min(max(progress.fraction, 0.0), 1.0)))
@@ -261,9 +322,11 @@ class DiagnosticsPanel(QWidget):
         """Nothing running: say ``message``; Diagnose enabled when there is a fit to diagnose."""
         self.cancel_button.setEnabled(False)
         self.diagnose_button.setEnabled(can_diagnose)
-        self.status.setText(message)
-        if self.diagnostics is None:
+        if self.diagnostics is None:  # said once, where the numbers will be
+            self.status.setText("")
             self.summary.setText(f"<i>{message}</i>")
+        else:
+            self.status.setText(message)
 
     def show_diagnostics(self, diagnostics: Diagnostics, q_cov: np.ndarray) -> None:
         """Show a finished diagnosis."""
@@ -271,9 +334,11 @@ class DiagnosticsPanel(QWidget):
         self.progress_bar.setValue(1000)
         self.summary.setText(diagnostics_html(diagnostics))
         self.plots.show_diagnostics(diagnostics, q_cov)
+        self.plots.setVisible(True)
 
     def clear(self) -> None:
         """Forget the shown diagnosis (a new fit is under way)."""
         self.diagnostics = None
         self.progress_bar.setValue(0)
         self.plots.clear_plots()
+        self.plots.setVisible(False)

@@ -62,19 +62,41 @@ def style_plot(plot: pg.PlotItem, title: str, left: tuple[str, str] | None,
     which costs several ms per repaint of a plot that updates live.
     """
     plot.setTitle(title, size=TITLE_SIZE)
-    for side, label in (("left", left), ("bottom", bottom)):
-        if label is not None:
-            text, unit = label
-            plot.setLabel(side, text, units=unit or None)
-    if grid:
-        plot.showGrid(x=True, y=True, alpha=0.15)
     font = pg.QtGui.QFont()
     font.setPointSize(AXIS_FONT_PT)
     for side, label in (("left", left), ("bottom", bottom)):
-        axis = plot.getAxis(side)
-        axis.setTickFont(font)
-        if label is None or not label[1]:
-            axis.enableAutoSIPrefix(False)  # no "(x0.001)" on weights and nats: show the numbers as they are
+        if label is not None:
+            label_axis(plot, side, *label)
+        else:
+            plain_numbers(plot.getAxis(side))
+        plot.getAxis(side).setTickFont(font)
+    if grid:
+        plot.showGrid(x=True, y=True, alpha=0.15)
+
+
+def plain_numbers(axis: pg.AxisItem) -> None:
+    """Make ``axis`` show its values as they are: ticks 0.2 for 0.2, never 200 with a hidden "x0.001".
+
+    pyqtgraph 0.14 rescales an axis without unit whose values stay within +-1 by 1000, and
+    ``enableAutoSIPrefix(False)`` alone does not prevent it: that call recomputes the factor from the
+    axis' current range whatever the flag says (``AxisItem.updateAutoSIPrefix``), and ``setLabel``
+    resets the ranges in which the factor applies. So the first restyle of an axis that already had
+    a range (a theme change, presentation mode) brought the factor back. With no range in which SI
+    prefixes apply, the factor stays 1 whatever pyqtgraph recomputes later.
+    """
+    axis.setSIPrefixEnableRanges(())
+    axis.enableAutoSIPrefix(False)  # recomputes the factor (now 1) and drops any prefix already shown
+
+
+def label_axis(plot: pg.PlotItem, side: str, text: str, unit: str = "", **css: str) -> None:
+    """Label the ``side`` axis of ``plot`` with ``text`` and ``unit`` ('' for none), in CSS style ``css``.
+
+    Every axis label goes through here: an axis without unit shows its data's own numbers
+    (:func:`plain_numbers`); one with a unit keeps pyqtgraph's SI prefixes (ms, kHz), named in the label.
+    """
+    plot.setLabel(side, text, units=unit or None, **css)
+    if not unit:
+        plain_numbers(plot.getAxis(side))
 
 
 def pen(role: str, width: float = 2.0, dashed: bool = False) -> pg.QtGui.QPen:

@@ -31,7 +31,7 @@ from vbgui.app.fit import FitSession
 from vbgui.core.families import GaussianPosterior
 from vbgui.core.fit2d import Gaussian2D
 from vbgui.gui.demos.fit2d_page import Fit2DPage, Fits
-from vbgui.gui.demos.page import readout_table
+from vbgui.gui.demos.page import decimal, readout_table
 from vbgui.io.loaders import load_recording
 from vbgui.models.preset import load_preset
 
@@ -101,8 +101,7 @@ class CollinearPage(Fit2DPage):
         self.add_run_buttons()
 
         self.fit_plot = self.add_plot(0, 0, "", "", "", legend_columns=2)
-        self.target_contours = self.fit_plot.add_contours("reference", "reference posterior (PSIS draws)",
-                                                          thin=True)
+        self.target_contours = self.fit_plot.add_target_contours("reference", "reference posterior (PSIS draws)")
         self.fit_contours = {"mean-field": self.fit_plot.add_contours("mean-field", "mean-field q"),
                              "full-rank": self.fit_plot.add_contours("full-rank", "full-rank q", dashed=True)}
 
@@ -212,18 +211,19 @@ class CollinearPage(Fit2DPage):
         for family in FAMILIES:
             q = self.animation.current(family)
             sd = np.sqrt(np.diag(q.cov))
-            rows.append([f"{family} q", f"{fitted[family][1]:.1f}", f"{sd[0]:.3f}", f"{sd[1]:.3f}",
-                         f"{q.cov[0, 1] / (sd[0] * sd[1]):+.2f}"])
+            rows.append([f"{family} q", decimal(fitted[family][1], 1), decimal(sd[0], 3), decimal(sd[1], 3),
+                         decimal(q.cov[0, 1] / (sd[0] * sd[1]), 2, signed=True)])
         if self.reference is not None and self.reference.valid:
             index = list(self.fits.extras["pair"])
             cov = self.reference.cov[np.ix_(index, index)]
             sd = np.sqrt(np.diag(cov))
-            rows.append(["reference", "", f"{sd[0]:.3f}", f"{sd[1]:.3f}", f"{cov[0, 1] / (sd[0] * sd[1]):+.2f}"])
+            rows.append(["reference", "", decimal(sd[0], 3), decimal(sd[1], 3),
+                         decimal(cov[0, 1] / (sd[0] * sd[1]), 2, signed=True)])
         gap = fitted["full-rank"][1] - fitted["mean-field"][1]
         table = readout_table(["", "ELBO (nats)", "sd " + self.pair_names[0], "sd " + self.pair_names[1],
                                "correlation"], rows)
         note = f"<br><i>{self.reference_note}</i>" if self.reference_note else ""
-        self.readout.setText(f"{table}<b>ELBO full-rank − mean-field = {gap:.1f} nats</b>{note}")
+        self.readout.setText(f"{table}<b>ELBO full-rank − mean-field = {decimal(gap, 1)} nats</b>{note}")
 
     # -- scenes -------------------------------------------------------------------------------------
     def scene(self) -> DemoScene:

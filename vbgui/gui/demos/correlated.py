@@ -18,13 +18,14 @@ from vbgui.app.demos import DemoScene, mean_field_theory
 from vbgui.core.fit2d import Gaussian2D, fit_path, kl_gaussians
 from vbgui.core.targets import CorrelatedGaussian
 from vbgui.gui.demos.fit2d_page import Fit2DPage, Fits, ParameterSlider, variance_ratios
-from vbgui.gui.demos.page import readout_table
+from vbgui.gui.demos.page import decimal, readout_table
 
 FAMILIES = ("mean-field", "full-rank")
 RHO_STEP = 0.05  # per arrow key press
 START_MEAN = (1.6, -1.2)
 START_SD = 0.35
 THEORY_RHO = np.linspace(-0.99, 0.99, 397)
+THEORY_MARGIN = 0.12
 
 
 class CorrelatedGaussianPage(Fit2DPage):
@@ -48,7 +49,7 @@ class CorrelatedGaussianPage(Fit2DPage):
         self.add_run_buttons()
 
         self.fit_plot = self.add_plot(0, 0, "", "θ₁", "θ₂", legend_columns=3)
-        self.target_contours = self.fit_plot.add_contours("target", "target p", thin=True)
+        self.target_contours = self.fit_plot.add_target_contours("target", "target p")
         self.fit_contours = {"mean-field": self.fit_plot.add_contours("mean-field", "mean-field q"),
                              "full-rank": self.fit_plot.add_contours("full-rank", "full-rank q", dashed=True)}
         self.fit_plot.fix_range((-3.6, 3.6), (-3.6, 3.6), equal_aspect=True)
@@ -57,10 +58,12 @@ class CorrelatedGaussianPage(Fit2DPage):
                                          legend_columns=2)
         kl_theory, ratio_theory = np.vectorize(mean_field_theory)(THEORY_RHO)
         self.theory_plot.add_curve("mean-field", "KL(q‖p)").setData(THEORY_RHO, kl_theory)
-        self.theory_plot.add_curve("mean-field", "var_q / var_p", dashed=True).setData(THEORY_RHO, ratio_theory)
+        self.theory_plot.add_curve("variance-ratio", "var_q / var_p", dashed=True).setData(THEORY_RHO, ratio_theory)
         self.fitted_markers = self.theory_plot.add_markers("marker", "fitted (now)")
         self.rho_line = self.theory_plot.add_line("target")
-        self.theory_plot.fix_range((-1.0, 1.0), (-0.05, 2.05))
+        # room for a marker at the ends (rho = +-0.99, KL 1.96): half a presentation marker is a twentieth of a unit
+        self.theory_plot.fix_range((-1.0 - THEORY_MARGIN, 1.0 + THEORY_MARGIN),
+                                   (-THEORY_MARGIN, 2.0 + THEORY_MARGIN))
         self.graphics.ci.layout.setColumnStretchFactor(0, 1)
         self.graphics.ci.layout.setColumnStretchFactor(1, 1)
         self.finish_controls()
@@ -112,8 +115,8 @@ class CorrelatedGaussianPage(Fit2DPage):
             ratios = variance_ratios(q, target.cov)
             self.readout_values[name] = (kl_gaussians(q, truth), float(ratios[0]), float(ratios[1]))
             theory = (kl_theory, ratio_theory) if name == "mean-field" else (0.0, 1.0)
-            rows.append([f"{name} q", f"{self.readout_values[name][0]:.4f}", f"{theory[0]:.4f}",
-                         f"{ratios[0]:.4f}", f"{ratios[1]:.4f}", f"{theory[1]:.4f}"])
+            rows.append([f"{name} q", *(decimal(value, 4) for value in (self.readout_values[name][0], theory[0],
+                                                                         ratios[0], ratios[1], theory[1]))])
         progress = "optimum reached" if self.animation.finished else \
             f"iteration {self.animation.position:.0f} of {self.animation.length}"
         self.readout.setText(readout_table(

@@ -18,7 +18,8 @@ from vbgui.app.demos import DemoScene
 from vbgui.core.fit2d import density_grid, fit_path, mass_outside, reverse_kl
 from vbgui.core.targets import Banana, StudentT
 from vbgui.gui.demos.fit2d_page import Fit2DPage, Fits, ParameterSlider
-from vbgui.gui.demos.page import readout_table
+from vbgui.gui.demos.page import decimal, readout_table
+from vbgui.gui.demos.plots import covering
 
 TARGETS = ("Student-t", "banana")
 SHAPE = {"Student-t": ("degrees of freedom ν", 1.5, 30.0, 0.5, 2.5),
@@ -55,7 +56,7 @@ class HeavyTailsPage(Fit2DPage):
         self.add_run_buttons()
 
         self.fit_plot = self.add_plot(0, 0, "", "θ₁", "θ₂", legend_columns=2)
-        self.target_contours = self.fit_plot.add_contours("target", "target p", thin=True)
+        self.target_contours = self.fit_plot.add_target_contours("target", "target p")
         self.fit_contours = {"full-rank": self.fit_plot.add_contours("full-rank", "Gaussian q (reverse KL)",
                                                                      dashed=True)}
         self.marginal_plot = self.add_plot(0, 1, "Marginal of θ₁, log scale", "θ₁", "log density",
@@ -96,6 +97,10 @@ class HeavyTailsPage(Fit2DPage):
     def draw_target(self, fits: Fits) -> None:
         grid = fits.extras["grid"]
         self.target_contours.set_density(grid.axis, grid.axis, grid.density)
+        extent = self.target_contours.extent()
+        if extent is not None:  # the whole 99 % contour in view: heavy tails reach past the usual one
+            x_range, y_range = VIEWS["Student-t" if isinstance(fits.target, StudentT) else "banana"]
+            self.fit_plot.fix_range(covering(x_range, extent[0]), covering(y_range, extent[1]), equal_aspect=True)
         self.target_marginal.setData(grid.axis, np.log(np.maximum(grid.marginal_x(), np.exp(LOG_FLOOR - 1))))
 
     def draw_frame(self) -> None:
@@ -114,7 +119,7 @@ class HeavyTailsPage(Fit2DPage):
         self.readout.setText(readout_table(
             [f"{self.target_name}, {shape_label} = {shape:g}", "mass outside q's 99 % region", "KL(q‖p)"],
             [["Gaussian q at its optimum", f"{100 * extras['outside']:.1f} %  (a right fit: 1.0 %)",
-              f"{extras['kl']:.3f} nats"]]))
+              f"{decimal(extras['kl'], 3)} nats"]]))
 
     def scene(self) -> DemoScene:
         return DemoScene(self.demo_name, target=self.target_name,

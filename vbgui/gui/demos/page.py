@@ -25,6 +25,15 @@ from vbgui.gui.demos.theme import DESK, LIGHT, Sizes, Theme
 CONTROLS_WIDTH = 300
 
 
+def decimal(value: float, places: int, signed: bool = False) -> str:
+    """``value`` with ``places`` decimals (and its sign always shown if ``signed``); a value that rounds to
+    zero reads 0, never -0.0000 (the rounding of a tiny negative number, not a sign the reader should see)."""
+    text = f"{value:+.{places}f}" if signed else f"{value:.{places}f}"
+    if float(text) == 0.0:
+        text = f"{0.0:.{places}f}"
+    return text
+
+
 def readout_table(header: list[str], rows: list[list[str]]) -> str:
     """An HTML table for a QLabel: a header row, then rows whose first cell names them."""
     cells = "".join(f"<th align='right'>&nbsp;&nbsp;{html.escape(h)}</th>" for h in header)

@@ -17,13 +17,15 @@ from vbgui.core.fit2d import Gaussian2D
 from vbgui.core.grid_posterior import hpd_thresholds
 from vbgui.gui.demos.theme import Sizes, Theme
 from vbgui.gui.posterior_plot import HPD_MASSES, HPD_RADII, contour_lines, ellipse
+from vbgui.gui.style import label_axis
 
 HPD_TEXT = "contours hold 39, 86 and 99 % of the mass"
 
 
 @dataclass
 class _Styled:
-    """An item and how to draw it: ``weight`` 'line' or 'thin', 'marker' for a scatter, 'fill' for a band."""
+    """An item and how to draw it: ``weight`` 'line', 'thin' or 'halo' (a target's wide translucent band),
+    'marker' for a scatter, 'fill' for a band."""
 
     item: pg.GraphicsObject
     role: str
@@ -57,6 +59,22 @@ class Contours:
         for curve in self.curves:
             curve.setData([], [])
 
+    def extent(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """((x min, x max), (y min, y max)) of the drawn contours, None when none is drawn."""
+        points = [curve.getData() for curve in self.curves]
+        xs = np.concatenate([x for x, _ in points if x is not None and len(x)] or [np.empty(0)])
+        ys = np.concatenate([y for x, y in points if x is not None and len(x)] or [np.empty(0)])
+        finite = np.isfinite(xs) & np.isfinite(ys)
+        if not finite.any():
+            return None
+        return (float(xs[finite].min()), float(xs[finite].max())), (float(ys[finite].min()), float(ys[finite].max()))
+
+
+def covering(view: tuple[float, float], extent: tuple[float, float], margin: float = 0.05) -> tuple[float, float]:
+    """The range ``view`` widened to hold ``extent`` with ``margin`` (a fraction of the extent) to spare."""
+    pad = margin * (extent[1] - extent[0])
+    return min(view[0], extent[0] - pad), max(view[1], extent[1] + pad)
+
 
 class Band:
     """A shaded band between a lower and an upper curve, e.g. mean ± 2 sd.
@@ -78,6 +96,11 @@ class Band:
 
 
 FILL_ALPHA = 70  # of 255: two overlapping bands stay readable
+# A target is drawn as a wide translucent band under the fits' lines: where a fit matches it (full-rank q
+# on a Gaussian), the fit's dashes run along the band and both show.
+HALO_WIDTH = 3.0  # times a line's width
+HALO_ALPHA = 90  # of 255
+HALO_Z = -5  # under the lines (z 0), over the filled bands (z -10)
 
 
 class DemoPlot:
@@ -115,6 +138,15 @@ class DemoPlot:
         """Three curves; the innermost (39 %) carries the legend entry."""
         return Contours([self.add_curve(role, name if k == 0 else None, dashed, thin or k == 2)
                          for k in range(len(HPD_RADII))])
+
+    def add_target_contours(self, role: str, name: str) -> Contours:
+        """A target's three contours as wide translucent bands under every line (see HALO_WIDTH)."""
+        curves = []
+        for k in range(len(HPD_RADII)):
+            curve = self._register(pg.PlotCurveItem(), role, False, "halo", name if k == 0 else None)
+            curve.setZValue(HALO_Z)
+            curves.append(curve)
+        return Contours(curves)
 
     def add_band(self, role: str, alpha: int = FILL_ALPHA) -> Band:
         """A shaded band in a role's colour (opacity ``alpha`` of 255), without a legend entry (name it in
@@ -157,6 +189,11 @@ class DemoPlot:
             styled.item.setBrush(pg.mkBrush(fill))
             styled.item.setPen(pg.mkPen(None))
             return
+        if styled.weight == "halo":
+            halo = pg.mkColor(colour)
+            halo.setAlpha(HALO_ALPHA)
+            styled.item.setPen(pg.mkPen(halo, width=HALO_WIDTH * sizes.line))
+            return
         width = sizes.line if styled.weight == "line" else sizes.thin_line
         style = Qt.PenStyle.DashLine if styled.dashed else Qt.PenStyle.SolidLine
         styled.item.setPen(pg.mkPen(colour, width=width, style=style))
@@ -170,8 +207,7 @@ class DemoPlot:
             axis.setPen(pg.mkPen(theme.foreground, width=max(1.0, sizes.thin_line / 2)))
             axis.setTextPen(pg.mkPen(theme.foreground))
             axis.setTickFont(_font(sizes.tick_px))
-            axis.enableAutoSIPrefix(False)
-            self.plot.setLabel(side, text, **{"font-size": f"{sizes.label_px}px", "color": theme.foreground})
+            label_axis(self.plot, side, text, **{"font-size": f"{sizes.label_px}px", "color": theme.foreground})
         for styled in self._styled:
             self._style_item(styled, theme, sizes)
         self.legend.setLabelTextSize(f"{sizes.text_px}px")  # for entries added later

@@ -41,6 +41,7 @@ def _roles(ink: str, blue: str) -> dict[str, str]:
         "mean-field": OKABE_ITO["vermillion"],
         "full-rank": blue,
         "moment-matched": OKABE_ITO["bluish green"],
+        "variance-ratio": OKABE_ITO["bluish green"],  # beside the KL (vermillion) in the theory plot
         "reference": ink,
         "marker": OKABE_ITO["reddish purple"],
         "reparam-1": OKABE_ITO["orange"],

@@ -23,7 +23,7 @@ from vbgui.core.fit2d import (Gaussian2D, density_grid, fit_path, forward_kl, ga
                               reverse_kl)
 from vbgui.core.targets import GaussianMixture
 from vbgui.gui.demos.fit2d_page import Fit2DPage, Fits, ParameterSlider
-from vbgui.gui.demos.page import readout_table
+from vbgui.gui.demos.page import decimal, readout_table
 
 START_BOX = 3.5  # starts are uniform on [-START_BOX, START_BOX]^2
 START_SD = 0.5
@@ -65,7 +65,7 @@ class TwoModesPage(Fit2DPage):
 
         self.fit_plot = self.add_plot(0, 0, "Two modes: reverse KL against forward KL", "θ₁", "θ₂",
                                       legend_columns=2)
-        self.target_contours = self.fit_plot.add_contours("target", "target p", thin=True)
+        self.target_contours = self.fit_plot.add_target_contours("target", "target p")
         self.fit_contours = {"reverse": self.fit_plot.add_contours("full-rank", "reverse KL q", dashed=True)}
         self.moment_contours = self.fit_plot.add_contours("moment-matched", "moment-matched q (forward KL)")
         self.start_marker = self.fit_plot.add_markers("marker", "start of the reverse-KL fit", symbol="x")
@@ -128,9 +128,9 @@ class TwoModesPage(Fit2DPage):
     def update_readout(self) -> None:
         kl = self.fits.extras["kl"]
         q: Gaussian2D = self.fits.optimum("reverse")
-        rows = [[f"reverse KL q (mean {q.mean[0]:+.1f}, {q.mean[1]:+.1f})", f"{kl['reverse'][0]:.2f}",
-                 f"{kl['reverse'][1]:.2f}"],
-                ["moment-matched q", f"{kl['moment-matched'][0]:.2f}", f"{kl['moment-matched'][1]:.2f}"]]
+        rows = [[f"reverse KL q (mean {decimal(q.mean[0], 1, True)}, {decimal(q.mean[1], 1, True)})",
+                 decimal(kl["reverse"][0], 2), decimal(kl["reverse"][1], 2)],
+                ["moment-matched q", decimal(kl["moment-matched"][0], 2), decimal(kl["moment-matched"][1], 2)]]
         self.readout.setText(readout_table([f"seed {self.seed}; in nats", "KL(q‖p)  reverse",
                                             "KL(p‖q)  forward"], rows))
 
