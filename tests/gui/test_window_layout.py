@@ -238,7 +238,7 @@ def test_save_dialogs_open_in_the_recording_folder_then_the_last_used(qtbot, win
     run_to_end(qtbot, window)
     asked: list[str] = []
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        lambda _parent, _title, start, *_args: asked.append(start) or ("", ""))
+                        lambda _parent, _title, start, *_args, **_options: asked.append(start) or ("", ""))
     window.export_result()
     window.export_plot("ELBO")
     window.save_preset()
@@ -257,9 +257,9 @@ def test_save_dialogs_never_open_at_the_working_directory_for_the_sample(qtbot, 
     monkeypatch.setenv("HOME", str(tmp_path))
     asked: list[str] = []
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        lambda _parent, _title, start, *_args: asked.append(start) or ("", ""))
+                        lambda _parent, _title, start, *_args, **_options: asked.append(start) or ("", ""))
     monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                        lambda _parent, _title, start, *_args: asked.append(start) or ("", ""))
+                        lambda _parent, _title, start, *_args, **_options: asked.append(start) or ("", ""))
     sample_window.export_plot("Recording")
     sample_window.choose_recording()
     sample_window.choose_preset()
