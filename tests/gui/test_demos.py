@@ -215,6 +215,12 @@ def test_talk_mode_details_target_on_top_two_colours_whole_contours_and_markers(
         np.testing.assert_allclose(x, [1.0, QUICK_ITERATIONS])
         np.testing.assert_allclose(y, [level, level])
     assert all(curve.name() != "exact ELBO" for plot in noisy.plots for curve in plot.plot.listDataItems())
+    # the seed's claim in numbers: at the same q and draws, score-function gradients are far noisier
+    variances = noisy.traces.gradient_variance
+    assert variances["exact"] <= 1e-20 * variances["reparam"]
+    assert variances["score-function"] > 3.0 * variances["reparam"] > 0.0
+    assert "Gradient variance at the optimum" in noisy.readout.text()
+    assert f"{variances['score-function'] / variances['reparam']:.1f}" in noisy.readout.text()
 
 
 def test_keyboard_controls_rho_run_restart_next_and_explanation(qtbot, demos) -> None:

@@ -232,7 +232,7 @@ class PosteriorPlot(QWidget):
     def _draw_reference(self, pair: tuple[int, int]) -> None:
         reference = self.reference
         if reference is None:
-            self.reference_label.setText(f"<i>{html.escape(self._missing_reference)}</i>" if self._reference_known else
+            self.reference_label.setText(f"<i>{html.escape(self._missing_reference, quote=False)}</i>" if self._reference_known else
                                          "<i>reference posterior: computed when the fit starts</i>")
             return
         if reference.kind == "conjugate":

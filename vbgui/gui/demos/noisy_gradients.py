@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from vbgui.app.demos import DemoScene
 from vbgui.app.fit import FitSession
+from vbgui.app.gradient_noise import gradient_variances
 from vbgui.gui.demos.jobs import LatestJobRunner
 from vbgui.gui.demos.page import DemoPage, readout_table
 from vbgui.gui.demos.fit2d_page import ParameterSlider
@@ -38,17 +39,24 @@ PACE = 100.0  # iterations per second per fit, so that a run lasts a few seconds
 REPAINT_HZ = 20
 ZOOM_NATS = (-15.0, 5.0)
 SCATTER_WINDOW = 50
+# Gradient variance at the exact optimum: every estimator with the same draws per gradient.
+VARIANCE_SAMPLES = 10
+VARIANCE_REPEATS = 200
+VARIANCE_LABELS = {"exact": "exact", "reparam": "reparameterisation", "score-function": "score function"}
 
 
 class Traces:
     """The ELBO of every iteration of every run, appended by the worker and read by the GUI thread.
 
-    ``exact_final`` holds each finished run's exact ELBO at its final q.
+    ``exact_final`` holds each finished run's exact ELBO at its final q;
+    ``gradient_variance`` each estimator's gradient variance at the exact
+    optimum (filled when the exact fit ends).
     """
 
     def __init__(self) -> None:
         self.elbo: dict[str, list[float]] = {name: [] for name in RUNS}
         self.exact_final: dict[str, float] = {}
+        self.gradient_variance: dict[str, float] = {}
         self.stop = threading.Event()
         self.running = threading.Event()
         self.running.set()
@@ -74,7 +82,8 @@ def run_fits(traces: Traces, seed: int, max_iter: int) -> Traces:
     fits = {"exact": preset.with_fit(estimator="exact", max_iter=max_iter, seed=seed)}
     fits.update({f"reparam-{k}": preset.with_fit(estimator="reparam", samples=k, max_iter=max_iter, seed=seed)
                  for k in SAMPLES})
-    steps = {name: FitSession(fits[name], recording).steps() for name in RUNS}
+    sessions = {name: FitSession(fits[name], recording) for name in RUNS}
+    steps = {name: session.steps() for name, session in sessions.items()}
     start = time.perf_counter()
     while steps and not traces.stop.is_set():
         traces.running.wait()
@@ -84,6 +93,9 @@ def run_fits(traces: Traces, seed: int, max_iter: int) -> Traces:
             except StopIteration as stop:
                 traces.exact_final[name] = stop.value.elbo
                 del steps[name]
+                if name == "exact":
+                    traces.gradient_variance.update(gradient_variances(
+                        sessions[name], stop.value, VARIANCE_SAMPLES, VARIANCE_REPEATS, seed))
         ahead = traces.iterations / PACE - (time.perf_counter() - start)
         if ahead > 0:
             time.sleep(ahead)
@@ -181,8 +193,17 @@ class NoisyGradientsPage(DemoPage):
             rows.append([LABELS[name], f"{values.size}", f"{values[-1]:.1f}" if values.size else "",
                          f"{scatter:.2f}" if name != "exact" and np.isfinite(scatter) else "—",
                          f"{final:.2f}" if final is not None else ""])
-        self.readout.setText(readout_table(["", "iterations", "ELBO now", "noise (sd)", "exact ELBO at the end"],
-                                           rows))
+        text = readout_table(["", "iterations", "ELBO now", "noise (sd)", "exact ELBO at the end"], rows)
+        variances = self.traces.gradient_variance
+        if variances:
+            reference = variances["reparam"]
+            text += ("<p>Gradient variance at the optimum, the same "
+                     f"{VARIANCE_SAMPLES} draws per gradient (median over components):</p>"
+                     + readout_table(["", "variance", "x reparameterisation"],
+                                     [[VARIANCE_LABELS.get(name, name), f"{value:.3g}",
+                                       f"{value / reference:.1f}" if reference > 0 else "—"]
+                                      for name, value in variances.items()]))
+        self.readout.setText(text)
 
     def animation_frames(self, frames_per_second: float) -> Iterator[int]:
         """The finished run replayed at its live pace (the fits must have ended)."""
