@@ -199,8 +199,8 @@ class NoisyGradientsPage(DemoPage):
             reference = variances["reparam"]
             text += ("<p>Gradient variance at the optimum, the same "
                      f"{VARIANCE_SAMPLES} draws per gradient (median over components):</p>"
-                     + readout_table(["", "variance", "x reparameterisation"],
-                                     [[VARIANCE_LABELS.get(name, name), f"{value:.3g}",
+                     + readout_table(["", "variance", "× reparameterisation"],
+                                     [[VARIANCE_LABELS.get(name, name), f"{value:,.0f}" if value >= 10 else f"{value:.2g}",
                                        f"{value / reference:.1f}" if reference > 0 else "—"]
                                       for name, value in variances.items()]))
         self.readout.setText(text)
