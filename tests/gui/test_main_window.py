@@ -179,6 +179,25 @@ def test_closing_mid_fit_cancels_and_joins_the_thread(qtbot, large_recording_pat
     assert time.perf_counter() - started < 1.0
 
 
+def test_closing_in_the_middle_of_a_100000_sample_step_exits_within_2_s(qtbot, small_recording_path) -> None:
+    """One step with 100,000 draws takes minutes; closing must not wait for it (it once aborted the process)."""
+    window = MainWindow(load_sample=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    window.preset_panel.estimator.setCurrentText("reparam")
+    set_field(window, "fit.samples", "100000")
+    window.run_fit()
+    thread = window.runner.thread
+    qtbot.wait(1500)  # warm-up done, inside the first Monte Carlo pass
+    assert window.runner.worker.latest is None  # still in the first step
+    started = time.perf_counter()
+    assert window.close()
+    assert not thread.isRunning()
+    assert time.perf_counter() - started < 2.0
+
+
 def test_a_bad_file_shows_an_error_and_keeps_the_recording(window, small_recording_path, tmp_path) -> None:
     window.open_recording(small_recording_path)
     before = window.recording
