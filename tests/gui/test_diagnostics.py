@@ -15,7 +15,7 @@ from vbgui.core import hmc
 from vbgui.gui.compare_dialog import COLUMNS, RANK_HEADER, table_cells
 from vbgui.gui.kde_contours import weighted_kde
 from vbgui.gui.posterior_plot import HPD_MASSES, HPD_RADII, PosteriorPlot, kde_contour_lines
-from vbgui.gui.reference import ReferencePosterior
+from vbgui.app.shown_reference import ShownReference
 
 from tests.gui.axes import check_axes_show_their_numbers
 
@@ -114,7 +114,7 @@ def test_a_reference_that_is_not_valid_is_named_not_drawn(qtbot) -> None:
     draws = np.random.default_rng(0).standard_normal((400, 4))
     sampled = diagnose.ReferencePosterior("hmc", names, draws.mean(0), np.cov(draws.T), draws, None, 12.0, False,
                                           "HMC 4 chains x 100 draws, max R-hat 1.3400, not converged")
-    plot.set_reference(ReferencePosterior("sampled", sampled=sampled))
+    plot.set_reference(ShownReference("sampled", sampled=sampled))
     text = plot.reference_label.text()
     assert "not valid" in text and "R-hat 1.3400" in text and "HMC, 12 effective draws" in text
     assert all(len(curve.getData()[0] if curve.getData()[0] is not None else []) == 0

@@ -24,7 +24,7 @@ from vbgui.app.result import FitResult
 from vbgui.gui.axes import hold_layout_minimum
 from vbgui.gui.diagnostics_panel import DiagnosticsPanel
 from vbgui.gui.diagnostics_worker import FitDiagnostics, TaskRunner, diagnose_fit
-from vbgui.gui.reference import sampled_reference
+from vbgui.app.shown_reference import sampled_reference
 
 DOCK_HEIGHT = 300
 PANEL_MIN_HEIGHT = 220

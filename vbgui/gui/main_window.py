@@ -32,7 +32,7 @@ from vbgui.gui.elbo_plot import ElboPlot
 from vbgui.gui.engine_warmup import engine_warmup
 from vbgui.gui.export import EXPORT_FILTER, export_plot
 from vbgui.gui.file_variables import file_variables, roles_for
-from vbgui.gui.layout import ModelLayout, layout_from_names, model_layout
+from vbgui.app.layout import ModelLayout, layout_from_names, model_layout
 from vbgui.gui.parameters_panel import ParametersPanel
 from vbgui.gui.posterior_plot import PosteriorPlot
 from vbgui.gui.preferences import THEMES, Preferences
@@ -52,7 +52,7 @@ from vbgui.models.preset import Preset, load_preset, shipped_preset_names
 
 if TYPE_CHECKING:  # the engine (scipy, numba) loads in the background, not before the window shows
     from vbgui.app.fit import FitProgress
-    from vbgui.gui.reopen import ReopenedFit
+    from vbgui.app.reopen import ReopenedFit
 
 REPAINT_HZ = 30
 # One panel is redrawn per tick, in this order: the ELBO every other tick (15 Hz), the q panels at 7.5 Hz.
@@ -774,7 +774,7 @@ class MainWindow(QMainWindow):
         if self.is_fitting():
             self.show_error("Fit running", "Stop the running fit before opening a result.")
             return False
-        from vbgui.gui.reopen import reopen_result  # needs the engine; the window opens without it
+        from vbgui.app.reopen import reopen_result  # needs the engine; the window opens without it
 
         try:
             reopened = reopen_result(path)

@@ -9,7 +9,7 @@ from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QWidget
 
 from vbgui.gui.axes import MIN_PLOT_HEIGHT, TIME_AXIS_HEIGHT, hold_layout_minimum, tighten
-from vbgui.gui.layout import ModelLayout
+from vbgui.app.layout import ModelLayout
 from vbgui.gui.style import PALETTE, pen, style_plot
 from vbgui.io.recording import Recording
 

@@ -27,7 +27,7 @@ from vbgui.gui.style import PALETTE, pen, style_plot
 from vbgui.gui.tooltips import TOOLTIPS
 
 if TYPE_CHECKING:  # the engine is imported once a fit needs it, not while the window opens
-    from vbgui.gui.reference import ReferencePosterior
+    from vbgui.app.shown_reference import ShownReference
 
 HPD_RADII = np.array([1.0, 2.0, 3.035])
 HPD_MASSES = 1.0 - np.exp(-HPD_RADII ** 2 / 2.0)
@@ -132,7 +132,7 @@ class PosteriorPlot(QWidget):
 
         self.names: tuple[str, ...] = ()
         self.truth: dict[str, float] = {}
-        self.reference: ReferencePosterior | None = None
+        self.reference: ShownReference | None = None
         self._reference_known = False
         self._missing_reference = NOT_AVAILABLE
         self._q: tuple[np.ndarray, np.ndarray] | None = None
@@ -166,7 +166,7 @@ class PosteriorPlot(QWidget):
         self._grid_cache.clear()
         self._redraw()
 
-    def set_reference(self, reference: ReferencePosterior | None, missing: str = NOT_AVAILABLE) -> None:
+    def set_reference(self, reference: ShownReference | None, missing: str = NOT_AVAILABLE) -> None:
         """The true posterior to contour; with None, ``missing`` says why there is none (or when it comes)."""
         self.reference = reference
         self._reference_known = True

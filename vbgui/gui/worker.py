@@ -30,7 +30,7 @@ from vbgui.models.preset import Preset
 
 if TYPE_CHECKING:  # the engine (scipy, numba) is imported by the worker thread, not while the window opens
     from vbgui.app.fit import FitProgress, FitSession
-    from vbgui.gui.reference import ReferencePosterior
+    from vbgui.app.shown_reference import ShownReference
 
 PROGRESS_INTERVAL = 0.02  # seconds between progress signals
 
@@ -40,7 +40,7 @@ class FitSetup:
     """What the window needs before the first iteration: the session and the reference (or None)."""
 
     session: FitSession
-    reference: ReferencePosterior | None
+    reference: ShownReference | None
 
 
 class TraceBuffer:
@@ -108,7 +108,7 @@ class FitWorker(QObject):
         """Build the session, warm up, compute the reference, then fit (runs in the worker thread)."""
         from vbgui.app.fit import FitSession, warm_up_engine
         from vbgui.core.cancel import FitCancelled
-        from vbgui.gui.reference import reference_posterior
+        from vbgui.app.shown_reference import reference_posterior
 
         try:
             session = FitSession(self.preset, self.recording)

@@ -13,7 +13,7 @@ from pathlib import Path
 from vbgui.app.fit import FitSession, recording_checksum
 from vbgui.app.result import FitResult
 from vbgui.errors import VbguiError
-from vbgui.gui.reference import ReferencePosterior, reference_posterior
+from vbgui.app.shown_reference import ShownReference, reference_posterior
 from vbgui.io.loaders import load_recording
 from vbgui.io.recording import Recording
 from vbgui.io.result_json import read_json
@@ -32,14 +32,14 @@ class ReopenedFit:
     preset: Preset
     recording: Recording | None
     session: FitSession | None
-    reference: ReferencePosterior | None
+    reference: ShownReference | None
     problem: str = ""
 
 
-def _exact_reference(result: FitResult) -> ReferencePosterior | None:
+def _exact_reference(result: FitResult) -> ShownReference | None:
     if result.exact_posterior_mean is None or result.exact_posterior_cov is None:
         return None
-    return ReferencePosterior("conjugate", mean=result.exact_posterior_mean, cov=result.exact_posterior_cov)
+    return ShownReference("conjugate", mean=result.exact_posterior_mean, cov=result.exact_posterior_cov)
 
 
 def reopen_result(path: str | Path) -> ReopenedFit:

@@ -1,4 +1,4 @@
-"""The posterior a fit is compared with: exact when the model allows it, else the diagnostics' draws.
+"""The posterior a fit is compared with on screen: exact when the model allows it, else the diagnostics' draws.
 
 The fit worker computes the exact references before a fit starts
 (:func:`reference_posterior`); for larger non-gaussian models the
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, eq=False)
-class ReferencePosterior:
+class ShownReference:
     """The true posterior and how it was obtained.
 
     ``kind`` is 'conjugate' (linear-Gaussian, closed form: ``mean`` and
@@ -41,12 +41,12 @@ class ReferencePosterior:
         return f"reference posterior: {method}, {self.sampled.effective_draws:.0f} effective draws"
 
 
-def sampled_reference(reference: diagnose.ReferencePosterior) -> ReferencePosterior | None:
+def sampled_reference(reference: diagnose.ReferencePosterior) -> ShownReference | None:
     """Wrap the diagnostics' reference when it is made of draws (PSIS, HMC); None for the exact one."""
-    return ReferencePosterior("sampled", sampled=reference) if reference.draws is not None else None
+    return ShownReference("sampled", sampled=reference) if reference.draws is not None else None
 
 
-def reference_posterior(session: FitSession) -> ReferencePosterior | None:
+def reference_posterior(session: FitSession) -> ShownReference | None:
     """The exact posterior of the session's model when one is computable, else None.
 
     Closed form for the gaussian likelihood; an exact grid for at most
@@ -58,7 +58,7 @@ def reference_posterior(session: FitSession) -> ReferencePosterior | None:
     problem = session.problem
     if problem.likelihood.name == "gaussian":
         exact = linear_gaussian_posterior(problem)
-        return ReferencePosterior("conjugate", mean=exact.mean, cov=exact.cov)
+        return ShownReference("conjugate", mean=exact.mean, cov=exact.cov)
     if problem.dim <= MAX_GRID_DIM:
-        return ReferencePosterior("grid", grid=glm_grid_posterior(problem, cancel=session.cancel))
+        return ShownReference("grid", grid=glm_grid_posterior(problem, cancel=session.cancel))
     return None
