@@ -198,6 +198,17 @@ def test_closing_in_the_middle_of_a_100000_sample_step_exits_within_2_s(qtbot, s
     assert time.perf_counter() - started < 2.0
 
 
+def test_settings_whose_step_takes_minutes_are_refused_before_the_fit_starts(window, large_recording_path) -> None:
+    window.open_recording(large_recording_path)
+    window.preset_panel.select("poisson-glm")
+    window.preset_panel.estimator.setCurrentText("reparam")
+    set_field(window, "fit.samples", "100000")
+    assert not window.run_fit()
+    assert not window.is_fitting()
+    assert "one step of this fit would take about" in window.last_error and "fewer samples" in window.last_error
+    assert window.error_box is not None and window.error_box.isVisible()
+
+
 def test_a_bad_file_shows_an_error_and_keeps_the_recording(window, small_recording_path, tmp_path) -> None:
     window.open_recording(small_recording_path)
     before = window.recording

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from vbgui.errors import VbguiError
 from vbgui.io.recording import Recording
-from vbgui.models.design import build_design
+from vbgui.models.design import build_design, earliest_row
 from vbgui.models.preset import Preset
 
 
@@ -42,7 +42,7 @@ def _head(recording: Recording, n_bins: int) -> Recording:
 def model_layout(preset: Preset, recording: Recording) -> ModelLayout | None:
     """The layout of ``preset`` on ``recording``, or None when they do not fit together (the fit will say why)."""
     settings = replace(preset.design, standardize=False)  # names do not depend on scaling
-    first_row = max(settings.stimulus_lags - 1, settings.spike_history_lags, 0)
+    first_row = earliest_row(recording, settings)
     try:
         design = build_design(_head(recording, min(recording.n_bins, first_row + 2)), settings)
     except VbguiError:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout,
 
 import vbgui
 from vbgui.app.result import FitResult
-from vbgui.errors import NamingError, RecordingError, VbguiError
+from vbgui.errors import FitError, NamingError, RecordingError, VbguiError
 from vbgui.gui.about import AboutDialog
 from vbgui.gui.demos.menu import install_demos_menu
 from vbgui.gui.diagnostics_controller import install_diagnostics
@@ -49,6 +49,7 @@ from vbgui.io.safe_write import write_file
 from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, LoadOptions, read_recording_file
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.preset import Preset, load_preset, shipped_preset_names
+from vbgui.models.step_cost import check_step_cost
 
 if TYPE_CHECKING:  # the engine (scipy, numba) loads in the background, not before the window shows
     from vbgui.app.fit import FitProgress
@@ -558,6 +559,15 @@ class MainWindow(QMainWindow):
         if self.recording is None or preset is None:
             self.show_error("Cannot run", "Load a recording and fix the preset form first.")
             return False
+        layout = model_layout(preset, self.recording)
+        slow = None
+        if layout is not None:  # settings whose one step takes minutes are refused before anything starts
+            try:
+                slow = check_step_cost(preset, self.recording.n_bins - layout.first_row, len(layout.names),
+                                       self.recording.source)
+            except FitError as exc:
+                self.show_error("Cannot run", str(exc))
+                return False
         self.reset_fit()
         self.posterior_plot.set_reference_pending()
         self.runner = FitRunner(preset, self.recording, self)
@@ -568,7 +578,8 @@ class MainWindow(QMainWindow):
         worker.failed.connect(self._on_failed)
         self._fit_label = f"{preset.fit.family}, {preset.fit.estimator}"
         self.progress_bar.setRange(0, 0)  # busy until the engine is ready
-        self.show_status("Preparing the engine (compiling on the first run) and the reference posterior…")
+        self.show_status("Preparing the engine (compiling on the first run) and the reference posterior…"
+                         + (f" Note: {slow}." if slow else ""))
         self.summary_panel.show_message(f"Fitting {self._fit_label}…")
         self.runner.start()
         self._update_controls()
