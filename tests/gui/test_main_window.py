@@ -162,15 +162,21 @@ def test_pause_holds_the_iteration_and_resume_continues(qtbot, window, large_rec
         window.stop_fit()
 
 
-def test_closing_mid_fit_cancels_and_joins_the_thread(qtbot, large_recording_path) -> None:
+def start_reparam_fit(qtbot, path, field: str, value: str) -> MainWindow:
+    """A window of its own (the test closes it) running a reparam fit of ``path`` with one field changed."""
     window = MainWindow(load_sample=False)
     qtbot.addWidget(window)
     window.show()
-    window.open_recording(large_recording_path)
+    window.open_recording(path)
     window.preset_panel.select("poisson-glm")
     window.preset_panel.estimator.setCurrentText("reparam")
-    set_field(window, "fit.max_iter", "100000")
-    window.run_fit()
+    set_field(window, field, value)
+    assert window.run_fit()
+    return window
+
+
+def test_closing_mid_fit_cancels_and_joins_the_thread(qtbot, large_recording_path) -> None:
+    window = start_reparam_fit(qtbot, large_recording_path, "fit.max_iter", "100000")
     thread = window.runner.thread
     qtbot.waitUntil(lambda: window.runner.worker.latest is not None, timeout=FIT_TIMEOUT_MS)
     started = time.perf_counter()
@@ -181,14 +187,7 @@ def test_closing_mid_fit_cancels_and_joins_the_thread(qtbot, large_recording_pat
 
 def test_closing_in_the_middle_of_a_100000_sample_step_exits_within_2_s(qtbot, small_recording_path) -> None:
     """One step with 100,000 draws takes minutes; closing must not wait for it (it once aborted the process)."""
-    window = MainWindow(load_sample=False)
-    qtbot.addWidget(window)
-    window.show()
-    window.open_recording(small_recording_path)
-    window.preset_panel.select("poisson-glm")
-    window.preset_panel.estimator.setCurrentText("reparam")
-    set_field(window, "fit.samples", "100000")
-    window.run_fit()
+    window = start_reparam_fit(qtbot, small_recording_path, "fit.samples", "100000")
     thread = window.runner.thread
     qtbot.wait(1500)  # warm-up done, inside the first Monte Carlo pass
     assert window.runner.worker.latest is None  # still in the first step
