@@ -196,6 +196,8 @@ def test_reset_leaves_no_panel_showing_the_old_fit(qtbot, window, small_recordin
     assert window.posterior_plot.reference is None
     assert "PSIS" not in window.posterior_plot.reference_label.text()
     assert "Fit converged" not in window.status_label.text()
+    assert not panel.plots.isVisibleTo(panel)  # no empty or stale heat maps ...
+    assert all("mean-field" not in plot.titleLabel.text for plot in panel.plots.corr_plots.values())  # ... or titles
 
 
 def test_a_reopened_result_is_diagnosed_or_says_why_not(qtbot, window, small_recording_path, tmp_path,

@@ -236,6 +236,8 @@ class DiagnosticsPlots(pg.GraphicsLayoutWidget):
         self.ratio_bars.setOpts(x=[], height=[])
         for image in self.corr_images.values():
             image.clear()
+        for key in self.corr_plots:  # titles name the shown fit: none now
+            self.corr_plots[key].setTitle(f"correlation: {key}", size=TITLE_SIZE)
 
 
 class DiagnosticsPanel(QWidget):
