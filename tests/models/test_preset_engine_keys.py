@@ -41,12 +41,6 @@ def test_bad_rank_is_refused_naming_the_key(value):
         preset_from_toml(f'likelihood = "poisson"\n[fit]\nfamily = "low-rank"\nrank = {value}\n', source="r.toml")
 
 
-def test_low_rank_with_a_monte_carlo_estimator_is_refused():
-    with pytest.raises(PresetError, match="low-rank.*exact"):
-        preset_from_toml('likelihood = "poisson"\n[fit]\nfamily = "low-rank"\nestimator = "reparam"\n',
-                         source="r.toml")
-
-
 def test_rank_round_trips():
     preset = preset_from_toml('likelihood = "poisson"\n[fit]\nfamily = "low-rank"\nrank = 7\n', source="r.toml")
     assert preset.fit.rank == 7 and preset_from_toml(preset.to_toml()) == preset

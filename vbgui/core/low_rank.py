@@ -16,7 +16,9 @@ dKL/dS = (I / s^2 - S^-1) / 2,
     dELBO/dd = diag(G) - 1 / (2 s^2) + diag(S^-1) / 2
     dELBO/dV = 2 G V - V / s^2 + S^-1 V
 
-The optimiser is L-BFGS (:func:`vbgui.core.optimize.lbfgs`) in coordinates
+Every estimator serves it (:func:`low_rank_gradient`; the Monte Carlo ones
+draw w = m + sqrt(d) e + V f).  With the exact estimator the optimiser is
+L-BFGS (:func:`vbgui.core.optimize.lbfgs`), with a Monte Carlo one Adam, both in coordinates
 u = (m - m0) / sd0, log sqrt(d) and V / sd0 (sd0: q0's marginal sds), which
 makes one unit of every coordinate one posterior sd.
 """
@@ -30,7 +32,7 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve, eigh
 
 from vbgui.core import kernels
-from vbgui.core.elbo import ElboTerms, ExactEstimator
+from vbgui.core.elbo import ElboTerms, ExactEstimator, MonteCarloEstimator, log_likelihood_of_draws
 from vbgui.core.families import Family
 from vbgui.core.rowpass import reduce_rows
 
@@ -166,6 +168,18 @@ class LowRankGradient:
     grad_factor: np.ndarray
 
 
+def _gradient(q: LowRankPosterior, prior_scale: float, terms: ElboTerms, ell_mean: np.ndarray,
+              ell_diag: np.ndarray, ell_factor: np.ndarray) -> LowRankGradient:
+    """Add the KL's gradients to the expected log-likelihood's in (m, d, V); return them in (m, log sqrt(d), V).
+
+    dKL/dm = m / s^2, dKL/dd = (1/s^2 - diag(S^-1)) / 2, dKL/dV = V / s^2 - S^-1 V.
+    """
+    s2 = prior_scale ** 2
+    grad_diag = ell_diag - 0.5 / s2 + 0.5 * q.inverse_cov_diagonal()
+    grad_factor = ell_factor - q.factor / s2 + q.inverse_cov_times_factor()
+    return LowRankGradient(terms, ell_mean - q.mean / s2, 2.0 * q.diag_var * grad_diag, grad_factor)
+
+
 def exact_low_rank_gradient(estimator: ExactEstimator, q: LowRankPosterior) -> LowRankGradient:
     """One O(T D k) pass: the exact ELBO and its gradients (the module docstring's formulas)."""
     p = estimator.problem
@@ -175,11 +189,53 @@ def exact_low_rank_gradient(estimator: ExactEstimator, q: LowRankPosterior) -> L
         kernels.low_rank_pass, p.design, p.response,
         (np.array(q.mean), np.array(q.diag_var), np.array(q.factor), lik.code, lik.parameter, nodes, weights),
         estimator.cancel, row_cost=p.dim * (q.family.rank + 2))
-    s2 = p.prior_scale ** 2
     terms = ElboTerms.from_parts(total + p.log_normaliser, q.kl_to_prior(p.prior_scale))
-    grad_diag = grad_ell_diag - 0.5 / s2 + 0.5 * q.inverse_cov_diagonal()
-    grad_factor = 2.0 * grad_ell_cov_factor - q.factor / s2 + q.inverse_cov_times_factor()
-    return LowRankGradient(terms, grad_ell_mean - q.mean / s2, 2.0 * q.diag_var * grad_diag, grad_factor)
+    return _gradient(q, p.prior_scale, terms, grad_ell_mean, grad_ell_diag, 2.0 * grad_ell_cov_factor)
+
+
+def monte_carlo_low_rank_gradient(estimator: MonteCarloEstimator, q: LowRankPosterior,
+                                  eps: np.ndarray | None = None) -> LowRankGradient:
+    """The Monte Carlo ELBO and gradients from K draws w_k = m + sqrt(d) * e_k + V f_k.
+
+    ``eps`` (K, D + k) holds (e_k, f_k) (fresh standard normals when None).
+    Reparameterisation: dELL/dm ~ mean g_k, dELL/dd_i ~ mean g_ki e_ki / (2 sqrt(d_i)),
+    dELL/dV ~ mean g_k f_k', g_k = X' dlog p / d eta at w_k.  Score function
+    (as :class:`~vbgui.core.elbo.ScoreFunctionEstimator`, leave-one-out
+    baseline): with u_k = S^-1 (w_k - m), d log q / dm = u_k,
+    d log q / dd = (u_k^2 - diag(S^-1)) / 2, d log q / dV = u_k u_k'V - S^-1 V.
+    The KL's gradients are exact, as for every estimator.
+    """
+    p = estimator.problem
+    dim, rank = q.dim, q.family.rank
+    if eps is None:
+        eps = estimator.rng.standard_normal((estimator.n_samples, dim + rank))
+    noise_diag, noise_factor = eps[:, :dim], eps[:, dim:]
+    scale = np.sqrt(q.diag_var)
+    draws = q.mean + noise_diag * scale + noise_factor @ q.factor.T
+    pathwise = estimator.name == "reparam"
+    loglik, slopes = log_likelihood_of_draws(p, draws, estimator.cancel, want_gradient=pathwise)
+    k = eps.shape[0]
+    terms = ElboTerms.from_parts(float(np.mean(loglik)), q.kl_to_prior(p.prior_scale))
+    with np.errstate(invalid="ignore", over="ignore"):  # an overflowed draw is reported as non-finite
+        if pathwise:
+            return _gradient(q, p.prior_scale, terms, slopes.mean(axis=0),
+                             np.mean(slopes * noise_diag, axis=0) / (2.0 * scale), slopes.T @ noise_factor / k)
+        baseline = (loglik.sum() - loglik) / (k - 1) if k > 1 else np.zeros(k)
+        weight = (loglik - baseline) / k
+        scaled, capacitance = q._capacitance
+        centred = draws - q.mean
+        whitened = centred / q.diag_var - (scaled @ cho_solve(capacitance, scaled.T @ centred.T)).T  # rows u_k
+        ell_mean = weight @ whitened
+        ell_diag = 0.5 * (weight @ whitened ** 2 - weight.sum() * q.inverse_cov_diagonal())
+        ell_factor = (whitened.T * weight) @ (whitened @ q.factor) - weight.sum() * q.inverse_cov_times_factor()
+        return _gradient(q, p.prior_scale, terms, ell_mean, ell_diag, ell_factor)
+
+
+def low_rank_gradient(estimator: ExactEstimator | MonteCarloEstimator, q: LowRankPosterior) -> LowRankGradient:
+    """The ELBO and its gradients in (m, log sqrt(d), V) by whichever estimator is given."""
+    if estimator.offers_curvature:
+        return exact_low_rank_gradient(estimator, q)
+    return monte_carlo_low_rank_gradient(estimator, q)
 
 
 class LowRankCoordinates:
@@ -198,6 +254,7 @@ class LowRankCoordinates:
         factor = theta[2 * dim:].reshape(dim, self.rank) * self.scale[:, None]
         return LowRankPosterior(self.q0.family, self.q0.mean + self.scale * theta[:dim], theta[dim:2 * dim], factor)
 
-    def gradient(self, gradient: LowRankGradient) -> np.ndarray:
+    def gradient(self, theta: np.ndarray, gradient: LowRankGradient) -> np.ndarray:
+        """The ascent gradient in theta (``theta`` is unused: the map is linear but for log sqrt(d))."""
         return np.concatenate([self.scale * gradient.grad_mean, gradient.grad_log_sd,
                                (gradient.grad_factor * self.scale[:, None]).ravel()])

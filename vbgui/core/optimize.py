@@ -24,15 +24,17 @@ pass over the data (see :mod:`vbgui.core.rowpass`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Generator
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
 
-from vbgui.core.elbo import ElboTerms, ExactEstimator, ExactPass, MonteCarloEstimator
+from vbgui.core.elbo import ElboGradient, ElboTerms, ExactEstimator, ExactPass, MonteCarloEstimator
 from vbgui.core.families import GaussianPosterior
 from vbgui.core.names import MATRIX_FREE_MIN_DIM
-from vbgui.core.low_rank import LowRankCoordinates, LowRankPosterior, exact_low_rank_gradient
+from vbgui.core.low_rank import (LowRankCoordinates, LowRankGradient, LowRankPosterior, exact_low_rank_gradient,
+                                 low_rank_gradient)
 
 STOP_REASONS = ("converged", "max_iter", "cancelled", "non-finite", "stalled")
 
@@ -193,7 +195,7 @@ def lbfgs(estimator: ExactEstimator, q0: LowRankPosterior, max_iter: int, tolera
     current = exact_low_rank_gradient(estimator, q0)
     if not current.terms.is_finite():
         return Outcome("non-finite", q0, "the ELBO is not finite at the starting point")
-    grad = coordinates.gradient(current)
+    grad = coordinates.gradient(theta, current)
     steps: list[np.ndarray] = []
     changes: list[np.ndarray] = []
     for iteration in range(1, max_iter + 1):
@@ -226,7 +228,7 @@ def lbfgs(estimator: ExactEstimator, q0: LowRankPosterior, max_iter: int, tolera
                 return Outcome("converged", q, "no step improves the ELBO: at the optimum to rounding")
             return Outcome("stalled", q, "the line search found no step that increases the ELBO")
         trial_theta, trial_q, trial = accepted
-        trial_grad = coordinates.gradient(trial)
+        trial_grad = coordinates.gradient(trial_theta, trial)
         step_taken, gradient_change = trial_theta - theta, grad - trial_grad
         if step_taken @ gradient_change > 1e-12 * np.linalg.norm(step_taken) * np.linalg.norm(gradient_change):
             steps.append(step_taken)
@@ -257,6 +259,12 @@ def _two_loop(gradient: np.ndarray, steps: list[np.ndarray], changes: list[np.nd
     return direction
 
 
+def _all_finite(estimate: ElboGradient | LowRankGradient) -> bool:
+    """The ELBO terms and every gradient array of an estimate are finite."""
+    arrays = [value for value in vars(estimate).values() if isinstance(value, np.ndarray)]
+    return estimate.terms.is_finite() and all(bool(np.all(np.isfinite(a))) for a in arrays)
+
+
 def optimizer_for(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianPosterior, max_iter: int,
                   tolerance: float = 1e-10, learning_rate: float = 0.05) -> Optimizer:
     """The optimiser that fits what ``estimator`` offers.
@@ -264,7 +272,7 @@ def optimizer_for(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianP
     Parameters
     ----------
     estimator : offers the curvature (Newton and the fixed point; L-BFGS for the low-rank family,
-        which has no fixed point) or gradients only (Adam)
+        which has no fixed point) or gradients only (Adam, in the family's own coordinates)
     q0 : the starting q, whose family the fit keeps
     max_iter, tolerance : the iteration cap and the relative ELBO change that counts as converged
     learning_rate : Adam's step, in units of q0's spread (gradients only)
@@ -273,9 +281,7 @@ def optimizer_for(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianP
     -------
     A generator yielding an :class:`IterationReport` per iteration and returning the :class:`Outcome`.
     """
-    if q0.family.is_low_rank:
-        if not estimator.offers_curvature:
-            raise ValueError("the low-rank family is fitted with the exact estimator only")
+    if q0.family.is_low_rank and estimator.offers_curvature:
         return lbfgs(estimator, q0, max_iter, tolerance)
     if estimator.offers_curvature:
         return newton_fixed_point(estimator, q0, max_iter, tolerance)
@@ -308,17 +314,18 @@ class _WhitenedCoordinates:
         inner[diag, diag] = np.exp(inner[diag, diag])
         return GaussianPosterior(self.q0.family, self.q0.mean + self.q0.chol @ theta[:dim], self.q0.chol @ inner)
 
-    def gradient(self, theta: np.ndarray, grad_mean: np.ndarray, grad_chol: np.ndarray) -> np.ndarray:
+    def gradient(self, theta: np.ndarray, estimate: ElboGradient) -> np.ndarray:
         """Chain rule: d/du = L0' g_m, d/dV = L0' g_L on V's free entries, times V_ii on its log-diagonal."""
-        grad = np.concatenate([self.q0.chol.T @ grad_mean, (self.q0.chol.T @ grad_chol)[self.free]])
+        grad = np.concatenate([self.q0.chol.T @ estimate.grad_mean, (self.q0.chol.T @ estimate.grad_chol)[self.free]])
         grad[self.diagonal_positions] *= np.exp(theta[self.diagonal_positions])
         return grad
 
 
-def adam(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianPosterior, max_iter: int, learning_rate: float = 0.05,
-         tolerance: float = 1e-10, window: int = 100, halvings: int = 4,
+def adam(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianPosterior | LowRankPosterior, max_iter: int,
+         learning_rate: float = 0.05, tolerance: float = 1e-10, window: int = 100, halvings: int = 4,
          beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> Optimizer:
-    """Maximise the Monte Carlo ELBO with Adam, in coordinates whitened by ``q0``.
+    """Maximise the Monte Carlo ELBO with Adam, in coordinates whitened by ``q0``
+    (:class:`_WhitenedCoordinates`, or :class:`~vbgui.core.low_rank.LowRankCoordinates`).
 
     Every ``window`` iterations the mean ELBO of the window is compared with
     the previous one; when it has risen by less than twice the standard error
@@ -326,7 +333,12 @@ def adam(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianPosterior,
     is halved.  After ``halvings`` halvings the next plateau ends the fit as
     converged.  The q returned is the average of the last window's iterates.
     """
-    coordinates = _WhitenedCoordinates(q0)
+    if q0.family.is_low_rank:
+        coordinates = LowRankCoordinates(q0)
+        estimate_at = partial(low_rank_gradient, estimator)
+    else:
+        coordinates = _WhitenedCoordinates(q0)
+        estimate_at = estimator.gradient
     theta = coordinates.start()
     first_moment = np.zeros_like(theta)
     second_moment = np.zeros_like(theta)
@@ -338,12 +350,11 @@ def adam(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianPosterior,
     last_good_theta = theta.copy()
     for iteration in range(1, max_iter + 1):
         q = coordinates.to_q(theta)
-        estimate = estimator.gradient(q)
-        if not (estimate.terms.is_finite() and np.all(np.isfinite(estimate.grad_mean))
-                and np.all(np.isfinite(estimate.grad_chol))):
+        estimate = estimate_at(q)
+        if not _all_finite(estimate):
             return Outcome("non-finite", coordinates.to_q(last_good_theta),
                            f"the ELBO or its gradient became non-finite at iteration {iteration}")
-        grad = coordinates.gradient(theta, estimate.grad_mean, estimate.grad_chol)
+        grad = coordinates.gradient(theta, estimate)
         last_good_theta = theta.copy()
         yield IterationReport(iteration, estimate.terms, q)
         window_elbos.append(estimate.terms.elbo)

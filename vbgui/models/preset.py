@@ -194,10 +194,6 @@ def preset_from_dict(data: dict[str, Any], source: str = "preset") -> Preset:
     for key, owner in _LIKELIHOOD_KEYS.items():
         if key in top and top["likelihood"] != owner:
             raise PresetError(f"{source}: '{key}' applies only to likelihood = \"{owner}\"")
-    fit = sections.get("fit", FitSettings())
-    if fit.family == "low-rank" and fit.estimator != "exact":
-        raise PresetError(f"{source}: family = \"low-rank\" is fitted with estimator = \"exact\" only "
-                          f"(got \"{fit.estimator}\")")
     return Preset(**top, **sections)
 
 
