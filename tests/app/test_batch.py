@@ -322,3 +322,30 @@ def test_a_dask_cluster_gives_the_results_threads_give(tmp_path, recording_path)
         on_dask = json.loads((dask_out / f"{name}.json").read_text())
         for key in ("elbo", "parameters", "trace", "recording_checksum", "unit", "preset"):
             assert on_threads[key] == on_dask[key], (name, key)
+
+
+def test_simulate_units_writes_a_population_sharing_one_stimulus(tmp_path):
+    out = tmp_path / "pop.npz"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    completed = subprocess.run([sys.executable, "-m", "vbgui", "simulate", "--units", "3", "--bins", "2000",
+                                "--out", str(out)], capture_output=True, text=True, timeout=120, env=env)
+    assert completed.returncode == 0 and "2000 bins of 3 units" in completed.stderr, completed.stderr
+    population = read_recording_file(out)
+    assert population.unit_names == ("unit0", "unit1", "unit2") and population.responses.shape == (2000, 3)
+    assert population.stimulus.shape == (2000, 1) and not population.truth
+    rates = [population.unit(i).mean_rate() for i in range(3)]
+    assert len(set(rates)) == 3 and all(rate > 0 for rate in rates)
+    single = make_synthetic_recording("poisson", n_bins=2000, seed=1, stimulus=population.stimulus,
+                                      mean_response=0.2, drive_sd=0.5)
+    assert np.array_equal(single.stimulus, population.stimulus)  # a given stimulus is used as it is
+
+
+@pytest.mark.parametrize("flags,fragment", [(["--units", "0"], "--units must be an integer from 1 to 1000"),
+                                            (["--units", "1001"], "--units must be an integer from 1 to 1000")])
+def test_simulate_refuses_a_bad_number_of_units(tmp_path, flags, fragment):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    completed = subprocess.run([sys.executable, "-m", "vbgui", "simulate", "--out", str(tmp_path / "p.npz"),
+                                *flags], capture_output=True, text=True, timeout=60, env=env,
+                               preexec_fn=limit_address_space)
+    assert_refused(completed, fragment)
+    assert not (tmp_path / "p.npz").exists()
