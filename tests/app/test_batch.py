@@ -22,7 +22,7 @@ from vbgui.app.fit import FitSession, recording_checksum
 from vbgui.app.result import FitResult
 from vbgui.core.cancel import CancelToken
 from vbgui.errors import RecordingError, VbguiError
-from vbgui.io.loaders import read_recording_file
+from vbgui.io.loaders import LoadOptions, read_recording_file
 from vbgui.io.recording import RecordingFile
 from vbgui.models.preset import load_preset
 from vbgui.models.synthetic import make_synthetic_recording
@@ -131,7 +131,9 @@ def test_a_unit_with_nan_or_negative_counts_fails_alone_with_its_reason(tmp_path
     counts[17, 1] = np.nan
     counts[5, 3] = -2
     path = write_recording(tmp_path / "bad.npz", **{**arrays, "counts": counts})
-    recording = read_recording_file(path)
+    with pytest.raises(RecordingError, match="'counts' of unit 'cell-1' contains NaN"):
+        read_recording_file(path)  # a user picking one unit (vbgui fit, the window) hears of it at once
+    recording = read_recording_file(path, LoadOptions(keep_bad_units=True))
     assert sorted(recording.unit_problems) == [1, 3]
     outcomes = {o.index: o for o in run_batch(recording, preset, [0, 1, 2, 3], workers=2)}
     assert outcomes[0].succeeded and outcomes[2].succeeded
@@ -148,7 +150,8 @@ def test_a_file_whose_every_unit_is_bad_is_refused_when_read(tmp_path):
     arrays = multi_unit_arrays(2, 500)
     counts = -arrays["counts"] - 1
     with pytest.raises(RecordingError, match="negative counts.*every other unit has a problem too"):
-        read_recording_file(write_recording(tmp_path / "bad.npz", **{**arrays, "counts": counts}))
+        read_recording_file(write_recording(tmp_path / "bad.npz", **{**arrays, "counts": counts}),
+                            LoadOptions(keep_bad_units=True))
 
 
 def test_a_cancelled_batch_stops_and_yields_no_cancelled_units(recording_path, preset):
@@ -349,3 +352,20 @@ def test_simulate_refuses_a_bad_number_of_units(tmp_path, flags, fragment):
                                preexec_fn=limit_address_space)
     assert_refused(completed, fragment)
     assert not (tmp_path / "p.npz").exists()
+
+
+def test_an_unforeseen_error_in_one_unit_fails_that_unit_alone(monkeypatch, recording_path, preset):
+    import vbgui.app.batch as batch
+
+    real_session = batch.FitSession
+
+    def session(preset, recording, cancel):
+        if recording.unit == "cell-2":
+            raise np.linalg.LinAlgError("leading minor not positive definite")
+        return real_session(preset, recording, cancel)
+
+    monkeypatch.setattr(batch, "FitSession", session)
+    outcomes = {o.unit: o for o in run_batch(read_recording_file(recording_path), preset, [0, 1, 2, 3], workers=2)}
+    assert [u for u, o in sorted(outcomes.items()) if o.succeeded] == ["cell-0", "cell-1", "cell-3"]
+    assert outcomes["cell-2"].error == ("unexpected error, please report it: LinAlgError: leading minor not "
+                                        "positive definite")

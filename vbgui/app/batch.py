@@ -142,6 +142,9 @@ def fit_unit(recording: RecordingFile, index: int, preset: Preset, cancel: Cance
         return UnitOutcome(index, name, None, _one_line(exc))
     except MemoryError:
         return UnitOutcome(index, name, None, "out of memory (fewer --workers hold fewer designs at once)")
+    except Exception as exc:  # noqa: BLE001 - one unit's unforeseen failure must not end the others' fits
+        return UnitOutcome(index, name, None, f"unexpected error, please report it: {exc.__class__.__name__}: "
+                                              f"{_one_line(exc)}")
     if result.stop_reason == "cancelled":
         return UnitOutcome(index, name, None, "cancelled", cancelled=True)
     data = result.to_dict()
@@ -165,7 +168,7 @@ def resumable(result_path: Path, recording: RecordingFile, index: int, preset: P
 def _worker_recording(path: str, options_json: str, mtime_ns: int) -> RecordingFile:
     """A Dask worker's copy of a recording (read once per worker while the file is unchanged)."""
     options = json.loads(options_json)
-    return read_recording_file(path, LoadOptions(options["variables"], options["dt"]))
+    return read_recording_file(path, LoadOptions(options["variables"], options["dt"], keep_bad_units=True))
 
 
 def fit_unit_from_file(path: str, options_json: str, index: int, preset: Preset) -> UnitOutcome:

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     inputs = [args.recording, preset_path(args.preset)]
     preset = load_preset(args.preset)
-    options = LoadOptions(parse_variables(args.variable), args.dt)
+    options = LoadOptions(parse_variables(args.variable), args.dt, keep_bad_units=True)  # a bad unit fails alone
     client = run_interruptibly(lambda: connect_dask(args.scheduler)) if args.scheduler else None
     recording = run_interruptibly(lambda: read_recording_file(args.recording, options))
     indices = resolve_units(recording, args.units)

@@ -114,7 +114,9 @@ class RecordingFile:
     ``responses`` is (T, U); :meth:`unit` picks one as a :class:`Recording`
     without copying the other units.  ``unit_problems`` maps the index of a
     unit whose responses are unusable (NaN, negative counts, ...) to the
-    one-line reason; a file of several units opens as long as one is usable.
+    one-line reason (a file of several units is built as long as one is usable;
+    :func:`vbgui.io.loaders.read_recording_file` refuses it unless asked to
+    keep bad units).
     """
 
     responses: np.ndarray
