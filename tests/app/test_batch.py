@@ -314,11 +314,23 @@ def test_a_dask_cluster_gives_the_results_threads_give(tmp_path, recording_path)
     threads_out, dask_out = tmp_path / "threads", tmp_path / "dask"
     assert run_batch_cli("--preset", "poisson-glm", "--recording", recording_path, "--out", threads_out,
                          "--quiet").returncode == 0
+    arrays = multi_unit_arrays(3, 2000)
+    counts = arrays["counts"].astype(float)
+    counts[9, 1] = -1
+    bad = write_recording(tmp_path / "bad.npz", **{**arrays, "counts": counts})
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
                                   dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
         completed = run_batch_cli("--preset", "poisson-glm", "--recording", recording_path, "--out", dask_out,
-                                  "--scheduler", cluster.scheduler_address, limited=False)
+                                  "--scheduler", address, limited=False)
+        resumed = run_batch_cli("--preset", "poisson-glm", "--recording", recording_path, "--out", dask_out,
+                                "--scheduler", address, "--resume", limited=False)
+        with_bad_unit = run_batch_cli("--preset", "poisson-glm", "--recording", bad, "--out", tmp_path / "bad",
+                                      "--scheduler", address, "--quiet", limited=False)
     assert completed.returncode == 0, completed.stderr
+    assert resumed.returncode == 0 and "(0 fitted" in resumed.stderr and "4 resumed" in resumed.stderr
+    assert_refused(with_bad_unit, "1 of 3 units failed", "cell-1", "negative counts (first at bin 9)")
+    assert sorted(p.name for p in (tmp_path / "bad").iterdir()) == ["cell-0.json", "cell-2.json", "summary.csv"]
     assert "on the Dask cluster at tcp://" in completed.stderr
     for name in ("cell-0", "cell-1", "cell-2", "cell-3"):
         on_threads = json.loads((threads_out / f"{name}.json").read_text())

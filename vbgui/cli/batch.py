@@ -97,7 +97,6 @@ def run(args: argparse.Namespace) -> int:
     inputs = [args.recording, preset_path(args.preset)]
     preset = load_preset(args.preset)
     options = LoadOptions(parse_variables(args.variable), args.dt, keep_bad_units=True)  # a bad unit fails alone
-    client = run_interruptibly(lambda: connect_dask(args.scheduler)) if args.scheduler else None
     recording = run_interruptibly(lambda: read_recording_file(args.recording, options))
     indices = resolve_units(recording, args.units)
     stems = result_file_stems(recording)
@@ -127,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {slow}", file=sys.stderr)
         check_memory("--workers", f"{workers} design matrices at once ({unit.n_bins} bins x {width} columns each)",
                      float(workers) * unit.n_bins * width * 8)
+    client = run_interruptibly(lambda: connect_dask(args.scheduler)) if args.scheduler and to_fit else None
     if not args.quiet:
         where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{workers} thread(s)"
         resumed = f" ({len(finished)} already done)" if finished else ""
@@ -135,7 +135,12 @@ def run(args: argparse.Namespace) -> int:
               f"on {where}", file=sys.stderr)
     if to_fit and not args.scheduler:
         run_interruptibly(warm_up_engine)
-    out_dir.mkdir(exist_ok=True)
+    try:
+        out_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        if client is not None:
+            client.close()
+        raise OutputFileError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
 
     def write_summary() -> None:
         text = summary_text([finished[index] for index in indices if index in finished])
@@ -143,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
 
     cancel = CancelToken()
     start = time.perf_counter()
-    outcomes = run_batch(recording, preset, to_fit, executor="dask" if args.scheduler else "threads",
+    outcomes = run_batch(recording, preset, to_fit, executor="threads" if client is None else "dask",
                          workers=workers, cancel=cancel, recording_path=args.recording, load_options=options,
                          dask_client=client)
     try:
