@@ -265,6 +265,35 @@ def test_an_unreachable_scheduler_is_one_line_within_the_connect_timeout(tmp_pat
                               "--scheduler", "tcp://127.0.0.1:9", limited=False)
     assert_refused(completed, "--scheduler tcp://127.0.0.1:9: cannot reach a Dask scheduler within 5 s")
     assert time.perf_counter() - start < 30 and not (tmp_path / "o").exists()
+    no_port = run_batch_cli("--preset", "poisson-glm", "--recording", recording_path, "--out", tmp_path / "o",
+                            "--scheduler", "localhost", limited=False)
+    assert_refused(no_port, "--scheduler localhost: not a scheduler address like tcp://HOST:PORT")
+
+
+def test_an_address_where_something_else_answers_is_not_taken_for_a_scheduler(tmp_path, recording_path):
+    pytest.importorskip("distributed")
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def babble() -> None:  # an HTTP server, say: it answers with bytes Dask cannot parse
+        connection, _ = server.accept()
+        connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n" * 64)
+        time.sleep(2)
+        connection.close()
+
+    threading.Thread(target=babble, daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    start = time.perf_counter()
+    completed = run_batch_cli("--preset", "poisson-glm", "--recording", recording_path, "--out", tmp_path / "o",
+                              "--scheduler", address, limited=False)
+    server.close()
+    assert_refused(completed, f"--scheduler {address}: ")
+    assert "not a Dask scheduler" in completed.stderr or "cannot reach" in completed.stderr
+    assert time.perf_counter() - start < 30 and not (tmp_path / "o").exists()
 
 
 def test_without_dask_the_scheduler_flag_says_how_to_install_it(tmp_path, recording_path):

@@ -25,6 +25,7 @@ fixed order.
 """
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import json
 import math
@@ -183,18 +184,40 @@ def fit_unit_from_file(path: str, options_json: str, index: int, preset: Preset)
 def connect_dask(scheduler: str, timeout: float = CONNECT_TIMEOUT):
     """A ``dask.distributed.Client`` of the scheduler at ``scheduler`` (e.g. tcp://host:8786).
 
-    Raises VbguiError (one line) when Dask is not installed or the scheduler
-    cannot be reached within ``timeout`` seconds.
+    The scheduler is asked who it is first, within ``timeout`` seconds, so
+    that an address nothing answers at (or something other than a Dask
+    scheduler answers at) leaves no half-built client behind.  Raises
+    VbguiError (one line) then, and when Dask is not installed.
     """
     try:
         from dask.distributed import Client
     except ImportError:
         raise VbguiError(f"--scheduler needs Dask, which is not installed: {CLUSTER_INSTALL}") from None
+    where = f"--scheduler {scheduler}"
+    try:
+        identity = asyncio.run(_scheduler_identity(scheduler, timeout))
+    except (OSError, asyncio.TimeoutError):
+        raise VbguiError(f"{where}: cannot reach a Dask scheduler within {timeout:g} s") from None
+    except ValueError as exc:
+        raise VbguiError(f"{where}: not a scheduler address like tcp://HOST:PORT ({_one_line(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - whatever answered spoke another protocol
+        raise VbguiError(f"{where}: what answers there is not a Dask scheduler ({exc.__class__.__name__})") from None
+    if not isinstance(identity, dict) or identity.get("type") != "Scheduler":
+        raise VbguiError(f"{where}: what answers there is not a Dask scheduler")
     try:
         return Client(scheduler, timeout=timeout, set_as_default=False)
-    except Exception as exc:  # noqa: BLE001 - distributed raises OSError, TimeoutError, ValueError, ...
-        raise VbguiError(f"--scheduler {scheduler}: cannot reach a Dask scheduler within {timeout:g} s "
-                         f"({_one_line(exc) or exc.__class__.__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - distributed raises OSError, TimeoutError, ...
+        raise VbguiError(f"{where}: cannot connect to the Dask scheduler ({_one_line(exc)})") from None
+
+
+async def _scheduler_identity(scheduler: str, timeout: float) -> Any:
+    from distributed.core import rpc
+
+    connection = rpc(scheduler, timeout=timeout)
+    try:
+        return await asyncio.wait_for(connection.identity(), timeout)
+    finally:
+        await connection.close_rpc()
 
 
 def run_batch(recording: RecordingFile, preset: Preset, indices: Sequence[int], *, executor: str = "threads",
