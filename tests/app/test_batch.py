@@ -410,3 +410,33 @@ def test_an_unforeseen_error_in_one_unit_fails_that_unit_alone(monkeypatch, reco
     assert [u for u, o in sorted(outcomes.items()) if o.succeeded] == ["cell-0", "cell-1", "cell-3"]
     assert outcomes["cell-2"].error == ("unexpected error, please report it: LinAlgError: leading minor not "
                                         "positive definite")
+
+
+@pytest.mark.slow
+def test_sigint_on_a_dask_cluster_stops_at_once_and_keeps_finished_units(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    path = write_recording(tmp_path / "many.npz", **multi_unit_arrays(30, 100_000))
+    out = tmp_path / "fits"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                                  dashboard_address=None) as cluster:
+        process = subprocess.Popen([sys.executable, "-m", "vbgui", "batch", "--preset", "poisson-glm",
+                                    "--recording", str(path), "--out", str(out), "--scheduler",
+                                    cluster.scheduler_address], stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            lines = []
+            while not any(line.startswith("[2/30]") for line in lines):
+                line = process.stderr.readline()
+                assert line, "".join(lines)
+                lines.append(line)
+            sent = time.perf_counter()
+            process.send_signal(signal.SIGINT)
+            status = process.wait(timeout=10)
+            elapsed = time.perf_counter() - sent
+        finally:
+            process.kill()
+    rest = process.stderr.read()
+    assert status == 130 and elapsed < 1.0, (status, elapsed, rest)
+    results = sorted(p.name for p in out.glob("*.json"))
+    assert 2 <= len(results) < 30 and no_temp_files(out)
+    assert sorted(f"{row['unit']}.json" for row in read_summary(out / "summary.csv")) == results

@@ -153,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
                          dask_client=client)
     try:
         for outcome in outcomes:
+            outcome = replace(outcome, unit=recording.unit_names[outcome.index])  # a remote failure knows no name
             if outcome.succeeded:
                 try:
                     write_json(outcome.result, targets[outcome.index], force=args.force, inputs=inputs)
