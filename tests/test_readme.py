@@ -60,5 +60,6 @@ def test_the_command_line_examples_run_verbatim_in_order(tmp_path):
         completed = subprocess.run(["sh", "-e", "-c", block], cwd=tmp_path, capture_output=True, text=True,
                                    timeout=900, env=env)
         assert completed.returncode == 0, (block, completed.stderr[-2000:])
-    for written in ("result.json", "result.csv", "rec.npz", "my-model.toml", "r.json", "table.csv"):
+    for written in ("result.json", "result.csv", "rec.npz", "my-model.toml", "r.json", "table.csv", "population.npz",
+                    "fits/unit0.json", "fits/unit7.json", "fits/summary.csv"):
         assert (tmp_path / written).is_file(), written

@@ -12,12 +12,12 @@ import warnings
 from typing import Sequence
 
 import vbgui
-from vbgui.cli import compare, export, fit, presets, recordings, simulate
+from vbgui.cli import batch, compare, export, fit, presets, recordings, simulate
 from vbgui.cli.interrupt import work_left_running
 from vbgui.errors import VbguiError
 from vbgui.io.limits import set_memory_limit
 
-SUBCOMMANDS = (fit, export, simulate, presets, recordings, compare)
+SUBCOMMANDS = (fit, batch, export, simulate, presets, recordings, compare)
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 WINDOW_USAGE = """Without a command, vbgui opens the application window:
@@ -68,8 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("vbgui: error: out of memory: the machine cannot hold this input (a smaller --memory-limit makes "
               "vbgui refuse such inputs before allocating)", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("vbgui: interrupted; nothing written", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # a command that keeps finished work says what it kept (as the exception's text)
+        print(f"vbgui: interrupted; {_one_line(exc) or 'nothing written'}", file=sys.stderr)
         if whole_process or work_left_running():
             # leave at once: neither a pass over the data still finishing nor the engine's row threads
             # (joined at a normal exit) may hold the process; nothing is left to write or remove

@@ -12,6 +12,7 @@ from vbgui.errors import VbguiError
 
 MAX_LAGS = 10_000
 MAX_SEED = 2 ** 63 - 1
+MAX_UNITS = 1000
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -28,6 +29,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help=f"stimulus filter taps of the true model, 0 to {MAX_LAGS} (default: %(default)s)")
     sim.add_argument("--history", type=int, default=0,
                      help=f"spike-history taps of the true model, 0 to {MAX_LAGS} (default: %(default)s)")
+    sim.add_argument("--units", type=int, default=1,
+                     help=f"units sharing the stimulus, 1 to {MAX_UNITS}; more than one writes counts (T, units) "
+                          "and unit_names, without ground truth (default: %(default)s)")
     sim.add_argument("--dt", type=float, default=0.01, help="seconds per bin, positive (default: %(default)s)")
     sim.add_argument("--seed", type=int, default=0, help="random seed, 0 or more (default: %(default)s)")
     sim.add_argument("--dispersion", type=float, default=0.5,
@@ -44,6 +48,10 @@ def check_flags(args: argparse.Namespace) -> None:
     for flag, value in (("--lags", args.lags), ("--history", args.history)):
         if not 0 <= value <= MAX_LAGS:
             raise VbguiError(f"{flag} must be an integer from 0 to {MAX_LAGS}, got {value}")
+    if not 1 <= args.units <= MAX_UNITS:
+        raise VbguiError(f"--units must be an integer from 1 to {MAX_UNITS}, got {args.units}")
+    if args.units > 1 and args.seed > MAX_SEED - MAX_UNITS:
+        raise VbguiError(f"--seed must be at most {MAX_SEED - MAX_UNITS} with --units, got {args.seed}")
     if not (0 < args.dt < math.inf):
         raise VbguiError(f"--dt must be a positive number of seconds per bin, got {args.dt}")
     if not 0 <= args.seed <= MAX_SEED:
@@ -55,20 +63,28 @@ def check_flags(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vbgui.io.limits import check_memory
-    from vbgui.io.npz import save_npz
+    from vbgui.io.npz import save_npz, save_units_npz
     from vbgui.io.safe_write import check_target
-    from vbgui.models.synthetic import make_synthetic_recording
+    from vbgui.models.synthetic import make_synthetic_population, make_synthetic_recording
 
     check_flags(args)
     check_target(args.out, force=args.force)
     # the stimulus, its innovations, the drive, the response and the compressed copy: ~8 float64 per bin
-    check_memory("--bins", f"simulating {args.bins} bins", 8.0 * 8 * args.bins)
-    recording = run_interruptibly(lambda: make_synthetic_recording(
-        args.likelihood, n_bins=args.bins, stimulus_lags=args.lags, spike_history_lags=args.history, dt=args.dt,
-        seed=args.seed, dispersion=args.dispersion))
+    of_units = f" of {args.units} units" if args.units > 1 else ""
+    check_memory("--bins", f"simulating {args.bins} bins{of_units}", 8.0 * 8 * args.bins * args.units)
+    if args.units > 1:
+        population = run_interruptibly(lambda: make_synthetic_population(
+            args.likelihood, args.units, n_bins=args.bins, stimulus_lags=args.lags,
+            spike_history_lags=args.history, dt=args.dt, seed=args.seed, dispersion=args.dispersion))
+        write = lambda: save_units_npz(population, args.out, force=args.force)  # noqa: E731
+    else:
+        recording = run_interruptibly(lambda: make_synthetic_recording(
+            args.likelihood, n_bins=args.bins, stimulus_lags=args.lags, spike_history_lags=args.history,
+            dt=args.dt, seed=args.seed, dispersion=args.dispersion))
+        write = lambda: save_npz(recording, args.out, force=args.force)  # noqa: E731
     try:
-        save_npz(recording, args.out, force=args.force)
+        write()
     except OSError as exc:
         raise VbguiError(f"{args.out}: cannot write ({exc.strerror or exc})") from None
-    print(f"wrote {recording.n_bins} bins ({args.likelihood}) to {args.out}", file=sys.stderr)
+    print(f"wrote {args.bins} bins{of_units} ({args.likelihood}) to {args.out}", file=sys.stderr)
     return 0

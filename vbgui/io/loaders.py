@@ -29,11 +29,16 @@ class LoadOptions:
 
     ``variables`` maps a role (counts, response, stimulus, dt, spike_times,
     duration, time, unit_names) to the variable or column name in the file;
-    ``dt`` is the bin width in seconds when the file does not say.
+    ``dt`` is the bin width in seconds when the file does not say;
+    ``keep_bad_units`` opens a file of several units in which some are
+    unusable (their problems in ``RecordingFile.unit_problems``, raised when
+    one is picked) instead of refusing it (a batch over units wants the first,
+    a user picking one unit the second).
     """
 
     variables: dict[str, str] = field(default_factory=dict)
     dt: float | None = None
+    keep_bad_units: bool = False
 
 
 def shipped_recordings() -> dict[str, Path]:
@@ -55,9 +60,19 @@ def resolve_recording(name_or_path: str | Path) -> Path:
 
 
 def read_recording_file(path: str | Path, options: LoadOptions | None = None) -> RecordingFile:
-    """Read a recording file or folder, or a shipped recording by name, as a :class:`RecordingFile`."""
-    path = resolve_recording(path)
+    """Read a recording file or folder, or a shipped recording by name, as a :class:`RecordingFile`.
+
+    A unit with unusable data makes the whole file refused unless ``options.keep_bad_units``.
+    """
     options = options or LoadOptions()
+    recording = _read_any(resolve_recording(path), options)
+    if recording.unit_problems and not options.keep_bad_units:
+        raise RecordingError(next(iter(recording.unit_problems.values())))
+    return recording
+
+
+def _read_any(path: Path, options: LoadOptions) -> RecordingFile:
+    """The loader the path's layout or extension calls for."""
     if options.dt is not None and not options.dt > 0:
         raise RecordingError(f"{path}: dt must be a positive number of seconds, got {options.dt!r}")
     if is_pillow_folder(path):

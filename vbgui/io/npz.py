@@ -168,3 +168,13 @@ def save_npz(recording: Recording, path: str | Path, *, force: bool = False) -> 
         arrays["truth_names"] = np.array(list(recording.truth), dtype=str)
         arrays["truth_weights"] = np.array(list(recording.truth.values()), dtype=float)
     write_file(path, lambda handle: np.savez_compressed(handle, **arrays), force=force)
+
+
+def save_units_npz(recording: RecordingFile, path: str | Path, *, force: bool = False) -> None:
+    """Write a recording of several units (responses (T, U) with ``unit_names``) as :func:`save_npz` does."""
+    arrays: dict[str, np.ndarray] = {recording.response_name: recording.responses, "dt": np.array(recording.dt),
+                                     "unit_names": np.array(recording.unit_names, dtype=str)}
+    for name in ("stimulus", "design"):
+        if getattr(recording, name) is not None:
+            arrays[name] = getattr(recording, name)
+    write_file(Path(path), lambda handle: np.savez_compressed(handle, **arrays), force=force)

@@ -112,7 +112,11 @@ class RecordingFile:
     """What a loader read: one or more units recorded in the same bins, with a shared stimulus.
 
     ``responses`` is (T, U); :meth:`unit` picks one as a :class:`Recording`
-    without copying the other units.
+    without copying the other units.  ``unit_problems`` maps the index of a
+    unit whose responses are unusable (NaN, negative counts, ...) to the
+    one-line reason (a file of several units is built as long as one is usable;
+    :func:`vbgui.io.loaders.read_recording_file` refuses it unless asked to
+    keep bad units).
     """
 
     responses: np.ndarray
@@ -124,6 +128,7 @@ class RecordingFile:
     truth: dict[str, float] = field(default_factory=dict)
     response_name: str = "counts"
     notes: tuple[str, ...] = ()
+    unit_problems: dict[int, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         responses = self.responses
@@ -138,13 +143,39 @@ class RecordingFile:
             raise RecordingError(f"{self.source}: {len(self.unit_names)} unit names for "
                                  f"{responses.shape[1]} units in '{self.response_name}'")
         _as_float_columns(self)
-        check_arrays(self.source, self.response_name, responses, self.dt, self.stimulus, self.design, self.truth,
-                     self.response_name)
-        if self.response_name == "counts" and np.min(responses) < 0:
-            bins, units = np.nonzero(responses < 0)
-            raise RecordingError(f"{self.source}: 'counts' contains negative counts (unit "
-                                 f"'{self.unit_names[units[0]]}', first at bin {int(bins.min())})")
+        problems: dict[int, str] = {}
+        if responses.shape[1] == 1:
+            check_arrays(self.source, self.response_name, responses, self.dt, self.stimulus, self.design,
+                         self.truth, self.response_name)
+            if self.response_name == "counts" and np.min(responses) < 0:
+                bins = np.flatnonzero(responses[:, 0] < 0)
+                raise RecordingError(f"{self.source}: 'counts' contains negative counts (first at bin "
+                                     f"{int(bins[0])})")
+        else:
+            problems = self._unit_problems(responses)
+            if len(problems) == responses.shape[1]:
+                raise RecordingError(f"{problems[0]} (and every other unit has a problem too)")
         object.__setattr__(self, "responses", responses)
+        object.__setattr__(self, "unit_problems", problems)
+
+    def _unit_problems(self, responses: np.ndarray) -> dict[int, str]:
+        """Check the shared arrays (raising) and each unit's column (collecting): one bad unit of many
+        leaves the others usable; its problem is raised when that unit is picked."""
+        placeholder = np.broadcast_to(np.int8(0), (responses.shape[0], 1))  # the shared arrays' checks need T
+        check_arrays(self.source, self.response_name, placeholder, self.dt, self.stimulus, self.design,
+                     self.truth, self.response_name)
+        problems = {}
+        for index, unit_name in enumerate(self.unit_names):
+            column = responses[:, index]
+            name = f"{self.response_name}' of unit '{unit_name}"
+            try:
+                check_arrays(self.source, name, column, self.dt, None, None, {}, self.response_name)
+                if self.response_name == "counts" and np.min(column) < 0:
+                    raise RecordingError(f"{self.source}: '{name}' contains negative counts (first at bin "
+                                         f"{int(np.flatnonzero(column < 0)[0])})")
+            except RecordingError as exc:
+                problems[index] = str(exc)
+        return problems
 
     @property
     def n_units(self) -> int:
@@ -167,7 +198,10 @@ class RecordingFile:
         return index
 
     def unit(self, key: str | int | None = None) -> Recording:
+        """The unit ``key`` (see :meth:`unit_index`) as a Recording; RecordingError if its data are unusable."""
         index = self.unit_index(key)
+        if index in self.unit_problems:
+            raise RecordingError(self.unit_problems[index])
         name = self.unit_names[index]
         return Recording(self.responses[:, index], self.dt, self.source, stimulus=self.stimulus, design=self.design,
                          truth=self.truth, response_name=self.response_name,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from vbgui.core.likelihoods import Likelihood
-from vbgui.io.recording import Recording
+from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.design import build_design
 from vbgui.models.preset import DesignSettings
 
@@ -32,7 +32,8 @@ def refractory_filter(n_lags: int) -> np.ndarray:
 def make_synthetic_recording(likelihood: str = "poisson", n_bins: int = 20_000, stimulus_lags: int = 10,
                              spike_history_lags: int = 0, dt: float = 0.01, mean_response: float = 0.2,
                              stimulus_correlation: float = 0.6, noise_sd: float = 0.7, seed: int = 0,
-                             n_stimuli: int = 1, drive_sd: float = 0.5, dispersion: float = 0.5) -> Recording:
+                             n_stimuli: int = 1, drive_sd: float = 0.5, dispersion: float = 0.5,
+                             stimulus: np.ndarray | None = None) -> Recording:
     """Simulate a recording whose ``truth`` holds the weights under the matching preset design.
 
     ``mean_response`` is the baseline mean per bin (counts for poisson and
@@ -41,17 +42,12 @@ def make_synthetic_recording(likelihood: str = "poisson", n_bins: int = 20_000, 
     to negative-binomial; each stimulus filter is
     scaled so that its contribution to the linear predictor has sd ``drive_sd``
     (which keeps rates in a realistic range whatever the number of lags).
+    A given ``stimulus`` (n_bins, n_stimuli), z-scored, replaces the AR(1) one.
     """
     rng = np.random.default_rng(seed)
     lik = Likelihood(likelihood, noise_sd, dispersion)
-    rho = stimulus_correlation
-    innovations = rng.standard_normal((n_bins, n_stimuli))
-    stimulus = np.empty((n_bins, n_stimuli))
-    stimulus[0] = innovations[0]
-    scale = np.sqrt(1.0 - rho ** 2)
-    for t in range(1, n_bins):  # the AR(1) recursion: cheap next to simulating spikes
-        stimulus[t] = rho * stimulus[t - 1] + scale * innovations[t]
-    stimulus = (stimulus - stimulus.mean(axis=0)) / stimulus.std(axis=0)
+    if stimulus is None:
+        stimulus = _ar1_stimulus(rng, n_bins, n_stimuli, stimulus_correlation)
     truth: dict[str, float] = {"bias": lik.linear_predictor_of_mean(mean_response)}
     settings = DesignSettings(stimulus_lags=stimulus_lags, spike_history_lags=0, bias=True, standardize=False)
     placeholder = Recording(np.zeros(n_bins), dt, "synthetic", stimulus=stimulus)
@@ -71,6 +67,39 @@ def make_synthetic_recording(likelihood: str = "poisson", n_bins: int = 20_000, 
     response = _simulate(lik, drive, history, rng)
     return Recording(response, dt, f"synthetic-{likelihood}-seed{seed}", stimulus=stimulus, truth=truth,
                      response_name="response" if likelihood == "gaussian" else "counts")
+
+
+def _ar1_stimulus(rng: np.random.Generator, n_bins: int, n_stimuli: int, rho: float) -> np.ndarray:
+    innovations = rng.standard_normal((n_bins, n_stimuli))
+    stimulus = np.empty((n_bins, n_stimuli))
+    stimulus[0] = innovations[0]
+    scale = np.sqrt(1.0 - rho ** 2)
+    for t in range(1, n_bins):  # the AR(1) recursion: cheap next to simulating spikes
+        stimulus[t] = rho * stimulus[t - 1] + scale * innovations[t]
+    return (stimulus - stimulus.mean(axis=0)) / stimulus.std(axis=0)
+
+
+def make_synthetic_population(likelihood: str = "poisson", n_units: int = 8, n_bins: int = 20_000,
+                              stimulus_lags: int = 10, spike_history_lags: int = 0, dt: float = 0.01,
+                              seed: int = 0, dispersion: float = 0.5) -> RecordingFile:
+    """Simulate ``n_units`` uncoupled units driven by one shared stimulus, as a multi-unit recording.
+
+    Unit u is :func:`make_synthetic_recording` with seed ``seed + u`` on the
+    shared stimulus, its baseline mean response and stimulus drive drawn
+    between half and one and a half times the defaults, so the units differ.
+    The units' ground truths differ, so the file keeps none.
+    """
+    rng = np.random.default_rng(seed)
+    stimulus = _ar1_stimulus(rng, n_bins, 1, 0.6)
+    spread = rng.uniform(0.5, 1.5, size=(n_units, 2))
+    responses = [make_synthetic_recording(likelihood, n_bins, stimulus_lags, spike_history_lags, dt,
+                                          mean_response=0.2 * spread[u, 0], seed=seed + u,
+                                          drive_sd=0.5 * spread[u, 1], dispersion=dispersion,
+                                          stimulus=stimulus) for u in range(n_units)]
+    return RecordingFile(np.column_stack([r.response for r in responses]),
+                         tuple(f"unit{u}" for u in range(n_units)), dt,
+                         f"synthetic-{likelihood}-{n_units}-units-seed{seed}", stimulus=stimulus,
+                         response_name=responses[0].response_name)
 
 
 def _simulate(lik: Likelihood, drive: np.ndarray, history: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,311 @@
+"""Fit one preset to many units of a recording: serially, on threads, or on a Dask cluster.
+
+Every unit goes through the same :class:`~vbgui.app.fit.FitSession` as
+``vbgui fit``, so a unit's result is the one ``vbgui fit --unit`` writes.  A
+unit whose data are unusable (NaN, negative counts, ...) or whose fit fails
+gives an outcome with its one-line reason; the other units go on.
+
+:func:`run_batch` yields a :class:`UnitOutcome` as each unit finishes (in
+completion order) and calls ``on_progress`` first; the caller writes the
+results (the CLI in its main thread; the window, later, in its own).
+Executors:
+
+* ``"serial"``: one unit after the other, in the calling thread;
+* ``"threads"``: a thread pool over units (the numba kernels release the
+  GIL; each session still splits its passes over the row-chunk pool of
+  :mod:`vbgui.core.rowpass`);
+* ``"dask"``: tasks on a running ``dask.distributed`` cluster; a task carries
+  the recording's path, the load options, the unit's index and the preset,
+  and the worker reads the file itself (arrays never travel through the
+  scheduler).
+
+Serial, threads and Dask give bit-identical results: a fit depends on its
+unit's data and the preset only, and the row passes sum their chunks in a
+fixed order.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import math
+import os
+import re
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from vbgui.app.fit import FitSession, recording_checksum
+from vbgui.core.cancel import CancelToken
+from vbgui.errors import ResultFileError, VbguiError
+from vbgui.io.loaders import LoadOptions, read_recording_file
+from vbgui.io.recording import RecordingFile
+from vbgui.io.result_json import read_json
+from vbgui.models.preset import Preset
+
+EXECUTORS = ("serial", "threads", "dask")
+POLL_SECONDS = 0.05  # how often a waiting caller looks at its cancel token (and lets Ctrl-C in)
+CONNECT_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before giving up
+CLUSTER_INSTALL = 'pip install "vbgui[cluster]"'
+SUMMARY_COLUMNS = ("unit", "converged", "iterations", "elbo", "expected_log_likelihood", "kl", "log_evidence",
+                   "seconds", "error")
+
+
+@dataclass(frozen=True)
+class UnitOutcome:
+    """What became of one unit: its result (as written to its file) or the reason it failed.
+
+    ``result`` is :meth:`FitResult.to_dict` of the fit, None when the unit
+    failed (``error`` holds the one-line reason) or was cancelled.
+    """
+
+    index: int
+    unit: str
+    result: dict[str, Any] | None
+    error: str = ""
+    cancelled: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result is not None
+
+    def summary_row(self) -> dict[str, str]:
+        """The unit's row of ``summary.csv`` (empty fields where a value is unknown)."""
+        row = dict.fromkeys(SUMMARY_COLUMNS, "")
+        row["unit"] = self.unit
+        row["error"] = self.error
+        if self.result is not None:
+            for key in SUMMARY_COLUMNS[1:-1]:
+                value = self.result.get(key)
+                row[key] = "" if value is None else (str(value).lower() if isinstance(value, bool) else repr(value))
+        return row
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Passed to ``on_progress`` as each unit finishes: how many of how many, and the latest outcome."""
+
+    finished: int
+    total: int
+    outcome: UnitOutcome
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split())
+
+
+def resolve_units(recording: RecordingFile, spec: str, flag: str = "--units") -> list[int]:
+    """Indices of the units ``spec`` names: ``all``, or a comma-separated list of names or indices.
+
+    Raises VbguiError naming ``flag`` and listing the units that exist when an entry names none.
+    """
+    if spec.strip() == "all":
+        return list(range(recording.n_units))
+    indices: list[int] = []
+    for entry in spec.split(","):
+        key = entry.strip()
+        if not key:
+            raise VbguiError(f"{flag} {spec!r}: an empty entry; give 'all' or names or indices separated by commas")
+        if key in recording.unit_names:
+            index = recording.unit_names.index(key)
+        elif key.isdigit() and int(key) < recording.n_units:
+            index = int(key)
+        else:
+            shown = ", ".join(f"{i}: {n}" for i, n in enumerate(recording.unit_names[:20]))
+            raise VbguiError(f"{flag}: {recording.source} has no unit {key!r}; its units are {shown}"
+                             + (f" ... ({recording.n_units} in all)" if recording.n_units > 20 else ""))
+        if index not in indices:
+            indices.append(index)
+    return indices
+
+
+def result_file_stems(recording: RecordingFile) -> list[str]:
+    """The result file name (without .json) of every unit: its name with characters other than letters,
+    digits, '.', '_' and '-' replaced by '_'; prefixed by its index when names would clash or be hidden."""
+    stems = [re.sub(r"[^A-Za-z0-9._-]", "_", name) for name in recording.unit_names]
+    if len(set(stems)) < len(stems) or any(not s or s.startswith(".") for s in stems):
+        width = len(str(recording.n_units - 1))
+        stems = [f"{i:0{width}d}_{s}" for i, s in enumerate(stems)]
+    return stems
+
+
+def fit_unit(recording: RecordingFile, index: int, preset: Preset, cancel: CancelToken) -> UnitOutcome:
+    """Fit ``preset`` to unit ``index``; a problem of this unit (a VbguiError) becomes the outcome's error."""
+    name = recording.unit_names[index]
+    if cancel.cancelled:
+        return UnitOutcome(index, name, None, "cancelled", cancelled=True)
+    try:
+        session = FitSession(preset, recording.unit(index), cancel)
+        result = session.run()
+    except VbguiError as exc:
+        return UnitOutcome(index, name, None, _one_line(exc))
+    except MemoryError:
+        return UnitOutcome(index, name, None, "out of memory (fewer --workers hold fewer designs at once)")
+    except Exception as exc:  # noqa: BLE001 - one unit's unforeseen failure must not end the others' fits
+        return UnitOutcome(index, name, None, f"unexpected error, please report it: {exc.__class__.__name__}: "
+                                              f"{_one_line(exc)}")
+    if result.stop_reason == "cancelled":
+        return UnitOutcome(index, name, None, "cancelled", cancelled=True)
+    data = result.to_dict()
+    if not all(math.isfinite(data[key]) for key in ("elbo", "expected_log_likelihood", "kl")):
+        return UnitOutcome(index, name, None, f"the fit ended with a non-finite ELBO ({result.message})")
+    return UnitOutcome(index, name, data)
+
+
+def resumable(result_path: Path, recording: RecordingFile, index: int, preset: Preset) -> bool:
+    """True when ``result_path`` holds a result of this unit's data (same checksum) under this preset."""
+    try:
+        existing = read_json(result_path)
+        checksum = recording_checksum(recording.unit(index))
+    except (ResultFileError, VbguiError):
+        return False
+    return (existing.get("recording_checksum") == checksum
+            and existing.get("preset") == json.loads(json.dumps(preset.to_dict())))
+
+
+@lru_cache(maxsize=2)
+def _worker_recording(path: str, options_json: str, mtime_ns: int) -> RecordingFile:
+    """A Dask worker's copy of a recording (read once per worker while the file is unchanged)."""
+    options = json.loads(options_json)
+    return read_recording_file(path, LoadOptions(options["variables"], options["dt"], keep_bad_units=True))
+
+
+def fit_unit_from_file(path: str, options_json: str, index: int, preset: Preset) -> UnitOutcome:
+    """A Dask task: read the recording at ``path`` in the worker, fit unit ``index``."""
+    try:
+        recording = _worker_recording(path, options_json, os.stat(path).st_mtime_ns)
+    except (OSError, VbguiError) as exc:
+        return UnitOutcome(index, str(index), None, _one_line(exc))
+    return fit_unit(recording, index, preset, CancelToken())
+
+
+def connect_dask(scheduler: str, timeout: float = CONNECT_TIMEOUT):
+    """A ``dask.distributed.Client`` of the scheduler at ``scheduler`` (e.g. tcp://host:8786).
+
+    The scheduler is asked who it is first, within ``timeout`` seconds, so
+    that an address nothing answers at (or something other than a Dask
+    scheduler answers at) leaves no half-built client behind.  Raises
+    VbguiError (one line) then, and when Dask is not installed.
+    """
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise VbguiError(f"--scheduler needs Dask, which is not installed: {CLUSTER_INSTALL}") from None
+    where = f"--scheduler {scheduler}"
+    try:
+        identity = asyncio.run(_scheduler_identity(scheduler, timeout))
+    except (OSError, asyncio.TimeoutError):
+        raise VbguiError(f"{where}: cannot reach a Dask scheduler within {timeout:g} s") from None
+    except ValueError as exc:
+        raise VbguiError(f"{where}: not a scheduler address like tcp://HOST:PORT ({_one_line(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - whatever answered spoke another protocol
+        raise VbguiError(f"{where}: what answers there is not a Dask scheduler ({exc.__class__.__name__})") from None
+    if not isinstance(identity, dict) or identity.get("type") != "Scheduler":
+        raise VbguiError(f"{where}: what answers there is not a Dask scheduler")
+    try:
+        return Client(scheduler, timeout=timeout, set_as_default=False)
+    except Exception as exc:  # noqa: BLE001 - distributed raises OSError, TimeoutError, ...
+        raise VbguiError(f"{where}: cannot connect to the Dask scheduler ({_one_line(exc)})") from None
+
+
+async def _scheduler_identity(scheduler: str, timeout: float) -> Any:
+    from distributed.core import rpc
+
+    connection = rpc(scheduler, timeout=timeout)
+    try:
+        return await asyncio.wait_for(connection.identity(), timeout)
+    finally:
+        await connection.close_rpc()
+
+
+def run_batch(recording: RecordingFile, preset: Preset, indices: Sequence[int], *, executor: str = "threads",
+              workers: int | None = None, cancel: CancelToken | None = None,
+              on_progress: Callable[[BatchProgress], None] | None = None, recording_path: str | Path | None = None,
+              load_options: LoadOptions | None = None, dask_client: Any = None) -> Iterator[UnitOutcome]:
+    """Fit ``preset`` to the units ``indices`` of ``recording``; yield each outcome as its unit finishes.
+
+    Parameters
+    ----------
+    recording
+        The recording file, read (the serial and thread executors fit from it).
+    executor
+        One of :data:`EXECUTORS`.  ``"dask"`` needs ``dask_client`` and
+        ``recording_path`` (and ``load_options`` if the file needed them).
+    workers
+        Threads for ``"threads"`` (default: ``os.cpu_count()``).
+    cancel
+        Set it to stop: running fits end at their next check, waiting units
+        never start, and the generator returns without yielding them.
+    on_progress
+        Called with a :class:`BatchProgress` before each outcome is yielded.
+
+    Closing the generator (or an exception in the caller while it waits, such
+    as KeyboardInterrupt) cancels what still runs and returns at once.
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+    cancel = cancel if cancel is not None else CancelToken()
+    total = len(indices)
+    finished = 0
+
+    def report(outcome: UnitOutcome) -> UnitOutcome:
+        nonlocal finished
+        finished += 1
+        if on_progress is not None:
+            on_progress(BatchProgress(finished, total, outcome))
+        return outcome
+
+    if executor == "serial":
+        for index in indices:
+            outcome = fit_unit(recording, index, preset, cancel)
+            if outcome.cancelled:
+                return
+            yield report(outcome)
+        return
+    if executor == "threads":
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1),
+                                                     thread_name_prefix="vbgui-unit")
+        pending = {pool.submit(fit_unit, recording, index, preset, cancel) for index in indices}
+        try:
+            while pending and not cancel.cancelled:
+                done, pending = concurrent.futures.wait(pending, timeout=POLL_SECONDS,
+                                                        return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: f.result().index):
+                    if not future.result().cancelled:
+                        yield report(future.result())
+        finally:
+            cancel.cancel()  # a no-op once every unit has finished
+            pool.shutdown(wait=False, cancel_futures=True)
+        return
+    yield from _run_on_dask(dask_client, recording_path, load_options, preset, indices, cancel, report)
+
+
+def _run_on_dask(client: Any, recording_path: str | Path | None, load_options: LoadOptions | None, preset: Preset,
+                 indices: Sequence[int], cancel: CancelToken,
+                 report: Callable[[UnitOutcome], UnitOutcome]) -> Iterator[UnitOutcome]:
+    if client is None or recording_path is None:
+        raise ValueError("the dask executor needs dask_client and recording_path")
+    options = load_options or LoadOptions()
+    options_json = json.dumps({"variables": options.variables, "dt": options.dt})
+    path = str(Path(recording_path).resolve())
+    pending = {client.submit(fit_unit_from_file, path, options_json, index, preset, pure=False): index
+               for index in indices}
+    try:
+        while pending and not cancel.cancelled:
+            done = [future for future in pending if future.done()]
+            if not done:
+                time.sleep(POLL_SECONDS)
+                continue
+            for future in done:
+                index = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # noqa: BLE001 - a worker lost or a task killed: this unit fails
+                    outcome = UnitOutcome(index, str(index), None,
+                                          f"the Dask task failed ({_one_line(exc) or exc.__class__.__name__})")
+                yield report(outcome)
+    finally:
+        if pending:
+            client.cancel(list(pending))

@@ -1,0 +1,192 @@
+"""`vbgui batch`: fit a preset to every unit (or some units) of a recording.
+
+Writes ``DIR/<unit>.json`` per unit (the ``vbgui fit`` result file, each
+written atomically as its unit finishes) and ``DIR/summary.csv`` at the end.
+Exit status: 0 when every unit succeeded; 2 (one line) for bad input, before
+anything is written, or when some units failed, after writing the others and
+the summary (which holds each failure's reason); 130 on Ctrl-C, keeping the
+finished units' files and a summary of them.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from vbgui.cli.fit import parse_variables
+from vbgui.cli.interrupt import run_interruptibly
+from vbgui.cli.options import add_memory_limit
+from vbgui.errors import OutputFileError, VbguiError
+
+MAX_WORKERS = 1024
+SUMMARY_NAME = "summary.csv"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    batch = commands.add_parser(
+        "batch", help="fit a preset to every unit of a recording: one result file per unit and summary.csv",
+        description="Fit a preset to many units of one recording, on threads or a Dask cluster. Writes "
+                    "DIR/<unit>.json (the 'vbgui fit' result) per unit and DIR/summary.csv. Exit status 0 when "
+                    "every unit succeeded, 2 when some failed (after writing the others), 130 on Ctrl-C.")
+    batch.add_argument("--preset", required=True, help="a shipped preset name (see 'vbgui presets') or a TOML file")
+    batch.add_argument("--recording", required=True, help="a recording of one or more units (as for 'vbgui fit')")
+    batch.add_argument("--units", default="all",
+                       help="'all' (default) or unit names or indices separated by commas, e.g. 0,3,5")
+    batch.add_argument("--out", required=True, metavar="DIR",
+                       help="the folder for the result files and summary.csv (created if missing)")
+    batch.add_argument("--workers", type=int,
+                       help=f"units fitted at once on threads, 1 to {MAX_WORKERS} (default: the number of CPUs)")
+    batch.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run the units on a running Dask cluster instead of threads (needs "
+                            "pip install \"vbgui[cluster]\"); the workers read --recording themselves")
+    batch.add_argument("--resume", action="store_true",
+                       help="skip units whose result file is already there for this recording and preset")
+    batch.add_argument("--force", action="store_true", help="replace result files and summary.csv that exist")
+    batch.add_argument("--quiet", action="store_true", help="no line per unit")
+    batch.add_argument("--dt", type=float, help="bin width in seconds, for files that do not say (csv, spike times)")
+    batch.add_argument("--variable", action="append", default=[], metavar="ROLE=NAME",
+                       help="the file's name for a role, as for 'vbgui fit' (repeatable)")
+    add_memory_limit(batch)
+    batch.set_defaults(run=run)
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Refuse bad flag values before anything is read."""
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        raise VbguiError(f"--workers must be an integer from 1 to {MAX_WORKERS}, got {args.workers}")
+    if args.workers is not None and args.scheduler:
+        raise VbguiError("--workers applies to threads; with --scheduler the cluster's workers fit the units")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise OutputFileError(f"--out {out}: exists and is not a folder")
+    if not out.exists() and not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise OutputFileError(f"--out {out}: its parent folder {out.parent} does not exist")
+
+
+def summary_text(outcomes: list) -> str:
+    """``summary.csv``: the header, then one row per unit."""
+    from vbgui.app.batch import SUMMARY_COLUMNS
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for outcome in outcomes:
+        writer.writerow(outcome.summary_row())
+    return text.getvalue()
+
+
+def run(args: argparse.Namespace) -> int:
+    from vbgui.app.batch import UnitOutcome, connect_dask, resolve_units, result_file_stems, resumable, run_batch
+    from vbgui.app.fit import warm_up_engine
+    from vbgui.core.cancel import CancelToken
+    from vbgui.io.limits import check_memory
+    from vbgui.io.loaders import LoadOptions, read_recording_file
+    from vbgui.io.result_json import read_json, write_json
+    from vbgui.io.safe_write import check_target, write_file
+    from vbgui.models.design import design_width
+    from vbgui.models.preset import load_preset, preset_path
+    from vbgui.models.step_cost import check_step_cost
+
+    check_flags(args)
+    out_dir = Path(args.out)
+    inputs = [args.recording, preset_path(args.preset)]
+    preset = load_preset(args.preset)
+    options = LoadOptions(parse_variables(args.variable), args.dt, keep_bad_units=True)  # a bad unit fails alone
+    recording = run_interruptibly(lambda: read_recording_file(args.recording, options))
+    indices = resolve_units(recording, args.units)
+    stems = result_file_stems(recording)
+    targets = {index: out_dir / f"{stems[index]}.json" for index in indices}
+    summary_path = out_dir / SUMMARY_NAME
+
+    finished: dict[int, UnitOutcome] = {}
+    to_fit: list[int] = []
+    for index in indices:
+        target = targets[index]
+        if target.exists() and args.resume and resumable(target, recording, index, preset):
+            finished[index] = UnitOutcome(index, recording.unit_names[index], read_json(target))
+            continue
+        if out_dir.is_dir():
+            check_target(target, force=args.force, inputs=inputs)
+        to_fit.append(index)
+    if out_dir.is_dir():
+        check_target(summary_path, force=args.force or args.resume, inputs=inputs)
+
+    usable = [index for index in to_fit if index not in recording.unit_problems]
+    workers = 1 if args.scheduler else min(args.workers or (os.cpu_count() or 1), max(1, len(to_fit)))
+    if usable:
+        unit = recording.unit(usable[0])
+        width = design_width(unit, preset.design)
+        slow = check_step_cost(preset, unit.n_bins, width, str(args.recording))
+        if slow and not args.quiet:
+            print(f"note: {slow}", file=sys.stderr)
+        check_memory("--workers", f"{workers} design matrices at once ({unit.n_bins} bins x {width} columns each)",
+                     float(workers) * unit.n_bins * width * 8)
+    client = run_interruptibly(lambda: connect_dask(args.scheduler)) if args.scheduler and to_fit else None
+    if not args.quiet:
+        where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{workers} thread(s)"
+        resumed = f" ({len(finished)} already done)" if finished else ""
+        print(f"fitting {preset.name or args.preset} ({preset.likelihood}, {preset.fit.family}, "
+              f"{preset.fit.estimator}) to {len(to_fit)} of {len(indices)} units{resumed} of {recording.source} "
+              f"on {where}", file=sys.stderr)
+    if to_fit and not args.scheduler:
+        run_interruptibly(warm_up_engine)
+    try:
+        out_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        if client is not None:
+            client.close()
+        raise OutputFileError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
+
+    def write_summary() -> None:
+        text = summary_text([finished[index] for index in indices if index in finished])
+        write_file(summary_path, lambda handle: handle.write(text.encode("utf-8")), force=True, inputs=inputs)
+
+    cancel = CancelToken()
+    start = time.perf_counter()
+    outcomes = run_batch(recording, preset, to_fit, executor="threads" if client is None else "dask",
+                         workers=workers, cancel=cancel, recording_path=args.recording, load_options=options,
+                         dask_client=client)
+    try:
+        for outcome in outcomes:
+            outcome = replace(outcome, unit=recording.unit_names[outcome.index])  # a remote failure knows no name
+            if outcome.succeeded:
+                try:
+                    write_json(outcome.result, targets[outcome.index], force=args.force, inputs=inputs)
+                except VbguiError as exc:
+                    outcome = replace(outcome, result=None, error=" ".join(str(exc).split()))
+            finished[outcome.index] = outcome
+            if not args.quiet:
+                print(_unit_line(len(finished), len(indices), outcome, targets[outcome.index]), file=sys.stderr)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        outcomes.close()
+        write_summary()
+        raise KeyboardInterrupt(f"kept the {len(finished)} finished unit(s) and {summary_path}") from None
+    finally:
+        if client is not None:
+            client.close()
+    write_summary()
+    failed = [outcome for outcome in finished.values() if not outcome.succeeded]
+    seconds = time.perf_counter() - start
+    if failed:
+        raise VbguiError(f"{len(failed)} of {len(indices)} units failed (first: {failed[0].unit}: "
+                         f"{failed[0].error[:200]}); every reason is in {summary_path}; the "
+                         f"{len(indices) - len(failed)} other results are in {out_dir}")
+    print(f"{len(indices)} units done ({len(to_fit)} fitted in {seconds:.1f} s, {len(indices) - len(to_fit)} "
+          f"resumed) -> {out_dir}/ and {summary_path}", file=sys.stderr)
+    return 0
+
+
+def _unit_line(count: int, total: int, outcome, target: Path) -> str:
+    prefix = f"[{count}/{total}] {outcome.unit}:"
+    if not outcome.succeeded:
+        return f"{prefix} FAILED: {outcome.error}"
+    result = outcome.result
+    status = "converged" if result["converged"] else f"NOT converged ({result['stop_reason']})"
+    return (f"{prefix} {status} after {result['iterations']} iterations in {result['seconds']:.2f} s: "
+            f"elbo {result['elbo']:.6f} -> {target}")
