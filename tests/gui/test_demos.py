@@ -358,3 +358,18 @@ def test_demo_arguments_and_listing(capsys) -> None:
 
     assert run_application(["--list-demos"]) == 0
     assert "noisy-gradients" in capsys.readouterr().out
+
+
+def test_closing_mid_demo_returns_within_2_s(qtbot, window) -> None:
+    """The noisy-gradients demo's fits are running when the main window closes."""
+    menu = next(action.menu() for action in window.menuBar().actions() if action.text() == "&Demos")
+    menu.actions()[DEMO_NAMES.index("noisy-gradients")].trigger()
+    demos = demos_window(window, create=False)
+    demos.page.max_iter.set_value(1000, quiet=True)
+    demos.page.restart()
+    qtbot.waitUntil(lambda: demos.page.traces.iterations > 5, timeout=SETTLE_MS)
+    assert not demos.page.traces.done
+    start = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - start < 2.0
+    assert not demos.isVisible() and not demos.page.runner.thread_running

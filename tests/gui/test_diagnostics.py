@@ -292,3 +292,15 @@ def test_compare_dialog_shows_an_unreliable_evidence_as_unreliable_and_ranks_it_
     assert cells[1][headers.index("Δ evidence")] == "—" and cells[1][headers.index("standing")].startswith("not ranked")
     assert "Best: full-rank" in dialog.status.text() and "k-hat 0.97 >= 0.7" in dialog.status.text()
     assert dialog.table_widget.item(1, 0).foreground().color() != dialog.table_widget.item(0, 0).foreground().color()
+
+
+def test_closing_the_window_mid_diagnosis_returns_within_2_s(qtbot, diagnosed, slow_hmc) -> None:
+    window, _ = diagnosed
+    controller, panel = window.diagnostics, window.diagnostics.panel
+    panel.reference_choice.setCurrentText("HMC")
+    panel.diagnose_button.click()
+    qtbot.waitUntil(lambda: "HMC" in panel.status.text(), timeout=TIMEOUT_MS)  # inside the minutes-long sampler
+    start = time.perf_counter()
+    assert window.close()
+    assert time.perf_counter() - start < 2.0
+    assert not controller.is_running()

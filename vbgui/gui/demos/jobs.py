@@ -76,6 +76,11 @@ class LatestJobRunner(QObject):
         if self._pending is not None:
             self._launch()
 
+    @property
+    def thread_running(self) -> bool:
+        """Whether the worker thread still runs (false once :meth:`shutdown` has joined it)."""
+        return self._thread.isRunning()
+
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Drop waiting requests, let the running one end, join the thread."""
         self._pending = None
