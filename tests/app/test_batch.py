@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import resource
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.cli_subprocess import address_space_limit, assert_refused, interrupt_when
 from vbgui.app.batch import (SUMMARY_COLUMNS, fit_unit, resolve_units, result_file_stems, resumable,
                              run_batch)
 from vbgui.app.fit import FitSession, recording_checksum
@@ -46,25 +45,14 @@ def write_recording(path: Path, **arrays) -> Path:
     return path
 
 
-def limit_address_space() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
-
-
 def run_batch_cli(*args, limited: bool = True, env_extra: dict[str, str] | None = None,
                   timeout: float = 300) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if key != "VBGUI_MEMORY_LIMIT"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "vbgui", "batch", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=limit_address_space if limited else None, env=env)
-
-
-def assert_refused(completed: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert completed.returncode == 2, completed.stderr
-    assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr, completed.stderr
-    assert completed.stderr.startswith("vbgui: error: ")
-    for fragment in fragments:
-        assert fragment in completed.stderr, completed.stderr
+                          timeout=timeout, env=env,
+                          preexec_fn=address_space_limit(ADDRESS_SPACE_LIMIT) if limited else None)
 
 
 def read_summary(path: Path) -> list[dict[str, str]]:
@@ -315,19 +303,7 @@ def test_sigint_stops_within_a_second_keeping_finished_units_and_their_summary(t
     process = subprocess.Popen([sys.executable, "-m", "vbgui", "batch", "--preset", "poisson-glm", "--recording",
                                 str(path), "--out", str(out), "--workers", "2"], stderr=subprocess.PIPE, text=True,
                                env=env)
-    try:
-        lines = []
-        while not any(line.startswith("[2/40]") for line in lines):  # units are finishing
-            line = process.stderr.readline()
-            assert line, "".join(lines)
-            lines.append(line)
-        sent = time.perf_counter()
-        process.send_signal(signal.SIGINT)
-        status = process.wait(timeout=10)
-        elapsed = time.perf_counter() - sent
-    finally:
-        process.kill()
-    rest = process.stderr.read()
+    status, elapsed, rest = interrupt_when(process, lambda line: line.startswith("[2/40]"))  # units are finishing
     assert status == 130 and elapsed < 1.0, (status, elapsed, rest)
     assert "Traceback" not in rest and "interrupted; kept the" in rest
     results = sorted(p.name for p in out.glob("*.json"))
@@ -390,7 +366,7 @@ def test_simulate_refuses_a_bad_number_of_units(tmp_path, flags, fragment):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     completed = subprocess.run([sys.executable, "-m", "vbgui", "simulate", "--out", str(tmp_path / "p.npz"),
                                 *flags], capture_output=True, text=True, timeout=60, env=env,
-                               preexec_fn=limit_address_space)
+                               preexec_fn=address_space_limit(ADDRESS_SPACE_LIMIT))
     assert_refused(completed, fragment)
     assert not (tmp_path / "p.npz").exists()
 
@@ -423,19 +399,7 @@ def test_sigint_on_a_dask_cluster_stops_at_once_and_keeps_finished_units(tmp_pat
         process = subprocess.Popen([sys.executable, "-m", "vbgui", "batch", "--preset", "poisson-glm",
                                     "--recording", str(path), "--out", str(out), "--scheduler",
                                     cluster.scheduler_address], stderr=subprocess.PIPE, text=True, env=env)
-        try:
-            lines = []
-            while not any(line.startswith("[2/30]") for line in lines):
-                line = process.stderr.readline()
-                assert line, "".join(lines)
-                lines.append(line)
-            sent = time.perf_counter()
-            process.send_signal(signal.SIGINT)
-            status = process.wait(timeout=10)
-            elapsed = time.perf_counter() - sent
-        finally:
-            process.kill()
-    rest = process.stderr.read()
+        status, elapsed, rest = interrupt_when(process, lambda line: line.startswith("[2/30]"))
     assert status == 130 and elapsed < 1.0, (status, elapsed, rest)
     results = sorted(p.name for p in out.glob("*.json"))
     assert 2 <= len(results) < 30 and no_temp_files(out)

@@ -3,8 +3,6 @@ fails the test, not the machine): exit 2, one line on stderr naming the file or 
 from __future__ import annotations
 
 import io
-import os
-import resource
 import subprocess
 import sys
 import zipfile
@@ -15,29 +13,9 @@ import numpy as np
 import pytest
 import scipy.io
 
+from tests.cli_subprocess import assert_refused, run_vbgui
 from vbgui.io.npz import save_npz
 from vbgui.models.synthetic import make_synthetic_recording
-
-ADDRESS_SPACE_LIMIT = 2 * 2 ** 30
-
-
-def limit_address_space() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
-
-
-def run_limited(*args, env_extra: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if key != "VBGUI_MEMORY_LIMIT"}  # the default budget
-    env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "vbgui", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=limit_address_space, env=env)
-
-
-def assert_refused(completed: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert completed.returncode == 2, completed.stderr
-    assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr, completed.stderr
-    assert completed.stderr.startswith("vbgui: error: ")
-    for fragment in fragments:
-        assert fragment in completed.stderr, completed.stderr
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +39,7 @@ def npz_claiming(path, shape):
 def test_an_npz_claiming_a_huge_array_is_refused_before_allocating(tmp_path):
     bomb = npz_claiming(tmp_path / "bomb.npz", (10 ** 6, 1000))
     out = tmp_path / "o.json"
-    completed = run_limited("fit", "--preset", "poisson-glm", "--recording", bomb, "--out", out)
+    completed = run_vbgui("fit", "--preset", "poisson-glm", "--recording", bomb, "--out", out)
     assert_refused(completed, str(bomb), "'counts' claims shape (1000000, 1000)")
     assert not out.exists()
 
@@ -70,7 +48,7 @@ def test_an_npz_that_inflates_beyond_the_limit_is_refused_with_the_estimate(tmp_
     bomb = tmp_path / "inflates.npz"
     np.savez_compressed(bomb, counts=np.zeros(100_000_000, dtype=np.int8), dt=np.array(0.01))
     assert bomb.stat().st_size < 1_000_000
-    completed = run_limited("fit", "--preset", "poisson-glm", "--recording", bomb, "--out", tmp_path / "o.json",
+    completed = run_vbgui("fit", "--preset", "poisson-glm", "--recording", bomb, "--out", tmp_path / "o.json",
                             "--memory-limit", "256M")
     assert_refused(completed, "inflates.npz: reading its arrays would need 858.31 MiB, more than the memory limit "
                               "of 256.00 MiB")
@@ -79,14 +57,14 @@ def test_an_npz_that_inflates_beyond_the_limit_is_refused_with_the_estimate(tmp_
 def test_spike_times_with_a_huge_duration_are_refused(tmp_path):
     path = tmp_path / "times.mat"
     scipy.io.savemat(path, {"spike_times": np.array([0.1, 0.2]), "duration": 1e12, "dt": 0.001})
-    completed = run_limited("fit", "--preset", "poisson-glm", "--recording", path, "--out", tmp_path / "o.json")
+    completed = run_vbgui("fit", "--preset", "poisson-glm", "--recording", path, "--out", tmp_path / "o.json")
     assert_refused(completed, "times.mat: binning 1 spike train(s) into 1000000000000000 bins would need")
 
 
 def test_ten_thousand_lags_on_sixty_thousand_bins_are_refused_with_the_estimate(tmp_path, recording):
     preset = tmp_path / "lags.toml"
     preset.write_text('likelihood = "poisson"\n[design]\nstimulus_lags = 10000\n')
-    completed = run_limited("fit", "--preset", preset, "--recording", recording, "--out", tmp_path / "o.json")
+    completed = run_vbgui("fit", "--preset", preset, "--recording", recording, "--out", tmp_path / "o.json")
     assert_refused(completed, "the design matrix (50001 bins x 10001 columns", "would need 3.73 GiB",
                    "--memory-limit")
     assert not (tmp_path / "o.json").exists()
@@ -95,7 +73,7 @@ def test_ten_thousand_lags_on_sixty_thousand_bins_are_refused_with_the_estimate(
 def test_the_environment_variable_sets_the_limit(tmp_path, recording):
     preset = tmp_path / "lags.toml"
     preset.write_text('likelihood = "poisson"\n[design]\nstimulus_lags = 100\n')
-    completed = run_limited("fit", "--preset", preset, "--recording", recording, "--out", tmp_path / "o.json",
+    completed = run_vbgui("fit", "--preset", preset, "--recording", recording, "--out", tmp_path / "o.json",
                             env_extra={"VBGUI_MEMORY_LIMIT": "20M"})
     assert_refused(completed, "would need 46.", "more than the memory limit of 20.00 MiB")
 
@@ -106,7 +84,7 @@ def test_the_environment_variable_sets_the_limit(tmp_path, recording):
     (["--memory-limit", "lots"], "--memory-limit: expected a number of bytes"),
 ])
 def test_compare_checks_its_flags_before_fitting_anything(tmp_path, recording, flags, fragment):
-    completed = run_limited("compare", "--recording", recording, "--preset", "poisson-glm", "--preset",
+    completed = run_vbgui("compare", "--recording", recording, "--preset", "poisson-glm", "--preset",
                             "bernoulli-glm", "--out", tmp_path / "t.csv", *flags, timeout=30)
     assert_refused(completed, fragment)
     assert not (tmp_path / "t.csv").exists()
@@ -115,7 +93,7 @@ def test_compare_checks_its_flags_before_fitting_anything(tmp_path, recording, f
 def test_quiet_means_nothing_but_the_error(tmp_path):
     bad = tmp_path / "bad.npz"
     np.savez(bad, counts=np.full(100, 1e300), dt=np.array(0.01), stimulus=np.ones(100))
-    completed = run_limited("fit", "--preset", "poisson-glm", "--recording", bad, "--out", tmp_path / "o.json",
+    completed = run_vbgui("fit", "--preset", "poisson-glm", "--recording", bad, "--out", tmp_path / "o.json",
                             "--quiet")
     assert_refused(completed, "bad.npz: 'counts' holds a value of magnitude 1e+300")
     assert "fitting" not in completed.stderr
@@ -128,7 +106,7 @@ def test_quiet_means_nothing_but_the_error(tmp_path):
     (["--bins", "100000000000"], "--bins: simulating 100000000000 bins would need"),
 ])
 def test_simulate_checks_its_flags(tmp_path, flags, fragment):
-    completed = run_limited("simulate", "--out", tmp_path / "s.npz", *flags, timeout=30)
+    completed = run_vbgui("simulate", "--out", tmp_path / "s.npz", *flags, timeout=30)
     assert_refused(completed, fragment)
     assert not (tmp_path / "s.npz").exists()
 
@@ -158,10 +136,10 @@ def test_shipped_recordings_are_listed_and_addressed_by_name(tmp_path):
     assert {"grasshopper-receptor-1", "grasshopper-receptor-2", "synthetic-poisson"} <= set(names)
     assert all(Path(path).is_file() for path in names.values())
     out = tmp_path / "r.json"
-    fitted = run_limited("fit", "--preset", "poisson-glm", "--recording", "grasshopper-receptor-1", "--out", out,
+    fitted = run_vbgui("fit", "--preset", "poisson-glm", "--recording", "grasshopper-receptor-1", "--out", out,
                          "--quiet", "--max-iter", "3")
     assert fitted.returncode == 0, fitted.stderr
-    missing = run_limited("fit", "--preset", "poisson-glm", "--recording", "grasshopper-receptor-9",
+    missing = run_vbgui("fit", "--preset", "poisson-glm", "--recording", "grasshopper-receptor-9",
                           "--out", tmp_path / "missing.json")
     assert_refused(missing, "grasshopper-receptor-9: no such file, and not a shipped recording")
 

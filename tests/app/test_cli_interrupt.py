@@ -1,13 +1,13 @@
 """Ctrl-C on `vbgui fit`: exit 130 within a second, no result file, no temporary file; slow settings refused."""
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
+from tests.cli_subprocess import interrupt_when
 from vbgui.io.npz import save_npz
 from vbgui.models.synthetic import make_synthetic_recording
 
@@ -23,20 +23,8 @@ def test_sigint_during_a_fit_exits_130_at_once_and_writes_nothing(tmp_path, n_bi
                                 str(recording), "--out", str(out), "--estimator", "reparam", "--samples",
                                 str(samples), "--max-iter", "100000"],
                                stderr=subprocess.PIPE, text=True)
-    try:
-        lines = []
-        while not any(line.startswith("iter") for line in lines):  # the fit is under way
-            line = process.stderr.readline()
-            assert line, "".join(lines)
-            lines.append(line)
-        time.sleep(0.5)  # inside a pass over the data
-        sent = time.perf_counter()
-        process.send_signal(signal.SIGINT)
-        status = process.wait(timeout=10)
-        elapsed = time.perf_counter() - sent
-    finally:
-        process.kill()
-    rest = process.stderr.read()
+    # once the fit is under way, inside a pass over the data
+    status, elapsed, rest = interrupt_when(process, lambda line: line.startswith("iter"), settle_seconds=0.5)
     assert status == 130 and elapsed < 1.0, (status, elapsed, rest)
     assert "Traceback" not in rest and rest.strip().endswith("interrupted; nothing written")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.npz"]
