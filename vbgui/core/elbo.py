@@ -84,10 +84,21 @@ def log_likelihood_of_draws(problem: GLMProblem, weights: np.ndarray, cancel: Ca
                             want_gradient: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """log p(y | X w_k) with every constant, for each row w_k of ``weights`` (K, D).
 
-    Also returns X' g_k (K, D), g_tk = d log p(y_t | eta) / d eta at
-    eta = x_t'w_k, when ``want_gradient`` (else None).  One fused pass over
-    the rows per group of DRAWS_PER_GROUP draws (:func:`vbgui.core.kernels.draws_pass`),
-    chunked so that ``cancel`` is honoured within milliseconds.
+    One fused pass over the rows per group of DRAWS_PER_GROUP draws
+    (:func:`vbgui.core.kernels.draws_pass`), chunked so that ``cancel`` is
+    honoured within milliseconds.
+
+    Parameters
+    ----------
+    problem : the GLM
+    weights : (K, D) weight vectors (or one (D,) vector)
+    cancel : checked between row chunks; raises FitCancelled when set
+    want_gradient : also return X' g_k, g_tk = d log p(y_t | eta) / d eta at eta = x_t'w_k
+
+    Returns
+    -------
+    loglik : (K,), every constant included
+    gradient : (K, D), or None without ``want_gradient``
     """
     weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
     lik = problem.likelihood

@@ -125,9 +125,20 @@ def newton_fixed_point(estimator: ExactEstimator, q0: GaussianPosterior, max_ite
                        matrix_free: bool | None = None) -> Optimizer:
     """Maximise the exact ELBO; converged when the relative ELBO change < ``tolerance``.
 
-    ``matrix_free`` (default: for a diagonal q of at least MATRIX_FREE_MIN_DIM
-    parameters) solves the Newton system by conjugate gradients without
-    forming the D x D curvature, so a pass costs O(T D) rather than O(T D^2).
+    Parameters
+    ----------
+    estimator : the exact estimator (it offers the curvature)
+    q0 : the starting q; the fit keeps its family (any block family)
+    max_iter : the iteration cap
+    tolerance : the relative ELBO change that counts as converged
+    max_halvings : how often a step may be halved before the fit is called stalled
+    matrix_free : solve the Newton system by conjugate gradients without forming
+        the D x D curvature, so a pass costs O(T D) rather than O(T D^2)
+        (default: for a diagonal q of at least MATRIX_FREE_MIN_DIM parameters)
+
+    Returns
+    -------
+    A generator yielding an :class:`IterationReport` per iteration and returning the :class:`Outcome`.
     """
     family = q0.family
     if matrix_free is None:
@@ -188,6 +199,18 @@ def lbfgs(estimator: ExactEstimator, q0: LowRankPosterior, max_iter: int, tolera
     the gain the quasi-Newton model predicts, g'd / 2, falls below
     ``tolerance`` relative to the ELBO: a small step alone is no proof, since
     L-BFGS can creep along a flat ridge.
+
+    Parameters
+    ----------
+    estimator : the exact estimator
+    q0 : the starting low-rank q
+    max_iter, tolerance : the iteration cap and the relative predicted gain that counts as converged
+    memory : curvature pairs kept
+    max_halvings : how often a step may be halved before the fit is called stalled
+
+    Returns
+    -------
+    A generator yielding an :class:`IterationReport` per iteration and returning the :class:`Outcome`.
     """
     coordinates = LowRankCoordinates(q0)
     theta = coordinates.start()
@@ -332,6 +355,19 @@ def adam(estimator: ExactEstimator | MonteCarloEstimator, q0: GaussianPosterior 
     of that difference (or by less than ``tolerance`` relative), the step size
     is halved.  After ``halvings`` halvings the next plateau ends the fit as
     converged.  The q returned is the average of the last window's iterates.
+
+    Parameters
+    ----------
+    estimator : any estimator (its ``gradient``; low-rank q's through :func:`~vbgui.core.low_rank.low_rank_gradient`)
+    q0 : the starting q, whose spread whitens the coordinates
+    max_iter, tolerance : the iteration cap and the relative rise below which a window is a plateau
+    learning_rate : Adam's step in whitened units
+    window, halvings : iterations per plateau check, and step halvings before a plateau ends the fit
+    beta1, beta2, epsilon : Adam's moment decays and its guard
+
+    Returns
+    -------
+    A generator yielding an :class:`IterationReport` per iteration and returning the :class:`Outcome`.
     """
     if q0.family.is_low_rank:
         coordinates = LowRankCoordinates(q0)

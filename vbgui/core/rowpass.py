@@ -69,9 +69,23 @@ def reduce_rows(kernel: Callable[..., tuple], X: np.ndarray, y: np.ndarray, args
     """Return the sum over row chunks of ``kernel(X[a:b], y[a:b], *args)``.
 
     Every output of the kernel (floats and arrays alike) is summed, in chunk
-    order (so results do not depend on thread timing).  Raises
-    :class:`~vbgui.core.cancel.FitCancelled` when ``cancel`` is set before or
-    during the pass.
+    order (so results do not depend on thread timing).
+
+    Parameters
+    ----------
+    kernel : a numba kernel releasing the GIL, returning a tuple of floats and arrays
+    X, y : the design (T, D) and response (T,)
+    args : the kernel's other arguments
+    cancel : checked before the pass and between chunks
+    row_cost : multiply-adds one row costs, which sizes the chunks (see :func:`chunk_rows`)
+
+    Returns
+    -------
+    The kernel's outputs summed over the chunks.
+
+    Raises
+    ------
+    FitCancelled : when ``cancel`` is set before or during the pass
     """
     bounds = _chunk_bounds(X.shape[0], row_cost)
     if cancel is not None:
