@@ -173,3 +173,25 @@ def test_mean_field_on_the_real_grasshopper_recording_converges_fast_and_shows_i
     assert full_rank.elbo - mean_field.elbo > 10.0
     with_history = replace_settings(preset, design=replace_settings(preset.design, spike_history_lags=5))
     assert FitSession(with_history, recording).run().elbo - full_rank.elbo > 300.0
+
+
+@pytest.mark.parametrize("family,changes", [("mean-field", {}), ("low-rank", {"rank": 3})])
+def test_a_large_model_never_forms_a_d_by_d_curvature(family, changes, monkeypatch):
+    """From 100 parameters on, mean-field and low-rank fits stay O(T D) per pass, their start included."""
+    from dataclasses import replace
+
+    from vbgui.core.elbo import ExactEstimator
+
+    recording = make_synthetic_recording("poisson", n_bins=6000, stimulus_lags=120, spike_history_lags=0,
+                                         dt=0.005, seed=8)
+    preset = load_preset("poisson-glm")
+    preset = replace(preset, design=replace(preset.design, stimulus_lags=120, spike_history_lags=0))
+    evaluate, curvature_at_point = ExactEstimator.evaluate, ExactEstimator.curvature_at_point
+    dense = []
+    monkeypatch.setattr(ExactEstimator, "evaluate",
+                        lambda self, q, want_curvature=False: dense.append(want_curvature) or evaluate(self, q, want_curvature))
+    monkeypatch.setattr(ExactEstimator, "curvature_at_point",
+                        lambda self, weights: dense.append(True) or curvature_at_point(self, weights))
+    result = FitSession(preset.with_fit(family=family, max_iter=3000, **changes), recording).run()
+    assert result.converged and len(result.names) == 121
+    assert not any(dense)

@@ -25,7 +25,7 @@ from vbgui.core.families import Family, GaussianPosterior
 from vbgui.core.generators import run_to_end
 from vbgui.core.likelihoods import Likelihood
 from vbgui.core.low_rank import LowRankPosterior, exact_low_rank_gradient
-from vbgui.core.names import LIKELIHOOD_NAMES
+from vbgui.core.names import LIKELIHOOD_NAMES, MATRIX_FREE_MIN_DIM
 from vbgui.core.optimize import IterationReport, Outcome, optimizer_for
 from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.errors import FitError, RecordingError
@@ -115,17 +115,30 @@ class FitSession:
     def names(self) -> tuple[str, ...]:
         return self.design.names
 
-    def initial_q(self) -> GaussianPosterior:
+    def initial_q(self) -> GaussianPosterior | LowRankPosterior:
         """The starting q: m0 = 0 except the bias, at the link of the mean response, and
         S0^-1 = blocks(H(m0) + I / s^2), the fixed point of S evaluated with the spread of
         the linear predictor ignored.  S0 is small wherever the data are informative, so
-        x_t'S0 x_t stays moderate even for large regressors (spike history)."""
-        mean = np.zeros(self.design.dim)
+        x_t'S0 x_t stays moderate even for large regressors (spike history).
+
+        From MATRIX_FREE_MIN_DIM parameters on, a mean-field or low-rank q starts
+        from the diagonal of H alone (O(T D), no D x D matrix); the low-rank
+        factor then starts small and seeded (V = 0 is a stationary point)."""
+        dim = self.design.dim
+        mean = np.zeros(dim)
         if "bias" in self.design.groups:
             mean[self.design.groups["bias"][0]] = self.problem.likelihood.linear_predictor_of_mean(
                 float(np.mean(self.problem.response)))
-        curvature = ExactEstimator(self.problem).curvature_at_point(mean)
-        precision = curvature + np.eye(self.design.dim) / self.preset.prior.scale ** 2
+        estimator = ExactEstimator(self.problem)
+        prior_precision = 1.0 / self.preset.prior.scale ** 2
+        if dim >= MATRIX_FREE_MIN_DIM and (self.family.is_diagonal or self.family.is_low_rank):
+            precision_diagonal = estimator.curvature_diagonal_at_point(mean) + prior_precision
+            sd = 1.0 / np.sqrt(precision_diagonal)
+            if self.family.is_diagonal:
+                return GaussianPosterior(self.family, mean, np.diag(sd))
+            factor = 0.1 * sd[:, None] * np.random.default_rng(0).standard_normal((dim, self.family.rank))
+            return LowRankPosterior(self.family, mean, np.log(sd), factor)
+        precision = estimator.curvature_at_point(mean) + np.eye(dim) * prior_precision
         if self.family.is_low_rank:
             return LowRankPosterior.from_precision(self.family, mean, precision)
         return GaussianPosterior.from_precision(self.family, mean, precision)

@@ -220,6 +220,16 @@ class ExactEstimator:
              self._gh_nodes, self._gh_weights, True), self.cancel)
         return _symmetric(curvature)
 
+    def curvature_diagonal_at_point(self, weights: np.ndarray) -> np.ndarray:
+        """diag(H) = sum_t c_t x_t^2 at a point mass: O(T D), no D x D matrix."""
+        p = self.problem
+        lik = p.likelihood
+        _, _, grad_var, _ = reduce_rows(
+            kernels.diagonal_pass, p.design, p.response,
+            (np.ascontiguousarray(weights, dtype=np.float64), np.zeros(p.dim), lik.code, lik.parameter,
+             self._gh_nodes, self._gh_weights, False), self.cancel)
+        return -2.0 * grad_var
+
     def row_curvatures(self, q: GaussianPosterior) -> np.ndarray:
         """c_t = -2 dE_t/dv_t for every row (T,), for a diagonal q: the weights of H = X' diag(c) X."""
         p = self.problem
