@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout,
 import vbgui
 from vbgui.app.result import FitResult
 from vbgui.errors import FitError, NamingError, RecordingError, VbguiError
-from vbgui.gui.about import AboutDialog
 from vbgui.gui.demos.menu import install_demos_menu
 from vbgui.gui.diagnostics_controller import install_diagnostics
 from vbgui.gui.elbo_plot import ElboPlot
@@ -41,8 +40,8 @@ from vbgui.gui.recent_files import RecentFiles, application_settings
 from vbgui.gui.recording_panel import RecordingPanel
 from vbgui.gui.summary_panel import SummaryPanel
 from vbgui.gui.tooltips import TOOLTIPS
-from vbgui.gui.user_guide import ONLINE_HINT, UserGuide, find_user_guide
 from vbgui.gui.variables_dialog import VariablesDialog
+from vbgui.gui.window.help import HelpController
 from vbgui.gui.worker import FitRunner, FitSetup
 from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
 from vbgui.io.safe_write import write_file
@@ -96,6 +95,9 @@ class MainWindow(QMainWindow):
     fit_cleared = Signal()
     result_reopened = Signal(object)
 
+    about_dialog = property(lambda self: self.help.about_dialog)
+    user_guide = property(lambda self: self.help.user_guide)
+
     def __init__(self, settings: QSettings | None = None, load_sample: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("vbgui")
@@ -110,8 +112,6 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self.error_box: QMessageBox | None = None
         self.variables_dialog: VariablesDialog | None = None
-        self.about_dialog: AboutDialog | None = None
-        self.user_guide: UserGuide | None = None
         self._latest: FitProgress | None = None
         self._drawn = dict.fromkeys(REPAINT_CYCLE, 0)  # the iteration each panel shows
         self._next_in_cycle = 0
@@ -126,7 +126,12 @@ class MainWindow(QMainWindow):
         self.parameters_panel = ParametersPanel()
         self.summary_panel = SummaryPanel()
         self._build_actions()
+        self.help = HelpController(self)
+        self.show_about, self.show_user_guide = self.help.show_about, self.help.show_user_guide
+        self.user_guide_action, self.about_action = self.help.user_guide_action, self.help.about_action
+        self.about_data_action = self.help.about_data_action
         self._build_menus()
+        self.help.fill_menu()
         install_demos_menu(self)
         self._build_layout()
         self._build_status_bar()
@@ -203,12 +208,6 @@ class MainWindow(QMainWindow):
             action.setChecked(theme == self.preferences.theme)
             self.theme_group.addAction(action)
             self.theme_actions[theme] = action
-        self.user_guide_action = self._action("&User guide", self.show_user_guide, QKeySequence.StandardKey.HelpContents,
-                                              "Open the user guide: fitting the sample recording in five steps (F1).")
-        self.about_action = self._action("&About vbgui", lambda: self.show_about("vbgui"), None,
-                                         "Version, licence and the versions of Qt, numpy and numba in use.")
-        self.about_data_action = self._action("About the sample &data", lambda: self.show_about("data"), None,
-                                              "Licence and citation of the shipped grasshopper recordings.")
         self.export_plot_actions = {
             name: self._action(f"{name} plot…", lambda _=False, n=name: self.export_plot(n), None,
                                f"Save the {name.lower()} plot as PNG or SVG.")
@@ -240,12 +239,6 @@ class MainWindow(QMainWindow):
         theme_menu = view_menu.addMenu("&Theme")
         for action in self.theme_actions.values():
             theme_menu.addAction(action)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.user_guide_action)
-        help_menu.addSeparator()
-        help_menu.addAction(self.about_data_action)
-        help_menu.addAction(self.about_action)
-
     def _button(self, action: QAction) -> QPushButton:
         button = QPushButton(action.text().replace("&", ""))
         button.setToolTip(f"{action.toolTip()} [{action.shortcut().toString()}]" if not action.shortcut().isEmpty()
@@ -850,7 +843,7 @@ class MainWindow(QMainWindow):
         self.preferences.save_folder = str(Path(written).parent)
         self.show_status(f"Saved the {name.lower()} plot to {written}")
 
-    # -- engine, help and about ---------------------------------------------------------------------
+    # -- engine ---------------------------------------------------------------------
     def _on_engine_warm(self, seconds: float) -> None:
         self.engine_label.setText("engine: ready")
         if self.status_label.text().startswith("Preparing the engine") and not self.is_fitting():
@@ -860,24 +853,6 @@ class MainWindow(QMainWindow):
         self.engine_label.setText("engine: not prepared")
         self.show_status(f"The engine could not be prepared in advance ({message}); a fit will try again.",
                          error=True)
-
-    def show_about(self, tab: str = "vbgui") -> None:
-        """The About box, on its vbgui tab or its Data tab (licence and citation of the sample recordings)."""
-        if self.about_dialog is None:
-            self.about_dialog = AboutDialog(self)
-        self.about_dialog.tabs.setCurrentIndex(1 if tab == "data" else 0)
-        self.about_dialog.show()
-        self.about_dialog.raise_()
-
-    def show_user_guide(self) -> None:
-        guide = find_user_guide()
-        if guide is None:
-            self.show_error("User guide not installed", ONLINE_HINT)
-            return
-        if self.user_guide is None:
-            self.user_guide = UserGuide(guide, self)
-        self.user_guide.show()
-        self.user_guide.raise_()
 
     # -- window -------------------------------------------------------------------------------------
     def toggle_full_screen(self) -> None:
@@ -932,7 +907,8 @@ class MainWindow(QMainWindow):
         self.repaint_timer.stop()
         if self.runner is not None:
             self.runner.shutdown()
-        for dialog in (self.error_box, self.variables_dialog, self.about_dialog, self.user_guide):
+        for dialog in (self.error_box, self.variables_dialog):
             if dialog is not None:
                 dialog.close()
+        self.help.close_dialogs()
         event.accept()
