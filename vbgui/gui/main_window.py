@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
@@ -34,7 +34,7 @@ from vbgui.gui.file_variables import file_variables, roles_for
 from vbgui.app.layout import ModelLayout, layout_from_names, model_layout
 from vbgui.gui.parameters_panel import ParametersPanel
 from vbgui.gui.posterior_plot import PosteriorPlot
-from vbgui.gui.preferences import THEMES, Preferences
+from vbgui.gui.preferences import Preferences
 from vbgui.gui.preset_panel import PresetPanel
 from vbgui.gui.recent_files import RecentFiles, application_settings
 from vbgui.gui.recording_panel import RecordingPanel
@@ -42,6 +42,7 @@ from vbgui.gui.summary_panel import SummaryPanel
 from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.gui.variables_dialog import VariablesDialog
 from vbgui.gui.window.help import HelpController
+from vbgui.gui.window.theme import ThemeController
 from vbgui.gui.worker import FitRunner, FitSetup
 from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
 from vbgui.io.safe_write import write_file
@@ -126,11 +127,14 @@ class MainWindow(QMainWindow):
         self.parameters_panel = ParametersPanel()
         self.summary_panel = SummaryPanel()
         self._build_actions()
+        self.theme = ThemeController(self, self.preferences)
+        self.theme_actions, self.choose_theme = self.theme.theme_actions, self.theme.choose_theme
         self.help = HelpController(self)
         self.show_about, self.show_user_guide = self.help.show_about, self.help.show_user_guide
         self.user_guide_action, self.about_action = self.help.user_guide_action, self.help.about_action
         self.about_data_action = self.help.about_data_action
         self._build_menus()
+        self.theme.fill_menu(self.view_menu)
         self.help.fill_menu()
         install_demos_menu(self)
         self._build_layout()
@@ -199,15 +203,6 @@ class MainWindow(QMainWindow):
                                               "Toggle full screen (F11).")
         self.reset_layout_action = self._action("&Reset layout", self.reset_layout, None,
                                                 "Put the window and its panels back to their default sizes.")
-        self.theme_group = QActionGroup(self)
-        self.theme_actions = {}
-        for theme in THEMES:
-            action = self._action(f"{theme.capitalize()} theme", lambda _=False, t=theme: self.choose_theme(t), None,
-                                  f"Use the {theme} theme (applies when vbgui next starts).")
-            action.setCheckable(True)
-            action.setChecked(theme == self.preferences.theme)
-            self.theme_group.addAction(action)
-            self.theme_actions[theme] = action
         self.export_plot_actions = {
             name: self._action(f"{name} plot…", lambda _=False, n=name: self.export_plot(n), None,
                                f"Save the {name.lower()} plot as PNG or SVG.")
@@ -233,12 +228,9 @@ class MainWindow(QMainWindow):
         fit_menu = self.menuBar().addMenu("F&it")
         for action in (self.run_action, self.pause_action, self.stop_action, self.reset_action):
             fit_menu.addAction(action)
-        view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.fullscreen_action)
-        view_menu.addAction(self.reset_layout_action)
-        theme_menu = view_menu.addMenu("&Theme")
-        for action in self.theme_actions.values():
-            theme_menu.addAction(action)
+        self.view_menu = self.menuBar().addMenu("&View")
+        self.view_menu.addAction(self.fullscreen_action)
+        self.view_menu.addAction(self.reset_layout_action)
     def _button(self, action: QAction) -> QPushButton:
         button = QPushButton(action.text().replace("&", ""))
         button.setToolTip(f"{action.toolTip()} [{action.shortcut().toString()}]" if not action.shortcut().isEmpty()
@@ -857,10 +849,6 @@ class MainWindow(QMainWindow):
     # -- window -------------------------------------------------------------------------------------
     def toggle_full_screen(self) -> None:
         self.setWindowState(self.windowState() ^ Qt.WindowState.WindowFullScreen)
-
-    def choose_theme(self, theme: str) -> None:
-        self.preferences.theme = theme
-        self.show_status(f"The {theme} theme applies when vbgui next starts.")
 
     def restore_layout(self) -> None:
         """The layout saved at the last close, or the default one."""
