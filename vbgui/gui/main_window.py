@@ -42,13 +42,13 @@ from vbgui.gui.summary_panel import SummaryPanel
 from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.gui.variables_dialog import VariablesDialog
 from vbgui.gui.window.help import HelpController
+from vbgui.gui.window.presets import DEFAULT_PRESET, PresetsController  # noqa: F401 - DEFAULT_PRESET re-exported
 from vbgui.gui.window.theme import ThemeController
 from vbgui.gui.worker import FitRunner, FitSetup
 from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
-from vbgui.io.safe_write import write_file
 from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, LoadOptions, read_recording_file
 from vbgui.io.recording import Recording, RecordingFile
-from vbgui.models.preset import Preset, load_preset, shipped_preset_names
+from vbgui.models.preset import Preset
 from vbgui.models.step_cost import check_step_cost
 
 if TYPE_CHECKING:  # the engine (scipy, numba) loads in the background, not before the window shows
@@ -61,7 +61,6 @@ REPAINT_CYCLE = ("elbo", "posterior", "elbo", "parameters")
 RATE_WINDOW_SECONDS = 1.0
 PROGRESS_FORMAT = "%v / %m iterations"
 SAMPLE_RECORDING = Path(vbgui.__file__).parent / "resources" / "recordings" / "grasshopper-receptor-1.npz"
-DEFAULT_PRESET = "poisson-glm"
 DEFAULT_SIZE = (1600, 1000)
 TITLE_BAR_ALLOWANCE = 40  # pixels the window manager's frame takes from a screen's height
 DOCK_HEIGHT_SHARE = 0.3  # the diagnostics dock's share of the window's height by default
@@ -128,6 +127,11 @@ class MainWindow(QMainWindow):
         self.summary_panel = SummaryPanel()
         self._build_actions()
         self.theme = ThemeController(self, self.preferences)
+        self.presets = PresetsController(self, self.preset_panel, self.preferences)
+        self.open_preset_action, self.save_preset_action = (self.presets.open_preset_action,
+                                                            self.presets.save_preset_action)
+        self.choose_preset, self.open_preset = self.presets.choose_preset, self.presets.open_preset
+        self.save_preset, self.write_preset = self.presets.save_preset, self.presets.write_preset
         self.theme_actions, self.choose_theme = self.theme.theme_actions, self.theme.choose_theme
         self.help = HelpController(self)
         self.show_about, self.show_user_guide = self.help.show_about, self.help.show_user_guide
@@ -148,10 +152,7 @@ class MainWindow(QMainWindow):
         self.repaint_timer.setInterval(int(1000 / REPAINT_HZ))
         self.repaint_timer.timeout.connect(self.repaint_fit)
 
-        for name in shipped_preset_names():
-            self.preset_panel.add_preset(load_preset(name), name, "shipped preset", select=False)
-        self._restore_last_preset()
-        self.preset_panel.preset_list.currentTextChanged.connect(self._remember_shipped_preset)
+        self.presets.load_presets()
         if load_sample and SAMPLE_RECORDING.is_file():
             self.open_recording(SAMPLE_RECORDING, remember=False)
         self.restore_layout()
@@ -187,10 +188,6 @@ class MainWindow(QMainWindow):
         self.open_result_action = self._action("Open res&ult…", self.choose_result, "Ctrl+Shift+O",
                                                "Reopen a fit from its result file (.json): curves, parameters and "
                                                "contours, without refitting.")
-        self.open_preset_action = self._action("Open &preset…", self.choose_preset, None,
-                                               "Open a preset TOML file and add it to the preset list.")
-        self.save_preset_action = self._action("&Save preset as…", self.save_preset, "Ctrl+Shift+S",
-                                               TOOLTIPS["save_preset"])
         self.export_action = self._action("&Export result…", self.export_result, "Ctrl+E",
                                           "Write the last fit's parameters with their provenance as JSON, CSV, "
                                           "NPZ or MATLAB (Ctrl+E).")
@@ -324,18 +321,18 @@ class MainWindow(QMainWindow):
         self.error_box.open()
 
     # -- recordings ---------------------------------------------------------------------------------
-    def _start_folder(self) -> str:
+    def start_folder(self) -> str:
         """Where an open dialog starts: the last recording's folder, else where save dialogs open."""
         return str(Path(self.recent.paths()[0]).parent) if self.recent.paths() else self.save_folder()
 
     def choose_recording(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open recording", self._start_folder(),
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", self.start_folder(),
                                               f"{FILE_FILTER};;All files (*)")
         if path:
             self.open_recording(path)
 
     def choose_recording_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a Pillow lab tutorial folder", self._start_folder())
+        path = QFileDialog.getExistingDirectory(self, "Open a Pillow lab tutorial folder", self.start_folder())
         if path:
             self.open_recording(path)
 
@@ -432,67 +429,6 @@ class MainWindow(QMainWindow):
         if paths:
             event.acceptProposedAction()
             self.open_recording(paths[0])
-
-    # -- presets ------------------------------------------------------------------------------------
-    def choose_preset(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open preset", self._start_folder(),
-                                              "Presets (*.toml);;All files (*)")
-        if path:
-            self.open_preset(path)
-
-    def open_preset(self, path: str | Path) -> bool:
-        try:
-            preset = load_preset(Path(path))
-        except VbguiError as exc:
-            self.show_error("Cannot open the preset", str(exc))
-            return False
-        self.preset_panel.add_preset(preset, f"{Path(path).name}", str(path))
-        self.preferences.last_preset = str(Path(path).resolve())
-        self.show_status(f"Opened preset {path}")
-        return True
-
-    def _remember_shipped_preset(self, label: str) -> None:
-        if label in shipped_preset_names():
-            self.preferences.last_preset = label
-
-    def _restore_last_preset(self) -> None:
-        """Select the preset used last: a shipped one by name, or a TOML file opened again by path."""
-        last = self.preferences.last_preset
-        if last in shipped_preset_names():
-            self.preset_panel.select(last)
-        elif last and Path(last).is_file() and self.open_preset(last):
-            return
-        else:
-            self.preset_panel.select(DEFAULT_PRESET)
-
-    def save_preset(self) -> None:
-        preset = self.preset_panel.current_preset()
-        if preset is None:
-            self.show_error("Invalid preset", f"Fix the form first: {self.preset_panel.message.text()}")
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save preset",
-                                              os.path.join(self.save_folder(), f"{preset.name or 'preset'}.toml"),
-                                              "Presets (*.toml)")
-        if path:
-            self.write_preset(preset, path, force=True)  # the save dialog asked before replacing
-
-    def write_preset(self, preset: Preset, path: str | Path, force: bool = False) -> bool:
-        """Save ``preset`` as TOML (suffix .toml); ``force`` replaces ``path`` itself, never a name reached
-        by changing the suffix."""
-        chosen = Path(path)
-        path = chosen.with_suffix(".toml")
-        try:
-            write_file(path, lambda handle: handle.write(preset.to_toml().encode("utf-8")),
-                       force=force and path == chosen)
-        except VbguiError as exc:
-            self.show_error("Cannot save the preset", str(exc))
-            return False
-        except OSError as exc:
-            self.show_error("Cannot save the preset", f"{path}: {exc.strerror or exc}")
-            return False
-        self.preferences.save_folder = str(path.parent)
-        self.show_status(f"Saved preset to {path}")
-        return True
 
     # -- the fit ------------------------------------------------------------------------------------
     def is_fitting(self) -> bool:
@@ -760,7 +696,7 @@ class MainWindow(QMainWindow):
         return str(Path.home())
 
     def choose_result(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a result", self._start_folder(),
+        path, _ = QFileDialog.getOpenFileName(self, "Open a result", self.start_folder(),
                                               "vbgui results (*.json);;All files (*)")
         if path:
             self.open_result(path)
