@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.io
 
-from vbgui.gui import main_window as main_window_module
+from vbgui.gui.window import recordings as recordings_module
 from vbgui.gui.variables_dialog import NOT_GIVEN
 
 RNG = np.random.default_rng(3)
@@ -17,8 +17,8 @@ def test_a_multi_unit_file_offers_its_units_and_switches_without_reading_again(w
     scipy.io.savemat(path, {"counts": COUNTS, "stimulus": STIMULUS, "dt": 0.005,
                             "unit_names": np.array(["alpha", "beta", "gamma"], dtype=object)})
     reads: list[str] = []
-    original = main_window_module.read_recording_file
-    monkeypatch.setattr(main_window_module, "read_recording_file",
+    original = recordings_module.read_recording_file
+    monkeypatch.setattr(recordings_module, "read_recording_file",
                         lambda *args, **kwargs: reads.append(str(args[0])) or original(*args, **kwargs))
     assert window.open_recording(path)
     combo = window.recording_panel.unit_choice

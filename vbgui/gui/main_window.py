@@ -22,15 +22,13 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
-import vbgui
 from vbgui.app.result import FitResult
-from vbgui.errors import FitError, NamingError, RecordingError, VbguiError
+from vbgui.errors import FitError, VbguiError
 from vbgui.gui.demos.menu import install_demos_menu
 from vbgui.gui.diagnostics_controller import install_diagnostics
 from vbgui.gui.elbo_plot import ElboPlot
 from vbgui.gui.engine_warmup import engine_warmup
 from vbgui.gui.export import EXPORT_FILTER, export_plot
-from vbgui.gui.file_variables import file_variables, roles_for
 from vbgui.app.layout import ModelLayout, layout_from_names, model_layout
 from vbgui.gui.parameters_panel import ParametersPanel
 from vbgui.gui.posterior_plot import PosteriorPlot
@@ -40,14 +38,13 @@ from vbgui.gui.recent_files import RecentFiles, application_settings
 from vbgui.gui.recording_panel import RecordingPanel
 from vbgui.gui.summary_panel import SummaryPanel
 from vbgui.gui.tooltips import TOOLTIPS
-from vbgui.gui.variables_dialog import VariablesDialog
 from vbgui.gui.window.help import HelpController
+from vbgui.gui.window.recordings import SAMPLE_RECORDING, RecordingsController
 from vbgui.gui.window.presets import DEFAULT_PRESET, PresetsController  # noqa: F401 - DEFAULT_PRESET re-exported
 from vbgui.gui.window.theme import ThemeController
 from vbgui.gui.worker import FitRunner, FitSetup
 from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
-from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, LoadOptions, read_recording_file
-from vbgui.io.recording import Recording, RecordingFile
+from vbgui.io.recording import Recording
 from vbgui.models.preset import Preset
 from vbgui.models.step_cost import check_step_cost
 
@@ -60,7 +57,6 @@ REPAINT_HZ = 30
 REPAINT_CYCLE = ("elbo", "posterior", "elbo", "parameters")
 RATE_WINDOW_SECONDS = 1.0
 PROGRESS_FORMAT = "%v / %m iterations"
-SAMPLE_RECORDING = Path(vbgui.__file__).parent / "resources" / "recordings" / "grasshopper-receptor-1.npz"
 DEFAULT_SIZE = (1600, 1000)
 TITLE_BAR_ALLOWANCE = 40  # pixels the window manager's frame takes from a screen's height
 DOCK_HEIGHT_SHARE = 0.3  # the diagnostics dock's share of the window's height by default
@@ -95,6 +91,9 @@ class MainWindow(QMainWindow):
     fit_cleared = Signal()
     result_reopened = Signal(object)
 
+    recording = property(lambda self: self.recordings.recording)
+    recording_file = property(lambda self: self.recordings.recording_file)
+    variables_dialog = property(lambda self: self.recordings.variables_dialog)
     about_dialog = property(lambda self: self.help.about_dialog)
     user_guide = property(lambda self: self.help.user_guide)
 
@@ -105,13 +104,10 @@ class MainWindow(QMainWindow):
         settings = settings if settings is not None else application_settings()
         self.recent = RecentFiles(settings)
         self.preferences = Preferences(settings)
-        self.recording: Recording | None = None
-        self.recording_file: RecordingFile | None = None
         self.runner: FitRunner | None = None
         self.result: FitResult | None = None
         self.last_error = ""
         self.error_box: QMessageBox | None = None
-        self.variables_dialog: VariablesDialog | None = None
         self._latest: FitProgress | None = None
         self._drawn = dict.fromkeys(REPAINT_CYCLE, 0)  # the iteration each panel shows
         self._next_in_cycle = 0
@@ -125,6 +121,10 @@ class MainWindow(QMainWindow):
         self.posterior_plot = PosteriorPlot()
         self.parameters_panel = ParametersPanel()
         self.summary_panel = SummaryPanel()
+        self.recordings = RecordingsController(self, self.recording_panel, self.recent)
+        self.open_action = self.recordings.open_action
+        self.open_recording, self.choose_recording = self.recordings.open_recording, self.recordings.choose_recording
+        self.select_unit, self.start_folder = self.recordings.select_unit, self.recordings.start_folder
         self._build_actions()
         self.theme = ThemeController(self, self.preferences)
         self.presets = PresetsController(self, self.preset_panel, self.preferences)
@@ -146,7 +146,6 @@ class MainWindow(QMainWindow):
         self.diagnostics = install_diagnostics(self)
         self.parameters_panel.link_time_axis(self.recording_panel.response_plot)
         self.preset_panel.preset_changed.connect(self._on_preset_changed)
-        self.recording_panel.unit_chosen.connect(self.select_unit)
 
         self.repaint_timer = QTimer(self)
         self.repaint_timer.setInterval(int(1000 / REPAINT_HZ))
@@ -179,12 +178,6 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        self.open_action = self._action("&Open recording…", self.choose_recording, QKeySequence.StandardKey.Open,
-                                        "Open a recording (.npz, .mat, .csv, .tsv, .nwb) (Ctrl+O); you can also "
-                                        "drop a file on the window.")
-        self.open_folder_action = self._action("Open recording &folder…", self.choose_recording_folder, None,
-                                               "Open a folder in the Pillow lab tutorial layout (Stim.mat, "
-                                               "stimtimes.mat, SpTimes.mat).")
         self.open_result_action = self._action("Open res&ult…", self.choose_result, "Ctrl+Shift+O",
                                                "Reopen a fit from its result file (.json): curves, parameters and "
                                                "contours, without refitting.")
@@ -207,10 +200,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.open_action)
-        file_menu.addAction(self.open_folder_action)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recordings.fill_menu(file_menu)
         file_menu.addAction(self.open_result_action)
         file_menu.addSeparator()
         file_menu.addAction(self.open_preset_action)
@@ -320,116 +310,6 @@ class MainWindow(QMainWindow):
         self.error_box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
         self.error_box.open()
 
-    # -- recordings ---------------------------------------------------------------------------------
-    def start_folder(self) -> str:
-        """Where an open dialog starts: the last recording's folder, else where save dialogs open."""
-        return str(Path(self.recent.paths()[0]).parent) if self.recent.paths() else self.save_folder()
-
-    def choose_recording(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open recording", self.start_folder(),
-                                              f"{FILE_FILTER};;All files (*)")
-        if path:
-            self.open_recording(path)
-
-    def choose_recording_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a Pillow lab tutorial folder", self.start_folder())
-        if path:
-            self.open_recording(path)
-
-    def open_recording(self, path: str | Path, remember: bool = True, options: LoadOptions | None = None) -> bool:
-        """Load a recording (file or Pillow lab folder); on failure say why and keep the current one.
-
-        When a .mat or CSV/TSV file uses other names than vbgui's, the
-        variables dialog opens so the user can say which variable is which;
-        accepting it opens the file again with those choices.  Returns
-        whether a recording was loaded now.
-        """
-        if self.is_fitting():
-            self.show_error("Fit running", "Stop the running fit before opening another recording.")
-            return False
-        try:
-            recording_file = read_recording_file(path, options)
-        except RecordingError as exc:
-            names = file_variables(path) if isinstance(exc, NamingError) else []
-            if names and roles_for(path):
-                self.ask_for_variables(path, str(exc), names, options, remember)
-            else:
-                self.show_error("Cannot open the recording", str(exc))
-            return False
-        except VbguiError as exc:
-            self.show_error("Cannot open the recording", str(exc))
-            return False
-        self.recording_file = recording_file
-        self.recording_panel.set_units(recording_file.unit_names, 0)
-        self._show_recording(recording_file.unit(0))
-        if remember:
-            self.recent.add(path)
-        return True
-
-    def ask_for_variables(self, path: str | Path, message: str, names: list[str], previous: LoadOptions | None,
-                          remember: bool) -> None:
-        """Open the variables dialog (non-blocking); accepting it retries the file with the user's choice."""
-        if self.variables_dialog is not None:
-            self.variables_dialog.close()
-        self.last_error = message
-        self.show_status(f"{Path(path).name}: choose its variables (the current recording stays loaded).",
-                         error=True)
-        dialog = VariablesDialog(path, message, roles_for(path), names, previous, self)
-        dialog.accepted.connect(lambda: self.open_recording(path, remember, dialog.options()))
-        self.variables_dialog = dialog
-        dialog.open()
-
-    def select_unit(self, index: int) -> None:
-        """Fit another unit of the loaded file (no re-reading)."""
-        if self.recording_file is None:
-            return
-        if self.is_fitting():
-            self.show_error("Fit running", "Stop the running fit before choosing another unit.")
-            self.recording_panel.set_units(self.recording_file.unit_names,
-                                           self.recording_file.unit_index(self.recording.unit or None))
-            return
-        self._show_recording(self.recording_file.unit(index))
-
-    def _show_recording(self, recording: Recording) -> None:
-        self.recording = recording
-        self.recording_panel.show_recording(recording)
-        self._refresh_layout()
-        unit = f", unit {recording.unit}" if recording.unit else ""
-        self.setWindowTitle(f"vbgui — {Path(recording.source).name}{unit}")
-        self.reset_fit()
-        self.show_status(f"Loaded {Path(recording.source).name}{unit}: press Run (Ctrl+R) to fit "
-                         f"{self.preset_panel.family.currentText()} q.")
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        paths = self.recent.paths()
-        if not paths:
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-        for path in paths:
-            self.recent_menu.addAction(path, lambda p=path: self._open_recent(p))
-
-    def _open_recent(self, path: str) -> None:
-        if not Path(path).exists():
-            self.recent.remove(path)
-        self.open_recording(path)
-
-    @staticmethod
-    def _recording_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
-        """Dropped recording files and folders (a folder may be in the Pillow lab layout)."""
-        return [url.toLocalFile() for url in event.mimeData().urls()
-                if url.isLocalFile() and (url.toLocalFile().lower().endswith(EXTENSIONS)
-                                          or Path(url.toLocalFile()).is_dir())]
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
-        if self._recording_paths(event):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
-        paths = self._recording_paths(event)
-        if paths:
-            event.acceptProposedAction()
-            self.open_recording(paths[0])
-
     # -- the fit ------------------------------------------------------------------------------------
     def is_fitting(self) -> bool:
         return self.runner is not None and self.runner.is_running()
@@ -455,10 +335,10 @@ class MainWindow(QMainWindow):
             self.show_status(f"{self.status_label.text().removesuffix(' (paused)')} (paused)")
 
     def _on_preset_changed(self, _preset: Preset | None) -> None:
-        self._refresh_layout()
+        self.refresh_model_layout()
         self._update_controls()
 
-    def _refresh_layout(self) -> None:
+    def refresh_model_layout(self) -> None:
         """Lay the posterior and parameters panels out for the form's model, if it changed (while idle)."""
         preset = self.preset_panel.current_preset()
         if preset is None or self.recording is None or self.is_fitting():
@@ -722,9 +602,7 @@ class MainWindow(QMainWindow):
         label = f"{reopened.path.name} (preset)"
         self.preset_panel.add_preset(reopened.preset, label, str(reopened.path))
         if reopened.recording is not None:
-            self.recording_file = None
-            self.recording_panel.set_units((), 0)
-            self._show_recording(reopened.recording)
+            self.recordings.show_reopened_recording(reopened.recording)
             layout = model_layout(reopened.preset, reopened.recording)
         else:
             layout = layout_from_names(result.names, reopened.preset.likelihood, result.first_row, result.recording)
@@ -824,6 +702,12 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         self.preferences.save_layout(self.saveGeometry(), self.saveState(),
                                      [splitter.saveState() for splitter in self.splitters.values()])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        self.recordings.accept_drag(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        self.recordings.open_dropped(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Save the layout, cancel a running fit and join its thread before the window goes."""
