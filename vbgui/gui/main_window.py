@@ -11,25 +11,20 @@ persist in QSettings (:mod:`vbgui.gui.preferences`).
 from __future__ import annotations
 
 import os
-import time
-from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
-from vbgui.app.result import FitResult
-from vbgui.errors import FitError, VbguiError
+from vbgui.errors import VbguiError
 from vbgui.gui.demos.menu import install_demos_menu
 from vbgui.gui.diagnostics_controller import install_diagnostics
 from vbgui.gui.elbo_plot import ElboPlot
-from vbgui.gui.engine_warmup import engine_warmup
 from vbgui.gui.export import EXPORT_FILTER, export_plot
-from vbgui.app.layout import ModelLayout, layout_from_names, model_layout
+from vbgui.app.layout import layout_from_names, model_layout
 from vbgui.gui.parameters_panel import ParametersPanel
 from vbgui.gui.posterior_plot import PosteriorPlot
 from vbgui.gui.preferences import Preferences
@@ -37,26 +32,16 @@ from vbgui.gui.preset_panel import PresetPanel
 from vbgui.gui.recent_files import RecentFiles, application_settings
 from vbgui.gui.recording_panel import RecordingPanel
 from vbgui.gui.summary_panel import SummaryPanel
-from vbgui.gui.tooltips import TOOLTIPS
+from vbgui.gui.window.fit_control import PROGRESS_FORMAT, FitController
 from vbgui.gui.window.help import HelpController
 from vbgui.gui.window.recordings import SAMPLE_RECORDING, RecordingsController
 from vbgui.gui.window.presets import DEFAULT_PRESET, PresetsController  # noqa: F401 - DEFAULT_PRESET re-exported
 from vbgui.gui.window.theme import ThemeController
-from vbgui.gui.worker import FitRunner, FitSetup
 from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
-from vbgui.io.recording import Recording
-from vbgui.models.preset import Preset
-from vbgui.models.step_cost import check_step_cost
 
 if TYPE_CHECKING:  # the engine (scipy, numba) loads in the background, not before the window shows
-    from vbgui.app.fit import FitProgress
     from vbgui.app.reopen import ReopenedFit
 
-REPAINT_HZ = 30
-# One panel is redrawn per tick, in this order: the ELBO every other tick (15 Hz), the q panels at 7.5 Hz.
-REPAINT_CYCLE = ("elbo", "posterior", "elbo", "parameters")
-RATE_WINDOW_SECONDS = 1.0
-PROGRESS_FORMAT = "%v / %m iterations"
 DEFAULT_SIZE = (1600, 1000)
 TITLE_BAR_ALLOWANCE = 40  # pixels the window manager's frame takes from a screen's height
 DOCK_HEIGHT_SHARE = 0.3  # the diagnostics dock's share of the window's height by default
@@ -91,6 +76,8 @@ class MainWindow(QMainWindow):
     fit_cleared = Signal()
     result_reopened = Signal(object)
 
+    runner = property(lambda self: self.fit.runner)
+    result = property(lambda self: self.fit.result)
     recording = property(lambda self: self.recordings.recording)
     recording_file = property(lambda self: self.recordings.recording_file)
     variables_dialog = property(lambda self: self.recordings.variables_dialog)
@@ -104,16 +91,8 @@ class MainWindow(QMainWindow):
         settings = settings if settings is not None else application_settings()
         self.recent = RecentFiles(settings)
         self.preferences = Preferences(settings)
-        self.runner: FitRunner | None = None
-        self.result: FitResult | None = None
         self.last_error = ""
         self.error_box: QMessageBox | None = None
-        self._latest: FitProgress | None = None
-        self._drawn = dict.fromkeys(REPAINT_CYCLE, 0)  # the iteration each panel shows
-        self._next_in_cycle = 0
-        self._layout: ModelLayout | None = None
-        self._rate_samples: deque[tuple[float, int]] = deque()
-        self._fit_label = ""
 
         self.recording_panel = RecordingPanel()
         self.preset_panel = PresetPanel()
@@ -125,6 +104,13 @@ class MainWindow(QMainWindow):
         self.open_action = self.recordings.open_action
         self.open_recording, self.choose_recording = self.recordings.open_recording, self.recordings.choose_recording
         self.select_unit, self.start_folder = self.recordings.select_unit, self.recordings.start_folder
+        self.fit = FitController(self)
+        self.run_action, self.pause_action = self.fit.run_action, self.fit.pause_action
+        self.stop_action, self.reset_action = self.fit.stop_action, self.fit.reset_action
+        self.repaint_timer, self.repaint_fit = self.fit.repaint_timer, self.fit.repaint_fit
+        self.run_fit, self.toggle_pause, self.stop_fit = self.fit.run_fit, self.fit.toggle_pause, self.fit.stop_fit
+        self.reset_fit, self.is_fitting = self.fit.reset_fit, self.fit.is_fitting
+        self.refresh_model_layout = self.fit.refresh_model_layout
         self._build_actions()
         self.theme = ThemeController(self, self.preferences)
         self.presets = PresetsController(self, self.preset_panel, self.preferences)
@@ -145,26 +131,15 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.diagnostics = install_diagnostics(self)
         self.parameters_panel.link_time_axis(self.recording_panel.response_plot)
-        self.preset_panel.preset_changed.connect(self._on_preset_changed)
-
-        self.repaint_timer = QTimer(self)
-        self.repaint_timer.setInterval(int(1000 / REPAINT_HZ))
-        self.repaint_timer.timeout.connect(self.repaint_fit)
+        self.preset_panel.preset_changed.connect(self.fit.on_preset_changed)
 
         self.presets.load_presets()
         if load_sample and SAMPLE_RECORDING.is_file():
             self.open_recording(SAMPLE_RECORDING, remember=False)
         self.restore_layout()
-        self._update_controls()
-        self.warmup = engine_warmup()
-        self.warmup.ready.connect(self._on_engine_warm)
-        self.warmup.failed.connect(self._on_engine_warm_failed)
-        if self.warmup.is_ready():
-            self._on_engine_warm(self.warmup.seconds or 0.0)
-        else:
-            self.engine_label.setText("engine: preparing…")
-            self.show_status("Preparing the engine (compiling on the first launch, a few seconds); you can "
-                             "already press Run.")
+        self.fit.update_controls()
+        self.fit.start_engine_warmup()
+        self.warmup = self.fit.warmup
 
     # -- construction -------------------------------------------------------------------------------
     def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = "") -> QAction:
@@ -185,10 +160,6 @@ class MainWindow(QMainWindow):
                                           "Write the last fit's parameters with their provenance as JSON, CSV, "
                                           "NPZ or MATLAB (Ctrl+E).")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit vbgui.")
-        self.run_action = self._action("&Run", self.run_fit, "Ctrl+R", TOOLTIPS["run"])
-        self.pause_action = self._action("&Pause", self.toggle_pause, Qt.Key.Key_Space, TOOLTIPS["pause"])
-        self.stop_action = self._action("S&top", self.stop_fit, "Ctrl+.", TOOLTIPS["stop"])
-        self.reset_action = self._action("Rese&t", self.reset_fit, None, TOOLTIPS["reset"])
         self.fullscreen_action = self._action("&Full screen", self.toggle_full_screen, Qt.Key.Key_F11,
                                               "Toggle full screen (F11).")
         self.reset_layout_action = self._action("&Reset layout", self.reset_layout, None,
@@ -213,8 +184,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         fit_menu = self.menuBar().addMenu("F&it")
-        for action in (self.run_action, self.pause_action, self.stop_action, self.reset_action):
-            fit_menu.addAction(action)
+        self.fit.fill_menu(fit_menu)
         self.view_menu = self.menuBar().addMenu("&View")
         self.view_menu.addAction(self.fullscreen_action)
         self.view_menu.addAction(self.reset_layout_action)
@@ -282,7 +252,7 @@ class MainWindow(QMainWindow):
         self.progress_bar = QProgressBar()
         self.progress_bar.setMinimumWidth(240)
         self.progress_bar.setToolTip("Iterations done out of the preset's maximum.")
-        self._idle_progress()
+        self.idle_progress()
         self.engine_label = QLabel("engine: ready")
         self.engine_label.setToolTip("The numba engine is compiled once per installation (in the background); "
                                      "a fit started before it is ready waits for it.")
@@ -290,7 +260,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.engine_label)
         self.statusBar().addPermanentWidget(self.progress_bar)
 
-    def _idle_progress(self) -> None:
+    def idle_progress(self) -> None:
         """No fit: an empty bar saying so (not "0 / 1 iterations")."""
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
@@ -309,215 +279,6 @@ class MainWindow(QMainWindow):
             self.error_box.close()
         self.error_box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
         self.error_box.open()
-
-    # -- the fit ------------------------------------------------------------------------------------
-    def is_fitting(self) -> bool:
-        return self.runner is not None and self.runner.is_running()
-
-    def _update_controls(self, *_args) -> None:
-        fitting = self.is_fitting()
-        ready = self.recording is not None and self.preset_panel.current_preset() is not None
-        self.run_action.setEnabled(ready and not fitting)
-        self.pause_action.setEnabled(fitting)
-        self.stop_action.setEnabled(fitting)
-        self.save_preset_action.setEnabled(self.preset_panel.current_preset() is not None)
-        self.export_action.setEnabled(self.result is not None)
-        self.open_action.setEnabled(not fitting)
-        self.preset_panel.setEnabled(not fitting)
-        for button, action in ((self.run_button, self.run_action), (self.pause_button, self.pause_action),
-                               (self.stop_button, self.stop_action), (self.save_preset_button,
-                                                                      self.save_preset_action)):
-            button.setEnabled(action.isEnabled())
-        paused = fitting and self.runner.worker.paused
-        self.pause_action.setText("Resume" if paused else "&Pause")
-        self.pause_button.setText("Resume" if paused else "Pause")
-        if paused:
-            self.show_status(f"{self.status_label.text().removesuffix(' (paused)')} (paused)")
-
-    def _on_preset_changed(self, _preset: Preset | None) -> None:
-        self.refresh_model_layout()
-        self._update_controls()
-
-    def refresh_model_layout(self) -> None:
-        """Lay the posterior and parameters panels out for the form's model, if it changed (while idle)."""
-        preset = self.preset_panel.current_preset()
-        if preset is None or self.recording is None or self.is_fitting():
-            return
-        layout = model_layout(preset, self.recording)
-        if layout is not None and layout != self._layout:
-            self._apply_layout(layout, self.recording)
-
-    def _apply_layout(self, layout: ModelLayout, recording: Recording) -> None:
-        self._layout = layout
-        self.posterior_plot.set_model(layout.names, recording.truth)
-        self.parameters_panel.set_layout(layout, recording)
-
-    def run_fit(self) -> bool:
-        """Start a fit of the form's preset on the loaded recording. Returns whether it started."""
-        if self.is_fitting():
-            return False
-        preset = self.preset_panel.current_preset()
-        if self.recording is None or preset is None:
-            self.show_error("Cannot run", "Load a recording and fix the preset form first.")
-            return False
-        layout = model_layout(preset, self.recording)
-        slow = None
-        if layout is not None:  # settings whose one step takes minutes are refused before anything starts
-            try:
-                slow = check_step_cost(preset, self.recording.n_bins - layout.first_row, len(layout.names),
-                                       self.recording.source)
-            except FitError as exc:
-                self.show_error("Cannot run", str(exc))
-                return False
-        self.reset_fit()
-        self.posterior_plot.set_reference_pending()
-        self.runner = FitRunner(preset, self.recording, self)
-        worker = self.runner.worker
-        worker.engine_ready.connect(self._on_engine_ready)
-        worker.progress.connect(self._on_progress)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
-        self._fit_label = f"{preset.fit.family}, {preset.fit.estimator}"
-        self.progress_bar.setRange(0, 0)  # busy until the engine is ready
-        self.show_status("Preparing the engine (compiling on the first run) and the reference posterior…"
-                         + (f" Note: {slow}." if slow else ""))
-        self.summary_panel.show_message(f"Fitting {self._fit_label}…")
-        self.runner.start()
-        self._update_controls()
-        self.fit_started.emit()
-        return True
-
-    def _on_engine_ready(self, setup: FitSetup) -> None:
-        session = setup.session
-        if self._layout is None or self._layout.names != session.names:  # not laid out beforehand
-            self._apply_layout(model_layout(session.preset, session.recording), session.recording)
-        self.posterior_plot.set_reference(setup.reference)
-        self.parameters_panel.attach(session)
-        self.progress_bar.setFormat(PROGRESS_FORMAT)
-        self.progress_bar.setRange(0, session.preset.fit.max_iter)
-        self.progress_bar.setValue(0)
-        self._rate_samples.clear()
-        self.show_status(f"Fitting {session.design.dim} parameters to {session.design.n_rows:,} bins…")
-        self.repaint_timer.start()
-
-    def _on_progress(self, progress: FitProgress) -> None:
-        self._latest = progress
-
-    def repaint_fit(self) -> None:
-        """Draw the latest iteration, one panel per tick (called by the repaint timer).
-
-        Panels take turns in REPAINT_CYCLE, skipping those already showing
-        the latest iteration, so a tick never repaints everything and the
-        event loop stays responsive however fast the engine iterates.
-        """
-        progress = self._latest
-        if progress is None or self.runner is None:
-            return
-        for step in range(len(REPAINT_CYCLE)):
-            panel = REPAINT_CYCLE[(self._next_in_cycle + step) % len(REPAINT_CYCLE)]
-            if self._drawn[panel] != progress.iteration:
-                self._next_in_cycle = (self._next_in_cycle + step + 1) % len(REPAINT_CYCLE)
-                self._draw(panel, progress)
-                return
-
-    def _draw(self, panel: str, progress: FitProgress) -> None:
-        self._drawn[panel] = progress.iteration
-        if panel == "elbo":
-            self.elbo_plot.set_trace(*self.runner.worker.trace.arrays())
-            self.progress_bar.setValue(progress.iteration)
-            self._show_progress_status(progress)
-        else:
-            self._show_q(progress.q.mean, progress.q.cov, panels=(panel,))
-
-    def _show_progress_status(self, progress: FitProgress) -> None:
-        now = time.perf_counter()
-        self._rate_samples.append((now, progress.iteration))
-        while len(self._rate_samples) > 2 and now - self._rate_samples[0][0] > RATE_WINDOW_SECONDS:
-            self._rate_samples.popleft()
-        (t0, i0), (t1, i1) = self._rate_samples[0], self._rate_samples[-1]
-        rate = (i1 - i0) / (t1 - t0) if t1 > t0 else progress.iteration / max(progress.elapsed, 1e-9)
-        paused = " (paused)" if self.runner.worker.paused else ""
-        self.show_status(f"iteration {progress.iteration:,} / {progress.max_iter:,}  ·  ELBO "
-                         f"{progress.terms.elbo:,.3f} nats  ·  {rate:,.0f} iterations/s{paused}")
-
-    def _show_q(self, mean: np.ndarray, cov: np.ndarray, panels: tuple[str, ...] = ("posterior", "parameters")) -> None:
-        if "posterior" in panels:
-            self.posterior_plot.set_approximation(mean, cov, self._fit_label)
-        if "parameters" in panels:
-            self.parameters_panel.update_fit(mean, np.sqrt(np.clip(np.diag(cov), 0.0, None)))
-
-    def _on_finished(self, result: FitResult) -> None:
-        self.repaint_timer.stop()
-        self._join_runner()
-        self.result = result
-        trace = result.trace
-        self.elbo_plot.set_trace(np.asarray(trace.iteration, dtype=float), np.asarray(trace.elbo),
-                                 np.asarray(trace.expected_log_likelihood), np.asarray(trace.kl))
-        if result.iterations:
-            self._show_q(result.mean, result.cov)
-        self.progress_bar.setValue(result.iterations)
-        self.summary_panel.show_result(result)
-        if result.stop_reason == "non-finite" or not np.isfinite(result.elbo):
-            self.show_error("The fit diverged",
-                            f"The fit diverged after {result.iterations} iterations ({result.message}); the curves "
-                            "show where. Try the exact estimator, a smaller learning rate or a smaller prior scale.")
-        else:
-            state = "converged" if result.converged else f"stopped ({result.stop_reason})"
-            self.show_status(f"Fit {state} after {result.iterations:,} iterations in {result.seconds:.2f} s: "
-                             f"ELBO {result.elbo:,.3f} nats")
-        self._update_controls()
-        self.fit_finished.emit(result)
-
-    def _on_failed(self, message: str) -> None:
-        self.repaint_timer.stop()
-        self._join_runner()
-        self._idle_progress()
-        self.summary_panel.show_message("The fit did not run.")
-        self.show_error("The fit did not run", message)
-        self._update_controls()
-        self.fit_failed.emit(message)
-
-    def _join_runner(self) -> None:
-        if self.runner is not None:
-            self.runner.shutdown()
-
-    def toggle_pause(self) -> None:
-        if not self.is_fitting():
-            return
-        worker = self.runner.worker
-        if worker.paused:
-            worker.resume()
-        else:
-            worker.pause()
-        self._update_controls()
-
-    def stop_fit(self) -> None:
-        """Cancel the running fit; it ends within one data pass and reports 'cancelled'."""
-        if self.is_fitting():
-            self.runner.worker.stop()
-            self.show_status("Stopping…")
-
-    def reset_fit(self) -> None:
-        """Stop any fit and clear the fit's curves, contours, progress and summary."""
-        if self.runner is not None:
-            for signal in (self.runner.worker.engine_ready, self.runner.worker.progress,
-                           self.runner.worker.finished, self.runner.worker.failed):
-                signal.disconnect()
-            self.runner.shutdown()
-            self.runner = None
-        self.repaint_timer.stop()
-        self._latest, self.result = None, None
-        self._drawn = dict.fromkeys(self._drawn, 0)
-        self.parameters_panel.detach()
-        self.elbo_plot.clear_trace()
-        self.posterior_plot.clear_fit()
-        self.posterior_plot.set_reference_pending()  # the reference came with the fit (or its diagnostics)
-        self._idle_progress()
-        if self.status_label.text().startswith("Fit "):
-            self.show_status("The fit was cleared: press Run (Ctrl+R) to fit again.")
-        self.summary_panel.show_message("No fit yet: press Run (Ctrl+R).")
-        self._update_controls()
-        self.fit_cleared.emit()
 
     # -- export and reopening -----------------------------------------------------------------------
     def export_result(self) -> None:
@@ -606,30 +367,24 @@ class MainWindow(QMainWindow):
             layout = model_layout(reopened.preset, reopened.recording)
         else:
             layout = layout_from_names(result.names, reopened.preset.likelihood, result.first_row, result.recording)
-        self._layout = layout
+        self.fit.layout = layout
         self.posterior_plot.set_model(result.names, result.truth)
         self.posterior_plot.set_reference(reopened.reference)
         self.parameters_panel.set_layout(layout, reopened.recording, result.truth)
         if reopened.session is not None:
             self.parameters_panel.attach(reopened.session)
-        self._fit_label = f"{result.family}, {result.estimator}"
-        self.result = result
-        trace = result.trace
-        self.elbo_plot.set_trace(np.asarray(trace.iteration, dtype=float), np.asarray(trace.elbo),
-                                 np.asarray(trace.expected_log_likelihood), np.asarray(trace.kl))
-        self._show_q(result.mean, result.cov)
+        self.fit.fit_label = f"{result.family}, {result.estimator}"
         self.progress_bar.setFormat(PROGRESS_FORMAT)
         self.progress_bar.setRange(0, max(1, result.iterations))
-        self.progress_bar.setValue(result.iterations)
-        self.summary_panel.show_result(result)
+        self.fit.show_result(result)
         self.setWindowTitle(f"vbgui — {reopened.path.name}")
         shown = f"Reopened {reopened.path.name} (no refit)"
         if reopened.problem:
             self.show_error("Recording not available", f"{shown}: {reopened.problem}. Showing the ELBO curves, "
                             "the fitted filters, the summary and the contours; the predicted rate needs the data.")
         else:
-            self.show_status(f"{shown}: fit of {Path(result.recording).name} with {self._fit_label}.")
-        self._update_controls()
+            self.show_status(f"{shown}: fit of {Path(result.recording).name} with {self.fit.fit_label}.")
+        self.fit.update_controls()
         self.result_reopened.emit(result)
 
     def plot_views(self) -> dict:
@@ -648,17 +403,6 @@ class MainWindow(QMainWindow):
             return
         self.preferences.save_folder = str(Path(written).parent)
         self.show_status(f"Saved the {name.lower()} plot to {written}")
-
-    # -- engine ---------------------------------------------------------------------
-    def _on_engine_warm(self, seconds: float) -> None:
-        self.engine_label.setText("engine: ready")
-        if self.status_label.text().startswith("Preparing the engine") and not self.is_fitting():
-            self.show_status(f"Engine ready ({seconds:.1f} s): press Run (Ctrl+R).")
-
-    def _on_engine_warm_failed(self, message: str) -> None:
-        self.engine_label.setText("engine: not prepared")
-        self.show_status(f"The engine could not be prepared in advance ({message}); a fit will try again.",
-                         error=True)
 
     # -- window -------------------------------------------------------------------------------------
     def toggle_full_screen(self) -> None:
@@ -712,9 +456,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Save the layout, cancel a running fit and join its thread before the window goes."""
         self.save_layout()
-        self.repaint_timer.stop()
-        if self.runner is not None:
-            self.runner.shutdown()
+        self.fit.shutdown()
         for dialog in (self.error_box, self.variables_dialog):
             if dialog is not None:
                 dialog.close()
