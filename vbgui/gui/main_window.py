@@ -10,21 +10,14 @@ persist in QSettings (:mod:`vbgui.gui.preferences`).
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QDockWidget, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
-from vbgui.errors import VbguiError
 from vbgui.gui.demos.menu import install_demos_menu
 from vbgui.gui.diagnostics_controller import install_diagnostics
 from vbgui.gui.elbo_plot import ElboPlot
-from vbgui.gui.export import EXPORT_FILTER, export_plot
-from vbgui.app.layout import layout_from_names, model_layout
 from vbgui.gui.parameters_panel import ParametersPanel
 from vbgui.gui.posterior_plot import PosteriorPlot
 from vbgui.gui.preferences import Preferences
@@ -32,15 +25,12 @@ from vbgui.gui.preset_panel import PresetPanel
 from vbgui.gui.recent_files import RecentFiles, application_settings
 from vbgui.gui.recording_panel import RecordingPanel
 from vbgui.gui.summary_panel import SummaryPanel
-from vbgui.gui.window.fit_control import PROGRESS_FORMAT, FitController
+from vbgui.gui.window.fit_control import FitController
 from vbgui.gui.window.help import HelpController
+from vbgui.gui.window.results import ResultsController
 from vbgui.gui.window.recordings import SAMPLE_RECORDING, RecordingsController
 from vbgui.gui.window.presets import DEFAULT_PRESET, PresetsController  # noqa: F401 - DEFAULT_PRESET re-exported
 from vbgui.gui.window.theme import ThemeController
-from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
-
-if TYPE_CHECKING:  # the engine (scipy, numba) loads in the background, not before the window shows
-    from vbgui.app.reopen import ReopenedFit
 
 DEFAULT_SIZE = (1600, 1000)
 TITLE_BAR_ALLOWANCE = 40  # pixels the window manager's frame takes from a screen's height
@@ -51,8 +41,6 @@ SIDEBAR_WIDTH = 370
 # (QSplitter scales them to the window's actual size)
 DEFAULT_SPLITS = {"main": (SIDEBAR_WIDTH, DEFAULT_SIZE[0] - SIDEBAR_WIDTH), "top": (660, 570),
                   "bottom": (660, 570), "plots": (470, 510)}
-EXPORT_FILTERS = {"JSON result (*.json)": ".json", "CSV table (*.csv)": ".csv", "NumPy arrays (*.npz)": ".npz",
-                  "MATLAB struct (*.mat)": ".mat"}
 
 
 def default_window_size(available_width: int, available_height: int) -> tuple[int, int]:
@@ -104,6 +92,12 @@ class MainWindow(QMainWindow):
         self.open_action = self.recordings.open_action
         self.open_recording, self.choose_recording = self.recordings.open_recording, self.recordings.choose_recording
         self.select_unit, self.start_folder = self.recordings.select_unit, self.recordings.start_folder
+        self.results = ResultsController(self, self.preferences)
+        self.open_result_action, self.export_action = self.results.open_result_action, self.results.export_action
+        self.export_plot_actions, self.export_plot = self.results.export_plot_actions, self.results.export_plot
+        self.export_result, self.write_result = self.results.export_result, self.results.write_result
+        self.open_result, self.save_folder = self.results.open_result, self.results.save_folder
+        self.plot_views = self.results.plot_views
         self.fit = FitController(self)
         self.run_action, self.pause_action = self.fit.run_action, self.fit.pause_action
         self.stop_action, self.reset_action = self.fit.stop_action, self.fit.reset_action
@@ -153,22 +147,11 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        self.open_result_action = self._action("Open res&ult…", self.choose_result, "Ctrl+Shift+O",
-                                               "Reopen a fit from its result file (.json): curves, parameters and "
-                                               "contours, without refitting.")
-        self.export_action = self._action("&Export result…", self.export_result, "Ctrl+E",
-                                          "Write the last fit's parameters with their provenance as JSON, CSV, "
-                                          "NPZ or MATLAB (Ctrl+E).")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit vbgui.")
         self.fullscreen_action = self._action("&Full screen", self.toggle_full_screen, Qt.Key.Key_F11,
                                               "Toggle full screen (F11).")
         self.reset_layout_action = self._action("&Reset layout", self.reset_layout, None,
                                                 "Put the window and its panels back to their default sizes.")
-        self.export_plot_actions = {
-            name: self._action(f"{name} plot…", lambda _=False, n=name: self.export_plot(n), None,
-                               f"Save the {name.lower()} plot as PNG or SVG.")
-            for name in ("Recording", "ELBO", "Posterior", "Parameters")}
-
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.recordings.fill_menu(file_menu)
@@ -177,10 +160,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_preset_action)
         file_menu.addAction(self.save_preset_action)
         file_menu.addSeparator()
-        file_menu.addAction(self.export_action)
-        plot_menu = file_menu.addMenu("Export &plot")
-        for action in self.export_plot_actions.values():
-            plot_menu.addAction(action)
+        self.results.fill_export_menu(file_menu)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         fit_menu = self.menuBar().addMenu("F&it")
@@ -279,130 +259,6 @@ class MainWindow(QMainWindow):
             self.error_box.close()
         self.error_box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
         self.error_box.open()
-
-    # -- export and reopening -----------------------------------------------------------------------
-    def export_result(self) -> None:
-        if self.result is None:
-            self.show_error("Nothing to export", "Run a fit first.")
-            return
-        # Qt's own "replace?" question is off: write_result asks once, about every file of the export
-        # (a CSV export also replaces FILE_cov.csv and FILE_meta.json, which Qt's question would not name).
-        name = f"{Path(self.result.recording).stem or 'vbgui'}-result.json"
-        path, chosen = QFileDialog.getSaveFileName(self, "Export result", os.path.join(self.save_folder(), name),
-                                                   ";;".join(EXPORT_FILTERS),
-                                                   options=QFileDialog.Option.DontConfirmOverwrite)
-        if not path:
-            return
-        if Path(path).suffix.lower() not in EXPORT_FORMATS:
-            path += EXPORT_FILTERS.get(chosen, ".json")
-        self.write_result(path)
-
-    def confirm_overwrite(self, existing: list[Path]) -> bool:
-        """Ask before replacing files (a modal question); True to replace."""
-        names = "\n".join(str(p) for p in existing)
-        answer = QMessageBox.question(self, "Replace the file?", f"{names}\nalready exists. Replace it?",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
-
-    def write_result(self, path: str | Path) -> bool:
-        """Export the last fit in the format of ``path``'s extension; an existing file is replaced only if confirmed."""
-        path = Path(path)
-        existing = [target for target in export_files(path) if target.exists()]
-        if existing and not self.confirm_overwrite(existing):
-            self.show_status(f"Not exported: {existing[0]} was kept.")
-            return False
-        try:
-            data = self.result.to_dict()
-            diagnostics = self.diagnostics.diagnostics_of(self.result)
-            if diagnostics is not None and "diagnostics" not in data:
-                data["diagnostics"] = diagnostics
-            written = write_export(data, path, force=bool(existing))
-        except VbguiError as exc:
-            self.show_error("Cannot export the result", str(exc))
-            return False
-        self.preferences.save_folder = str(path.parent)
-        self.show_status(f"Wrote the result to {', '.join(str(p) for p in written)}")
-        return True
-
-    def save_folder(self) -> str:
-        """Where a save dialog opens: the folder used last, else the recording's (when it is the user's and
-        writable), else the home folder; never the working directory the application was started from."""
-        candidates = [self.preferences.save_folder]
-        if self.recording is not None and Path(self.recording.source).parent != SAMPLE_RECORDING.parent:
-            candidates.append(str(Path(self.recording.source).parent))
-        for folder in candidates:
-            if folder and Path(folder).is_dir() and os.access(folder, os.W_OK):
-                return str(Path(folder).resolve())
-        return str(Path.home())
-
-    def choose_result(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a result", self.start_folder(),
-                                              "vbgui results (*.json);;All files (*)")
-        if path:
-            self.open_result(path)
-
-    def open_result(self, path: str | Path) -> bool:
-        """Show a fit from its result file without refitting; the recording is read again if it still exists."""
-        if self.is_fitting():
-            self.show_error("Fit running", "Stop the running fit before opening a result.")
-            return False
-        from vbgui.app.reopen import reopen_result  # needs the engine; the window opens without it
-
-        try:
-            reopened = reopen_result(path)
-        except VbguiError as exc:
-            self.show_error("Cannot open the result", str(exc))
-            return False
-        self._show_reopened(reopened)
-        return True
-
-    def _show_reopened(self, reopened: ReopenedFit) -> None:
-        result = reopened.result
-        self.reset_fit()
-        label = f"{reopened.path.name} (preset)"
-        self.preset_panel.add_preset(reopened.preset, label, str(reopened.path))
-        if reopened.recording is not None:
-            self.recordings.show_reopened_recording(reopened.recording)
-            layout = model_layout(reopened.preset, reopened.recording)
-        else:
-            layout = layout_from_names(result.names, reopened.preset.likelihood, result.first_row, result.recording)
-        self.fit.layout = layout
-        self.posterior_plot.set_model(result.names, result.truth)
-        self.posterior_plot.set_reference(reopened.reference)
-        self.parameters_panel.set_layout(layout, reopened.recording, result.truth)
-        if reopened.session is not None:
-            self.parameters_panel.attach(reopened.session)
-        self.fit.fit_label = f"{result.family}, {result.estimator}"
-        self.progress_bar.setFormat(PROGRESS_FORMAT)
-        self.progress_bar.setRange(0, max(1, result.iterations))
-        self.fit.show_result(result)
-        self.setWindowTitle(f"vbgui — {reopened.path.name}")
-        shown = f"Reopened {reopened.path.name} (no refit)"
-        if reopened.problem:
-            self.show_error("Recording not available", f"{shown}: {reopened.problem}. Showing the ELBO curves, "
-                            "the fitted filters, the summary and the contours; the predicted rate needs the data.")
-        else:
-            self.show_status(f"{shown}: fit of {Path(result.recording).name} with {self.fit.fit_label}.")
-        self.fit.update_controls()
-        self.result_reopened.emit(result)
-
-    def plot_views(self) -> dict:
-        return {"Recording": self.recording_panel.plots, "ELBO": self.elbo_plot,
-                "Posterior": self.posterior_plot.plot_widget, "Parameters": self.parameters_panel}
-
-    def export_plot(self, name: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, f"Export the {name.lower()} plot",
-                                              os.path.join(self.save_folder(), f"{name.lower()}.png"), EXPORT_FILTER)
-        if not path:
-            return
-        try:
-            written = export_plot(self.plot_views()[name], path, force=True)  # the save dialog asked
-        except VbguiError as exc:
-            self.show_error("Cannot export the plot", str(exc))
-            return
-        self.preferences.save_folder = str(Path(written).parent)
-        self.show_status(f"Saved the {name.lower()} plot to {written}")
 
     # -- window -------------------------------------------------------------------------------------
     def toggle_full_screen(self) -> None:
