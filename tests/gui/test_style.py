@@ -4,7 +4,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtGui import QPalette
 
-from vbgui.gui.style import dark_palette, label_axis, style_plot
+from vbgui.gui.style import DARK_OVERRIDES, PALETTE, colour_name, dark_palette, label_axis, style_plot
 
 from tests.gui.axes import check_axes_show_their_numbers, shown_ticks
 
@@ -36,3 +36,9 @@ def test_disabled_controls_are_grey_in_the_dark_theme(qtbot) -> None:  # qtbot: 
         enabled = palette.color(QPalette.ColorGroup.Active, role).lightness()
         disabled = palette.color(QPalette.ColorGroup.Disabled, role).lightness()
         assert enabled - disabled > 60, role  # a disabled Stop or field must not read as enabled
+
+
+def test_labels_name_the_colour_the_theme_draws_the_reference_in(monkeypatch) -> None:
+    assert colour_name("reference") == "black"
+    monkeypatch.setitem(PALETTE, "reference", DARK_OVERRIDES["reference"])  # as the dark theme sets it
+    assert colour_name("reference") == "white"

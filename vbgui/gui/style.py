@@ -30,6 +30,8 @@ DARK_WINDOW = {QPalette.ColorRole.Window: "#2B2B2B", QPalette.ColorRole.WindowTe
 # Disabled controls (Pause and Stop while idle, fields the preset does not use) in grey, not in the enabled colour.
 DARK_DISABLED = {QPalette.ColorRole.WindowText: "#7F7F7F", QPalette.ColorRole.Text: "#7F7F7F",
                  QPalette.ColorRole.ButtonText: "#7F7F7F", QPalette.ColorRole.Base: "#2B2B2B"}
+# The words a label uses for a role's colour ("black: reference posterior"), in either theme.
+COLOUR_NAMES = {"#000000": "black", "#FFFFFF": "white"}
 AXIS_FONT_PT = 10
 TITLE_SIZE = "11pt"
 
@@ -44,6 +46,12 @@ def configure_pyqtgraph(theme: str = "light") -> None:
                         antialias=True)
     if dark:
         PALETTE.update(DARK_OVERRIDES)
+
+
+def colour_name(role: str) -> str:
+    """The word for the colour PALETTE draws ``role`` in, in the current theme (e.g. 'black', 'white')."""
+    colour = PALETTE[role].upper()
+    return COLOUR_NAMES.get(colour, colour)
 
 
 def dark_palette() -> QPalette:
