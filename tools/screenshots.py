@@ -14,6 +14,7 @@ Run under a display or Xvfb:
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1080x24" python tools/screenshots.py --out /tmp/shots
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1366x768x24" python tools/screenshots.py --size 1366x700 \
         --no-docs --out /tmp/shots-laptop
+    add --theme dark for the dark theme's pictures.
 """
 from __future__ import annotations
 
@@ -157,13 +158,15 @@ def main() -> int:
     parser.add_argument("--size", type=lambda text: tuple(int(n) for n in text.split("x")), default=WINDOW_SIZE,
                         help="the window's size, WIDTHxHEIGHT (default 1600x1000; 1366x700 is a laptop's)")
     parser.add_argument("--no-docs", action="store_true", help="write to --out only, not docs/images")
+    parser.add_argument("--theme", choices=("light", "dark"), default="light",
+                        help="the widgets' and plots' theme (default light)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication([sys.argv[0]])
     from vbgui.gui.main_window import MainWindow
-    from vbgui.gui.style import configure_pyqtgraph
+    from vbgui.gui.style import apply_theme
 
-    configure_pyqtgraph()
+    apply_theme(app, args.theme)
     (args.out / "settings.ini").unlink(missing_ok=True)  # the default layout, not the last run's
     window = MainWindow(settings=QSettings(str(args.out / "settings.ini"), QSettings.Format.IniFormat))
     window.show()

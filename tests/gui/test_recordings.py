@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.io
 
-from vbgui.gui import main_window as main_window_module
 from vbgui.gui.variables_dialog import NOT_GIVEN
+from vbgui.gui.window import recordings as recordings_module
 
 RNG = np.random.default_rng(3)
 COUNTS = RNG.poisson(0.3, (2000, 3)).astype(float)
@@ -17,8 +17,8 @@ def test_a_multi_unit_file_offers_its_units_and_switches_without_reading_again(w
     scipy.io.savemat(path, {"counts": COUNTS, "stimulus": STIMULUS, "dt": 0.005,
                             "unit_names": np.array(["alpha", "beta", "gamma"], dtype=object)})
     reads: list[str] = []
-    original = main_window_module.read_recording_file
-    monkeypatch.setattr(main_window_module, "read_recording_file",
+    original = recordings_module.read_recording_file
+    monkeypatch.setattr(recordings_module, "read_recording_file",
                         lambda *args, **kwargs: reads.append(str(args[0])) or original(*args, **kwargs))
     assert window.open_recording(path)
     combo = window.recording_panel.unit_choice
@@ -101,3 +101,22 @@ def test_a_pillow_lab_folder_opens_with_its_cells_and_notes(window, tmp_path) ->
     assert window.recording_panel.unit_choice.count() == 4
     assert "Note:" in window.recording_panel.summary.text()
     assert "outside the stimulus frames" in window.recording_panel.summary.text()
+
+
+def test_a_bad_file_shows_an_error_and_keeps_the_recording(window, small_recording_path, tmp_path) -> None:
+    window.open_recording(small_recording_path)
+    before = window.recording
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"this is not a zip archive")
+    assert not window.open_recording(bad)
+    assert window.recording is before
+    assert "broken.npz" in window.last_error and "not a readable .npz" in window.last_error
+    assert window.error_box is not None and window.error_box.isVisible()
+    assert "broken.npz" in window.status_label.text()
+    assert "small-poisson.npz" in window.recording_panel.summary.text()
+
+
+def test_recent_files_are_remembered_in_isolated_settings(window, small_recording_path, tmp_path) -> None:
+    window.open_recording(small_recording_path)
+    assert window.recent.paths()[0] == str(small_recording_path.resolve())
+    assert window.recent.settings.fileName().startswith(str(tmp_path))

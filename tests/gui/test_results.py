@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
+from tests.gui.window_helpers import run_to_end
+from vbgui.errors import VbguiError
 from vbgui.gui.main_window import MainWindow
 from vbgui.io.exports import EXPORT_FORMATS, read_export
 
@@ -125,6 +127,8 @@ def test_the_export_dialog_asks_once_before_replacing(fitted, tmp_path, monkeypa
 @pytest.mark.parametrize("field, value, named", [("elbo", "nan", "'elbo' must be a number"),
                                                  ("iterations", -3, "'iterations' must be at least 0"),
                                                  ("preset", {}, "field 'preset'")])
+
+
 def test_a_hostile_result_opens_a_dialog_naming_the_field(fitted, tmp_path, field, value, named) -> None:
     window, result = fitted
     data = result.to_dict()
@@ -134,3 +138,30 @@ def test_a_hostile_result_opens_a_dialog_naming_the_field(fitted, tmp_path, fiel
     assert not window.open_result(path)
     assert str(path) in window.last_error and named in window.last_error
     assert window.result is result  # the fit on screen is kept
+
+
+def test_export_result_json_and_plots(qtbot, window, small_recording_path, tmp_path) -> None:
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    assert not window.export_action.isEnabled()
+    result = run_to_end(qtbot, window)
+    assert window.export_action.isEnabled()
+    assert window.write_result(tmp_path / "result.json")
+    data = json.loads((tmp_path / "result.json").read_text())
+    assert data["elbo"] == pytest.approx(result.elbo) and data["parameters"]["names"] == list(result.names)
+    from vbgui.gui.export import export_plot
+
+    for name, view in window.plot_views().items():
+        for suffix in ("png", "svg"):
+            written = export_plot(view, tmp_path / f"{name}.{suffix}")
+            assert written.stat().st_size > 1000
+    png = tmp_path / "ELBO.png"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    before = png.read_bytes()
+    with pytest.raises(VbguiError, match="ELBO.png: already exists; not overwritten"):
+        export_plot(window.elbo_plot, png)
+    with pytest.raises(VbguiError, match="ELBO.png: already exists"):  # the dialog asked about "ELBO", not .png
+        export_plot(window.elbo_plot, tmp_path / "ELBO", force=True)
+    assert png.read_bytes() == before
+    assert export_plot(window.elbo_plot, png, force=True) == png
+    assert not [p for p in tmp_path.iterdir() if "vbgui-tmp" in p.name]

@@ -1,19 +1,15 @@
-"""The application shell: persisted layout, preset and theme; About; the user guide; unexpected errors."""
+"""The application shell: persisted layout, preset and theme; unexpected errors; the engine's state."""
 from __future__ import annotations
 
 import sys
 
-import numba
-import numpy as np
 import pytest
-from PySide6.QtCore import QTimer, qVersion
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from vbgui.gui import crash_report
-from vbgui.gui.about import AboutDialog
 from vbgui.gui.main_window import DEFAULT_PRESET, DEFAULT_SIZE, MainWindow, default_window_size
 from vbgui.gui.preferences import Preferences
-from vbgui.gui.user_guide import find_user_guide
 
 
 def new_window(qtbot, settings) -> MainWindow:
@@ -64,34 +60,6 @@ def test_last_preset_and_theme_persist(qtbot, fresh_settings, tmp_path) -> None:
     again.close()
     third = new_window(qtbot, fresh_settings)
     assert third.preset_panel.preset_list.currentItem().text() == "mine.toml"
-
-
-def test_about_names_versions_licences_and_the_data_citation(qtbot) -> None:
-    dialog = AboutDialog()
-    qtbot.addWidget(dialog)
-    about = dialog.about_text.toPlainText()
-    for text in ("BSD-3-Clause", qVersion(), np.__version__, numba.__version__):
-        assert text in about
-    data = dialog.data_text.toPlainText()
-    for text in ("BSD 3-Clause", "NIPY Developers", "Rokem A, Watzl S, Gollisch T, Stemmler M, Herz AVM, Samengo I",
-                 "J Neurophysiol 95:2541-2552", "nitime", "Redistribution and use in source and binary forms"):
-        assert text in data
-
-
-def test_help_opens_the_user_guide_with_its_screenshots(window) -> None:
-    guide = find_user_guide()
-    assert guide is not None and guide.name == "user-guide.md"
-    window.user_guide_action.trigger()
-    browser = window.user_guide.browser
-    assert window.user_guide.isVisible()
-    assert "five steps" in browser.toPlainText().lower()
-    images = [line.split("](")[1].split(")")[0] for line in guide.read_text().splitlines() if line.startswith("![")]
-    assert len(images) >= 5 and all((guide.parent / image).is_file() for image in images)
-
-
-def test_the_data_menu_opens_the_about_box_on_its_data_tab(window) -> None:
-    window.about_data_action.trigger()
-    assert window.about_dialog.isVisible() and window.about_dialog.tabs.currentIndex() == 1
 
 
 @pytest.mark.qt_no_exception_capture

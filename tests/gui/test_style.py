@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtGui import QPalette
 
-from vbgui.gui.style import label_axis, style_plot
+from vbgui.gui.style import DARK_OVERRIDES, PALETTE, colour_name, dark_palette, label_axis, style_plot
 
 from tests.gui.axes import check_axes_show_their_numbers, shown_ticks
 
@@ -27,3 +28,17 @@ def test_a_restyled_axis_within_one_keeps_its_numbers(qtbot) -> None:
         assert [text for _, text in shown_ticks(plot.getAxis("left"))] == ["-0.5", "0", "0.5"]
     # an axis with a unit keeps SI prefixes, named in its label: 0 ... 0.5 s reads 0 ... 500 ms
     assert plot.getAxis("bottom").autoSIPrefixScale == 1000.0 and "(ms)" in plot.getAxis("bottom").labelString()
+
+
+def test_disabled_controls_are_grey_in_the_dark_theme(qtbot) -> None:  # qtbot: a QApplication for QPalette
+    palette = dark_palette()
+    for role in (QPalette.ColorRole.ButtonText, QPalette.ColorRole.Text, QPalette.ColorRole.WindowText):
+        enabled = palette.color(QPalette.ColorGroup.Active, role).lightness()
+        disabled = palette.color(QPalette.ColorGroup.Disabled, role).lightness()
+        assert enabled - disabled > 60, role  # a disabled Stop or field must not read as enabled
+
+
+def test_labels_name_the_colour_the_theme_draws_the_reference_in(monkeypatch) -> None:
+    assert colour_name("reference") == "black"
+    monkeypatch.setitem(PALETTE, "reference", DARK_OVERRIDES["reference"])  # as the dark theme sets it
+    assert colour_name("reference") == "white"

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from vbgui.gui.axes import MIN_PLOT_HEIGHT, TIME_AXIS_HEIGHT, hold_layout_minimum, tighten
 from vbgui.gui.kde_contours import weighted_kde
-from vbgui.gui.style import PALETTE, pen, style_plot
+from vbgui.gui.style import PALETTE, colour_name, pen, style_plot
 from vbgui.gui.tooltips import TOOLTIPS
 
 if TYPE_CHECKING:  # the engine is imported once a fit needs it, not while the window opens
@@ -257,7 +257,7 @@ class PosteriorPlot(QWidget):
                                           for level in hpd_thresholds(density, HPD_MASSES)]
             self.reference_contours.set_lines(self._grid_cache[pair])
             name = "true posterior (exact grid)"
-        self.reference_label.setText(f"black: {name}, {HPD_TEXT}")
+        self.reference_label.setText(f"{colour_name('reference')}: {name}, {HPD_TEXT}")
         self.legend.addItem(self.reference_contours.curves[0], name)
 
     def _draw_kept(self, names: tuple[str, str]) -> None:

@@ -27,6 +27,11 @@ DARK_WINDOW = {QPalette.ColorRole.Window: "#2B2B2B", QPalette.ColorRole.WindowTe
                QPalette.ColorRole.ButtonText: "#E6E6E6", QPalette.ColorRole.ToolTipBase: "#353535",
                QPalette.ColorRole.ToolTipText: "#E6E6E6", QPalette.ColorRole.Highlight: "#2A82DA",
                QPalette.ColorRole.HighlightedText: "#FFFFFF", QPalette.ColorRole.Link: "#56B4E9"}
+# Disabled controls (Pause and Stop while idle, fields the preset does not use) in grey, not in the enabled colour.
+DARK_DISABLED = {QPalette.ColorRole.WindowText: "#7F7F7F", QPalette.ColorRole.Text: "#7F7F7F",
+                 QPalette.ColorRole.ButtonText: "#7F7F7F", QPalette.ColorRole.Base: "#2B2B2B"}
+# The words a label uses for a role's colour ("black: reference posterior"), in either theme.
+COLOUR_NAMES = {"#000000": "black", "#FFFFFF": "white"}
 AXIS_FONT_PT = 10
 TITLE_SIZE = "11pt"
 
@@ -43,15 +48,28 @@ def configure_pyqtgraph(theme: str = "light") -> None:
         PALETTE.update(DARK_OVERRIDES)
 
 
+def colour_name(role: str) -> str:
+    """The word for the colour PALETTE draws ``role`` in, in the current theme (e.g. 'black', 'white')."""
+    colour = PALETTE[role].upper()
+    return COLOUR_NAMES.get(colour, colour)
+
+
+def dark_palette() -> QPalette:
+    """The dark theme's widget palette: DARK_WINDOW's colours, and DARK_DISABLED's for disabled controls."""
+    palette = QPalette()
+    for role, colour in DARK_WINDOW.items():
+        palette.setColor(role, QColor(colour))
+    for role, colour in DARK_DISABLED.items():
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(colour))
+    return palette
+
+
 def apply_theme(app: QApplication, theme: str) -> None:
     """The widgets' palette (Fusion style for dark) and the plots' colours of ``theme`` (light or dark)."""
     configure_pyqtgraph(theme)
     if theme == "dark":
         app.setStyle("Fusion")
-        palette = QPalette()
-        for role, colour in DARK_WINDOW.items():
-            palette.setColor(role, QColor(colour))
-        app.setPalette(palette)
+        app.setPalette(dark_palette())
 
 
 def style_plot(plot: pg.PlotItem, title: str, left: tuple[str, str] | None,
