@@ -112,8 +112,12 @@ class DiagnosticsController(QObject):
         self.panel.set_idle(NO_FIT, can_diagnose=False)
 
     def on_fit_finished(self, result: FitResult) -> None:
-        """A fit ended or was reopened from its file: diagnose it with the automatic reference."""
-        self.diagnose("auto")
+        """A fit ended or was reopened from its file: diagnose it with the automatic reference.
+
+        Started from the event loop, not inside the signal: the other slots of
+        ``fit_finished`` (the window's own) run first, so a stopped fit shows at once.
+        """
+        QTimer.singleShot(0, self, lambda: self.diagnose("auto"))
 
     def diagnose(self, reference: str = "auto") -> bool:
         """Diagnose the window's last fit in the background; False (and a message) when there is none."""

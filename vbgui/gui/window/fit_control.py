@@ -195,6 +195,8 @@ class FitController(QObject):
         """Cancel the running fit; it ends within one data pass and reports 'cancelled'."""
         if self.is_fitting():
             self.runner.worker.stop()
+            # no more repaints of iterations in flight: the final result is drawn as soon as it arrives
+            self.repaint_timer.stop()
             self.window.show_status("Stopping…")
 
     def reset_fit(self) -> None:
