@@ -13,7 +13,9 @@ import argparse
 import csv
 import io
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -151,6 +153,16 @@ def run(args: argparse.Namespace) -> int:
     outcomes = run_batch(recording, preset, to_fit, executor="threads" if client is None else "dask",
                          workers=workers, cancel=cancel, recording_path=args.recording, load_options=options,
                          dask_client=client)
+    # On Dask, Ctrl-C must not raise wherever the main thread happens to be: raised inside a finalizer
+    # (distributed's Future.__del__), a KeyboardInterrupt is printed as "ignored" and lost, and the batch
+    # ran on to the end.  The handler only sets a flag and the cancel token; the loop below raises.
+    interrupted = threading.Event()
+
+    def on_sigint(_signum, _frame) -> None:
+        interrupted.set()
+        cancel.cancel()
+
+    previous_handler = signal.signal(signal.SIGINT, on_sigint) if client is not None else None
     try:
         for outcome in outcomes:
             outcome = replace(outcome, unit=recording.unit_names[outcome.index])  # a remote failure knows no name
@@ -162,12 +174,18 @@ def run(args: argparse.Namespace) -> int:
             finished[outcome.index] = outcome
             if not args.quiet:
                 print(_unit_line(len(finished), len(indices), outcome, targets[outcome.index]), file=sys.stderr)
+            if interrupted.is_set():
+                break
+        if interrupted.is_set():
+            raise KeyboardInterrupt
     except KeyboardInterrupt:
         cancel.cancel()
         outcomes.close()
         write_summary()
         raise KeyboardInterrupt(f"kept the {len(finished)} finished unit(s) and {summary_path}") from None
     finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
         if client is not None:
             client.close()
     write_summary()
