@@ -107,7 +107,7 @@ def log_likelihood_of_draws(problem: GLMProblem, weights: np.ndarray, cancel: Ca
     gradient = np.empty((n_draws, problem.dim)) if want_gradient else None
     for start in range(0, n_draws, DRAWS_PER_GROUP):
         stop = min(n_draws, start + DRAWS_PER_GROUP)
-        group = np.ascontiguousarray(weights[start:stop].T).copy()  # writable: one numba signature
+        group = np.array(weights[start:stop].T, order="C")  # a writable C copy: one numba signature
         part, part_gradient = reduce_rows(
             kernels.draws_pass, problem.design, problem.response,
             (group, lik.code, lik.parameter, want_gradient), cancel, row_cost=(stop - start) * problem.dim)
@@ -210,24 +210,28 @@ class ExactEstimator:
     def value(self, q: GaussianPosterior) -> ElboTerms:
         return self.evaluate(q).terms
 
-    def curvature_at_point(self, weights: np.ndarray) -> np.ndarray:
-        """H = X' diag(c) X at a point mass (S = 0), c_t = -d^2 log p(y_t | eta) / d eta^2 at eta = X w."""
+    def _point_pass(self, weights: np.ndarray, want_curvature: bool) -> tuple:
+        """The diagonal pass at a point mass (S = 0): the derivatives of log p at eta = X w."""
         p = self.problem
         lik = p.likelihood
-        *_, curvature = reduce_rows(
+        return reduce_rows(
             kernels.diagonal_pass, p.design, p.response,
             (np.ascontiguousarray(weights, dtype=np.float64), np.zeros(p.dim), lik.code, lik.parameter,
-             self._gh_nodes, self._gh_weights, True), self.cancel)
-        return _symmetric(curvature)
+             self._gh_nodes, self._gh_weights, want_curvature), self.cancel)
+
+    def point_derivatives(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X' g and H = X' diag(c) X at a point mass, g_t and -c_t the first and second
+        eta-derivatives of log p(y_t | eta) at eta = X w."""
+        _, slope, _, curvature = self._point_pass(weights, True)
+        return slope, _symmetric(curvature)
+
+    def curvature_at_point(self, weights: np.ndarray) -> np.ndarray:
+        """H = X' diag(c) X at a point mass (S = 0), c_t = -d^2 log p(y_t | eta) / d eta^2 at eta = X w."""
+        return self.point_derivatives(weights)[1]
 
     def curvature_diagonal_at_point(self, weights: np.ndarray) -> np.ndarray:
         """diag(H) = sum_t c_t x_t^2 at a point mass: O(T D), no D x D matrix."""
-        p = self.problem
-        lik = p.likelihood
-        _, _, grad_var, _ = reduce_rows(
-            kernels.diagonal_pass, p.design, p.response,
-            (np.ascontiguousarray(weights, dtype=np.float64), np.zeros(p.dim), lik.code, lik.parameter,
-             self._gh_nodes, self._gh_weights, False), self.cancel)
+        _, _, grad_var, _ = self._point_pass(weights, False)
         return -2.0 * grad_var
 
     def row_curvatures(self, q: GaussianPosterior) -> np.ndarray:

@@ -97,8 +97,24 @@ class Family:
         return self._chol_mask
 
 
+class GaussianSummaries:
+    """Entropy and KL to the prior of any Gaussian q offering ``dim``, ``mean``, ``variance`` and
+    ``log_det_cov()`` (the block families here, the low-rank family in :mod:`vbgui.core.low_rank`)."""
+
+    def entropy(self) -> float:
+        """H[q] = D/2 log(2 pi e) + 1/2 log det S."""
+        return float(0.5 * self.dim * np.log(2.0 * np.pi * np.e) + 0.5 * self.log_det_cov())
+
+    def kl_to_prior(self, prior_scale: float) -> float:
+        """KL(q || N(0, s^2 I)) in closed form, s = ``prior_scale``."""
+        s2 = prior_scale ** 2
+        trace = float(np.sum(self.variance))
+        return float(0.5 * ((trace + self.mean @ self.mean) / s2 - self.dim
+                            + self.dim * np.log(s2) - self.log_det_cov()))
+
+
 @dataclass(frozen=True, eq=False)
-class GaussianPosterior:
+class GaussianPosterior(GaussianSummaries):
     """q(w) = N(mean, chol chol') in a :class:`Family`; arrays are read-only copies."""
 
     family: Family
@@ -170,17 +186,6 @@ class GaussianPosterior:
 
     def log_det_cov(self) -> float:
         return float(2.0 * np.sum(np.log(np.diag(self.chol))))
-
-    def entropy(self) -> float:
-        """H[q] = D/2 log(2 pi e) + 1/2 log det S."""
-        return float(0.5 * self.dim * np.log(2.0 * np.pi * np.e) + 0.5 * self.log_det_cov())
-
-    def kl_to_prior(self, prior_scale: float) -> float:
-        """KL(q || N(0, s^2 I)) in closed form, s = ``prior_scale``."""
-        s2 = prior_scale ** 2
-        trace = float(np.sum(self.variance))
-        return float(0.5 * ((trace + self.mean @ self.mean) / s2 - self.dim
-                            + self.dim * np.log(s2) - self.log_det_cov()))
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw n reparameterised samples w = m + L eps, eps ~ N(0, I); returns (n, D)."""

@@ -26,12 +26,9 @@ import numpy as np
 from scipy.interpolate import RectBivariateSpline
 from scipy.special import logsumexp
 
-from vbgui.core import kernels
 from vbgui.core.cancel import CancelToken
-from vbgui.core.elbo import GLMProblem
+from vbgui.core.elbo import ExactEstimator, GLMProblem
 from vbgui.core.hmc import log_joint
-from vbgui.core.likelihoods import gauss_hermite_standard_normal
-from vbgui.core.rowpass import reduce_rows
 
 MAX_GRID_DIM = 3
 # Likelihood terms (rows x grid nodes) evaluated per grid; bounds the work to a few seconds.
@@ -115,14 +112,11 @@ def laplace_approximation(problem: GLMProblem, max_iter: int = 100) -> tuple[np.
     from one exact pass at a point mass (the kernels' pass with S = 0).
     """
     prior_precision = np.eye(problem.dim) / problem.prior_scale ** 2
-    lik = problem.likelihood
-    nodes, weights_gh = gauss_hermite_standard_normal()
+    estimator = ExactEstimator(problem)
 
     def point_pass(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        _, slope_sum, _, curvature = reduce_rows(
-            kernels.diagonal_pass, problem.design, problem.response,
-            (np.ascontiguousarray(weights), np.zeros(problem.dim), lik.code, lik.parameter, nodes, weights_gh, True))
-        return slope_sum - prior_precision @ weights, 0.5 * (curvature + curvature.T) + prior_precision
+        slope, curvature = estimator.point_derivatives(weights)
+        return slope - prior_precision @ weights, curvature + prior_precision
 
     weights = np.zeros(problem.dim)
     current = float(log_joint(problem, weights)[0])

@@ -177,14 +177,13 @@ def low_rank_pass(X, y, mean, diag_var, factor, code, parameter, gh_nodes, gh_we
     for start in range(0, n_rows, BLOCK_ROWS):
         n = min(BLOCK_ROWS, n_rows - start)
         Xb = X[start:start + n]
-        mu = np.dot(Xb, mean)
         projected = np.dot(Xb, factor)
         for t in range(n):
             x = Xb[t]
-            _, var = _diagonal_moments(x, mean, diag_var)
+            mu, var = _diagonal_moments(x, mean, diag_var)  # x'm, and the diagonal part of x'Sx
             for j in range(rank):
                 var += projected[t, j] * projected[t, j]
-            e, d_mu, d_var = expected_log_density(code, y[start + t], mu[t], var, parameter, gh_nodes, gh_weights)
+            e, d_mu, d_var = expected_log_density(code, y[start + t], mu, var, parameter, gh_nodes, gh_weights)
             total += e
             _accumulate_row(x, d_mu, d_var, grad_mean, grad_diag)
             for j in range(rank):

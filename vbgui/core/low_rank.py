@@ -33,12 +33,12 @@ from scipy.linalg import cho_factor, cho_solve, eigh
 
 from vbgui.core import kernels
 from vbgui.core.elbo import ElboTerms, ExactEstimator, MonteCarloEstimator, log_likelihood_of_draws
-from vbgui.core.families import Family
+from vbgui.core.families import Family, GaussianSummaries
 from vbgui.core.rowpass import reduce_rows
 
 
 @dataclass(frozen=True, eq=False)
-class LowRankPosterior:
+class LowRankPosterior(GaussianSummaries):
     """q(w) = N(mean, diag(exp(2 log_sd)) + factor factor'); arrays are read-only copies.
 
     It offers what :class:`~vbgui.core.families.GaussianPosterior` offers
@@ -121,27 +121,27 @@ class LowRankPosterior:
 
     def inverse_cov_diagonal(self) -> np.ndarray:
         """diag(S^-1) = 1/d - row sums of (W C^-1) * W."""
-        scaled, capacitance = self._capacitance
-        return 1.0 / self.diag_var - np.einsum("ij,ij->i", cho_solve(capacitance, scaled.T).T, scaled)
+        scaled, _ = self._capacitance
+        return 1.0 / self.diag_var - np.einsum("ij,ij->i", self.inverse_cov_times_factor(), scaled)
 
     def inverse_cov_times_factor(self) -> np.ndarray:
-        """S^-1 V = W C^-1."""
+        """S^-1 V = W C^-1 (formed once)."""
+        return self._inverse_cov_times_factor
+
+    @cached_property
+    def _inverse_cov_times_factor(self) -> np.ndarray:
         scaled, capacitance = self._capacitance
         return cho_solve(capacitance, scaled.T).T
+
+    def inverse_cov_times(self, vectors: np.ndarray) -> np.ndarray:
+        """S^-1 applied to the columns of ``vectors`` (D, n): diag(d)^-1 v - W C^-1 W' v, O(D k n)."""
+        scaled, capacitance = self._capacitance
+        return vectors / self.diag_var[:, None] - scaled @ cho_solve(capacitance, scaled.T @ vectors)
 
     def precision(self) -> np.ndarray:
         """S^-1 = diag(d)^-1 - W C^-1 W' (dense, D^2)."""
         scaled, capacitance = self._capacitance
         return np.diag(1.0 / self.diag_var) - scaled @ cho_solve(capacitance, scaled.T)
-
-    def entropy(self) -> float:
-        return float(0.5 * self.dim * np.log(2.0 * np.pi * np.e) + 0.5 * self.log_det_cov())
-
-    def kl_to_prior(self, prior_scale: float) -> float:
-        """KL(q || N(0, s^2 I)) = 1/2 [(tr S + m'm) / s^2 - D + D log s^2 - log det S]."""
-        s2 = prior_scale ** 2
-        return float(0.5 * ((np.sum(self.variance) + self.mean @ self.mean) / s2 - self.dim
-                            + self.dim * np.log(s2) - self.log_det_cov()))
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """n draws w = m + sqrt(d) * e1 + V e2, e1 ~ N(0, I_D), e2 ~ N(0, I_k); returns (n, D)."""
@@ -222,9 +222,7 @@ def monte_carlo_low_rank_gradient(estimator: MonteCarloEstimator, q: LowRankPost
                              np.mean(slopes * noise_diag, axis=0) / (2.0 * scale), slopes.T @ noise_factor / k)
         baseline = (loglik.sum() - loglik) / (k - 1) if k > 1 else np.zeros(k)
         weight = (loglik - baseline) / k
-        scaled, capacitance = q._capacitance
-        centred = draws - q.mean
-        whitened = centred / q.diag_var - (scaled @ cho_solve(capacitance, scaled.T @ centred.T)).T  # rows u_k
+        whitened = q.inverse_cov_times((draws - q.mean).T).T  # rows u_k = S^-1 (w_k - m)
         ell_mean = weight @ whitened
         ell_diag = 0.5 * (weight @ whitened ** 2 - weight.sum() * q.inverse_cov_diagonal())
         ell_factor = (whitened.T * weight) @ (whitened @ q.factor) - weight.sum() * q.inverse_cov_times_factor()
