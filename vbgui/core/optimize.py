@@ -68,8 +68,6 @@ def relative_change(new: float, old: float) -> float:
     return abs(new - old) / max(1.0, abs(new))
 
 
-
-
 class _DenseNewton:
     """The Newton system with the D x D curvature H formed on every pass (any family)."""
 

@@ -24,9 +24,19 @@ def declared_bytes(dataset) -> int:
     return math.prod(shape) * dataset.dtype.itemsize
 
 
-def check_hdf5_file(path: str | Path, source: str) -> None:
+def check_hdf5_file(path: str | Path, source: str, kind: str) -> None:
     """Raise RecordingError naming ``source`` for external links, external or virtual storage, or
-    (MemoryLimitError) datasets whose declared sizes exceed the memory budget."""
+    (MemoryLimitError) datasets whose declared sizes exceed the memory budget; a file h5py cannot
+    walk is "not a readable ``kind`` file"."""
+    try:
+        _walk(path, source)
+    except RecordingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - untrusted bytes: h5py raises many types
+        raise RecordingError(f"{source}: not a readable {kind} file ({exc.__class__.__name__}: {exc})") from None
+
+
+def _walk(path: str | Path, source: str) -> None:
     import h5py
 
     total = 0

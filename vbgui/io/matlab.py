@@ -196,12 +196,7 @@ def read_variables(path: Path) -> dict[str, Any]:
                     if not k.startswith("__")}
         except Exception as exc:  # noqa: BLE001 - untrusted bytes: scipy.io raises many types
             raise RecordingError(f"{source}: not a readable MATLAB file ({exc.__class__.__name__}: {exc})") from None
-    try:  # MATLAB v7.3 is HDF5 inside
-        check_hdf5_file(path, source)
-    except RecordingError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - untrusted bytes: h5py raises many types
-        raise RecordingError(f"{source}: not a readable MATLAB v7.3 file ({exc.__class__.__name__}: {exc})") from None
+    check_hdf5_file(path, source, "MATLAB v7.3")  # MATLAB v7.3 is HDF5 inside
     try:
         with h5py.File(path, "r") as handle:
             return {name: _h5_value(handle, handle[name]) for name in handle if not name.startswith("#")}

@@ -72,12 +72,7 @@ def read_nwb(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
     except ImportError:
         raise RecordingError(f"{source}: {INSTALL_HINT}") from None
     dt = DEFAULT_DT if dt is None else dt
-    try:
-        check_hdf5_file(path, source)
-    except RecordingError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - untrusted bytes: h5py raises many types
-        raise RecordingError(f"{source}: not a readable NWB file ({exc.__class__.__name__}: {exc})") from None
+    check_hdf5_file(path, source, "NWB")
     try:
         with NWBHDF5IO(str(path), "r", load_namespaces=True) as io:
             nwbfile = io.read()
