@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from vbgui.app.diagnose import q_of_result
 from vbgui.app.fit import FitSession
 from vbgui.app.result import FitResult
 from vbgui.core.elbo import make_estimator
-from vbgui.core.families import GaussianPosterior
 from vbgui.core.gradient_variance import gradient_spread
 from vbgui.core.names import ESTIMATOR_NAMES
 
@@ -27,8 +27,7 @@ def gradient_variances(session: FitSession, fit: FitResult, samples: int = 10, r
     -------
     {estimator name: median per-component variance}; the exact estimator's is 0 up to rounding.
     """
-    chol = np.linalg.cholesky(fit.cov) * session.family.block_mask()
-    q = GaussianPosterior(session.family, fit.mean, chol)
+    q = q_of_result(fit, session.family)
     return {name: float(np.median(gradient_spread(make_estimator(name, session.problem, samples, seed, session.cancel),
                                                   q, repeats).variance))
             for name in ESTIMATOR_NAMES}
