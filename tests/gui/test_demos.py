@@ -3,6 +3,7 @@ the slider refits within budget, presentation mode, keys, exports, scene files, 
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import numpy as np
@@ -21,6 +22,7 @@ from tests.gui.axes import check_axes_show_their_numbers
 
 SETTLE_MS = 30_000
 REFIT_BUDGET_SECONDS = 0.100
+FROZEN_SECONDS = 0.5  # a gap this long between animation frames is a blocked GUI thread, not load
 QUICK_ITERATIONS = 50  # the noisy-gradients demo's fits, cut short for the tests
 
 
@@ -107,7 +109,21 @@ def test_correlated_gaussian_reaches_the_closed_forms(qtbot, demos) -> None:
         assert decimal(kl, 4) in page.readout.text() and "-0.0000" not in page.readout.text()
 
 
-def test_slider_refits_within_budget_and_the_animation_keeps_running(qtbot, demos) -> None:
+def test_slider_refits_within_budget_off_the_gui_thread_and_the_animation_keeps_running(
+        qtbot, demos, monkeypatch) -> None:
+    """Every refit runs in the runner's thread, never the GUI thread; the animation keeps ticking through
+    a drag and is never frozen for a blocking length of time.  (How smooth it is, the 95th percentile of
+    the frame gaps, depends on the machine's load: ``benchmarks/bench_demo_animation.py`` measures it.)"""
+    import vbgui.gui.demos.correlated as correlated
+
+    fit_threads: set[int] = set()
+    fit_path = correlated.fit_path
+
+    def recording_fit_path(*args, **kwargs):
+        fit_threads.add(threading.get_ident())
+        return fit_path(*args, **kwargs)
+
+    monkeypatch.setattr(correlated, "fit_path", recording_fit_path)
     settle(qtbot, demos)
     page = demos.page
     latencies = []
@@ -123,9 +139,11 @@ def test_slider_refits_within_budget_and_the_animation_keeps_running(qtbot, demo
     for step in range(40):  # a drag: one slider step every 15 ms
         page.rho.set_value(0.5 + 0.01 * step)
         qtbot.wait(15)
+    qtbot.waitUntil(lambda: not page.runner.busy, timeout=SETTLE_MS)
+    assert fit_threads and threading.get_ident() not in fit_threads
     assert not page.animation.finished or page.animation.position > 0
     gaps = np.diff(frames)
-    assert len(frames) > 20 and float(np.percentile(gaps, 95)) < 0.1, gaps
+    assert len(frames) > 20 and float(gaps.max()) < FROZEN_SECONDS, gaps
 
 
 def test_presentation_mode_toggles_and_scales_fonts(qtbot, demos) -> None:
