@@ -82,7 +82,8 @@ def test_the_spike_arrays_are_memory_mapped_and_binned_in_chunks(tmp_path, monke
     finally:
         tracemalloc.stop()
     assert recording.responses.shape == (60, 3)
-    assert peak < array_bytes / 10, peak  # 40 bytes per spike of a chunk in temporaries: 2.6 MB
+    assert peak < array_bytes / 10, peak
+    assert peak < phy.CHUNK_SPIKES * phy.CHUNK_BYTES_PER_SPIKE, peak  # what the memory estimate counts per chunk
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".mat", ".csv"])

@@ -47,8 +47,9 @@ class FrameStimulus:
 
     @property
     def frame_interval(self) -> float:
-        """The median interval between frame onsets (seconds): the last frame's duration."""
-        return float(np.median(np.diff(self.frame_times)))
+        """The median interval between frame onsets (seconds): the last frame's duration and the default bin
+        width; rounded to 12 significant digits, so frames at k * dt give back dt itself, not dt - 2e-16."""
+        return float(f"{np.median(np.diff(self.frame_times)):.12g}")
 
     @property
     def end(self) -> float:

@@ -42,8 +42,9 @@ SPIKE_CLUSTERS = "spike_clusters.npy"
 PARAMS = "params.py"
 LABEL_FILES = ("cluster_group.tsv", "cluster_info.tsv")
 GOOD = "good"
-CHUNK_SPIKES = 1 << 20
-MAX_BLOCK_ELEMENTS = 1 << 22  # the per-chunk count block; a chunk spanning more bins adds spike by spike
+CHUNK_SPIKES = 1 << 19
+MAX_BLOCK_ELEMENTS = 1 << 21  # the per-chunk count block; a chunk spanning more bins adds spike by spike
+CHUNK_BYTES_PER_SPIKE = 48  # a chunk's copies and temporaries (measured with tracemalloc: about 40)
 MAX_BINS = 2 ** 53
 
 
@@ -198,7 +199,7 @@ def read_phy_folder(path: str | Path, dt: float | None = None, stimulus_path: st
               else max(int(math.floor(span / dt + 1e-9)), 1))
     n_units, n_stimuli = good.size, 0 if stimulus is None else stimulus.values.shape[1]
     count_dtype = np.int32 if spike_samples.shape[0] < 2 ** 31 else np.int64
-    chunk_bytes = CHUNK_SPIKES * 8 * 8 + MAX_BLOCK_ELEMENTS * 8 * 2
+    chunk_bytes = CHUNK_SPIKES * CHUNK_BYTES_PER_SPIKE + MAX_BLOCK_ELEMENTS * 16  # the block: int64, then a copy
     check_memory(source, f"binning {spike_samples.shape[0]} spikes of {n_units} good units into {n_bins} bins "
                  f"of {dt:g} s", float(n_bins) * n_units * np.dtype(count_dtype).itemsize + chunk_bytes
                  + (0 if stimulus is None else stimulus.bytes_on_bins(n_bins) + 8.0 * n_bins * n_stimuli))
