@@ -6,6 +6,8 @@ import tracemalloc
 import numpy as np
 import pytest
 import scipy.io
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.io.phy_folder import random_session, write_phy_folder
 from vbgui.errors import NamingError, RecordingError
@@ -43,8 +45,11 @@ def test_counts_match_the_searchsorted_binning_of_every_loader_across_chunks(tmp
     labels = {0: "good", 1: "mua", 2: "good", 3: "noise", 4: "good", 5: ""}
     folder = write_phy_folder(tmp_path / "ks", samples, clusters, labels, sample_rate=30000.0)
     monkeypatch.setattr(phy, "CHUNK_SPIKES", 777)  # many chunks, each checked and binned on its own
-    for block in (1 << 22, 50):  # the bincount block, and spike-by-spike adding when a chunk spans many bins
+    # the bincount block, and spike-by-spike adding when a chunk spans many bins; a table of cluster ids,
+    # and a binary search of them when ids are too large for a table
+    for block, table_ids in ((1 << 22, 1 << 22), (50, 1 << 22), (1 << 22, 3)):
         monkeypatch.setattr(phy, "MAX_BLOCK_ELEMENTS", block)
+        monkeypatch.setattr(phy, "MAX_TABLE_IDS", table_ids)
         recording = read_recording_file(folder, LoadOptions(dt=0.001))
         n_bins = recording.responses.shape[0]
         assert n_bins == int(np.floor(samples[-1] / 30000.0 / 0.001)) + 1
@@ -252,3 +257,37 @@ def test_hostile_stimulus_files_are_refused_naming_the_file(tmp_path, case):
     with pytest.raises(RecordingError) as caught:
         read_frame_stimulus(path)
     assert fragment in str(caught.value) and str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["spike_times.npy", "spike_clusters.npy", "params.py", "cluster_group.tsv",
+                                  "stim.npz"])
+def test_fuzzed_bytes_in_any_file_only_raise_the_loaders_error(tmp_path_factory, name):
+    folder = write_phy_folder(tmp_path_factory.mktemp("fuzz") / "ks", [0, 10, 20, 30, 35, 100, 250, 299],
+                              [1, 2, 1, 1, 3, 2, 1, 2], {1: "good", 2: "good", 3: "mua"}, sample_rate=RATE)
+    np.savez(folder / "stim.npz", stimulus=np.arange(5.0), frame_times=0.25 + 0.5 * np.arange(5))
+    target = folder / name
+    valid = target.read_bytes()
+    options = LoadOptions(dt=0.5, stimulus_path=str(folder / "stim.npz"))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(st.one_of(
+        st.binary(max_size=600),
+        st.lists(st.tuples(st.integers(0, len(valid) - 1), st.integers(0, 255)), min_size=1, max_size=12).map(
+            lambda edits: _mutate(valid, edits)),
+        st.integers(0, len(valid)).map(lambda n: valid[:n]),
+    ))
+    def check(data):
+        target.write_bytes(data)
+        try:
+            read_recording_file(folder, options)
+        except RecordingError:
+            pass
+
+    check()
+
+
+def _mutate(data: bytes, edits) -> bytes:
+    mutated = bytearray(data)
+    for position, value in edits:
+        mutated[position] = value
+    return bytes(mutated)

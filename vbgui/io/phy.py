@@ -46,6 +46,7 @@ CHUNK_SPIKES = 1 << 19
 MAX_BLOCK_ELEMENTS = 1 << 21  # the per-chunk count block; a chunk spanning more bins adds spike by spike
 CHUNK_BYTES_PER_SPIKE = 48  # a chunk's copies and temporaries (measured with tracemalloc: about 40)
 MAX_BINS = 2 ** 53
+MAX_TABLE_IDS = 1 << 22  # cluster ids below this are looked up in a table (Kilosort's are below 1e4)
 
 
 def is_phy_folder(path: Path) -> bool:
@@ -136,6 +137,29 @@ class _ChunkChecker:
         self.previous = samples[-1]
 
 
+class _GoodUnits:
+    """Which good unit (column) each spike's cluster is: a table indexed by cluster id when the good ids are
+    small (one gather per spike), else a binary search of the sorted good ids."""
+
+    def __init__(self, good: np.ndarray) -> None:
+        self.good = good
+        self.table = None
+        if int(good[-1]) < MAX_TABLE_IDS:
+            self.table = np.full(int(good[-1]) + 2, -1, dtype=np.int32)  # the last entry: every larger id
+            self.table[good] = np.arange(good.size, dtype=np.int32)
+
+    @staticmethod
+    def table_bytes(good: np.ndarray) -> int:
+        return 4 * (int(good[-1]) + 2) if int(good[-1]) < MAX_TABLE_IDS else 0
+
+    def columns(self, clusters: np.ndarray) -> np.ndarray:
+        """The column of each spike's cluster, -1 for a cluster not labelled good."""
+        if self.table is not None:
+            return self.table[np.minimum(clusters, self.table.size - 1)]
+        position = np.minimum(np.searchsorted(self.good, clusters), self.good.size - 1)
+        return np.where(self.good[position] == clusters, position, -1)
+
+
 def _count_chunk(counts: np.ndarray, bins: np.ndarray, units: np.ndarray) -> None:
     """Add one to ``counts[bin, unit]`` for each spike (bins sorted): a bincount over the chunk's span of
     bins when that block is small, else spike by spike (few spikes spread over many bins)."""
@@ -145,8 +169,8 @@ def _count_chunk(counts: np.ndarray, bins: np.ndarray, units: np.ndarray) -> Non
     n_units = counts.shape[1]
     span = last - first + 1
     if span * n_units <= MAX_BLOCK_ELEMENTS:
-        block = np.bincount((bins - first) * n_units + units, minlength=span * n_units)
-        counts[first:last + 1] += block.reshape(span, n_units).astype(counts.dtype, copy=False)
+        block = np.bincount(units * span + (bins - first), minlength=span * n_units)  # unit-major, as counts
+        counts[first:last + 1] += block.reshape(n_units, span).T.astype(counts.dtype, copy=False)
     else:
         np.add.at(counts, (bins, units), 1)
 
@@ -199,19 +223,21 @@ def read_phy_folder(path: str | Path, dt: float | None = None, stimulus_path: st
               else max(int(math.floor(span / dt + 1e-9)), 1))
     n_units, n_stimuli = good.size, 0 if stimulus is None else stimulus.values.shape[1]
     count_dtype = np.int32 if spike_samples.shape[0] < 2 ** 31 else np.int64
-    chunk_bytes = CHUNK_SPIKES * CHUNK_BYTES_PER_SPIKE + MAX_BLOCK_ELEMENTS * 16  # the block: int64, then a copy
+    chunk_bytes = (CHUNK_SPIKES * CHUNK_BYTES_PER_SPIKE + MAX_BLOCK_ELEMENTS * 16  # the block: int64, then a copy
+                   + _GoodUnits.table_bytes(good))
     check_memory(source, f"binning {spike_samples.shape[0]} spikes of {n_units} good units into {n_bins} bins "
                  f"of {dt:g} s", float(n_bins) * n_units * np.dtype(count_dtype).itemsize + chunk_bytes
                  + (0 if stimulus is None else stimulus.bytes_on_bins(n_bins) + 8.0 * n_bins * n_stimuli))
-    counts = np.zeros((n_bins, n_units), dtype=count_dtype)
+    counts = np.zeros((n_bins, n_units), dtype=count_dtype, order="F")  # a unit's counts are contiguous
     checker = _ChunkChecker(times_path, clusters_path)
+    good_units = _GoodUnits(good)
     outside = 0
     for begin in range(0, spike_samples.shape[0], CHUNK_SPIKES):
         samples = np.asarray(spike_samples[begin:begin + CHUNK_SPIKES])
         clusters = np.asarray(spike_clusters[begin:begin + CHUNK_SPIKES])
         checker.check(begin, samples, clusters)
-        units = np.minimum(np.searchsorted(good, clusters), n_units - 1)
-        is_good = good[units] == clusters
+        units = good_units.columns(clusters)
+        is_good = units >= 0
         seconds = samples[is_good] / sample_rate - start
         inside = (seconds >= 0) & (seconds < n_bins * dt)  # the last edge, as _bin_index computes it
         outside += int(inside.size - np.count_nonzero(inside))
