@@ -3,6 +3,10 @@ recordings read them; every hostile folder gives exit 2 and one line naming the 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,3 +180,24 @@ def test_four_million_spikes_are_binned_under_a_small_memory_limit(tmp_path):
     assert f"{session}: 3 unit(s), 3600 bins of 1 s" in completed.stdout
     for name, total in zip(("cluster0", "cluster2", "cluster3"), expected):
         assert f"{name:20s} total {total:g}," in completed.stdout
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_reads_the_folder_and_its_stimulus_given_relative_to_the_command(tmp_path, population):
+    """The workers run in this test's process (another working folder): they get absolute paths."""
+    distributed = pytest.importorskip("distributed")
+    env = {key: value for key, value in os.environ.items() if key != "VBGUI_MEMORY_LIMIT"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    command = [sys.executable, "-m", "vbgui", "batch", "--preset", PRESET, "--recording", "session", "--stimulus",
+               "session/stimulus.npz", "--quiet"]
+    threads = subprocess.run([*command, "--out", str(tmp_path / "threads")], cwd=population, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert threads.returncode == 0, threads.stderr
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                                  dashboard_address=None) as cluster:
+        on_dask = subprocess.run([*command, "--out", str(tmp_path / "dask"), "--scheduler", cluster.scheduler_address],
+                                 cwd=population, env=env, capture_output=True, text=True, timeout=300)
+    assert on_dask.returncode == 0, on_dask.stderr
+    for name in ("cluster0", "cluster1", "cluster2"):
+        first, second = (json.loads((tmp_path / where / f"{name}.json").read_text()) for where in ("threads", "dask"))
+        assert first["elbo"] == second["elbo"] and first["recording_checksum"] == second["recording_checksum"]
