@@ -31,7 +31,7 @@ from typing import Mapping
 import numpy as np
 
 from vbgui.errors import NamingError, RecordingError
-from vbgui.io.frame_stimulus import read_frame_stimulus
+from vbgui.io.frame_stimulus import FrameStimulus, read_frame_stimulus
 from vbgui.io.limits import check_memory
 from vbgui.io.npy_arrays import open_vector
 from vbgui.io.phy_params import read_sample_rate
@@ -175,6 +175,31 @@ def _count_chunk(counts: np.ndarray, bins: np.ndarray, units: np.ndarray) -> Non
         np.add.at(counts, (bins, units), 1)
 
 
+def _binning(source: str, dt: float | None, stimulus: FrameStimulus | None, first_spike: float, last_spike: float,
+             times_name: str) -> tuple[float, float, int]:
+    """(dt, start, n_bins): bins [start + k dt, start + (k+1) dt) from sample 0 to the last spike, or over the
+    stimulus frames (dt then defaults to the frame interval); RecordingError when no dt is known, when the
+    frames miss every spike, or for more bins than any recording holds."""
+    if stimulus is None:
+        if dt is None:
+            raise NamingError(f"{source}: give the bin width dt (seconds) for a Kilosort/phy folder, or a "
+                              "stimulus file whose frames set it")
+        start, span = 0.0, max(last_spike, 0.0)
+    else:
+        dt = stimulus.frame_interval if dt is None else dt
+        start, span = stimulus.start, stimulus.end - stimulus.start
+        if stimulus.end <= first_spike or stimulus.start > last_spike:
+            raise RecordingError(f"{stimulus.source}: its frames ({stimulus.start:g} to {stimulus.end:g} s) miss "
+                                 f"every spike ({first_spike:g} to {last_spike:g} s in {times_name}); the "
+                                 "frame times must be seconds on the spikes' clock")
+    if not span / dt < MAX_BINS:
+        raise RecordingError(f"{source}: {span:g} s in bins of {dt:g} s are {span / dt:.3g} bins, more than any "
+                             "recording can hold; check dt")
+    if stimulus is None:
+        return dt, start, int(_bin_index(np.array([span]), dt)[0]) + 1  # up to the last spike's bin
+    return dt, start, max(int(math.floor(span / dt + 1e-9)), 1)  # whole bins within the frames
+
+
 def read_phy_folder(path: str | Path, dt: float | None = None, stimulus_path: str | Path | None = None,
                     variables: Mapping[str, str] | None = None) -> RecordingFile:
     """Read a Kilosort/phy folder (see the module docstring) as a recording of its good units.
@@ -202,32 +227,15 @@ def read_phy_folder(path: str | Path, dt: float | None = None, stimulus_path: st
         raise RecordingError(f"{clusters_path}: {spike_clusters.shape[0]} cluster ids but {times_path.name} has "
                              f"{spike_samples.shape[0]} spikes; they must be the same length (one id per spike)")
     stimulus = read_frame_stimulus(stimulus_path, variables) if stimulus_path is not None else None
-    first_spike = float(spike_samples[0]) / sample_rate
-    last_spike = float(spike_samples[-1]) / sample_rate
-    if stimulus is None:
-        if dt is None:
-            raise NamingError(f"{source}: give the bin width dt (seconds) for a Kilosort/phy folder, or a "
-                              "stimulus file whose frames set it")
-        start, span = 0.0, max(last_spike, 0.0)
-    else:
-        dt = stimulus.frame_interval if dt is None else dt
-        start, span = stimulus.start, stimulus.end - stimulus.start
-        if stimulus.end <= first_spike or stimulus.start > last_spike:
-            raise RecordingError(f"{stimulus.source}: its frames ({stimulus.start:g} to {stimulus.end:g} s) miss "
-                                 f"every spike ({first_spike:g} to {last_spike:g} s in {times_path.name}); the "
-                                 "frame times must be seconds on the spikes' clock")
-    if not span / dt < MAX_BINS:
-        raise RecordingError(f"{source}: {span:g} s in bins of {dt:g} s are {span / dt:.3g} bins, more than any "
-                             "recording can hold; check dt")
-    n_bins = (int(_bin_index(np.array([span]), dt)[0]) + 1 if stimulus is None
-              else max(int(math.floor(span / dt + 1e-9)), 1))
-    n_units, n_stimuli = good.size, 0 if stimulus is None else stimulus.values.shape[1]
+    dt, start, n_bins = _binning(source, dt, stimulus, float(spike_samples[0]) / sample_rate,
+                                 float(spike_samples[-1]) / sample_rate, times_path.name)
+    n_units = good.size
     count_dtype = np.int32 if spike_samples.shape[0] < 2 ** 31 else np.int64
     chunk_bytes = (CHUNK_SPIKES * CHUNK_BYTES_PER_SPIKE + MAX_BLOCK_ELEMENTS * 16  # the block: int64, then a copy
                    + _GoodUnits.table_bytes(good))
     check_memory(source, f"binning {spike_samples.shape[0]} spikes of {n_units} good units into {n_bins} bins "
                  f"of {dt:g} s", float(n_bins) * n_units * np.dtype(count_dtype).itemsize + chunk_bytes
-                 + (0 if stimulus is None else stimulus.bytes_on_bins(n_bins) + 8.0 * n_bins * n_stimuli))
+                 + (0 if stimulus is None else stimulus.bytes_on_bins(n_bins)))
     counts = np.zeros((n_bins, n_units), dtype=count_dtype, order="F")  # a unit's counts are contiguous
     checker = _ChunkChecker(times_path, clusters_path)
     good_units = _GoodUnits(good)
