@@ -25,7 +25,7 @@ from vbgui.core.families import Family, GaussianPosterior
 from vbgui.core.generators import run_to_end
 from vbgui.core.likelihoods import Likelihood
 from vbgui.core.low_rank import LowRankPosterior, exact_low_rank_gradient
-from vbgui.core.names import LIKELIHOOD_NAMES, MATRIX_FREE_MIN_DIM
+from vbgui.core.names import LIKELIHOOD_NAMES, fits_matrix_free
 from vbgui.core.optimize import IterationReport, Outcome, optimizer_for
 from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.errors import FitError, RecordingError
@@ -123,7 +123,7 @@ class FitSession:
         the linear predictor ignored.  S0 is small wherever the data are informative, so
         x_t'S0 x_t stays moderate even for large regressors (spike history).
 
-        From MATRIX_FREE_MIN_DIM parameters on, a mean-field or low-rank q starts
+        Where the fit is matrix-free (:func:`vbgui.core.names.fits_matrix_free`), a mean-field or low-rank q starts
         from the diagonal of H alone (O(T D), no D x D matrix); the low-rank
         factor then starts small and seeded (V = 0 is a stationary point)."""
         dim = self.design.dim
@@ -133,7 +133,7 @@ class FitSession:
                 float(np.mean(self.problem.response)))
         estimator = ExactEstimator(self.problem)
         prior_precision = 1.0 / self.preset.prior.scale ** 2
-        if dim >= MATRIX_FREE_MIN_DIM and (self.family.is_diagonal or self.family.is_low_rank):
+        if fits_matrix_free(self.family.name, dim):
             precision_diagonal = estimator.curvature_diagonal_at_point(mean) + prior_precision
             sd = 1.0 / np.sqrt(precision_diagonal)
             if self.family.is_diagonal:
