@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from vbgui.app.amortise import (AmortiseSettings, amortise_batch, amortised_summary_row, check_amortisable,
-                                training_units)
+from vbgui.app.amortise import (AmortiseSettings, amortise_batch, amortise_unit, amortised_summary_row,
+                                check_amortisable, training_units)
 from vbgui.app.batch import fit_unit
 from vbgui.app.encoder import RidgeEncoder, q_from_parameters, q_parameters, unit_features
 from vbgui.app.fit import FitSession
@@ -186,3 +186,16 @@ def test_summary_row_holds_the_gaps(poisson_outcomes):
     assert row["amortised"] == "true"
     assert float(row["amortisation_gap"]) == amortised.result["amortisation"]["amortisation_gap"]
     assert float(row["approximation_gap"]) == amortised.result["amortisation"]["approximation_gap"]
+
+
+def test_an_encoder_q_with_a_non_finite_elbo_fails_its_unit_alone_with_the_reason(poisson_population):
+    preset = small_preset("poisson-glm")
+    session = FitSession(preset, poisson_population.unit(0))
+    dim = session.problem.dim
+    features = np.array([unit_features(FitSession(preset, poisson_population.unit(i)).problem, 0) for i in (1, 2)])
+    blown_up = GaussianPosterior(session.family, np.full(dim, 800.0), np.eye(dim))
+    encoder = RidgeEncoder.fit(session.family, features, [blown_up, blown_up])  # predicts exp(800 x) rates
+    for refine in (0, 2):
+        outcome = amortise_unit(poisson_population, 0, preset, encoder, AmortiseSettings(refine=refine),
+                                CancelToken())
+        assert not outcome.succeeded and "the encoder's q has a non-finite ELBO" in outcome.error

@@ -40,7 +40,7 @@ from vbgui.app.fit import FitSession
 from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.core.elbo import ExactEstimator
 from vbgui.core.psis import RELIABLE_KHAT
-from vbgui.errors import VbguiError
+from vbgui.errors import FitError, VbguiError
 from vbgui.io.recording import RecordingFile
 from vbgui.models.preset import Preset
 
@@ -64,8 +64,10 @@ class AmortiseSettings:
     seed: int = 0
 
 
-def check_amortisable(preset: Preset, n_units: int, settings: AmortiseSettings, flag: str = "--amortise") -> None:
-    """Raise VbguiError (one line) when this preset, unit count and settings cannot be amortised."""
+def check_amortisable(preset: Preset, n_units: int, settings: AmortiseSettings, n_usable: int | None = None,
+                      flag: str = "--amortise") -> None:
+    """Raise VbguiError (one line) when this preset, these settings and ``n_units`` units (``n_usable`` of
+    them with usable data, default all) cannot be amortised."""
     if preset.fit.family not in AMORTISED_FAMILIES:
         raise VbguiError(f"{flag}: the encoder outputs q of the {', '.join(AMORTISED_FAMILIES)} families; "
                          f"the preset's family is {preset.fit.family}")
@@ -74,9 +76,13 @@ def check_amortisable(preset: Preset, n_units: int, settings: AmortiseSettings, 
                          f"'exact' (it is {preset.fit.estimator!r})")
     if n_units < 2:
         raise VbguiError(f"{flag} needs at least 2 units (one to train on, one to amortise); got {n_units}")
-    if settings.train is not None and not 1 <= settings.train <= n_units - 1:
-        raise VbguiError(f"--train must be an integer from 1 to {n_units - 1} (the {n_units} units less one "
-                         f"to amortise), got {settings.train}")
+    usable = n_units if n_usable is None else n_usable
+    if usable < 2:
+        raise VbguiError(f"{flag} needs at least 2 units with usable data (one to train on, one to amortise); "
+                         f"{usable} of the {n_units} units have")
+    if settings.train is not None and not 1 <= settings.train <= usable - 1:
+        raise VbguiError(f"--train must be an integer from 1 to {usable - 1} (the {usable} usable units less "
+                         f"one to amortise), got {settings.train}")
     if settings.refine < 0:
         raise VbguiError(f"--refine must be 0 or more exact passes, got {settings.refine}")
 
@@ -155,6 +161,11 @@ def _failure(index: int, name: str, exc: BaseException) -> UnitOutcome:
                                           f"{_one_line(exc)}")
 
 
+def _non_finite(index: int, name: str) -> UnitOutcome:
+    return UnitOutcome(index, name, None, "the encoder's q has a non-finite ELBO for this unit (fit it exactly, "
+                                          "or train on more units)")
+
+
 def train_encoder(recording: RecordingFile, preset: Preset, trained: dict[int, dict[str, Any]]) -> RidgeEncoder:
     """The encoder fitted to the training units' exact results (``trained``: index -> result dict)."""
     features, fitted = [], []
@@ -206,11 +217,15 @@ def amortise_unit(recording: RecordingFile, index: int, preset: Preset, encoder:
         start = time.perf_counter()
         encoded = encoder.encode(unit_features(session.problem, _bias_index(session)))
         encode_seconds = time.perf_counter() - start
-        encoder_elbo = ExactEstimator(session.problem).value(encoded).elbo
-        if not math.isfinite(encoder_elbo):
-            return UnitOutcome(index, name, None, "the encoder's q has a non-finite ELBO for this unit "
-                                                  "(fit it exactly, or train on more units)")
-        result = session.run(start_q=encoded, max_iter=settings.refine)
+        # with refinement the optimiser's start is not in the result: evaluate the encoder's q first
+        encoder_elbo = ExactEstimator(session.problem).value(encoded).elbo if settings.refine else None
+        if encoder_elbo is not None and not math.isfinite(encoder_elbo):
+            return _non_finite(index, name)
+        try:
+            result = session.run(start_q=encoded, max_iter=settings.refine)
+        except FitError:  # raised only when the start itself has a non-finite ELBO
+            return _non_finite(index, name)
+        encoder_elbo = result.elbo if encoder_elbo is None else encoder_elbo
         if result.stop_reason == "cancelled":
             return UnitOutcome(index, name, None, "cancelled", cancelled=True)
         q = q_from_moments(session.family, result.mean, result.cov)
@@ -242,9 +257,10 @@ def amortise_batch(recording: RecordingFile, preset: Preset, indices: Sequence[i
     and when no training unit could be fitted.  ``workers``, ``cancel`` and
     ``on_progress`` work as in :func:`vbgui.app.batch.run_batch`.
     """
-    check_amortisable(preset, len(indices), settings)
+    unusable = set(recording.unit_problems)
+    check_amortisable(preset, len(indices), settings, sum(index not in unusable for index in indices))
     cancel = cancel if cancel is not None else CancelToken()
-    train = training_units(indices, set(recording.unit_problems), settings.train, settings.seed)
+    train = training_units(indices, unusable, settings.train, settings.seed)
     chosen = set(train)
     rest = [index for index in indices if index not in chosen]
     total, finished = len(indices), 0
