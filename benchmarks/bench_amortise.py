@@ -14,10 +14,12 @@ with poisson-glm at L stimulus lags and a bias, no spike history, full-rank.
   and the approximation gap, as median, 90th percentile and maximum in nats.
 
     python benchmarks/bench_amortise.py [--units 1000] [--bins 5000] [--lags 10] [--train 60] [--workers 2]
+                                        [--draws 1000] [--rates-only]
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 from dataclasses import replace
@@ -29,6 +31,8 @@ from vbgui.app.batch import run_batch
 from vbgui.app.fit import warm_up_engine
 from vbgui.models.preset import load_preset
 from vbgui.models.synthetic import make_synthetic_population
+
+print = functools.partial(print, flush=True)  # noqa: A001 - lines appear as they are measured
 
 
 def spread(values: list[float]) -> str:
@@ -45,6 +49,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=60)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--draws", type=int, default=1000, help="importance draws per unit for the evidence")
+    parser.add_argument("--rates-only", action="store_true", help="units per second only, no gaps")
     args = parser.parse_args()
 
     warm_up_engine()
@@ -72,6 +77,8 @@ def main() -> None:
               f"({seconds:.1f} s, {seconds / fit_seconds:.2f} of fitted); per amortised unit "
               f"{np.median(forward) * 1e3:.2f} ms median (features, forward pass, {refine} pass(es))")
 
+    if args.rates_only:
+        return
     settings = AmortiseSettings(train=args.train, refine=1, evidence_draws=args.draws)
     start = time.perf_counter()
     records = [o.result["amortisation"] for o in amortise_batch(recording, preset, units, settings,

@@ -40,7 +40,7 @@ from vbgui.app.fit import FitSession
 from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.core.elbo import ExactEstimator
 from vbgui.core.psis import RELIABLE_KHAT
-from vbgui.errors import FitError, VbguiError
+from vbgui.errors import VbguiError
 from vbgui.io.recording import RecordingFile
 from vbgui.models.preset import Preset
 
@@ -217,18 +217,20 @@ def amortise_unit(recording: RecordingFile, index: int, preset: Preset, encoder:
         start = time.perf_counter()
         encoded = encoder.encode(unit_features(session.problem, _bias_index(session)))
         encode_seconds = time.perf_counter() - start
-        # with refinement the optimiser's start is not in the result: evaluate the encoder's q first
-        encoder_elbo = ExactEstimator(session.problem).value(encoded).elbo if settings.refine else None
-        if encoder_elbo is not None and not math.isfinite(encoder_elbo):
-            return _non_finite(index, name)
-        try:
+        if settings.refine:
+            # the optimiser's start is not in its result: evaluate the encoder's q first
+            encoder_elbo = ExactEstimator(session.problem).value(encoded).elbo
+            if not math.isfinite(encoder_elbo):
+                return _non_finite(index, name)
             result = session.run(start_q=encoded, max_iter=settings.refine)
-        except FitError:  # raised only when the start itself has a non-finite ELBO
-            return _non_finite(index, name)
-        encoder_elbo = result.elbo if encoder_elbo is None else encoder_elbo
+            q = q_from_moments(session.family, result.mean, result.cov)
+        else:
+            result = session.result_for(encoded, "amortised", "")
+            encoder_elbo, q = result.elbo, encoded
+            if not math.isfinite(encoder_elbo):
+                return _non_finite(index, name)
         if result.stop_reason == "cancelled":
             return UnitOutcome(index, name, None, "cancelled", cancelled=True)
-        q = q_from_moments(session.family, result.mean, result.cov)
         gaps = measure_gaps(session, q, settings, settings.seed + index) if settings.measure_gaps else None
     except Exception as exc:  # noqa: BLE001 - one unit's failure must not end the others'
         return _failure(index, name, exc)

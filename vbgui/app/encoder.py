@@ -29,7 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
 
 from vbgui.core.elbo import GLMProblem
 from vbgui.core.families import Family, GaussianPosterior
@@ -67,12 +66,18 @@ def _log_mean_exp_drive(design: np.ndarray, response: np.ndarray, mean_response:
     columns = [i for i in range(design.shape[1]) if i != bias_index]
     if not columns:
         return 0.0
-    centred = design[:, columns] - design[:, columns].mean(axis=0)
+    regressors = design[:, columns]
+    n_rows = design.shape[0]
+    column_mean = regressors.mean(axis=0)
     target = response / mean_response if mean_response > 0 else response
-    gram = centred.T @ centred
+    # the centred Gram matrix and cross products without a centred copy of the regressors
+    gram = regressors.T @ regressors - n_rows * np.outer(column_mean, column_mean)
+    cross = regressors.T @ target - column_mean * float(np.sum(target))
     ridge = 1e-9 * max(float(np.trace(gram)), 1e-300) * np.eye(len(columns))
-    filter_estimate = np.linalg.solve(gram + ridge, centred.T @ target)
-    return float(logsumexp(centred @ filter_estimate) - np.log(design.shape[0]))
+    filter_estimate = np.linalg.solve(gram + ridge, cross)
+    drive = regressors @ filter_estimate - float(column_mean @ filter_estimate)
+    peak = float(np.max(drive))
+    return peak + float(np.log(np.mean(np.exp(drive - peak))))
 
 
 def q_parameters(q: GaussianPosterior) -> np.ndarray:

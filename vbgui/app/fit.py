@@ -186,6 +186,11 @@ class FitSession:
         :meth:`steps`)."""
         return run_to_end(self.steps(start_q, max_iter), on_progress)
 
+    def result_for(self, q: GaussianPosterior, stop_reason: str, message: str, seconds: float = 0.0) -> FitResult:
+        """The FitResult of a q reached without this session's optimiser (no iterations, an empty trace;
+        ``converged`` when ``stop_reason`` is 'converged'), its ELBO evaluated exactly."""
+        return self._result(Outcome(stop_reason, q, message), _TraceBuilder(), None, seconds)
+
     def exact_terms(self, q: GaussianPosterior) -> ElboTerms:
         return ExactEstimator(self.problem).value(q)
 
