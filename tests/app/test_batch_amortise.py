@@ -53,7 +53,7 @@ def test_amortise_writes_every_unit_in_the_fit_contract_with_its_gaps(tmp_path, 
             assert record["amortisation_gap"] <= record["encoder_amortisation_gap"]
         else:
             assert row["amortisation_gap"] == "" and data["converged"]
-    assert "amortised (" in completed.stderr
+    assert "amortised (" in completed.stderr and "4 fitted and 2 amortised in" in completed.stderr
 
 
 @pytest.mark.parametrize("flags, fragments", [

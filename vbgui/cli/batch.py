@@ -235,8 +235,12 @@ def run(args: argparse.Namespace) -> int:
         raise VbguiError(f"{len(failed)} of {len(indices)} units failed (first: {failed[0].unit}: "
                          f"{failed[0].error[:200]}); every reason is in {summary_path}; the "
                          f"{len(indices) - len(failed)} other results are in {out_dir}")
-    print(f"{len(indices)} units done ({len(to_fit)} fitted in {seconds:.1f} s, {len(indices) - len(to_fit)} "
-          f"resumed) -> {out_dir}/ and {summary_path}", file=sys.stderr)
+    if args.amortise:
+        amortised = sum(bool(o.result["amortisation"]["amortised"]) for o in finished.values())
+        done = f"{len(indices) - amortised} fitted and {amortised} amortised in {seconds:.1f} s, gaps included"
+    else:
+        done = f"{len(to_fit)} fitted in {seconds:.1f} s, {len(indices) - len(to_fit)} resumed"
+    print(f"{len(indices)} units done ({done}) -> {out_dir}/ and {summary_path}", file=sys.stderr)
     return 0
 
 
