@@ -199,3 +199,36 @@ def test_an_encoder_q_with_a_non_finite_elbo_fails_its_unit_alone_with_the_reaso
         outcome = amortise_unit(poisson_population, 0, preset, encoder, AmortiseSettings(refine=refine),
                                 CancelToken())
         assert not outcome.succeeded and "the encoder's q has a non-finite ELBO" in outcome.error
+
+
+def test_a_bad_unit_fails_alone_and_is_never_a_training_unit():
+    population = make_synthetic_population("poisson", 10, n_bins=1500, stimulus_lags=4, seed=7)
+    responses = population.responses.copy()
+    responses[11, 3] = np.nan
+    bad = type(population)(responses, population.unit_names, population.dt, population.source,
+                           stimulus=population.stimulus)
+    assert sorted(bad.unit_problems) == [3]
+    settings = AmortiseSettings(train=8, evidence_draws=200)  # all 9 usable units but one
+    outcomes = {o.index: o for o in amortise_batch(bad, small_preset("poisson-glm"), list(range(10)), settings,
+                                                   workers=2)}
+    assert sorted(outcomes) == list(range(10))
+    assert not outcomes[3].succeeded and "contains NaN or Inf (first at bin 11)" in outcomes[3].error
+    roles = [o.result["amortisation"]["role"] for o in outcomes.values() if o.succeeded]
+    assert roles.count("train") == 8 and roles.count("amortised") == 1
+    with pytest.raises(VbguiError, match="--train must be an integer from 1 to 8"):
+        next(amortise_batch(bad, small_preset("poisson-glm"), list(range(10)), AmortiseSettings(train=9)))
+
+
+def test_cancelling_stops_the_batch_and_yields_no_cancelled_unit(poisson_population):
+    cancel = CancelToken()
+    seen = []
+
+    def on_progress(progress) -> None:
+        seen.append(progress.outcome.index)
+        if len(seen) == 3:
+            cancel.cancel()
+
+    outcomes = list(amortise_batch(poisson_population, small_preset("poisson-glm"), list(range(N_UNITS)),
+                                   AmortiseSettings(train=N_TRAIN), workers=2, cancel=cancel,
+                                   on_progress=on_progress))
+    assert 3 <= len(outcomes) < N_TRAIN and all(o.succeeded for o in outcomes)
