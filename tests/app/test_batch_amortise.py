@@ -3,13 +3,16 @@ and hostile flags refused in one line with nothing written (real processes under
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.app.test_batch import multi_unit_arrays, run_batch_cli, write_recording
-from tests.cli_subprocess import assert_refused
+from tests.cli_subprocess import assert_refused, interrupt_when
 from vbgui.app.amortise import AMORTISE_SUMMARY_COLUMNS
 from vbgui.app.result import FitResult
 from vbgui.io.result_json import read_json
@@ -101,3 +104,21 @@ def test_amortise_counts_only_units_with_usable_data(tmp_path):
     assert_refused(run_batch_cli("--preset", "poisson-glm", "--recording", path, "--out", out, "--amortise"),
                    "at least 2 units with usable data", "1 of the 3")
     assert not out.exists()
+
+
+def test_sigint_in_the_amortised_stage_stops_within_a_second_keeping_what_finished(tmp_path):
+    path = write_recording(tmp_path / "many.npz", **multi_unit_arrays(30, 20_000))
+    out = tmp_path / "fits"
+    env = {key: value for key, value in os.environ.items() if key != "VBGUI_MEMORY_LIMIT"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    process = subprocess.Popen([sys.executable, "-m", "vbgui", "batch", "--preset", "poisson-glm", "--recording",
+                                str(path), "--out", str(out), "--workers", "2", "--amortise", "--train", "4"],
+                               stderr=subprocess.PIPE, text=True, env=env)
+    status, elapsed, rest = interrupt_when(process, lambda line: "amortised (" in line)
+    assert status == 130 and elapsed < 1.0, (status, elapsed, rest)
+    assert "Traceback" not in rest and "interrupted; kept the" in rest
+    results = sorted(p.name for p in out.glob("*.json"))
+    assert 5 <= len(results) < 30
+    assert sorted(f"{row['unit']}.json" for row in read_rows(out / "summary.csv")) == results
+    for result in results:
+        FitResult.from_dict(read_json(out / result))  # complete files only
