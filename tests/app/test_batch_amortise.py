@@ -122,3 +122,10 @@ def test_sigint_in_the_amortised_stage_stops_within_a_second_keeping_what_finish
     assert sorted(f"{row['unit']}.json" for row in read_rows(out / "summary.csv")) == results
     for result in results:
         FitResult.from_dict(read_json(out / result))  # complete files only
+
+
+def test_the_help_states_the_default_training_size_the_service_uses():
+    from vbgui.app.amortise import DEFAULT_TRAIN
+    from vbgui.cli import batch
+
+    assert batch.DEFAULT_TRAIN == DEFAULT_TRAIN
