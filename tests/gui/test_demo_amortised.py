@@ -33,7 +33,7 @@ def contour_centre(contours) -> np.ndarray:
 def test_contours_bars_and_times_show_the_result(amortised):
     page = amortised.page
     result = page.result
-    assert result.n_train == 40 and page.message == ""
+    assert result.n_train == 20 and page.message == ""
     i, j = result.pair
     for route in ("encoder", "refined", "exact"):
         q = getattr(result, route)
@@ -49,11 +49,11 @@ def test_contours_bars_and_times_show_the_result(amortised):
 
 def test_fewer_training_units_widen_the_amortisation_gap_off_the_gui_thread(qtbot, amortised):
     page = amortised.page
-    with_forty = page.result.amortisation_gap
+    with_twenty = page.result.amortisation_gap
     with qtbot.waitSignal(page.updated, timeout=SETTLE_MS):
         page.train.set_value(4)
         assert page.runner.busy  # the GUI thread only submitted the job
-    assert page.result.n_train == 4 and page.result.amortisation_gap > 10 * with_forty
+    assert page.result.n_train == 4 and page.result.amortisation_gap > 10 * with_twenty
 
 
 def test_scene_round_trip_and_animation_frames(qtbot, amortised, tmp_path):
@@ -64,7 +64,7 @@ def test_scene_round_trip_and_animation_frames(qtbot, amortised, tmp_path):
     assert amortised.save_scene(path)
     scene = DemoScene.from_dict(json.loads(path.read_text()))
     assert scene.options["train"] == 12 and scene.seed == 3
-    page.train.set_value(40, quiet=True)
+    page.train.set_value(20, quiet=True)
     page.seed = 0
     with qtbot.waitSignal(page.updated, timeout=SETTLE_MS):
         assert amortised.open_scene(path) is not None
