@@ -39,6 +39,7 @@ from vbgui.app.encoder import RidgeEncoder, q_from_moments, unit_features
 from vbgui.app.fit import FitSession
 from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.core.elbo import ExactEstimator
+from vbgui.core.families import GaussianPosterior
 from vbgui.core.psis import RELIABLE_KHAT
 from vbgui.errors import VbguiError
 from vbgui.io.recording import RecordingFile
@@ -111,12 +112,14 @@ class Gaps:
         return None if self.log_evidence is None else self.log_evidence - self.best_elbo
 
 
-def measure_gaps(session: FitSession, start: Any, settings: AmortiseSettings, seed: int) -> Gaps:
-    """The family's optimum (a fit from ``start`` to convergence) and the log evidence of ``session``'s unit."""
+def measure_gaps(session: FitSession, start: GaussianPosterior, settings: AmortiseSettings, seed: int) -> Gaps:
+    """The family's optimum (a fit from ``start`` to convergence) and the log evidence of ``session``'s unit
+    (exact for the gaussian likelihood, else importance-weighted with ``settings.evidence_draws`` draws
+    from the full-rank optimum, seeded by ``seed``)."""
     best = session.run(start_q=start)
-    q_best = q_from_moments(session.family, best.mean, best.cov)
     if best.log_evidence is not None:
         return Gaps(best.elbo, best.converged, best.log_evidence, 0.0, "exact")
+    q_best = q_from_moments(session.family, best.mean, best.cov)
     proposal = full_rank_proposal(session.problem, q_best, session.cancel)
     sample = importance_sample(session.problem, proposal, settings.evidence_draws, np.random.default_rng(seed),
                                session.cancel)
