@@ -145,23 +145,27 @@ class FitSession:
             return LowRankPosterior.from_precision(self.family, mean, precision)
         return GaussianPosterior.from_precision(self.family, mean, precision)
 
-    def _optimizer(self, q0: GaussianPosterior):
+    def _optimizer(self, q0: GaussianPosterior, max_iter: int):
         fit = self.preset.fit
         estimator = make_estimator(fit.estimator, self.problem, fit.samples, fit.seed, self.cancel)
-        return optimizer_for(estimator, q0, fit.max_iter, fit.tolerance, fit.learning_rate)
+        return optimizer_for(estimator, q0, max_iter, fit.tolerance, fit.learning_rate)
 
-    def steps(self) -> Generator[FitProgress, None, FitResult]:
+    def steps(self, start_q: GaussianPosterior | None = None,
+              max_iter: int | None = None) -> Generator[FitProgress, None, FitResult]:
         """Run the optimiser, yielding after every iteration; returns the FitResult.
 
+        ``start_q`` (a q of this session's family) replaces :meth:`initial_q`
+        as the starting point (a warm start); ``max_iter`` replaces the
+        preset's iteration cap (0 evaluates ``start_q`` without a step).
         Cancelling (through ``self.cancel``) ends the fit with stop_reason
         'cancelled' and the last q reached.
         """
         start = time.perf_counter()
-        max_iter = self.preset.fit.max_iter
+        max_iter = self.preset.fit.max_iter if max_iter is None else max_iter
         trace = _TraceBuilder()
         last: IterationReport | None = None
-        q0 = self.initial_q()
-        optimizer = self._optimizer(q0)
+        q0 = self.initial_q() if start_q is None else start_q
+        optimizer = self._optimizer(q0, max_iter)
         try:
             while True:
                 self.cancel.raise_if_cancelled()
@@ -178,9 +182,16 @@ class FitSession:
                            "or lower the prior scale")
         return self._result(outcome, trace, last, seconds)
 
-    def run(self, on_progress: Callable[[FitProgress], None] | None = None) -> FitResult:
-        """Run to the end, calling ``on_progress`` after every iteration."""
-        return run_to_end(self.steps(), on_progress)
+    def run(self, on_progress: Callable[[FitProgress], None] | None = None,
+            start_q: GaussianPosterior | None = None, max_iter: int | None = None) -> FitResult:
+        """Run to the end, calling ``on_progress`` after every iteration (``start_q``, ``max_iter``: see
+        :meth:`steps`)."""
+        return run_to_end(self.steps(start_q, max_iter), on_progress)
+
+    def result_for(self, q: GaussianPosterior, stop_reason: str, message: str, seconds: float = 0.0) -> FitResult:
+        """The FitResult of a q reached without this session's optimiser (no iterations, an empty trace;
+        ``converged`` when ``stop_reason`` is 'converged'), its ELBO evaluated exactly."""
+        return self._result(Outcome(stop_reason, q, message), _TraceBuilder(), None, seconds)
 
     def exact_terms(self, q: GaussianPosterior) -> ElboTerms:
         return ExactEstimator(self.problem).value(q)
