@@ -74,7 +74,7 @@ def test_unit_features_use_the_response_through_the_design():
     population = make_synthetic_population("poisson", 2, n_bins=500, stimulus_lags=3, seed=2)
     session = FitSession(small_preset("poisson-glm"), population.unit(0))
     features = unit_features(session.problem, 0)
-    design, response = session.problem.design, session.problem.response
+    design, response = session.problem.design.materialise(), session.problem.response
     dim = design.shape[1]
     assert features.shape == (3 * dim + 2,)
     np.testing.assert_allclose(features[:dim], design.T @ response / design.shape[0])

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vbgui.core.design_rows import DesignRows, blocks
 from vbgui.core.elbo import GLMProblem
 from vbgui.core.families import Family, GaussianPosterior
 
@@ -45,39 +46,54 @@ def unit_features(problem: GLMProblem, bias_index: int | None = None) -> np.ndar
 
     ``problem.design`` X is (T, D) and ``problem.response`` y is (T,);
     ``bias_index`` is the column of ones, if any (left out of the
-    least-squares drive).  Costs one product X'X (T D^2) and a D x D solve.
+    least-squares drive).  Costs two passes over the design's rows, a block
+    at a time (X'y, (X*X)'y and X'X, then the drive), and a D x D solve.
     """
     design, response = problem.design, problem.response
     n_rows, dim = design.shape
-    cross = design.T @ response
-    weighted_squares = (design * design).T @ response
+    cross, weighted_squares = np.zeros(dim), np.zeros(dim)
+    gram, column_sum = np.zeros((dim, dim)), np.zeros(dim)
+    for start, stop, block in blocks(design):
+        y = response[start:stop]
+        cross += block.T @ y
+        weighted_squares += (block * block).T @ y
+        gram += block.T @ block
+        column_sum += block.sum(axis=0)
     total = float(np.sum(response))
     triggered = cross / total if total != 0.0 else np.zeros_like(cross)
     mean_response = total / n_rows
     link = problem.likelihood.linear_predictor_of_mean(mean_response)
-    return np.concatenate([cross / n_rows, triggered, weighted_squares / n_rows, [link],
-                           [_log_mean_exp_drive(design, response, mean_response, bias_index)]])
+    drive = _log_mean_exp_drive(design, response, mean_response, bias_index, gram, cross, column_sum)
+    return np.concatenate([cross / n_rows, triggered, weighted_squares / n_rows, [link], [drive]])
 
 
-def _log_mean_exp_drive(design: np.ndarray, response: np.ndarray, mean_response: float,
-                        bias_index: int | None) -> float:
+def _log_mean_exp_drive(design: DesignRows, response: np.ndarray, mean_response: float, bias_index: int | None,
+                        gram: np.ndarray, cross: np.ndarray, column_sum: np.ndarray) -> float:
     """log mean_t exp(x_t' k), k the (lightly regularised) least-squares filter of y / mean(y) on the
-    centred non-bias columns; y itself when its mean is not positive."""
+    centred non-bias columns; y itself when its mean is not positive.  ``gram``, ``cross`` and
+    ``column_sum`` are X'X, X'y and X'1 over all columns."""
     columns = [i for i in range(design.shape[1]) if i != bias_index]
     if not columns:
         return 0.0
-    regressors = design[:, columns]
     n_rows = design.shape[0]
-    column_mean = regressors.mean(axis=0)
-    target = response / mean_response if mean_response > 0 else response
+    column_mean = column_sum[columns] / n_rows
+    scale = 1.0 / mean_response if mean_response > 0 else 1.0
+    target_sum = float(np.sum(response)) * scale
     # the centred Gram matrix and cross products without a centred copy of the regressors
-    gram = regressors.T @ regressors - n_rows * np.outer(column_mean, column_mean)
-    cross = regressors.T @ target - column_mean * float(np.sum(target))
-    ridge = 1e-9 * max(float(np.trace(gram)), 1e-300) * np.eye(len(columns))
-    filter_estimate = np.linalg.solve(gram + ridge, cross)
-    drive = regressors @ filter_estimate - float(column_mean @ filter_estimate)
-    peak = float(np.max(drive))
-    return peak + float(np.log(np.mean(np.exp(drive - peak))))
+    centred_gram = gram[np.ix_(columns, columns)] - n_rows * np.outer(column_mean, column_mean)
+    centred_cross = cross[columns] * scale - column_mean * target_sum
+    ridge = 1e-9 * max(float(np.trace(centred_gram)), 1e-300) * np.eye(len(columns))
+    filter_estimate = np.linalg.solve(centred_gram + ridge, centred_cross)
+    offset = float(column_mean @ filter_estimate)
+    peak, scaled_sum = -np.inf, 0.0  # log-sum-exp over the blocks, rescaled whenever the peak rises
+    for _, _, block in blocks(design):
+        drive = block[:, columns] @ filter_estimate - offset
+        block_peak = float(np.max(drive))
+        if block_peak > peak:
+            scaled_sum *= np.exp(peak - block_peak) if np.isfinite(peak) else 0.0
+            peak = block_peak
+        scaled_sum += float(np.sum(np.exp(drive - peak)))
+    return peak + float(np.log(scaled_sum / n_rows))
 
 
 def q_parameters(q: GaussianPosterior) -> np.ndarray:
