@@ -10,8 +10,6 @@ finished units' files and a summary of them.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import signal
 import sys
@@ -70,20 +68,9 @@ def check_flags(args: argparse.Namespace) -> None:
         raise OutputFileError(f"--out {out}: its parent folder {out.parent} does not exist")
 
 
-def summary_text(outcomes: list) -> str:
-    """``summary.csv``: the header, then one row per unit."""
-    from vbgui.app.batch import SUMMARY_COLUMNS
-
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for outcome in outcomes:
-        writer.writerow(outcome.summary_row())
-    return text.getvalue()
-
-
 def run(args: argparse.Namespace) -> int:
-    from vbgui.app.batch import UnitOutcome, connect_dask, resolve_units, result_file_stems, resumable, run_batch
+    from vbgui.app.batch import (UnitOutcome, connect_dask, resolve_units, result_file_stems, resumable, run_batch,
+                                 summary_csv_text)
     from vbgui.app.fit import warm_up_engine
     from vbgui.core.cancel import CancelToken
     from vbgui.io.limits import check_memory
@@ -145,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         raise OutputFileError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
 
     def write_summary() -> None:
-        text = summary_text([finished[index] for index in indices if index in finished])
+        text = summary_csv_text([finished[index] for index in indices if index in finished])
         write_file(summary_path, lambda handle: handle.write(text.encode("utf-8")), force=True, inputs=inputs)
 
     cancel = CancelToken()
