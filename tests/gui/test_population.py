@@ -167,6 +167,12 @@ def test_a_click_shows_that_units_fit_in_the_main_panels(qtbot, window, units_pa
         population.show_unit(other)
     assert window.result.unit == window.recording_file.unit_names[other]
     assert window.population.panel.model.rowCount() == SMALL_UNITS  # the table stays
+    # the Unit box picks another unit: the table's selection follows it
+    window.recording_panel.unit_choice.setCurrentIndex(unit)
+    window.recording_panel.unit_choice.activated.emit(unit)  # as a user's choice in the list
+    assert window.recording.unit == window.recording_file.unit_names[unit]
+    selected = table.selectionModel().selectedRows()
+    assert [population.panel.proxy.mapToSource(index).row() for index in selected] == [unit]
 
 
 def test_cancel_stops_within_a_second_and_keeps_the_finished_units(qtbot, window, long_units_path) -> None:
@@ -185,7 +191,7 @@ def test_cancel_stops_within_a_second_and_keeps_the_finished_units(qtbot, window
     rows = population.panel.model.rows
     assert sum(row.elbo_per_bin is not None for row in rows) == kept
     assert sum(row.status == "not fitted" for row in rows) == LONG_UNITS - kept
-    assert f"kept the {kept} units" in population.panel.status.text()
+    assert f"kept the {kept} unit{'' if kept == 1 else 's'} fitted" in population.panel.status.text()
     assert population.panel.fit_all_button.isEnabled() and population.panel.export_button.isEnabled()
 
 

@@ -15,7 +15,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHBoxLayout, QHeade
 from vbgui.app.population import UnitRow
 from vbgui.gui.population_table import PopulationModel, PopulationSortProxy
 
-TABLE_MIN_HEIGHT = 110  # the header and three rows
+TABLE_MIN_HEIGHT = 110  # the header and four rows
+CONTROLS_WIDTH = 320  # the strip of buttons, progress and message left of the table
+ROW_PADDING = 6  # pixels above and below a row's text
 PROGRESS_FORMAT = "%v / %m units"
 NO_POPULATION = "Open a recording of several units (File > Open recording) to fit and compare them all here."
 
@@ -45,7 +47,6 @@ class PopulationPanel(QWidget):
                                       "summary.csv).")
         self.progress_bar = QProgressBar()
         self.progress_bar.setFormat(PROGRESS_FORMAT)
-        self.progress_bar.setMinimumWidth(160)
         self.status = QLabel(NO_POPULATION)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -63,6 +64,7 @@ class PopulationPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + ROW_PADDING)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.setMinimumHeight(TABLE_MIN_HEIGHT)
@@ -79,15 +81,27 @@ class PopulationPanel(QWidget):
         self.views.setStretchFactor(0, 3)
         self.views.setStretchFactor(1, 2)
 
-        controls = QHBoxLayout()
-        for button in (self.fit_all_button, self.cancel_button):
-            controls.addWidget(button)
-        controls.addWidget(self.progress_bar)
-        controls.addWidget(self.status, 1)
-        controls.addWidget(self.export_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(controls)
+        # the controls in a strip beside the table, not above it: on a laptop's short dock the table keeps the
+        # dock's whole height, and the buttons and the progress (one row) stay in view
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.fit_all_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.progress_bar, 1)
+        controls = QVBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addLayout(buttons)
+        export_row = QHBoxLayout()
+        export_row.addWidget(self.export_button)
+        export_row.addStretch(1)
+        controls.addLayout(export_row)
+        controls.addWidget(self.status)
+        controls.addStretch(1)
+        strip = QWidget()
+        strip.setLayout(controls)
+        strip.setFixedWidth(CONTROLS_WIDTH)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(strip)
         layout.addWidget(self.views, 1)
         self.fit_all_button.clicked.connect(self.fit_all_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)

@@ -26,6 +26,7 @@ class Column:
     value: Callable[[UnitRow], Any]
     text: Callable[[UnitRow], str]
     tooltip: str
+    alignment: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignRight  # numbers line up on their last digit
 
 
 def _number(value: float | None, digits: int, missing: str) -> str:
@@ -50,13 +51,15 @@ def population_columns(counts: bool) -> tuple[Column, ...]:
                       lambda r: _number(r.mean_response_per_bin, 3, "unusable data"),
                       "The unit's mean response per bin over the whole recording.")
     return (
-        Column("Unit", lambda r: r.index, lambda r: f"{r.index}: {r.unit}", "The unit's index and name in the file."),
+        Column("Unit", lambda r: r.index, lambda r: f"{r.index}: {r.unit}", "The unit's index and name in the file.",
+               Qt.AlignmentFlag.AlignLeft),
         rate,
         Column("ELBO per bin (nats)", lambda r: r.elbo_per_bin, lambda r: _fit_number(r, r.elbo_per_bin, 4),
                "The fit's ELBO divided by the number of bins fitted: comparable across units and recordings."),
         Column("Converged", lambda r: r.converged,
                lambda r: {None: "—", True: "yes", False: "no"}[r.converged],
-               "Whether the optimiser met its convergence test before its iteration limit."),
+               "Whether the optimiser met its convergence test before its iteration limit.",
+               Qt.AlignmentFlag.AlignHCenter),
         Column("Iterations", lambda r: r.iterations, lambda r: "—" if r.iterations is None else f"{r.iterations:,}",
                "Iterations the fit took."),
         Column("Gap: log p(D) − ELBO (nats)", lambda r: r.gap, lambda r: _fit_number(r, r.gap, 4),
@@ -67,7 +70,7 @@ def population_columns(counts: bool) -> tuple[Column, ...]:
                "The log Bayes factor for spike history needs a second fit without it (Fit > Compare models…); "
                "a batch fit does not compute it."),
         Column("Status", lambda r: r.status, lambda r: r.error or r.status,
-               "Not fitted, converged, not converged, or failed with its reason."),
+               "Not fitted, converged, not converged, or failed with its reason.", Qt.AlignmentFlag.AlignLeft),
     )
 
 
@@ -113,9 +116,7 @@ class PopulationModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return row.error or column.tooltip
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            left = index.column() in (0, len(self.columns) - 1)
-            return int((Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight)
-                       | Qt.AlignmentFlag.AlignVCenter)
+            return int(column.alignment | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.UserRole:
             return row.index
         return None

@@ -34,11 +34,16 @@ from vbgui.io.recording import RecordingFile
 if TYPE_CHECKING:
     from vbgui.app.batch import UnitOutcome
 
-PANEL_MIN_HEIGHT = 170
+PANEL_MIN_HEIGHT = 130
 # Tabbed docks stack a tab bar on their title bar: their scrolled contents give that height back, so a laptop's
 # window (1366 x 700) keeps the plots' minimum heights with both docks shown.
 DOCK_CONTENT_MIN_HEIGHT = 40
 BATCH_PRESET_LABEL = "population fit (preset)"
+
+
+def units(count: int) -> str:
+    """'1 unit', '3 units'."""
+    return f"{count} unit{'' if count == 1 else 's'}"
 
 
 def menu_titled(window: QMainWindow, title: str) -> QMenu:
@@ -101,6 +106,7 @@ class PopulationController(QObject):
         self.panel.cancel_requested.connect(self.cancel)
         self.panel.export_requested.connect(self.export_summary)
         self.panel.unit_clicked.connect(self.show_unit)
+        window.recording_panel.unit_chosen.connect(self.panel.select_unit)  # the table follows the Unit box
         window.fit_cleared.connect(self.follow_recording)
         for signal in (window.preset_panel.preset_changed, window.fit_started, window.fit_finished, window.fit_failed):
             signal.connect(self.update_controls)
@@ -123,8 +129,8 @@ class PopulationController(QObject):
             self.dock.close()
         else:
             self.panel.set_units(unfitted_rows(self.recording_file), self.recording_file.response_name == "counts")
-            self.panel.show_message(f"{self.recording_file.n_units} units in {Path(self.recording_file.source).name}:"
-                                    " press Fit all units.")
+            self.panel.show_message(f"{units(self.recording_file.n_units)} in "
+                                    f"{Path(self.recording_file.source).name}: press Fit all units.")
             self.dock.show()
             self.dock.raise_()
         self.panel.set_progress(0, 0)
@@ -161,7 +167,12 @@ class PopulationController(QObject):
         self.panel.set_units(unfitted_rows(recording), recording.response_name == "counts")
         self.panel.set_progress(0, len(indices))
 
+        warmup = window.warmup
+
         def task(cancel, report):
+            # the engine's first import must not race the warm-up's in another thread (a circular import
+            # inside the engine then fails); the warm-up is quick once numba's cache is filled
+            warmup.wait()
             return fit_population(recording, preset, indices, collector, cancel, report)
 
         self.batch = TaskRunner(task, "vbgui-population", self)
@@ -171,7 +182,7 @@ class PopulationController(QObject):
         worker.cancelled.connect(self._on_cancelled)
         worker.failed.connect(self._on_failed)
         self.panel.show_message(f"Fitting {preset.name or 'the preset'} ({preset.fit.family}) to "
-                                f"{len(indices)} units…")
+                                f"{units(len(indices))}…")
         self.dock.raise_()
         self.batch.start()
         self.update_controls()
@@ -192,25 +203,32 @@ class PopulationController(QObject):
             self.panel.set_row(fitted_row(rows[outcome.index], outcome))
         self.panel.progress_bar.setValue(len(self.outcomes))
 
-    def _end_batch(self, message: str) -> None:
+    def _end_batch(self) -> None:
+        """The batch's thread is ending: take its last outcomes and join it."""
         self._take_outcomes()
         if self.batch is not None:
             self.batch.shutdown()
+
+    def _say(self, message: str) -> None:
         self.panel.show_message(message)
+        self.window.show_status(f"Population: {message}")  # in view even where the dock is short
         self.update_controls()
 
     def _on_finished(self, finished: int) -> None:
+        self._end_batch()
         failed = sum(not outcome.succeeded for outcome in self.outcomes.values())
         failures = f", {failed} failed (their reasons are in the Status column)" if failed else ""
-        self._end_batch(f"{finished} units fitted{failures}: click a row to show that unit's fit.")
+        self._say(f"{units(finished)} fitted{failures}: click a row to show that unit's fit.")
         self.batch_finished.emit(finished)
 
     def _on_cancelled(self) -> None:
-        self._end_batch(f"Cancelled: kept the {len(self.outcomes)} units fitted before.")
+        self._end_batch()
+        self._say(f"Cancelled: kept the {units(len(self.outcomes))} fitted before.")
         self.batch_cancelled.emit(len(self.outcomes))
 
     def _on_failed(self, message: str) -> None:
-        self._end_batch(f"The batch did not run: {message}")
+        self._end_batch()
+        self._say(f"The batch did not run: {message}")
         self.window.show_error("The batch did not run", message)
         self.batch_failed.emit(message)
 
@@ -249,9 +267,10 @@ class PopulationController(QObject):
             for signal in (self.unit_view.worker.finished, self.unit_view.worker.failed):
                 signal.disconnect()
             self.unit_view.shutdown()
-        recording, data = self.recording_file, outcome.result
+        recording, data, warmup = self.recording_file, outcome.result, window.warmup
 
         def task(cancel, _report):
+            warmup.wait()  # as for the batch: no import racing the warm-up's
             return rebuild_unit_fit(recording, index, data, cancel)
 
         self.unit_view = TaskRunner(task, "vbgui-unit-view", self)
@@ -314,7 +333,7 @@ class PopulationController(QObject):
             window.show_error("Cannot export the summary", str(exc))
             return False
         window.preferences.save_folder = str(path.parent)
-        window.show_status(f"Wrote the summary of {len(self.outcomes)} units to {path}")
+        window.show_status(f"Wrote the summary of {units(len(self.outcomes))} to {path}")
         return True
 
     # -- shutdown -----------------------------------------------------------------------------------
