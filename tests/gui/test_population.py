@@ -175,6 +175,19 @@ def test_a_click_shows_that_units_fit_in_the_main_panels(qtbot, window, units_pa
     assert [population.panel.proxy.mapToSource(index).row() for index in selected] == [unit]
 
 
+def test_a_batch_whose_designs_would_not_fit_in_memory_is_refused_before_it_starts(qtbot, window, units_path,
+                                                                                   monkeypatch) -> None:
+    window.open_recording(units_path)
+    window.preset_panel.select("poisson-glm")
+    monkeypatch.setenv("VBGUI_MEMORY_LIMIT", "1M")
+    monkeypatch.setattr("vbgui.app.population.os.cpu_count", lambda: 4)  # 4 designs of 4000 x 26, whatever the machine
+    population = window.population
+    assert not population.fit_all()
+    assert population.batch is None and not population.outcomes
+    assert "4 design matrices at once" in window.last_error and "memory limit" in window.last_error
+    assert population.panel.fit_all_button.isEnabled()
+
+
 def test_cancel_stops_within_a_second_and_keeps_the_finished_units(qtbot, window, long_units_path) -> None:
     window.open_recording(long_units_path)
     window.preset_panel.select("poisson-glm")

@@ -9,6 +9,7 @@ value nobody computed is None, never a guess: the window shows it as
 from __future__ import annotations
 
 import math
+import os
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -17,8 +18,11 @@ import numpy as np
 
 from vbgui.app.result import FitResult
 from vbgui.core.cancel import CancelToken
+from vbgui.io.limits import check_memory
 from vbgui.io.recording import Recording, RecordingFile
+from vbgui.models.design import design_width
 from vbgui.models.preset import Preset, preset_from_dict
+from vbgui.models.step_cost import check_step_cost
 
 if TYPE_CHECKING:  # the engine (scipy, numba) is imported where units are fitted or rebuilt, off the GUI thread
     from vbgui.app.batch import UnitOutcome
@@ -121,9 +125,31 @@ class OutcomeCollector:
             return len(self._outcomes)
 
 
+def batch_workers(recording: RecordingFile) -> int:
+    """Threads :func:`fit_population` uses: one per CPU, no more than the units."""
+    return max(1, min(os.cpu_count() or 1, recording.n_units))
+
+
+def check_population_fit(recording: RecordingFile, preset: Preset, source: str) -> str | None:
+    """Refuse, before anything starts, a batch whose steps take minutes or whose designs (one per thread) would
+    not fit in memory (raises FitError or MemoryLimitError naming ``source``); return a sentence when each
+    step takes several seconds, else None.  As ``vbgui batch`` checks it."""
+    usable = [index for index in range(recording.n_units) if index not in recording.unit_problems]
+    if not usable:
+        return None
+    unit = recording.unit(usable[0])
+    width = design_width(unit, preset.design)
+    slow = check_step_cost(preset, unit.n_bins, width, source)
+    workers = batch_workers(recording)
+    check_memory(source, f"{workers} design matrices at once ({unit.n_bins} bins x {width} columns each)",
+                 float(workers) * unit.n_bins * width * 8)
+    return slow
+
+
 def fit_population(recording: RecordingFile, preset: Preset, indices: Sequence[int], collector: OutcomeCollector,
                    cancel: CancelToken, report: Callable[[int], None], workers: int | None = None) -> int:
-    """Fit ``preset`` to the units ``indices`` with :func:`vbgui.app.batch.run_batch` on threads.
+    """Fit ``preset`` to the units ``indices`` with :func:`vbgui.app.batch.run_batch` on ``workers`` threads
+    (default :func:`batch_workers`).
 
     Each outcome goes to ``collector`` as its unit finishes, then ``report``
     is called with the number finished.  Returns that number; raises
@@ -135,6 +161,7 @@ def fit_population(recording: RecordingFile, preset: Preset, indices: Sequence[i
     from vbgui.app.fit import warm_up_engine
 
     warm_up_engine()
+    workers = workers or batch_workers(recording)
     for outcome in run_batch(recording, preset, indices, executor="threads", workers=workers, cancel=cancel):
         report(collector.add(outcome))
     if len(collector) < len(indices):  # run_batch sets the token itself once it is done: count instead

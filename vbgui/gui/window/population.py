@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QScrollArea
 
-from vbgui.app.population import OutcomeCollector, UnitFit, fit_population, fitted_row, rebuild_unit_fit, unfitted_rows
+from vbgui.app.population import (OutcomeCollector, UnitFit, check_population_fit, fit_population, fitted_row,
+                                  rebuild_unit_fit, unfitted_rows)
 from vbgui.errors import VbguiError
 from vbgui.gui.diagnostics_worker import TaskRunner
 from vbgui.gui.population_panel import NO_POPULATION, PopulationPanel
@@ -161,6 +162,11 @@ class PopulationController(QObject):
             return False
         if self.is_running():
             return False
+        try:
+            slow = check_population_fit(self.recording_file, preset, Path(self.recording_file.source).name)
+        except VbguiError as exc:
+            window.show_error("Cannot fit all units", str(exc))
+            return False
         recording, indices = self.recording_file, list(range(self.recording_file.n_units))
         self.outcomes = {}
         self.collector = collector = OutcomeCollector()
@@ -182,7 +188,7 @@ class PopulationController(QObject):
         worker.cancelled.connect(self._on_cancelled)
         worker.failed.connect(self._on_failed)
         self.panel.show_message(f"Fitting {preset.name or 'the preset'} ({preset.fit.family}) to "
-                                f"{units(len(indices))}…")
+                                f"{units(len(indices))}…" + (f" Note: {slow}." if slow else ""))
         self.dock.raise_()
         self.batch.start()
         self.update_controls()
