@@ -16,6 +16,7 @@ from vbgui.io.npz import save_npz, save_units_npz
 from vbgui.models.synthetic import make_synthetic_population, make_synthetic_recording
 
 from .test_window_layout import SIZES, rect_in_window, window_plots
+from .window_helpers import set_field
 
 BATCH_TIMEOUT_MS = 60_000
 SMALL_UNITS = 4
@@ -186,6 +187,23 @@ def test_a_batch_whose_designs_would_not_fit_in_memory_is_refused_before_it_star
     assert population.batch is None and not population.outcomes
     assert "4 design matrices at once" in window.last_error and "memory limit" in window.last_error
     assert population.panel.fit_all_button.isEnabled()
+
+
+def test_fit_all_waits_for_a_running_single_fit(qtbot, window, long_units_path) -> None:
+    window.open_recording(long_units_path)
+    window.preset_panel.select("poisson-glm")
+    window.preset_panel.estimator.setCurrentText("reparam")
+    set_field(window, "fit.max_iter", "100000")
+    population = window.population
+    assert population.fit_all_action.isEnabled()
+    with qtbot.waitSignal(window.fit_started, timeout=5_000):
+        assert window.run_fit()
+    assert not population.fit_all_action.isEnabled() and not population.panel.fit_all_button.isEnabled()
+    assert not population.fit_all() and "Stop the running fit" in window.last_error
+    assert population.batch is None
+    with qtbot.waitSignal(window.fit_finished, timeout=BATCH_TIMEOUT_MS):
+        window.stop_fit()
+    assert population.fit_all_action.isEnabled()
 
 
 def test_cancel_stops_within_a_second_and_keeps_the_finished_units(qtbot, window, long_units_path) -> None:

@@ -139,7 +139,8 @@ class PopulationController(QObject):
 
     def update_controls(self, *_args) -> None:
         running = self.is_running()
-        can_fit = self.recording_file is not None and self.window.preset_panel.current_preset() is not None
+        can_fit = (self.recording_file is not None and self.window.preset_panel.current_preset() is not None
+                   and not self.window.is_fitting())
         self.panel.set_running(running, can_fit, bool(self.outcomes))
         self.fit_all_action.setEnabled(can_fit and not running)
 
