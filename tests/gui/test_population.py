@@ -123,6 +123,23 @@ def test_fit_all_fills_the_table_in_the_background(qtbot, window, units_path) ->
         assert float(shown_text(population, unit, rate)) == pytest.approx(expected_rate, abs=0.01)
 
 
+def test_the_gap_shows_where_the_evidence_is_exact(qtbot, window, tmp_path) -> None:
+    path = tmp_path / "gaussian-units.npz"
+    save_units_npz(make_synthetic_population("gaussian", n_units=3, n_bins=2000, stimulus_lags=5, seed=4), path)
+    window.open_recording(path)
+    window.preset_panel.select("linear-gaussian")
+    window.preset_panel.family.setCurrentText("mean-field")
+    population = window.population
+    with qtbot.waitSignal(population.batch_finished, timeout=BATCH_TIMEOUT_MS):
+        assert population.fit_all()
+    assert column_of(population, "Mean response per bin") == 1  # not spike counts: no rate in Hz
+    gap = column_of(population, "Gap")
+    for unit in range(3):
+        result = population.outcomes[unit].result
+        shown = float(shown_text(population, unit, gap).replace(",", ""))
+        assert shown == pytest.approx(result["log_evidence"] - result["elbo"], abs=1e-4) and shown > 0
+
+
 def test_a_column_sorts_the_units_by_its_values(qtbot, window, units_path) -> None:
     population = fit_all_to_end(qtbot, window, units_path)
     table = population.panel.table
