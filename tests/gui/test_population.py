@@ -91,6 +91,22 @@ def test_the_dock_is_tabbed_with_the_diagnostics_and_comes_forward_for_several_u
     assert population.dock.isHidden()
 
 
+def test_a_saved_layout_does_not_bring_back_an_empty_population_dock(qtbot, fresh_settings, units_path) -> None:
+    from vbgui.gui.main_window import MainWindow
+
+    first = MainWindow(settings=fresh_settings, load_sample=False)
+    qtbot.addWidget(first)
+    first.show()
+    first.open_recording(units_path)
+    assert not first.population.dock.isHidden()
+    first.close()  # saves the layout with the Population dock shown
+    second = MainWindow(settings=fresh_settings)  # opens the one-unit sample recording
+    qtbot.addWidget(second)
+    second.show()
+    assert second.population.dock.isHidden()
+    second.close()
+
+
 def test_fit_all_fills_the_table_in_the_background(qtbot, window, units_path) -> None:
     window.open_recording(units_path)
     window.preset_panel.select("poisson-glm")

@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         if load_sample and SAMPLE_RECORDING.is_file():
             self.open_recording(SAMPLE_RECORDING, remember=False)
         self.restore_layout()
+        self.population.match_dock_to_recording()
         self.fit.update_controls()
         self.fit.start_engine_warmup()
         self.warmup = self.fit.warmup

@@ -137,6 +137,11 @@ class PopulationController(QObject):
         self.panel.set_progress(0, 0)
         self.update_controls()
 
+    def match_dock_to_recording(self) -> None:
+        """Show the dock when the recording has several units, hide it otherwise (after a saved layout is
+        restored, which may remember it shown for another file)."""
+        self.dock.setVisible(self.recording_file is not None)
+
     def update_controls(self, *_args) -> None:
         running = self.is_running()
         can_fit = (self.recording_file is not None and self.window.preset_panel.current_preset() is not None
