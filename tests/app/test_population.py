@@ -33,7 +33,8 @@ def test_unfitted_rows_hold_each_units_mean_and_rate(poisson_units) -> None:
     assert [row.unit for row in rows] == list(poisson_units.unit_names)
     for index, row in enumerate(rows):
         mean = poisson_units.responses[:, index].mean()
-        assert row.mean_response_per_bin == mean and row.rate_per_second == pytest.approx(mean / poisson_units.dt)
+        assert row.mean_response_per_bin == pytest.approx(mean, rel=1e-12)
+        assert row.rate_per_second == pytest.approx(mean / poisson_units.dt)
         assert row.status == NOT_FITTED and row.elbo_per_bin is None and row.converged is None
 
 

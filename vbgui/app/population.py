@@ -65,11 +65,11 @@ class UnitRow:
 
 def unfitted_rows(recording: RecordingFile) -> list[UnitRow]:
     """One row per unit of ``recording``, in file order, before any fit (NaN mean for unusable data)."""
+    means = np.mean(recording.responses, axis=0)  # one pass over the (T, U) array, row by row
     rows = []
     for index, name in enumerate(recording.unit_names):
-        usable = index not in recording.unit_problems
-        mean = float(np.mean(recording.responses[:, index])) if usable else math.nan
-        rows.append(UnitRow(index, name, mean, recording.dt, error="" if usable else recording.unit_problems[index]))
+        problem = recording.unit_problems.get(index, "")
+        rows.append(UnitRow(index, name, math.nan if problem else float(means[index]), recording.dt, error=problem))
     return rows
 
 
