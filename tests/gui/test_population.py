@@ -332,3 +332,18 @@ def test_both_docks_fit_a_laptop_window_keeping_the_plots_readable(qtbot, window
         top_left = widget.mapTo(viewport, QPoint(0, 0))
         assert viewport.rect().contains(QRect(top_left, widget.size())), widget
     assert population.panel.table.height() >= TABLE_MIN_HEIGHT
+
+
+def test_the_coupling_matrix_slot_is_empty_and_hidden_until_given_a_view(qtbot, window, units_path) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    window.open_recording(units_path)
+    panel = window.population.panel
+    area = panel.coupling_area
+    assert area.objectName() == "coupling-matrix-area" and area.isHidden() and area.layout().count() == 0
+    heat_maps = QLabel("heat maps")
+    panel.set_coupling_view(heat_maps)
+    assert not area.isHidden() and area.layout().itemAt(0).widget() is heat_maps
+    assert panel.views.indexOf(area) == 1  # beside the table
+    panel.set_coupling_view(None)
+    assert area.isHidden() and area.layout().count() == 0
