@@ -9,6 +9,8 @@
    for comparison, then a mean-field fit; the exact posterior is drawn too.
 3. A three-parameter Poisson model, whose true posterior is an exact grid.
 4. The dialogs: About (both tabs), the variables dialog, the user guide.
+5. The Population dock: eight simulated units fitted with Fit all units, sorted by ELBO per bin, one unit's
+   fit shown in the main panels.
 
 Run under a display or Xvfb:
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1080x24" python tools/screenshots.py --out /tmp/shots
@@ -152,6 +154,35 @@ def dialogs(app: QApplication, window, out: Path, folder: Path) -> None:
     window.user_guide.close()
 
 
+def population_view(app: QApplication, window, out: Path, recording_path: Path) -> None:
+    """Scenario 5: a recording of eight units, Fit all units, the table sorted by ELBO per bin, a unit clicked."""
+    from PySide6.QtCore import Qt
+
+    wait_until(app, window.warmup.is_ready)  # the engine's modules are imported by one thread at a time
+    from vbgui.io.npz import save_units_npz
+    from vbgui.models.synthetic import make_synthetic_population
+
+    save_units_npz(make_synthetic_population("poisson", n_units=8, n_bins=20_000, stimulus_lags=10, seed=1),
+                   recording_path)
+    window.open_recording(recording_path)
+    window.posterior_plot.clear_kept()
+    window.preset_panel.select("poisson-glm")
+    population = window.population
+    population.fit_all()
+    wait_until(app, lambda: population.batch is not None and not population.is_running())
+    elbo = next(i for i, column in enumerate(population.panel.model.columns) if column.header.startswith("ELBO"))
+    population.panel.table.sortByColumn(elbo, Qt.SortOrder.DescendingOrder)
+    shown = []
+    population.unit_shown.connect(shown.append)
+    population.show_unit(population.panel.proxy.index(0, 0).data(Qt.ItemDataRole.UserRole))
+    wait_until(app, lambda: bool(shown))
+    population.panel.select_unit(shown[0])
+    wait_until(app, lambda: not window.diagnostics.is_running())
+    settle(app)
+    grab(population.dock, out / "population-dock.png")
+    grab(window, out / "population-window.png")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "vbgui-screenshots")
@@ -177,6 +208,7 @@ def main() -> int:
         teaching_picture(app, window, args.out, Path(folder) / "linear-gaussian.npz")
         grid_reference(app, window, args.out, Path(folder) / "three-weights.npz")
         dialogs(app, window, args.out, Path(folder))
+        population_view(app, window, args.out, Path(folder) / "eight-units.npz")
     window.close()
     return 0
 

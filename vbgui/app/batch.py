@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import csv
+import io
 import json
 import math
 import os
@@ -90,6 +92,18 @@ class BatchProgress:
     finished: int
     total: int
     outcome: UnitOutcome
+
+
+def summary_csv_text(outcomes: Sequence[UnitOutcome], columns: Sequence[str] = SUMMARY_COLUMNS,
+                     row: Callable[[UnitOutcome], dict[str, str]] | None = None) -> str:
+    """``summary.csv`` of a batch (``vbgui batch`` and the window's export): the header, then one row per
+    unit, ``row(outcome)`` (default: :meth:`UnitOutcome.summary_row`) under ``columns``."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for outcome in outcomes:
+        writer.writerow(row(outcome) if row is not None else outcome.summary_row())
+    return text.getvalue()
 
 
 def _one_line(message: object) -> str:

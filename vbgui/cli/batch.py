@@ -13,8 +13,6 @@ finished units' files and a summary of them.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import signal
 import sys
@@ -96,23 +94,11 @@ def check_flags(args: argparse.Namespace) -> None:
         raise OutputFileError(f"--out {out}: its parent folder {out.parent} does not exist")
 
 
-def summary_text(outcomes: list, amortised: bool = False) -> str:
-    """``summary.csv``: the header, then one row per unit (with the gap columns when ``amortised``)."""
-    from vbgui.app.amortise import AMORTISE_SUMMARY_COLUMNS, amortised_summary_row
-    from vbgui.app.batch import SUMMARY_COLUMNS
-
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=AMORTISE_SUMMARY_COLUMNS if amortised else SUMMARY_COLUMNS,
-                            lineterminator="\n")
-    writer.writeheader()
-    for outcome in outcomes:
-        writer.writerow(amortised_summary_row(outcome) if amortised else outcome.summary_row())
-    return text.getvalue()
-
-
 def run(args: argparse.Namespace) -> int:
-    from vbgui.app.amortise import AmortiseSettings, amortise_batch, check_amortisable
-    from vbgui.app.batch import UnitOutcome, connect_dask, resolve_units, result_file_stems, resumable, run_batch
+    from vbgui.app.amortise import (AMORTISE_SUMMARY_COLUMNS, AmortiseSettings, amortise_batch, amortised_summary_row,
+                                    check_amortisable)
+    from vbgui.app.batch import (UnitOutcome, connect_dask, resolve_units, result_file_stems, resumable, run_batch,
+                                 summary_csv_text)
     from vbgui.app.fit import warm_up_engine
     from vbgui.core.cancel import CancelToken
     from vbgui.io.limits import check_memory
@@ -183,7 +169,9 @@ def run(args: argparse.Namespace) -> int:
         raise OutputFileError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
 
     def write_summary() -> None:
-        text = summary_text([finished[index] for index in indices if index in finished], args.amortise)
+        done = [finished[index] for index in indices if index in finished]
+        text = (summary_csv_text(done, AMORTISE_SUMMARY_COLUMNS, amortised_summary_row) if args.amortise
+                else summary_csv_text(done))
         write_file(summary_path, lambda handle: handle.write(text.encode("utf-8")), force=True, inputs=inputs)
 
     cancel = CancelToken()
