@@ -158,7 +158,7 @@ def population_view(app: QApplication, window, out: Path, recording_path: Path) 
     """Scenario 5: a recording of eight units, Fit all units, the table sorted by ELBO per bin, a unit clicked."""
     from PySide6.QtCore import Qt
 
-    wait_until(app, window.warmup.is_ready)  # the engine's modules are imported by one thread at a time
+    wait_until(app, window.warmup.is_ready)  # the batch then fits at once, without compiling the kernels first
     from vbgui.io.npz import save_units_npz
     from vbgui.models.synthetic import make_synthetic_population
 

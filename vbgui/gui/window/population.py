@@ -179,12 +179,7 @@ class PopulationController(QObject):
         self.panel.set_units(unfitted_rows(recording), recording.response_name == "counts")
         self.panel.set_progress(0, len(indices))
 
-        warmup = window.warmup
-
         def task(cancel, report):
-            # the engine's first import must not race the warm-up's in another thread (a circular import
-            # inside the engine then fails); the warm-up is quick once numba's cache is filled
-            warmup.wait()
             return fit_population(recording, preset, indices, collector, cancel, report)
 
         self.batch = TaskRunner(task, "vbgui-population", self)
@@ -279,10 +274,9 @@ class PopulationController(QObject):
             for signal in (self.unit_view.worker.finished, self.unit_view.worker.failed):
                 signal.disconnect()
             self.unit_view.shutdown()
-        recording, data, warmup = self.recording_file, outcome.result, window.warmup
+        recording, data = self.recording_file, outcome.result
 
         def task(cancel, _report):
-            warmup.wait()  # as for the batch: no import racing the warm-up's
             return rebuild_unit_fit(recording, index, data, cancel)
 
         self.unit_view = TaskRunner(task, "vbgui-unit-view", self)
