@@ -16,7 +16,7 @@ MATRIX_FREE_FAMILIES = ("mean-field", "low-rank")
 
 
 def fits_matrix_free(family: str, dim: int) -> bool:
-    """Whether a fit of this family at this many parameters forms no D x D curvature: from
-    MATRIX_FREE_MIN_DIM parameters on, mean-field solves its Newton step by conjugate gradients and
-    low-rank starts from that mean-field optimum (the one place this is decided)."""
+    """Whether a fit of this family at this many parameters forms no D x D curvature (the one place this
+    is decided): from MATRIX_FREE_MIN_DIM parameters on, mean-field solves its Newton step by conjugate
+    gradients, and both families start from the diagonal of the curvature alone."""
     return family in MATRIX_FREE_FAMILIES and dim >= MATRIX_FREE_MIN_DIM

@@ -5,8 +5,7 @@ T x D^2 multiply-adds for T bins and D parameters, at roughly 1e10 a second
 (benchmarks/bench_engine.py: 1e6 x 20^2 in 34 ms), except where no D x D
 matrix is formed (:func:`vbgui.core.names.fits_matrix_free`): a mean-field q from 100 parameters on
 (conjugate gradients, counted as 50 passes of T x D) and the low-rank family
-(T x D x (rank + 2) per pass, counted as 3 passes; from 100 parameters on its
-first phase is a mean-field fit, whose steps cost as mean-field's).  One step of a Monte
+(T x D x (rank + 2) per pass, counted as 3 passes).  One step of a Monte
 Carlo estimator evaluates x_t'w for every sample: about samples x T x D
 multiply-adds, at roughly 3e8 a second (measured: 10,000 samples x 10,000
 bins x 26 parameters in 8 s on a shared 2-core machine).
@@ -30,9 +29,7 @@ def step_operations(preset: Preset, n_rows: int, dim: int) -> float:
     if preset.fit.estimator != "exact":
         return float(preset.fit.samples) * n_rows * dim
     if preset.fit.family == "low-rank":
-        low_rank = 3.0 * n_rows * dim * (min(preset.fit.rank, dim) + 2)
-        mean_field_phase = CONJUGATE_GRADIENT_PASSES * n_rows * dim if fits_matrix_free("low-rank", dim) else 0.0
-        return max(low_rank, mean_field_phase)
+        return 3.0 * n_rows * dim * (min(preset.fit.rank, dim) + 2)
     if fits_matrix_free(preset.fit.family, dim):
         return float(CONJUGATE_GRADIENT_PASSES) * n_rows * dim
     return float(n_rows) * dim * dim
