@@ -27,7 +27,7 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter,
                                QVBoxLayout, QWidget)
 
-from vbgui.gui.style import PALETTE, TITLE_SIZE, pen, style_plot
+from vbgui.gui.style import PALETTE, TITLE_SIZE, correlation_colour_map, pen, style_plot
 
 if TYPE_CHECKING:
     from vbgui.app.diagnose import Diagnostics, DiagnosticsProgress
@@ -39,7 +39,6 @@ REFERENCE_CHOICES = {"auto": "auto", "PSIS": "psis", "HMC": "hmc"}
 # one labelled tick every so many parameters: along the wide bar plot, the heat maps' narrow x and taller y axes
 TICK_EVERY = {"bars": 6, "columns": 8, "rows": 3}
 REFERENCE_NAMES = {"psis": "PSIS", "hmc": "HMC", "exact": "exact"}
-CORRELATION_MAP = "CET-D1"  # diverging blue-white-red, white at 0
 SUMMARY_WIDTH = 390
 PANEL_HEIGHT = 270
 KHAT_TIP = ("Pareto k-hat of the importance weights p(y, w) / q(w), w ~ q (PSIS), ± its standard error: "
@@ -186,7 +185,7 @@ class DiagnosticsPlots(pg.GraphicsLayoutWidget):
         self.ratio_plot.addItem(self.ratio_bars)
         self.ratio_plot.addItem(pg.InfiniteLine(pos=1.0, angle=0, pen=pen("reference", width=1.0, dashed=True)))
         self.ratio_plot.setMouseEnabled(x=False, y=False)
-        colour_map = pg.colormap.get(CORRELATION_MAP)
+        colour_map = correlation_colour_map()  # blue-white-red (light), blue-black-red (dark)
         self.corr_plots: dict[str, pg.PlotItem] = {}
         self.corr_images: dict[str, pg.ImageItem] = {}
         for col, (key, title) in enumerate((("reference", "correlation: reference"), ("q", "correlation: q")),
@@ -262,6 +261,7 @@ class DiagnosticsPanel(QWidget):
         self.progress_bar.setTextVisible(False)
         self.progress_bar.setMaximumWidth(160)
         self.status = QLabel("")
+        self.status.setWordWrap(True)  # a long message wraps under the controls instead of widening the panel
         self.diagnose_button.clicked.connect(
             lambda: self.diagnose_requested.emit(REFERENCE_CHOICES[self.reference_choice.currentText()]))
         self.cancel_button.clicked.connect(self.cancel_requested)
@@ -286,16 +286,18 @@ class DiagnosticsPanel(QWidget):
         controls.addWidget(self.reference_choice)
         controls.addWidget(self.cancel_button)
         controls.addWidget(self.progress_bar)
-        controls.addWidget(self.status, 1)
+        controls.addStretch(1)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(controls)
+        left_layout.addWidget(self.status)
         left_layout.addWidget(scroll, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.plots)
-        self.splitter.setSizes([SUMMARY_WIDTH, 3 * SUMMARY_WIDTH])
+        self.default_split = (SUMMARY_WIDTH, 3 * SUMMARY_WIDTH)  # numbers left, plots right (in the dock)
+        self.splitter.setSizes(list(self.default_split))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.splitter)

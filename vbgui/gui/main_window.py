@@ -116,6 +116,8 @@ class MainWindow(QMainWindow):
         if load_sample and SAMPLE_RECORDING.is_file():
             self.open_recording(SAMPLE_RECORDING, remember=False)
         self.restore_layout()
+        # dock or tab before the first layout pass, so the restored splitter sizes fit the room they get
+        self.diagnostics.placement.update_placement()
         self.fit.update_controls()
         self.fit.start_engine_warmup()
         self.warmup = self.fit.warmup
