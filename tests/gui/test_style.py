@@ -9,8 +9,8 @@ from PySide6.QtGui import QColor, QPalette
 
 from vbgui.gui.diagnostics_panel import DiagnosticsPlots
 from vbgui.gui.parameters_panel import FilterPlot
-from vbgui.gui.style import (DARK_OVERRIDES, PALETTE, colour_name, configure_pyqtgraph, dark_palette, label_axis,
-                             style_plot)
+from vbgui.gui.style import (DARK_OVERRIDES, DARK_WINDOW, PALETTE, TEXT_COLOURS, colour_name, configure_pyqtgraph,
+                             dark_palette, label_axis, style_plot)
 
 from tests.gui.axes import check_axes_show_their_numbers, shown_ticks
 
@@ -99,3 +99,12 @@ def test_heat_maps_show_a_zero_correlation_in_the_background_s_lightness(qtbot, 
     background = pg.mkColor(pg.getConfigOption("background"))
     assert contrast(zero, background) < 1.3  # never a white block on the dark background
     assert contrast(one, zero) >= 3.0  # a correlation of 1 stands out
+
+
+def test_coloured_words_read_on_the_theme_s_background(qtbot, theme) -> None:
+    # the dark theme's window and text-field backgrounds; the light theme's are near white
+    backgrounds = ([QColor(DARK_WINDOW[QPalette.ColorRole.Window]), QColor(DARK_WINDOW[QPalette.ColorRole.Base])]
+                   if theme == "dark" else [QColor("#EFEFEF"), QColor("#FFFFFF")])
+    for word, colour in TEXT_COLOURS.items():  # a verdict, "converged", an error
+        for background in backgrounds:
+            assert contrast(QColor(colour), background) >= 3.0, (theme, word, background.name())

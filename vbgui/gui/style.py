@@ -32,6 +32,11 @@ DARK_OVERRIDES: dict[str, str] = {"counts": "#BBBBBB", "elbo": "#FFFFFF", "refer
 LIGHT_FILLS: dict[str, object] = {"band_alpha": 90, "correlation_map": "CET-D1"}
 DARK_FILLS: dict[str, object] = {"band_alpha": 190, "correlation_map": "CET-D4"}
 FILLS: dict[str, object] = dict(LIGHT_FILLS)
+# Words coloured by what they say (a verdict, "converged", an error), readable on the theme's background:
+# the light theme's dark green, ochre and rust would sink into the dark one (contrast under 2.5).
+LIGHT_TEXT: dict[str, str] = {"good": "#007a50", "unreliable": "#A66200", "poor": "#B03A00"}
+DARK_TEXT: dict[str, str] = {"good": "#2EBD8B", "unreliable": "#E69F00", "poor": "#FF7A45"}
+TEXT_COLOURS: dict[str, str] = dict(LIGHT_TEXT)
 DARK_WINDOW = {QPalette.ColorRole.Window: "#2B2B2B", QPalette.ColorRole.WindowText: "#E6E6E6",
                QPalette.ColorRole.Base: "#1F1F1F", QPalette.ColorRole.AlternateBase: "#2B2B2B",
                QPalette.ColorRole.Text: "#E6E6E6", QPalette.ColorRole.Button: "#353535",
@@ -57,6 +62,7 @@ def configure_pyqtgraph(theme: str = "light") -> None:
                         antialias=True)
     PALETTE.update({**LIGHT_PALETTE, **DARK_OVERRIDES} if dark else LIGHT_PALETTE)
     FILLS.update(DARK_FILLS if dark else LIGHT_FILLS)
+    TEXT_COLOURS.update(DARK_TEXT if dark else LIGHT_TEXT)
 
 
 def colour_name(role: str) -> str:
