@@ -3,8 +3,9 @@
 Opens the window as a user does (the default layout at ``--size``, the
 theme of ``--theme``), fits the shipped grasshopper recording with the
 poisson-glm preset and a mean-field q, waits for the diagnostics, and saves
-the window (``docs/images/diagnostics.png``, the README picture, unless
-``--no-docs``), the diagnostics alone (the dock, or on a short window the
+the window and its lower part, from the posterior panel down
+(``docs/images/diagnostics.png``, the README picture, unless ``--no-docs``:
+full size, readable, under 300 KB), the diagnostics alone (the dock, or on a short window the
 Diagnostics tab), and the model-comparison dialog (poisson-glm with and
 without spike history) into ``--out`` (default: a temporary folder).
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from screenshot_helpers import grab, settle, wait_until  # tools/ is on sys.path when run as a script
+from screenshot_helpers import below, grab, settle, wait_until  # tools/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parent.parent
 README_IMAGE = REPO / "docs" / "images" / "diagnostics.png"
@@ -59,8 +60,8 @@ def main() -> int:
     plot.y_choice.setCurrentText("stim[1]")
     settle(app, 1.0)
     grab(window, args.out / "diagnostics-window.png")
-    if not args.no_docs:
-        grab(window, README_IMAGE)
+    if not args.no_docs:  # the posterior panel with the reference's contours and the dock, at full size
+        grab(window, README_IMAGE, region=below(window, plot))
     grab(plot, args.out / "posterior-psis.png")
     content = window.diagnostics.placement.content
     if window.plot_tabs.indexOf(content) >= 0:
