@@ -244,8 +244,12 @@ def empty_notes(window: MainWindow) -> dict[str, EmptyPlotNote]:
     return notes
 
 
+def axis_drawn(axis: pg.AxisItem) -> bool:
+    return axis.isVisible() and axis.opacity() > 0.0
+
+
 def axes_shown(plot: pg.PlotItem) -> bool:
-    return plot.getAxis("left").isVisible() and plot.getAxis("bottom").isVisible()
+    return axis_drawn(plot.getAxis("left")) and axis_drawn(plot.getAxis("bottom"))
 
 
 def test_before_the_first_fit_no_empty_axes_and_one_plain_sentence_per_panel(qtbot, sample_window) -> None:
@@ -255,13 +259,15 @@ def test_before_the_first_fit_no_empty_axes_and_one_plain_sentence_per_panel(qtb
     notes = empty_notes(window)
     assert len(notes) == 5  # ELBO, complexity, posterior, stimulus and spike-history filters
     for name, note in notes.items():
-        assert not note.plot.getAxis("left").isVisible() and not note.plot.getAxis("bottom").isVisible(), name
+        assert not axis_drawn(note.plot.getAxis("left")) and not axis_drawn(note.plot.getAxis("bottom")), name
     said = [note.label.toPlainText() for note in notes.values() if note.label.isVisible() and note.label.toPlainText()]
     # one sentence per panel (ELBO, posterior, parameters), each saying what comes there, none repeated
     assert len(said) == 3 and len(set(said)) == 3 and all(text.startswith("No fit yet") for text in said)
-    for note in notes.values():  # each sentence is within its plot's view
+    for note in notes.values():  # each sentence is within its plot's view and undrawn axes, under the title
         if note.label.isVisible():
-            assert note.plot.vb.sceneBoundingRect().contains(note.label.mapRectToScene(note.label.boundingRect()))
+            room = note.plot.mapRectToScene(note.area())
+            assert room.contains(note.label.mapRectToScene(note.label.boundingRect()))
+            assert room.top() >= note.plot.titleLabel.sceneBoundingRect().bottom() - 1
     assert axes_shown(window.parameters_panel.rate_plot)  # the observed rate is data: on its axes
     assert "No fit" in window.diagnostics.panel.summary.text()  # said once in the dock, not under each plot
     assert not window.diagnostics.panel.plots.isVisibleTo(window.diagnostics.panel)
@@ -272,7 +278,7 @@ def test_before_the_first_fit_no_empty_axes_and_one_plain_sentence_per_panel(qtb
         assert axes_shown(note.plot) and not note.label.isVisible(), name
     window.reset_action.trigger()  # no fit again: the sentences are back, the axes gone
     for name, note in notes.items():
-        assert not axes_shown(note.plot) and note.label.isVisible(), name
+        assert not axis_drawn(note.plot.getAxis("left")) and note.label.isVisible(), name
 
 
 def test_reset_leaves_no_panel_showing_the_old_fit(qtbot, window, small_recording_path) -> None:
