@@ -2,7 +2,8 @@
 
 1. The first-launch state (the grasshopper recording, poisson-glm) before,
    during and after a live reparam fit: each panel and the whole window, as
-   a user sees it (Diagnostics dock shown); the window after the fit and its
+   a user sees it (Diagnostics dock shown, or on a short window the
+   Diagnostics tab, grabbed chosen too); the window after the fit and its
    diagnostics is ``docs/images/main-window.png`` (the README's screenshot);
    with the panels, the user guide's pictures (``docs/images/guide-*.png``).
 2. The teaching picture: a linear-Gaussian recording, a full-rank fit kept
@@ -44,21 +45,43 @@ def set_field(window, key: str, text: str) -> None:
     edit.textEdited.emit(text)
 
 
-def run_and_wait(app: QApplication, window) -> None:
-    finished = []
+def diagnosed(window) -> list:
+    """A list that receives the outcome of the next diagnosis (finished or failed); connect before Run.
+
+    The diagnostics start from the event loop after ``fit_finished``, so "not running" right after the fit
+    says nothing: wait for this list instead.
+    """
+    outcomes: list = []
+    diagnostics = window.diagnostics
 
     def done(outcome) -> None:
-        finished.append(outcome)
+        outcomes.append(outcome)
+        diagnostics.diagnostics_finished.disconnect(done)
+        diagnostics.diagnostics_failed.disconnect(done)
 
-    window.fit_finished.connect(done)
-    window.fit_failed.connect(done)
+    diagnostics.diagnostics_finished.connect(done)
+    diagnostics.diagnostics_failed.connect(done)
+    return outcomes
+
+
+def run_and_wait(app: QApplication, window) -> None:
+    """Run a fit and wait for its end and its diagnostics."""
+    outcomes = diagnosed(window)
     window.run_fit()
-    wait_until(app, lambda: bool(finished))
-    # only this function's slot: the diagnostics listen to these signals too
-    window.fit_finished.disconnect(done)
-    window.fit_failed.disconnect(done)
-    wait_until(app, lambda: not window.diagnostics.is_running())
+    wait_until(app, lambda: bool(outcomes))
     settle(app)
+
+
+def grab_diagnostics_tab(app: QApplication, window, path: Path, width: int | None = None) -> None:
+    """On a short window the Diagnostics are a tab beside the plots: a picture with that tab chosen, if it is one."""
+    content = window.diagnostics.placement.content
+    if window.plot_tabs.indexOf(content) < 0:
+        return
+    window.plot_tabs.setCurrentWidget(content)
+    settle(app, 0.5)
+    grab(window, path, width=width)
+    window.plot_tabs.setCurrentIndex(0)
+    settle(app, 0.3)
 
 
 def live_fit_panels(app: QApplication, window, out: Path, images: Path) -> None:
@@ -74,6 +97,7 @@ def live_fit_panels(app: QApplication, window, out: Path, images: Path) -> None:
     window.preset_panel.estimator.setCurrentText("reparam")
     set_field(window, "fit.max_iter", "1500")
     grab(window.preset_panel.parentWidget(), images / "guide-3-preset.png")
+    outcomes = diagnosed(window)
     window.run_fit()
     wait_until(app, lambda: window.runner.worker.latest is not None and window.runner.worker.latest.iteration >= 150)
     settle(app, 0.2)
@@ -83,11 +107,12 @@ def live_fit_panels(app: QApplication, window, out: Path, images: Path) -> None:
         grab(widget, out / f"live-{name}.png")
     grab(window, out / "live-window.png")
     grab(window, images / "guide-4-running.png", width=GUIDE_WIDTH)
-    wait_until(app, lambda: not window.is_fitting())
-    wait_until(app, lambda: not window.diagnostics.is_running())
+    wait_until(app, lambda: bool(outcomes), timeout=300.0)  # an HMC reference takes a while
     settle(app)
     grab(window, out / "done-window.png")
     grab(window, images / README_IMAGE.name, width=README_WIDTH)
+    grab_diagnostics_tab(app, window, out / "done-diagnostics-tab.png")
+    grab_diagnostics_tab(app, window, images / "guide-6-diagnostics.png", width=GUIDE_WIDTH)
     grab(window.summary_panel.parentWidget(), out / "live-summary.png")
     grab(window.summary_panel.parentWidget(), images / "guide-5-summary.png")
     grab(window.parameters_panel, out / "done-parameters.png")
@@ -109,6 +134,7 @@ def teaching_picture(app: QApplication, window, out: Path, recording_path: Path)
     run_and_wait(app, window)
     grab(window.posterior_plot, out / "compare-posterior.png")
     grab(window, out / "compare-window.png")
+    grab_diagnostics_tab(app, window, out / "compare-diagnostics-tab.png")
 
 
 def grid_reference(app: QApplication, window, out: Path, recording_path: Path) -> None:

@@ -27,6 +27,7 @@ from vbgui.gui.preferences import Preferences
 from vbgui.gui.preset_panel import PresetPanel
 from vbgui.gui.recent_files import RecentFiles, application_settings
 from vbgui.gui.recording_panel import RecordingPanel
+from vbgui.gui.style import TEXT_COLOURS
 from vbgui.gui.summary_panel import SummaryPanel
 from vbgui.gui.window.actions import add_action
 from vbgui.gui.window.fit_control import FitController
@@ -39,8 +40,6 @@ from vbgui.gui.window.results import ResultsController
 from vbgui.gui.window.theme import ThemeController
 
 __all__ = ["DEFAULT_PRESET", "DEFAULT_SIZE", "SAMPLE_RECORDING", "MainWindow", "default_window_size"]
-
-ERROR_COLOUR = "#B03A00"
 
 
 class MainWindow(QMainWindow):
@@ -120,6 +119,8 @@ class MainWindow(QMainWindow):
             self.open_recording(SAMPLE_RECORDING, remember=False)
         self.restore_layout()
         self.population.match_dock_to_recording()
+        # dock or tab before the first layout pass, so the restored splitter sizes fit the room they get
+        self.diagnostics.placement.update_placement()
         self.fit.update_controls()
         self.fit.start_engine_warmup()
         self.warmup = self.fit.warmup
@@ -149,7 +150,7 @@ class MainWindow(QMainWindow):
     # -- messages -----------------------------------------------------------------------------------
     def show_status(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status line, in the error colour when ``error``."""
-        self.status_label.setStyleSheet(f"color: {ERROR_COLOUR};" if error else "")
+        self.status_label.setStyleSheet(f"color: {TEXT_COLOURS['poor']};" if error else "")
         self.status_label.setText(text)
 
     def show_error(self, title: str, message: str) -> None:
