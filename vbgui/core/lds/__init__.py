@@ -8,5 +8,6 @@
     estep.py         Newton on the means and the covariance fixed point, line-searched
     mstep.py         the dynamics in closed form
     em.py            variational EM, a generator of reports with cancellation
+    names.py         the family and likelihood names (no numba: presets import them)
     sample.py        draws from the model and a starting point for its parameters
 """

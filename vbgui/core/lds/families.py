@@ -25,8 +25,7 @@ import numpy as np
 
 from vbgui.core.lds.blocktri import (block_cholesky, block_logdet, block_selected_inverse, block_solve,
                                      dense_from_blocks)
-
-PATH_FAMILY_NAMES = ("structured-markov", "mean-field", "full-rank")
+from vbgui.core.lds.names import PATH_FAMILY_NAMES
 FULL_RANK_MAX_DIM = 2000  # (T K) above this is refused: a dense (T K)^2 precision would not fit
 
 
