@@ -37,7 +37,7 @@ class EmSettings:
     max_iter: int = 500
     tolerance: float = 1e-8
     estep_steps: int = 1
-    loading_steps: int = 2
+    loading_steps: int = 1
     learn: bool = True
 
 

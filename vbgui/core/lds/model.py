@@ -68,12 +68,12 @@ def _logdet(matrix: np.ndarray) -> float:
     return 2.0 * float(np.sum(np.log(np.diag(np.linalg.cholesky(matrix)))))
 
 
-def transition_residual_cov(params: LdsParams, marginal: np.ndarray, cross: np.ndarray) -> np.ndarray:
-    """V_t = Cov_q(x_{t+1} - A x_t), (T - 1, K, K), from the marginal and cross covariances."""
+def summed_residual_cov(params: LdsParams, marginal: np.ndarray, cross: np.ndarray) -> np.ndarray:
+    """sum_t V_t, V_t = Cov_q(x_{t+1} - A x_t) = S_{t+1} - P_t' A' - A P_t + A S_t A' (linear in the
+    blocks, so only their sums are formed), (K, K)."""
     A = params.A
-    a_cross = np.einsum("ij,tjk->tik", A, cross)  # A P_t
-    return (marginal[1:] - a_cross - a_cross.transpose(0, 2, 1)
-            + np.einsum("ij,tjk,lk->til", A, marginal[:-1], A))
+    a_cross = A @ cross.sum(axis=0)
+    return marginal[1:].sum(axis=0) - a_cross - a_cross.T + A @ marginal[:-1].sum(axis=0) @ A.T
 
 
 def expected_log_prior(params: LdsParams, mean: np.ndarray, marginal: np.ndarray, cross: np.ndarray) -> float:
@@ -87,7 +87,7 @@ def expected_log_prior(params: LdsParams, mean: np.ndarray, marginal: np.ndarray
     if n_moves > 0:
         q_inv = np.linalg.inv(params.Q)
         residual = mean[1:] - mean[:-1] @ params.A.T - params.b
-        spread = transition_residual_cov(params, marginal, cross).sum(axis=0) + residual.T @ residual
+        spread = summed_residual_cov(params, marginal, cross) + residual.T @ residual
         total -= 0.5 * (n_moves * (size * LOG_2PI + _logdet(params.Q)) + float(np.sum(q_inv * spread)))
     return total
 

@@ -12,9 +12,9 @@ bernoulli), so
 
 Hence the fixed point of the covariance adds W_t = -2 sum_n dE/dv c_n c_n'
 (for poisson sum_n rate_nt c_n c_n') to the prior precision's diagonal blocks.
-mu, v, the gradient and W are matrix products over row blocks (BLAS); only
-the elementwise E and its derivatives run in numba, so memory stays
-O(block x N) whatever T.
+Each pass over the (t, n) pairs is one numba loop (mu, v, E and the sums
+together, covariances packed as their upper triangles), so no T x N array is
+ever formed; ranges of bins run on threads (:mod:`vbgui.core.lds.threads`).
 
 For the loadings, per unit,
 
@@ -32,12 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from vbgui.core import blas_threads  # noqa: F401  (BLAS on one thread: small blocks, a shared machine)
+from vbgui.core.lds.threads import over_row_ranges
 from vbgui.core.likelihoods import Likelihood, gauss_hermite_standard_normal
+from vbgui.core.likelihoods.common import FAST
 from vbgui.core.likelihoods.registry import expected_log_density
 
 MAX_HALVINGS = 30
-ROW_BLOCK = 4096  # rows per pass: a few (block x N) float64 arrays at a time
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,29 +54,83 @@ class Observations:
         return cls(y, likelihood, likelihood.log_normaliser(y))
 
 
-@njit(cache=True, nogil=True)
-def _expectations(code, parameter, y, mu, var, nodes, weights, slope, var_slope, want_derivatives):
-    """Fill slope = dE/dmu and var_slope = dE/dv (when wanted); return sum E, and per unit in ``per_unit``."""
+@njit(cache=True, nogil=True, inline="always")
+def _moments_of_eta(loading, offset, mean, packed, pairs, t, n):
+    """mu = c_n' m_t + d_n and v = c_n' S_t c_n (from the packed upper triangles)."""
+    mu = offset[n]
+    for i in range(mean.shape[1]):
+        mu += loading[n, i] * mean[t, i]
+    var = 0.0
+    for p in range(pairs.shape[1]):
+        var += pairs[n, p] * packed[t, p]
+    return mu, var
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def _values_pass(code, parameter, y, loading, offset, mean, packed, pairs, nodes, weights, unit_totals):
+    """sum over (t, n) of E(y_nt, mu_nt, v_nt); adds each unit's sum to ``unit_totals``."""
     total = 0.0
     for t in range(y.shape[0]):
         for n in range(y.shape[1]):
-            value, first, second = expected_log_density(code, y[t, n], mu[t, n], var[t, n], parameter, nodes,
-                                                        weights)
+            mu, var = _moments_of_eta(loading, offset, mean, packed, pairs, t, n)
+            value, _first, _second = expected_log_density(code, y[t, n], mu, var, parameter, nodes, weights)
+            unit_totals[n] += value
             total += value
-            if want_derivatives:
-                slope[t, n] = first
-                var_slope[t, n] = second
     return total
 
 
-@njit(cache=True, nogil=True)
-def _unit_values(code, parameter, y, mu, var, nodes, weights, out):
-    """Add sum_t E(y_nt, mu_nt, v_nt) to out[n]."""
+@njit(cache=True, nogil=True, fastmath=FAST)
+def _latent_derivatives_pass(code, parameter, y, loading, offset, mean, packed, pairs, nodes, weights, gradient,
+                             curvature_packed):
+    """The total, and per bin sum_n dE/dmu c_n into ``gradient`` and sum_n -2 dE/dv c_n c_n' (packed) into
+    ``curvature_packed``."""
+    total = 0.0
+    size = mean.shape[1]
     for t in range(y.shape[0]):
         for n in range(y.shape[1]):
-            value, _first, _second = expected_log_density(code, y[t, n], mu[t, n], var[t, n], parameter, nodes,
-                                                          weights)
-            out[n] += value
+            mu, var = _moments_of_eta(loading, offset, mean, packed, pairs, t, n)
+            value, first, second = expected_log_density(code, y[t, n], mu, var, parameter, nodes, weights)
+            total += value
+            for i in range(size):
+                gradient[t, i] += first * loading[n, i]
+            weight = -2.0 * second
+            for p in range(pairs.shape[1]):
+                curvature_packed[t, p] += weight * pairs[n, p]
+    return total
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def _loading_derivatives_pass(code, parameter, y, loading, offset, mean, packed, pairs, nodes, weights, slope_sum,
+                              weighted_cov, weighted_outer):
+    """Per unit: sum_t dE/dmu [m_t; 1] into ``slope_sum`` (N, K + 1), sum_t dE/dv S_t (packed) into
+    ``weighted_cov`` (N, P), sum_t -2 dE/dv [m_t; 1][m_t; 1]' (upper triangle) into ``weighted_outer``
+    (N, K + 1, K + 1).  Units outside, bins inside: each unit's sums stay in cache."""
+    size = mean.shape[1]
+    n_pairs = packed.shape[1]
+    slope_local = np.zeros(size + 1)
+    cov_local = np.zeros(n_pairs)
+    outer_local = np.zeros((size + 1, size + 1))
+    for n in range(y.shape[1]):
+        slope_local[:] = 0.0
+        cov_local[:] = 0.0
+        outer_local[:] = 0.0
+        for t in range(y.shape[0]):
+            mu, var = _moments_of_eta(loading, offset, mean, packed, pairs, t, n)
+            _value, first, second = expected_log_density(code, y[t, n], mu, var, parameter, nodes, weights)
+            weight = -2.0 * second
+            for i in range(size):
+                slope_local[i] += first * mean[t, i]
+                scaled = weight * mean[t, i]
+                for j in range(i, size):
+                    outer_local[i, j] += scaled * mean[t, j]
+                outer_local[i, size] += scaled
+            slope_local[size] += first
+            outer_local[size, size] += weight
+            for p in range(n_pairs):
+                cov_local[p] += second * packed[t, p]
+        slope_sum[n] += slope_local
+        weighted_cov[n] += cov_local
+        weighted_outer[n] += outer_local
 
 
 def pair_index(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,13 +141,13 @@ def pair_index(size: int) -> tuple[np.ndarray, np.ndarray]:
 def _pair_products(loading: np.ndarray) -> np.ndarray:
     """c_ni c_nj for i <= j, (N, P)."""
     rows, cols = pair_index(loading.shape[1])
-    return loading[:, rows] * loading[:, cols]
+    return np.ascontiguousarray(loading[:, rows] * loading[:, cols])
 
 
 def _packed_cov(marginal: np.ndarray) -> np.ndarray:
     """S_t packed so that v = packed @ pairs': S_ii and 2 S_ij (i < j), (T, P)."""
     rows, cols = pair_index(marginal.shape[1])
-    return marginal[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
+    return np.ascontiguousarray(marginal[:, rows, cols] * np.where(rows == cols, 1.0, 2.0))
 
 
 def _unpacked(packed: np.ndarray, size: int) -> np.ndarray:
@@ -105,77 +159,81 @@ def _unpacked(packed: np.ndarray, size: int) -> np.ndarray:
     return blocks
 
 
+def _rows(arguments: tuple, start: int, stop: int) -> tuple:
+    """The kernel arguments restricted to bins [start, stop): y, mean and packed are sliced (views)."""
+    code, parameter, y, loading, offset, mean, packed, pairs, nodes, weights = arguments
+    return (code, parameter, y[start:stop], loading, offset, mean[start:stop], packed[start:stop], pairs, nodes,
+            weights)
+
+
+def _kernel_arguments(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
+                      packed: np.ndarray) -> tuple:
+    lik = observations.likelihood
+    nodes, weights = gauss_hermite_standard_normal()
+    return (lik.code, lik.parameter, observations.y, np.ascontiguousarray(loading, dtype=np.float64),
+            np.ascontiguousarray(offset, dtype=np.float64), np.ascontiguousarray(mean), packed,
+            _pair_products(loading), nodes, weights)
+
+
+def _unit_values_over_ranges(arguments: tuple, n_units: int) -> tuple[float, np.ndarray]:
+    def work(start: int, stop: int) -> tuple[float, np.ndarray]:
+        unit_totals = np.zeros(n_units)
+        return _values_pass(*_rows(arguments, start, stop), unit_totals), unit_totals
+
+    parts = over_row_ranges(work, arguments[2].shape[0])
+    return sum(p[0] for p in parts), np.sum([p[1] for p in parts], axis=0)
+
+
 def observation_terms(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
                       marginal: np.ndarray, want_derivatives: bool = True
                       ) -> tuple[float, np.ndarray, np.ndarray]:
-    """(E_q[log p(y | x)] with its constant, its gradient in m (T, K), W (T, K, K)) for one trial."""
-    lik = observations.likelihood
-    nodes, weights = gauss_hermite_standard_normal()
-    y = observations.y
+    """(E_q[log p(y | x)] with its constant, its gradient in m (T, K), W (T, K, K)) for one trial
+    (empty arrays without ``want_derivatives``)."""
     n_steps, size = mean.shape
-    pairs = _pair_products(loading)
-    packed = _packed_cov(marginal)
-    gradient = np.zeros((n_steps, size)) if want_derivatives else np.zeros((0, size))
-    curvature_packed = np.zeros((n_steps, pairs.shape[1])) if want_derivatives else np.zeros((0, 0))
-    total = observations.log_normaliser
-    slope = np.empty((min(ROW_BLOCK, n_steps), y.shape[1]))
-    var_slope = np.empty_like(slope)
-    for start in range(0, n_steps, ROW_BLOCK):
-        rows = slice(start, min(start + ROW_BLOCK, n_steps))
-        mu = mean[rows] @ loading.T + offset
-        var = packed[rows] @ pairs.T
-        used = mu.shape[0]
-        total += _expectations(lik.code, lik.parameter, y[rows], mu, var, nodes, weights, slope[:used],
-                               var_slope[:used], want_derivatives)
-        if want_derivatives:
-            gradient[rows] = slope[:used] @ loading
-            curvature_packed[rows] = (-2.0 * var_slope[:used]) @ pairs
-    curvature = _unpacked(curvature_packed, size) if want_derivatives else np.zeros((0, size, size))
-    return total, gradient, curvature
+    arguments = _kernel_arguments(observations, loading, offset, mean, _packed_cov(marginal))
+    if not want_derivatives:
+        total, _ = _unit_values_over_ranges(arguments, loading.shape[0])
+        return total + observations.log_normaliser, np.zeros((0, size)), np.zeros((0, size, size))
+    gradient = np.zeros((n_steps, size))
+    curvature_packed = np.zeros((n_steps, size * (size + 1) // 2))
+
+    def work(start: int, stop: int) -> float:
+        return _latent_derivatives_pass(*_rows(arguments, start, stop), gradient[start:stop],
+                                        curvature_packed[start:stop])
+
+    total = sum(over_row_ranges(work, n_steps))
+    return total + observations.log_normaliser, gradient, _unpacked(curvature_packed, size)
 
 
 def _unit_expected_log_likelihoods(observations: Observations, loading: np.ndarray, offset: np.ndarray,
                                    mean: np.ndarray, packed: np.ndarray) -> np.ndarray:
     """sum_t E(y_nt, mu_nt, v_nt) per unit (without the data-only constant), (N,)."""
-    lik = observations.likelihood
-    nodes, weights = gauss_hermite_standard_normal()
-    pairs = _pair_products(loading)
-    values = np.zeros(loading.shape[0])
-    for start in range(0, mean.shape[0], ROW_BLOCK):
-        rows = slice(start, start + ROW_BLOCK)
-        _unit_values(lik.code, lik.parameter, observations.y[rows], mean[rows] @ loading.T + offset,
-                     packed[rows] @ pairs.T, nodes, weights, values)
-    return values
+    arguments = _kernel_arguments(observations, loading, offset, mean, packed)
+    return _unit_values_over_ranges(arguments, loading.shape[0])[1]
 
 
 def _loading_step(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
-                  marginal: np.ndarray, packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                  packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per unit: the gradient in (c, d) (N, K + 1) and the preconditioner (N, K + 1, K + 1)."""
-    lik = observations.likelihood
-    nodes, weights = gauss_hermite_standard_normal()
-    n_steps, size = mean.shape
+    size = mean.shape[1]
     n_units = loading.shape[0]
-    pairs = _pair_products(loading)
-    lifted = np.column_stack([mean, np.ones(n_steps)])
-    lifted_outer = (lifted[:, :, None] * lifted[:, None, :]).reshape(n_steps, -1)
-    flat_cov = marginal.reshape(n_steps, -1)
-    gradient = np.zeros((n_units, size + 1))
-    weighted_cov = np.zeros((n_units, size * size))
-    weighted_outer = np.zeros((n_units, (size + 1) ** 2))
-    slope = np.empty((min(ROW_BLOCK, n_steps), n_units))
-    var_slope = np.empty_like(slope)
-    for start in range(0, n_steps, ROW_BLOCK):
-        rows = slice(start, min(start + ROW_BLOCK, n_steps))
-        used = min(ROW_BLOCK, n_steps - start)
-        _expectations(lik.code, lik.parameter, observations.y[rows], mean[rows] @ loading.T + offset,
-                      packed[rows] @ pairs.T, nodes, weights, slope[:used], var_slope[:used], True)
-        gradient += slope[:used].T @ lifted[rows]
-        weighted_cov += var_slope[:used].T @ flat_cov[rows]
-        weighted_outer += (-2.0 * var_slope[:used]).T @ lifted_outer[rows]
-    weighted_cov = weighted_cov.reshape(n_units, size, size)
-    gradient[:, :size] += 2.0 * np.einsum("nij,nj->ni", weighted_cov, loading)
-    precision = weighted_outer.reshape(n_units, size + 1, size + 1)
+    arguments = _kernel_arguments(observations, loading, offset, mean, packed)
+
+    def work(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        sums = (np.zeros((n_units, size + 1)), np.zeros((n_units, packed.shape[1])),
+                np.zeros((n_units, size + 1, size + 1)))
+        _loading_derivatives_pass(*_rows(arguments, start, stop), *sums)
+        return sums
+
+    parts = over_row_ranges(work, mean.shape[0])
+    slope_sum, weighted_cov_packed, weighted_outer = (np.sum([p[k] for p in parts], axis=0) for k in range(3))
+    rows, cols = pair_index(size)
+    weighted_cov = _unpacked(weighted_cov_packed / np.where(rows == cols, 1.0, 2.0), size)  # sum dE/dv S_t
+    upper = np.triu(np.ones((size + 1, size + 1), dtype=bool))
+    precision = np.where(upper, weighted_outer, weighted_outer.transpose(0, 2, 1))
     precision[:, :size, :size] -= 2.0 * weighted_cov
+    gradient = slope_sum
+    gradient[:, :size] += 2.0 * np.einsum("nij,nj->ni", weighted_cov, loading)
     return gradient, precision
 
 
@@ -190,7 +248,7 @@ def update_loadings(observations: Observations, loading: np.ndarray, offset: np.
     offset = np.array(offset, dtype=np.float64)
     values = _unit_expected_log_likelihoods(observations, loading, offset, mean, packed)
     for _ in range(steps):
-        gradient, precision = _loading_step(observations, loading, offset, mean, marginal, packed)
+        gradient, precision = _loading_step(observations, loading, offset, mean, packed)
         ridge = 1e-12 * (1.0 + np.abs(np.diagonal(precision, axis1=1, axis2=2)))
         precision[:, np.arange(size + 1), np.arange(size + 1)] += ridge
         direction = np.linalg.solve(precision, gradient[:, :, None])[:, :, 0]
