@@ -130,7 +130,7 @@ def test_em_over_several_trials_of_different_lengths_never_lowers_the_elbo():
 def test_ground_truth_latents_are_recovered_up_to_an_affine_map():
     """T = 1500, K = 2, N = 40 poisson units (about 0.3 counts per bin), parameters learned from a PCA start:
     measured R^2 0.951 and 0.956 of the true latents regressed on the fitted means (an affine alignment);
-    converged in 42 iterations, ELBO 340 nats above mean-field over time on the same data."""
+    converged in 41 iterations, ELBO 340 nats above mean-field over time on the same data."""
     lik = Likelihood("poisson")
     truth = rotating_params(np.random.default_rng(31), 2, 40)
     path, observations = simulate(truth, 1500, lik, seed=32)
