@@ -89,3 +89,17 @@ def test_the_glm_session_refuses_a_latent_dynamics_preset():
     recording = Recording(np.ones(50), 0.01, "rec.npz")
     with pytest.raises(FitError, match="latent-dynamics preset"):
         FitSession(load_preset("poisson-lds"), recording)
+
+
+def test_full_rank_over_a_long_path_is_refused_before_allocating():
+    preset = load_preset("poisson-lds").with_fit(family="full-rank")
+    with pytest.raises(FitError, match="more than 2000 values"):
+        LdsFitSession(preset, recording_of(np.ones((1000, 4))))
+
+
+def test_mean_field_runs_through_the_same_session_with_zero_cross_covariance():
+    recording, _, _ = make_lds_population(n_bins=200, n_units=6, latent_dim=2, seed=8)
+    preset = replace(load_preset("poisson-lds"), latent_dim=2).with_fit(family="mean-field", max_iter=10)
+    result = LdsFitSession(preset, recording).run()
+    assert result.family == "mean-field" and not np.any(result.latent_cross_cov)
+    assert LdsFitResult.from_dict(result.to_dict(), "r.json").family == "mean-field"
