@@ -151,3 +151,18 @@ def test_a_set_cancel_token_ends_the_fit_with_the_state_reached(small_poisson):
     outcome = run_to_end(variational_em([observations], params, EmSettings(), cancel=token))
     assert outcome.reason == "cancelled" and outcome.iterations == 0
     assert np.isfinite(outcome.terms.elbo)
+
+
+def test_the_loadings_update_from_known_unit_values_is_the_update_from_a_fresh_pass(small_poisson):
+    """The EM hands the E-step's per-unit sums to the loadings' update instead of a new pass: same result."""
+    from vbgui.core.lds.observations import observation_values, update_loadings
+
+    params, _, observations = small_poisson
+    q = fixed_parameter_fit(params, observations, "structured-markov", max_iter=3).posteriors[0]
+    total, unit_values = observation_values(observations, params.C, params.d, q.mean, q.moments.marginal)
+    assert total == pytest.approx(np.sum(unit_values) + observations.log_normaliser, rel=1e-14)
+    fresh = update_loadings(observations, params.C, params.d, q.mean, q.moments.marginal, 2)
+    reused = update_loadings(observations, params.C, params.d, q.mean, q.moments.marginal, 2, unit_values)
+    for a, b in zip(fresh, reused):
+        np.testing.assert_array_equal(a, b)
+    assert np.all(fresh[2] >= unit_values)

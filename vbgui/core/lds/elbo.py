@@ -3,7 +3,7 @@
     ELBO = E_q[log p(y | x)] - KL(q || p(x))
     KL(q || p(x)) = -E_q[log p(x)] - H[q],   H[q] = T K (1 + log 2 pi) / 2 + log det Cov_q / 2
 
-E_q[log p(y | x)] is :func:`vbgui.core.lds.observations.observation_terms`
+E_q[log p(y | x)] is :func:`vbgui.core.lds.observations.observation_values`
 (with log y! or the Gaussian normaliser), E_q[log p(x)] is
 :func:`vbgui.core.lds.model.expected_log_prior`.  So ELBO <= log p(y) for
 the given parameters, with equality when q is the exact posterior (linear-
@@ -11,22 +11,24 @@ Gaussian observations).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from vbgui.core.lds.families import PathMoments
 from vbgui.core.lds.model import LOG_2PI, LdsParams, expected_log_prior
-from vbgui.core.lds.observations import Observations, observation_terms
+from vbgui.core.lds.observations import Observations, observation_values
 
 
 @dataclass(frozen=True)
 class LdsElboTerms:
-    """ELBO = expected_log_likelihood - kl, in nats."""
+    """ELBO = expected_log_likelihood - kl, in nats; ``unit_values``, when the terms came from a pass over
+    the data, each unit's sum_t E(y_nt, mu_nt, v_nt) there (what the loadings' update starts from)."""
 
     expected_log_likelihood: float
     kl: float
+    unit_values: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def elbo(self) -> float:
@@ -64,7 +66,7 @@ def trial_terms(params: LdsParams, observations: Observations, mean: np.ndarray,
                 accuracy: float | None = None) -> LdsElboTerms:
     """The ELBO's two terms for one trial; ``accuracy``, when the caller knows E_q[log p(y | x)] for these
     loadings and q, saves the pass over the data."""
+    unit_values = None
     if accuracy is None:
-        accuracy, _, _ = observation_terms(observations, params.C, params.d, mean, moments.marginal,
-                                           want_derivatives=False)
-    return LdsElboTerms(accuracy, kl_to_prior(params, mean, moments))
+        accuracy, unit_values = observation_values(observations, params.C, params.d, mean, moments.marginal)
+    return LdsElboTerms(accuracy, kl_to_prior(params, mean, moments), unit_values)

@@ -126,6 +126,8 @@ def _mstep(params: LdsParams, trials: list[Observations], posteriors: list[Trial
            per_trial: list[LdsElboTerms], settings: EmSettings,
            learn_initial_cov: bool) -> tuple[LdsParams, list[LdsElboTerms]]:
     """The dynamics, then the loadings; each kept only if the ELBO does not fall."""
+    known = [terms.unit_values for terms in per_trial]  # from the E-step's last pass, at these C, d and q
+    start_values = None if any(v is None for v in known) else np.sum(known, axis=0)
     candidate = update_dynamics(params, posteriors, learn_initial_cov)
     candidate_terms = [trial_terms(candidate, o, q.mean, q.moments, accuracy=old.expected_log_likelihood)
                        for o, q, old in zip(trials, posteriors, per_trial)]  # the loadings did not change
@@ -133,7 +135,7 @@ def _mstep(params: LdsParams, trials: list[Observations], posteriors: list[Trial
         params, per_trial = candidate, candidate_terms
     stacked, mean, marginal = _stacked(trials, posteriors)
     loading, offset, unit_values = update_loadings(stacked, params.C, params.d, mean, marginal,
-                                                   settings.loading_steps)
+                                                   settings.loading_steps, start_values)
     candidate = params.with_changes(C=loading, d=offset)
     if len(trials) == 1:  # the loadings' update evaluated the one trial's accuracy already
         accuracy = float(np.sum(unit_values)) + trials[0].log_normaliser

@@ -190,10 +190,10 @@ def observation_terms(observations: Observations, loading: np.ndarray, offset: n
     """(E_q[log p(y | x)] with its constant, its gradient in m (T, K), W (T, K, K)) for one trial
     (empty arrays without ``want_derivatives``)."""
     n_steps, size = mean.shape
-    arguments = _kernel_arguments(observations, loading, offset, mean, _packed_cov(marginal))
     if not want_derivatives:
-        total, _ = _unit_values_over_ranges(arguments, loading.shape[0])
-        return total + observations.log_normaliser, np.zeros((0, size)), np.zeros((0, size, size))
+        total, _ = observation_values(observations, loading, offset, mean, marginal)
+        return total, np.zeros((0, size)), np.zeros((0, size, size))
+    arguments = _kernel_arguments(observations, loading, offset, mean, _packed_cov(marginal))
     gradient = np.zeros((n_steps, size))
     curvature_packed = np.zeros((n_steps, size * (size + 1) // 2))
 
@@ -203,6 +203,14 @@ def observation_terms(observations: Observations, loading: np.ndarray, offset: n
 
     total = sum(over_row_ranges(work, n_steps))
     return total + observations.log_normaliser, gradient, _unpacked(curvature_packed, size)
+
+
+def observation_values(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
+                       marginal: np.ndarray) -> tuple[float, np.ndarray]:
+    """(E_q[log p(y | x)] with its constant, each unit's sum_t E(y_nt, mu_nt, v_nt) without it (N,))."""
+    arguments = _kernel_arguments(observations, loading, offset, mean, _packed_cov(marginal))
+    total, unit_values = _unit_values_over_ranges(arguments, loading.shape[0])
+    return total + observations.log_normaliser, unit_values
 
 
 def _unit_expected_log_likelihoods(observations: Observations, loading: np.ndarray, offset: np.ndarray,
@@ -238,15 +246,18 @@ def _loading_step(observations: Observations, loading: np.ndarray, offset: np.nd
 
 
 def update_loadings(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
-                    marginal: np.ndarray, steps: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    marginal: np.ndarray, steps: int = 2, start_values: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New (C, d) by up to ``steps`` preconditioned, line-searched steps per unit, and each unit's
     sum_t E(y_nt, mu_nt, v_nt) there (N,); no unit's expected log-likelihood falls.  ``observations``,
-    ``mean`` and ``marginal`` hold every trial's bins stacked."""
+    ``mean`` and ``marginal`` hold every trial's bins stacked; ``start_values``, when known, are those sums at
+    the given (C, d) (saving a pass)."""
     size = loading.shape[1]
     packed = _packed_cov(marginal)
     loading = np.array(loading, dtype=np.float64)
     offset = np.array(offset, dtype=np.float64)
-    values = _unit_expected_log_likelihoods(observations, loading, offset, mean, packed)
+    values = _unit_expected_log_likelihoods(observations, loading, offset, mean, packed) \
+        if start_values is None else np.array(start_values, dtype=np.float64)
     for _ in range(steps):
         gradient, precision = _loading_step(observations, loading, offset, mean, packed)
         ridge = 1e-12 * (1.0 + np.abs(np.diagonal(precision, axis1=1, axis2=2)))
