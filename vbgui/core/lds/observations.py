@@ -38,6 +38,7 @@ from vbgui.core.likelihoods.common import FAST
 from vbgui.core.likelihoods.registry import expected_log_density
 
 MAX_HALVINGS = 30
+NORMALISER_BLOCK_ROWS = 65_536
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,8 +51,12 @@ class Observations:
 
     @classmethod
     def create(cls, y: np.ndarray, likelihood: Likelihood) -> "Observations":
+        """Observations of ``y`` (T, N); the data-only constant is summed over blocks of bins, so no
+        temporary as large as ``y`` is formed."""
         y = np.ascontiguousarray(y, dtype=np.float64)
-        return cls(y, likelihood, likelihood.log_normaliser(y))
+        constant = sum(likelihood.log_normaliser(y[start:start + NORMALISER_BLOCK_ROWS])
+                       for start in range(0, y.shape[0], NORMALISER_BLOCK_ROWS))
+        return cls(y, likelihood, float(constant))
 
 
 @njit(cache=True, nogil=True, inline="always")
