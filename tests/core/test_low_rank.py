@@ -69,3 +69,28 @@ def test_the_elbo_ladder_mean_field_low_rank_full_rank():
     # rank D - 1 plus a diagonal can represent any covariance: it meets full-rank (to the L-BFGS stop)
     assert elbos[("full-rank", None)] - elbos[("low-rank", dim - 1)] == pytest.approx(0.0, abs=1e-5)
     assert elbos[("low-rank", dim - 1)] <= elbos[("full-rank", None)] + 1e-9
+
+
+def test_at_large_dim_the_mean_field_phase_then_lbfgs_reaches_the_lbfgs_optimum():
+    """From MATRIX_FREE_MIN_DIM parameters on, optimizer_for fits low-rank in two phases; they end where
+    L-BFGS alone ends, every report carries a low-rank q and the iterations count on through both."""
+    from vbgui.core.names import MATRIX_FREE_MIN_DIM
+    from vbgui.core.optimize import lbfgs
+
+    dim, rank = MATRIX_FREE_MIN_DIM + 20, 3
+    rng = np.random.default_rng(2)
+    design = correlated_lag_design(3000, dim - 1, 0.9, 1)
+    response = rng.poisson(np.exp(design @ (0.03 * rng.standard_normal(dim)) - 1.0)).astype(float)
+    estimator = ExactEstimator(GLMProblem(design, response, Likelihood("poisson"), 1.0))
+    family = Family.create("low-rank", dim, rank=rank)
+    q0 = LowRankPosterior(family, np.zeros(dim), np.full(dim, np.log(0.1)), 0.01 * rng.standard_normal((dim, rank)))
+    reports, two_phases = drive(optimizer_for(estimator, q0, 5000))
+    _, alone = drive(lbfgs(estimator, q0, 5000))
+    assert two_phases.converged and alone.converged
+    assert [report.iteration for report in reports] == list(range(1, len(reports) + 1))
+    assert all(isinstance(report.q, LowRankPosterior) for report in reports)
+    assert any(not report.q.factor.any() for report in reports)  # the mean-field phase ran (V = 0)
+    assert np.any(two_phases.q.factor)
+    elbo_two = exact_low_rank_gradient(estimator, two_phases.q).terms.elbo
+    elbo_alone = exact_low_rank_gradient(estimator, alone.q).terms.elbo
+    assert elbo_two == pytest.approx(elbo_alone, abs=1e-5 * abs(elbo_alone) * 1e-3)

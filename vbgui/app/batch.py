@@ -169,7 +169,8 @@ def resumable(result_path: Path, recording: RecordingFile, index: int, preset: P
 def _worker_recording(path: str, options_json: str, mtime_ns: int) -> RecordingFile:
     """A Dask worker's copy of a recording (read once per worker while the file is unchanged)."""
     options = json.loads(options_json)
-    return read_recording_file(path, LoadOptions(options["variables"], options["dt"], keep_bad_units=True))
+    return read_recording_file(path, LoadOptions(options["variables"], options["dt"], keep_bad_units=True,
+                                                 stimulus_path=options["stimulus_path"]))
 
 
 def fit_unit_from_file(path: str, options_json: str, index: int, preset: Preset) -> UnitOutcome:
@@ -288,7 +289,8 @@ def _run_on_dask(client: Any, recording_path: str | Path | None, load_options: L
     if client is None or recording_path is None:
         raise ValueError("the dask executor needs dask_client and recording_path")
     options = load_options or LoadOptions()
-    options_json = json.dumps({"variables": options.variables, "dt": options.dt})
+    stimulus_path = None if options.stimulus_path is None else str(Path(options.stimulus_path).resolve())
+    options_json = json.dumps({"variables": options.variables, "dt": options.dt, "stimulus_path": stimulus_path})
     path = str(Path(recording_path).resolve())
     pending = {client.submit(fit_unit_from_file, path, options_json, index, preset, pure=False): index
                for index in indices}

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from vbgui.cli.fit import parse_variables
 from vbgui.cli.interrupt import run_interruptibly
-from vbgui.cli.options import add_memory_limit
+from vbgui.cli.options import add_memory_limit, add_recording_options, check_recording_options
 from vbgui.errors import OutputFileError, VbguiError
 
 MAX_WORKERS = 1024
@@ -50,9 +50,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                        help="skip units whose result file is already there for this recording and preset")
     batch.add_argument("--force", action="store_true", help="replace result files and summary.csv that exist")
     batch.add_argument("--quiet", action="store_true", help="no line per unit")
-    batch.add_argument("--dt", type=float, help="bin width in seconds, for files that do not say (csv, spike times)")
-    batch.add_argument("--variable", action="append", default=[], metavar="ROLE=NAME",
-                       help="the file's name for a role, as for 'vbgui fit' (repeatable)")
+    add_recording_options(batch)
     add_memory_limit(batch)
     batch.set_defaults(run=run)
 
@@ -91,14 +89,17 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.io.result_json import read_json, write_json
     from vbgui.io.safe_write import check_target, write_file
     from vbgui.models.design import design_width
+    from vbgui.models.fit_memory import fit_bytes
     from vbgui.models.preset import load_preset, preset_path
     from vbgui.models.step_cost import check_step_cost
 
     check_flags(args)
+    check_recording_options(args)
     out_dir = Path(args.out)
-    inputs = [args.recording, preset_path(args.preset)]
+    inputs = [args.recording, preset_path(args.preset), *([args.stimulus] if args.stimulus else [])]
     preset = load_preset(args.preset)
-    options = LoadOptions(parse_variables(args.variable), args.dt, keep_bad_units=True)  # a bad unit fails alone
+    options = LoadOptions(parse_variables(args.variable), args.dt, keep_bad_units=True,  # a bad unit fails alone
+                          stimulus_path=args.stimulus)
     recording = run_interruptibly(lambda: read_recording_file(args.recording, options))
     indices = resolve_units(recording, args.units)
     stems = result_file_stems(recording)
@@ -126,8 +127,8 @@ def run(args: argparse.Namespace) -> int:
         slow = check_step_cost(preset, unit.n_bins, width, str(args.recording))
         if slow and not args.quiet:
             print(f"note: {slow}", file=sys.stderr)
-        check_memory("--workers", f"{workers} design matrices at once ({unit.n_bins} bins x {width} columns each)",
-                     float(workers) * unit.n_bins * width * 8)
+        check_memory("--workers", f"{workers} fits at once ({unit.n_bins} bins x {width} parameters each)",
+                     workers * fit_bytes(unit, preset, unit.n_bins))
     client = run_interruptibly(lambda: connect_dask(args.scheduler)) if args.scheduler and to_fit else None
     if not args.quiet:
         where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{workers} thread(s)"

@@ -10,18 +10,26 @@ from vbgui.cli.options import add_memory_limit
 from vbgui.core.lds.names import LDS_LIKELIHOOD_NAMES
 from vbgui.core.names import DISPERSION_RANGE, LIKELIHOOD_NAMES
 from vbgui.errors import VbguiError
+from vbgui.io.spike_writers import PHY_MIN_SAMPLES_PER_BIN, PHY_SAMPLE_RATE
 
 MAX_LAGS = 10_000
 MAX_SEED = 2 ** 63 - 1
 MAX_UNITS = 1000
+FORMATS = ("npz", "phy", "nwb")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     sim = commands.add_parser("simulate", help="write a synthetic recording with known ground truth (.npz)",
                               description="Simulate a GLM neuron driven by a smooth random stimulus and write "
                                           "its counts (or response), stimulus, dt and true weights as .npz.")
-    sim.add_argument("--out", required=True, help="the .npz file to write (required)")
-    sim.add_argument("--force", action="store_true", help="replace --out if it exists")
+    sim.add_argument("--out", required=True,
+                     help="the .npz file to write (required); with --format phy a folder, with --format nwb an .nwb file")
+    sim.add_argument("--format", choices=FORMATS, default="npz",
+                     help="npz (default): counts and stimulus; phy: a Kilosort/phy folder of spike times, every unit "
+                          "a cluster labelled good, the stimulus and its frame times in OUT/stimulus.npz; nwb: an NWB "
+                          "file (units table and stimulus; needs pip install \"vbgui[nwb]\"). phy and nwb need spike "
+                          "counts (not --likelihood gaussian)")
+    sim.add_argument("--force", action="store_true", help="replace --out (or, for phy, its files) if it exists")
     sim.add_argument("--likelihood", choices=LIKELIHOOD_NAMES, default="poisson",
                      help="how the response is drawn: spike counts, over-dispersed counts, 0/1 spikes or a "
                           "continuous value (default: %(default)s)")
@@ -70,16 +78,25 @@ def check_flags(args: argparse.Namespace) -> None:
     low, high = DISPERSION_RANGE
     if not low <= args.dispersion <= high:
         raise VbguiError(f"--dispersion must lie in [{low:g}, {high:g}], got {args.dispersion!r}")
+    if args.format != "npz" and args.likelihood == "gaussian":
+        raise VbguiError(f"--format {args.format} writes spike times: --likelihood gaussian has no spikes")
+    if args.format == "phy" and args.dt * PHY_SAMPLE_RATE < PHY_MIN_SAMPLES_PER_BIN:
+        raise VbguiError(f"--dt {args.dt:g}: a phy folder's bins need at least {PHY_MIN_SAMPLES_PER_BIN} samples "
+                         f"at {PHY_SAMPLE_RATE:g} Hz (dt >= {PHY_MIN_SAMPLES_PER_BIN / PHY_SAMPLE_RATE:g} s)")
 
 
 def run(args: argparse.Namespace) -> int:
     from vbgui.io.limits import check_memory
     from vbgui.io.npz import save_npz, save_units_npz
     from vbgui.io.safe_write import check_target
+    from vbgui.io.spike_writers import check_phy_folder_target, save_nwb, save_phy_folder
     from vbgui.models.synthetic import make_synthetic_population, make_synthetic_recording
 
     check_flags(args)
-    check_target(args.out, force=args.force)
+    if args.format == "phy":
+        check_phy_folder_target(args.out, force=args.force)
+    else:
+        check_target(args.out, force=args.force)
     # the stimulus, its innovations, the drive, the response and the compressed copy: ~8 float64 per bin
     of_units = f" of {args.units} units" if args.units > 1 else ""
     check_memory("--bins", f"simulating {args.bins} bins{of_units}", 8.0 * 8 * args.bins * args.units)
@@ -88,12 +105,16 @@ def run(args: argparse.Namespace) -> int:
 
         population = run_interruptibly(lambda: make_lds_population(
             args.bins, args.units, args.latent_dim, seed=args.seed, dt=args.dt, likelihood=args.likelihood)[0])
-        write = lambda: save_units_npz(population, args.out, force=args.force)  # noqa: E731
-    elif args.units > 1:
+    elif args.units > 1 or args.format != "npz":
         population = run_interruptibly(lambda: make_synthetic_population(
             args.likelihood, args.units, n_bins=args.bins, stimulus_lags=args.lags,
             spike_history_lags=args.history, dt=args.dt, seed=args.seed, dispersion=args.dispersion))
-        write = lambda: save_units_npz(population, args.out, force=args.force)  # noqa: E731
+    if args.latent_dim or args.units > 1 or args.format != "npz":
+        if args.format == "npz":
+            write = lambda: save_units_npz(population, args.out, force=args.force)  # noqa: E731
+        else:
+            save = save_phy_folder if args.format == "phy" else save_nwb
+            write = lambda: save(population, args.out, seed=args.seed, force=args.force)  # noqa: E731
     else:
         recording = run_interruptibly(lambda: make_synthetic_recording(
             args.likelihood, n_bins=args.bins, stimulus_lags=args.lags, spike_history_lags=args.history,
@@ -103,5 +124,6 @@ def run(args: argparse.Namespace) -> int:
         write()
     except OSError as exc:
         raise VbguiError(f"{args.out}: cannot write ({exc.strerror or exc})") from None
-    print(f"wrote {args.bins} bins{of_units} ({args.likelihood}) to {args.out}", file=sys.stderr)
+    as_format = "" if args.format == "npz" else f" as {args.format}"
+    print(f"wrote {args.bins} bins{of_units} ({args.likelihood}){as_format} to {args.out}", file=sys.stderr)
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vbgui.core.design_rows import linear_predictor
 from vbgui.core.likelihoods import Likelihood
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.design import build_design
@@ -56,13 +57,15 @@ def make_synthetic_recording(likelihood: str = "poisson", n_bins: int = 20_000, 
         prefix = "stim" if n_stimuli == 1 else f"stim{k}"
         filt = biphasic_filter(stimulus_lags) * (1.0 if k == 0 else -1.0)
         columns = [design.names.index(f"{prefix}[{lag}]") for lag in range(stimulus_lags)]
-        filt *= drive_sd / max(np.std(design.matrix[:, columns] @ filt), 1e-12)
+        padded = np.zeros(design.dim)
+        padded[columns] = filt
+        filt *= drive_sd / max(np.std(linear_predictor(design.rows, padded)), 1e-12)
         truth.update({f"{prefix}[{lag}]": float(w) for lag, w in enumerate(filt)})
     history = refractory_filter(spike_history_lags)
     truth.update({f"hist[{j}]": float(w) for j, w in enumerate(history)})
     weights = np.array([truth[name] for name in design.names])
     drive = np.full(n_bins, np.nan)
-    drive[design.first_row:] = design.matrix @ weights
+    drive[design.first_row:] = linear_predictor(design.rows, weights)
     drive[:design.first_row] = truth["bias"]
     response = _simulate(lik, drive, history, rng)
     return Recording(response, dt, f"synthetic-{likelihood}-seed{seed}", stimulus=stimulus, truth=truth,
