@@ -182,3 +182,22 @@ def test_mean_field_over_time_is_overconfident_where_the_structured_q_is_calibra
     assert 0.93 <= coverage["structured-markov"] <= 0.98
     assert coverage["mean-field"] < 0.88
     assert np.mean(fits["mean-field"].posteriors[0].sd) < 0.75 * np.mean(fits["structured-markov"].posteriors[0].sd)
+
+
+def test_a_token_set_during_the_e_step_stops_before_the_m_step(small_poisson, monkeypatch):
+    """The engine checks the token between the E-step and the M-step: the parameters stay as they were."""
+    import vbgui.core.lds.em as em
+
+    params, _, observations = small_poisson
+    token = CancelToken()
+    real_estep = em.estep_trial
+
+    def estep_then_cancel(*args, **kwargs):
+        token.cancel()
+        return real_estep(*args, **kwargs)
+
+    monkeypatch.setattr(em, "estep_trial", estep_then_cancel)
+    outcome = run_to_end(variational_em([observations], params, EmSettings(), cancel=token))
+    assert outcome.reason == "cancelled" and outcome.iterations == 0
+    assert outcome.params is params
+    assert np.any(outcome.posteriors[0].mean != 0.0)

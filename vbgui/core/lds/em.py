@@ -111,6 +111,9 @@ def variational_em(trials: list[Observations], params: LdsParams, settings: EmSe
             posteriors[index], per_trial[index] = estep_trial(family, params, observations, posteriors[index],
                                                               per_trial[index], settings.estep_steps,
                                                               0.1 * settings.tolerance)
+        if cancel.cancelled:  # an iteration at 1e6 bins takes tens of seconds: stop between its halves too
+            return EmOutcome("cancelled", "cancelled by the user", summed(per_trial), params, tuple(posteriors),
+                             iteration - 1)
         if settings.learn:
             params, per_trial = _mstep(params, trials, posteriors, per_trial, settings, learn_initial_cov)
         terms = summed(per_trial)
