@@ -102,6 +102,9 @@ class FitSession:
         self.preset = preset
         self.recording = recording
         self.cancel = cancel if cancel is not None else CancelToken()
+        if preset.is_latent_dynamics:
+            raise FitError(f"{preset.name or 'preset'}: a latent-dynamics preset (latent_dim = {preset.latent_dim}) "
+                           "fits every unit together; run it with 'vbgui fit', not as a GLM")
         likelihood = likelihood_of(preset)
         problem_text = likelihood.response_problem(recording.response)
         if problem_text is not None:

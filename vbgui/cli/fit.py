@@ -7,6 +7,7 @@ import time
 
 from vbgui.cli.interrupt import run_interruptibly
 from vbgui.cli.options import add_memory_limit, add_recording_options, check_recording_options
+from vbgui.core.lds.names import PATH_FAMILY_NAMES
 from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES
 from vbgui.errors import VbguiError
 
@@ -23,7 +24,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_recording_options(fit)
     fit.add_argument("--out", required=True, help="the result file to write (JSON)")
     fit.add_argument("--force", action="store_true", help="replace --out if it exists (never an input)")
-    fit.add_argument("--family", choices=FAMILY_NAMES, help="overrides [fit].family")
+    fit.add_argument("--family", choices=tuple(dict.fromkeys(FAMILY_NAMES + PATH_FAMILY_NAMES)),
+                     help="overrides [fit].family (structured-markov, mean-field or full-rank for a latent-dynamics "
+                          "preset)")
     fit.add_argument("--estimator", choices=ESTIMATOR_NAMES, help="overrides [fit].estimator")
     fit.add_argument("--seed", type=int, help="overrides [fit].seed")
     fit.add_argument("--max-iter", type=int, help="overrides [fit].max_iter")
@@ -65,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
                              estimator=args.estimator, seed=args.seed, max_iter=args.max_iter,
                              samples=args.samples, learning_rate=args.learning_rate)
     options = LoadOptions(parse_variables(args.variable), args.dt, stimulus_path=args.stimulus)
+    if preset.is_latent_dynamics:
+        from vbgui.cli.fit_lds import run_lds
+
+        return run_lds(args, preset, options, out, inputs)
     recording = run_interruptibly(lambda: load_recording(args.recording, args.unit, options))
     cancel = CancelToken()
     session = run_interruptibly(lambda: FitSession(preset, recording, cancel))
