@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -243,28 +244,63 @@ exit 0
 """
 
 
-@pytest.mark.slow
-def test_the_real_slurm_cluster_submits_its_job_scripts_and_cancels_them_at_the_end(tmp_path, recording_path):
-    pytest.importorskip("dask_jobqueue")
-    slurm = tmp_path / "slurm"
+def fake_slurm(folder: Path) -> tuple[dict[str, str], Path]:
+    """The environment putting the stand-in sbatch and scancel first on PATH, and the folder they log to."""
+    slurm = folder / "slurm"
     slurm.mkdir()
     for name, text in (("sbatch", FAKE_SBATCH), ("scancel", FAKE_SCANCEL)):
         (slurm / name).write_text(textwrap.dedent(text))
         (slurm / name).chmod(0o755)
+    return {"PATH": f"{slurm}{os.pathsep}{os.environ['PATH']}", "FAKE_SLURM_DIR": str(slurm),
+            "DASK_CONFIG": str(folder / "no-dask-config")}, slurm
+
+
+def submitted_and_cancelled(slurm: Path) -> tuple[list[str], list[str]]:
+    calls = (slurm / "calls").read_text().splitlines()
+    return ([line.split()[1] for line in calls if line.startswith("sbatch")],
+            [line.split()[1] for line in calls if line.startswith("scancel")])
+
+
+def session_alive(session_id: str) -> bool:
+    completed = subprocess.run(["ps", "-o", "pid=", "-s", session_id], capture_output=True, text=True)
+    return bool(completed.stdout.strip())
+
+
+@pytest.mark.slow
+def test_the_real_slurm_cluster_submits_its_job_scripts_and_cancels_them_at_the_end(tmp_path, recording_path):
+    pytest.importorskip("dask_jobqueue")
+    env, slurm = fake_slurm(tmp_path)
     out = tmp_path / "fits"
-    env = {"PATH": f"{slurm}{os.pathsep}{os.environ['PATH']}", "FAKE_SLURM_DIR": str(slurm),
-           "DASK_CONFIG": str(tmp_path / "no-dask-config")}
     completed = run_batch_cli("--preset", "poisson-glm", "--recording", recording_path, "--out", out,
                               "--cluster", "slurm", *cluster_flags(TYPICAL_OPTIONS[:6]), "--cluster-jobs", "2",
                               "--cluster-option", "job_extra_directives=--comment=vbgui-test",
                               "--cluster-option", "death_timeout=20", env_extra=env, limited=False, timeout=400)
     assert completed.returncode == 0, completed.stderr
     assert len(list(out.glob("*.json"))) == 4
-    calls = (slurm / "calls").read_text().split("\n")
-    submitted = [line.split()[1] for line in calls if line.startswith("sbatch")]
-    cancelled = [line.split()[1] for line in calls if line.startswith("scancel")]
+    submitted, cancelled = submitted_and_cancelled(slurm)
     assert len(submitted) == 2 and sorted(cancelled) == sorted(submitted)
     script = next(slurm.glob("job-*.sh")).read_text()
     for line in ("#SBATCH -p short", "#SBATCH -A neuro-lab", "#SBATCH --cpus-per-task=2", "#SBATCH --mem=2G",
                  "#SBATCH -t 00:30:00", "#SBATCH --comment=vbgui-test", "--death-timeout 20"):
         assert line in script, script
+
+
+@pytest.mark.slow
+def test_sigint_cancels_the_submitted_jobs_of_the_real_slurm_cluster(tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    env, slurm = fake_slurm(tmp_path)
+    path = write_recording(tmp_path / "many.npz", **multi_unit_arrays(30, 100_000))
+    out = tmp_path / "fits"
+    process = subprocess.Popen([sys.executable, "-m", "vbgui", "batch", "--preset", "poisson-glm", "--recording",
+                                str(path), "--out", str(out), "--cluster", "slurm",
+                                *cluster_flags(["cores=1", "memory=2GB", "death_timeout=20"]), "--cluster-jobs", "2"],
+                               stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+    status, _, rest = interrupt_when(process, lambda line: line.startswith("[2/30]"))
+    assert status == 130 and "interrupted; kept the" in rest, rest
+    submitted, cancelled = submitted_and_cancelled(slurm)
+    assert len(submitted) == 2 and sorted(cancelled) == sorted(submitted)
+    deadline = time.monotonic() + 20  # scancel, like SIGTERM, asks: the workers need a moment to leave
+    while any(session_alive(job) for job in submitted) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(session_alive(job) for job in submitted)  # no worker left running on the "cluster"
