@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -19,6 +21,7 @@ import pytest
 
 from tests.app.test_batch import multi_unit_arrays, read_summary, run_batch_cli, write_recording
 from tests.cli_subprocess import assert_refused, interrupt_when
+from tests.test_readme import command_blocks
 from vbgui.app.cluster import SLURM_OPTIONS, parse_cluster_options
 from vbgui.errors import VbguiError
 
@@ -304,3 +307,30 @@ def test_sigint_cancels_the_submitted_jobs_of_the_real_slurm_cluster(tmp_path):
     while any(session_alive(job) for job in submitted) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(session_alive(job) for job in submitted)  # no worker left running on the "cluster"
+
+
+def readme_slurm_command() -> list[str]:
+    """The README's SLURM example: its `vbgui batch` command, continuation lines joined, split as a shell would."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [block for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S) if "--cluster slurm" in block]
+    assert len(blocks) == 1
+    assert blocks[0] not in command_blocks()  # the README test runs its sh blocks; there is no SLURM here
+    command = next(line for line in blocks[0].replace("\\\n", " ").splitlines() if line.startswith("vbgui batch"))
+    return shlex.split(command)[1:]
+
+
+def test_the_readme_slurm_example_is_accepted_and_gives_the_job_it_describes():
+    dask_jobqueue = pytest.importorskip("dask_jobqueue")
+    from vbgui.cli import build_parser
+
+    args = build_parser()[0].parse_args(readme_slurm_command())
+    assert args.cluster == "slurm" and args.cluster_jobs == 4 and args.scheduler is None
+    options = parse_cluster_options(args.cluster_option)
+    cluster = dask_jobqueue.SLURMCluster(**options)
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    for line in ("#SBATCH -p short", "#SBATCH -A neuro-lab", "#SBATCH --cpus-per-task=8", "#SBATCH --mem=15G",
+                 "#SBATCH -t 02:00:00", "#SBATCH --constraint=avx2", "module load gcc", "--nthreads 4"):
+        assert line in script, script

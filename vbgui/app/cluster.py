@@ -17,6 +17,8 @@ the jobs; the batch then runs on the client exactly as with ``--scheduler``.
 from __future__ import annotations
 
 import difflib
+import importlib
+import importlib.util
 import math
 import re
 from dataclasses import dataclass
@@ -175,8 +177,8 @@ class RunningCluster:
 def require_cluster_packages(kind: str) -> None:
     """Refuse ``--cluster kind`` in one line saying how to install dask-jobqueue when it cannot be imported."""
     try:
-        import dask.distributed  # noqa: F401 - only whether it imports matters here
-        import dask_jobqueue  # noqa: F401
+        for module in ("dask.distributed", "dask_jobqueue"):
+            importlib.import_module(module)
     except ImportError:
         raise VbguiError(f"--cluster {kind} needs dask-jobqueue, which is not installed: {CLUSTER_INSTALL}") from None
 
@@ -211,5 +213,6 @@ def start_cluster(kind: str, options: dict[str, Any], jobs: int) -> RunningClust
     except BaseException:
         cluster.close()
         raise
-    return RunningCluster(client, cluster, f"{jobs} SLURM job(s) of a dask-jobqueue SLURMCluster "
-                                           f"(dashboard {cluster.dashboard_link})")
+    # the dashboard is served only where bokeh is installed; elsewhere its address would lead nowhere
+    dashboard = f" (dashboard {cluster.dashboard_link})" if importlib.util.find_spec("bokeh") else ""
+    return RunningCluster(client, cluster, f"{jobs} SLURM job(s) of a dask-jobqueue SLURMCluster{dashboard}")
