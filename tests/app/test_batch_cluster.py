@@ -144,6 +144,8 @@ def test_malformed_options_are_refused_naming_the_flag(options, fragment):
     (["--cluster", "slurm", "--workers", "2"], ["--workers applies to threads; with --cluster"]),
     (["--cluster", "slurm", "--amortise"], ["--amortise runs on threads", "with --cluster"]),
     (["--cluster", "slurm", "--cluster-option", "memory=2GB"], ["--cluster slurm needs --cluster-option cores=8"]),
+    (["--cluster", "slurm", "--cluster-option", "cores=1", "--cluster-option", "memory=1GB", "--cluster-option",
+      "interface=nosuch0"], ["--cluster slurm: the SLURMCluster did not start", "'nosuch0' is not a valid network"]),
 ])
 def test_bad_cluster_flags_are_refused_in_one_line_and_nothing_is_written(tmp_path, recording_path, flags,
                                                                          fragments):

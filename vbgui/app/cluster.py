@@ -190,7 +190,8 @@ def start_cluster(kind: str, options: dict[str, Any], jobs: int) -> RunningClust
     until the queue starts them.  Raises VbguiError (one line) when
     dask-jobqueue is not installed (saying how to install it), when neither
     the options nor Dask's configuration give the cores and memory of a job,
-    or when ``SLURMCluster`` refuses the options.
+    or when ``SLURMCluster`` refuses the options or cannot start its
+    scheduler (a network interface that is not there, say).
     """
     check_cluster_kind(kind)
     require_cluster_packages(kind)
@@ -204,8 +205,8 @@ def start_cluster(kind: str, options: dict[str, Any], jobs: int) -> RunningClust
                              f"jobqueue.slurm.{key} in Dask's configuration")
     try:
         cluster = SLURMCluster(**options)
-    except (ValueError, TypeError) as exc:
-        raise VbguiError(f"--cluster {kind}: SLURMCluster refused the options ({' '.join(str(exc).split())})") \
+    except Exception as exc:  # noqa: BLE001 - ValueError, TypeError, distributed's RuntimeError (a bad interface)
+        raise VbguiError(f"--cluster {kind}: the SLURMCluster did not start ({' '.join(str(exc).split())})") \
             from None
     try:
         client = Client(cluster, set_as_default=False)
