@@ -197,6 +197,11 @@ def test_a_slurm_batch_builds_the_cluster_from_the_options_scales_it_runs_on_it_
         on_cluster = json.loads((cluster_out / f"{name}.json").read_text())
         for key in ("elbo", "parameters", "trace", "recording_checksum", "unit", "preset"):
             assert on_threads[key] == on_cluster[key], (name, key)
+    resumed = run_batch_cli("--preset", "poisson-glm", "--recording", recording_path, "--out", cluster_out,
+                            "--cluster", "slurm", *cluster_flags(TYPICAL_OPTIONS), "--resume", env_extra=env,
+                            limited=False)
+    assert resumed.returncode == 0 and "0 fitted" in resumed.stderr, resumed.stderr
+    assert recorded(record) == events  # nothing left to fit: no cluster started, no job submitted
 
 
 def test_the_default_is_one_job_and_a_failed_batch_still_closes_the_cluster(tmp_path):
