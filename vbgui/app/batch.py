@@ -14,7 +14,8 @@ Executors:
 * ``"threads"``: a thread pool over units (the numba kernels release the
   GIL; each session still splits its passes over the row-chunk pool of
   :mod:`vbgui.core.rowpass`);
-* ``"dask"``: tasks on a running ``dask.distributed`` cluster; a task carries
+* ``"dask"``: tasks on a ``dask.distributed`` cluster (a running one, or a
+  SLURM cluster :mod:`vbgui.app.cluster` starts); a task carries
   the recording's path, the load options, the unit's index and the preset,
   and the worker reads the file itself (arrays never travel through the
   scheduler).
@@ -39,6 +40,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from vbgui.app.cluster import CLUSTER_INSTALL
 from vbgui.app.fit import FitSession, recording_checksum
 from vbgui.core.cancel import CancelToken
 from vbgui.errors import ResultFileError, VbguiError
@@ -50,7 +52,6 @@ from vbgui.models.preset import Preset
 EXECUTORS = ("serial", "threads", "dask")
 POLL_SECONDS = 0.05  # how often a waiting caller looks at its cancel token (and lets Ctrl-C in)
 CONNECT_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before giving up
-CLUSTER_INSTALL = 'pip install "vbgui[cluster]"'
 SUMMARY_COLUMNS = ("unit", "converged", "iterations", "elbo", "expected_log_likelihood", "kl", "log_evidence",
                    "seconds", "error")
 

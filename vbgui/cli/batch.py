@@ -8,7 +8,9 @@ carries an ``amortisation`` object and summary.csv the two gaps in nats.
 Exit status: 0 when every unit succeeded; 2 (one line) for bad input, before
 anything is written, or when some units failed, after writing the others and
 the summary (which holds each failure's reason); 130 on Ctrl-C, keeping the
-finished units' files and a summary of them.
+finished units' files and a summary of them.  With ``--cluster slurm`` the
+command starts a dask-jobqueue SLURMCluster (:mod:`vbgui.app.cluster`) for the
+batch's duration and cancels its jobs when it ends, however it ends.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from vbgui.app.cluster import (MAX_JOBS, SLURM_OPTIONS, check_cluster_kind, parse_cluster_options,
+                               require_cluster_packages)
 from vbgui.cli.fit import parse_variables
 from vbgui.cli.interrupt import run_interruptibly
 from vbgui.cli.options import add_memory_limit, add_recording_options, check_recording_options
@@ -48,6 +52,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="run the units on a running Dask cluster instead of threads (needs "
                             "pip install \"vbgui[cluster]\"); the workers read --recording themselves")
+    batch.add_argument("--cluster", metavar="KIND",
+                       help="start a Dask cluster for this batch and run the units on it: 'slurm' (a dask-jobqueue "
+                            "SLURMCluster; needs pip install \"vbgui[cluster]\" and --recording on a file system "
+                            "the compute nodes share); its jobs are cancelled when the batch ends")
+    batch.add_argument("--cluster-option", action="append", default=[], metavar="KEY=VALUE",
+                       help=f"with --cluster slurm, one SLURMCluster setting, repeated for each: "
+                            f"{', '.join(SLURM_OPTIONS)}; e.g. --cluster-option queue=short --cluster-option "
+                            f"cores=8 --cluster-option memory=16GB --cluster-option walltime=01:00:00")
+    batch.add_argument("--cluster-jobs", type=int, metavar="N",
+                       help=f"with --cluster: SLURM jobs to submit, 1 to {MAX_JOBS} (default: 1); each runs "
+                            f"'processes' Dask workers")
     batch.add_argument("--resume", action="store_true",
                        help="skip units whose result file is already there for this recording and preset")
     batch.add_argument("--force", action="store_true", help="replace result files and summary.csv that exist")
@@ -72,8 +87,21 @@ def check_flags(args: argparse.Namespace) -> None:
     """Refuse bad flag values before anything is read."""
     if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
         raise VbguiError(f"--workers must be an integer from 1 to {MAX_WORKERS}, got {args.workers}")
-    if args.workers is not None and args.scheduler:
-        raise VbguiError("--workers applies to threads; with --scheduler the cluster's workers fit the units")
+    if args.scheduler and args.cluster:
+        raise VbguiError("--scheduler joins a running cluster and --cluster starts one: give one of them")
+    if args.workers is not None and (args.scheduler or args.cluster):
+        flag = "--scheduler" if args.scheduler else "--cluster"
+        raise VbguiError(f"--workers applies to threads; with {flag} the cluster's workers fit the units")
+    if args.cluster:
+        check_cluster_kind(args.cluster)
+        args.cluster_settings = parse_cluster_options(args.cluster_option)
+        if args.cluster_jobs is not None and not 1 <= args.cluster_jobs <= MAX_JOBS:
+            raise VbguiError(f"--cluster-jobs must be an integer from 1 to {MAX_JOBS}, got {args.cluster_jobs}")
+        require_cluster_packages(args.cluster)
+    else:
+        for flag, given in (("--cluster-option", args.cluster_option), ("--cluster-jobs", args.cluster_jobs)):
+            if given:
+                raise VbguiError(f"{flag} applies with --cluster only")
     if not args.amortise:
         for flag, value in (("--train", args.train), ("--refine", args.refine)):
             if value is not None:
@@ -83,7 +111,8 @@ def check_flags(args: argparse.Namespace) -> None:
             raise VbguiError(f"--train must be 1 or more units, got {args.train}")
         if args.refine is not None and args.refine < 0:
             raise VbguiError(f"--refine must be 0 or more exact passes, got {args.refine}")
-        for flag, given in (("--scheduler", args.scheduler), ("--resume", args.resume)):
+        for flag, given in (("--scheduler", args.scheduler), ("--cluster", args.cluster),
+                            ("--resume", args.resume)):
             if given:
                 raise VbguiError(f"--amortise runs on threads and fits every unit anew; it does not combine "
                                  f"with {flag}")
@@ -99,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
                                     check_amortisable)
     from vbgui.app.batch import (UnitOutcome, connect_dask, resolve_units, result_file_stems, resumable, run_batch,
                                  summary_csv_text)
+    from vbgui.app.cluster import start_cluster
     from vbgui.app.fit import warm_up_engine
     from vbgui.core.cancel import CancelToken
     from vbgui.io.limits import check_memory
@@ -142,7 +172,8 @@ def run(args: argparse.Namespace) -> int:
         check_target(summary_path, force=args.force or args.resume, inputs=inputs)
 
     usable = [index for index in to_fit if index not in recording.unit_problems]
-    workers = 1 if args.scheduler else min(args.workers or (os.cpu_count() or 1), max(1, len(to_fit)))
+    remote = bool(args.scheduler or args.cluster)
+    workers = 1 if remote else min(args.workers or (os.cpu_count() or 1), max(1, len(to_fit)))
     if usable:
         unit = recording.unit(usable[0])
         width = design_width(unit, preset.design)
@@ -151,21 +182,37 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {slow}", file=sys.stderr)
         check_memory("--workers", f"{workers} fits at once ({unit.n_bins} bins x {width} parameters each)",
                      workers * fit_bytes(unit, preset, unit.n_bins))
-    client = run_interruptibly(lambda: connect_dask(args.scheduler)) if args.scheduler and to_fit else None
+    client, started = None, None
+    if args.scheduler and to_fit:
+        client = run_interruptibly(lambda: connect_dask(args.scheduler))
+    elif args.cluster and to_fit:
+        started = start_cluster(args.cluster, args.cluster_settings, args.cluster_jobs or 1)
+        client = started.client
+
+    def close_cluster() -> None:
+        if started is not None:
+            started.close()  # cancels the jobs this batch submitted
+        elif client is not None:
+            client.close()
+
     if not args.quiet:
-        where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{workers} thread(s)"
+        if started is not None:
+            where = started.description
+        elif args.scheduler:
+            where = f"the Dask cluster at {args.scheduler}"
+        else:
+            where = f"a {args.cluster} cluster" if args.cluster else f"{workers} thread(s)"
         resumed = f" ({len(finished)} already done)" if finished else ""
         how = "amortising" if args.amortise else "fitting"
         print(f"{how} {preset.name or args.preset} ({preset.likelihood}, {preset.fit.family}, "
               f"{preset.fit.estimator}) to {len(to_fit)} of {len(indices)} units{resumed} of {recording.source} "
               f"on {where}", file=sys.stderr)
-    if to_fit and not args.scheduler:
+    if to_fit and not remote:
         run_interruptibly(warm_up_engine)
     try:
         out_dir.mkdir(exist_ok=True)
     except OSError as exc:
-        if client is not None:
-            client.close()
+        close_cluster()
         raise OutputFileError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
 
     def write_summary() -> None:
@@ -215,8 +262,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
-        if client is not None:
-            client.close()
+        close_cluster()
     write_summary()
     failed = [outcome for outcome in finished.values() if not outcome.succeeded]
     seconds = time.perf_counter() - start
