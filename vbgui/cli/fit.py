@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from vbgui.cli.interrupt import run_interruptibly
+from vbgui.cli.progress import iteration_printer
 from vbgui.cli.options import add_memory_limit, add_recording_options, check_recording_options
 from vbgui.core.lds.names import PATH_FAMILY_NAMES
 from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES
 from vbgui.errors import VbguiError
 
-PROGRESS_INTERVAL = 0.25  # seconds between progress lines on stderr
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -77,17 +76,7 @@ def run(args: argparse.Namespace) -> int:
     session = run_interruptibly(lambda: FitSession(preset, recording, cancel))
     slow = check_step_cost(preset, session.design.n_rows, session.design.dim, str(args.recording))
     run_interruptibly(warm_up_engine)
-    last_print = 0.0
-
-    def report(progress) -> None:
-        nonlocal last_print
-        now = time.perf_counter()
-        if args.quiet or (now - last_print < PROGRESS_INTERVAL and progress.iteration > 1):
-            return
-        last_print = now
-        t = progress.terms
-        print(f"iter {progress.iteration:6d}  elbo {t.elbo:.6f}  accuracy (E log-lik) "
-              f"{t.expected_log_likelihood:.6f}  complexity (KL) {t.kl:.6f}", file=sys.stderr)
+    report = iteration_printer(args.quiet)
 
     unit = f" unit '{recording.unit}'" if recording.unit else ""
     if not args.quiet:

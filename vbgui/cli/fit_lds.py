@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from vbgui.cli.interrupt import run_interruptibly
+from vbgui.cli.progress import iteration_printer
 from vbgui.errors import VbguiError
 from vbgui.models.preset import Preset
 
-PROGRESS_INTERVAL = 0.25  # seconds between progress lines on stderr
 
 
 def run_lds(args: argparse.Namespace, preset: Preset, options, out: Path, inputs: list) -> int:
@@ -27,17 +26,7 @@ def run_lds(args: argparse.Namespace, preset: Preset, options, out: Path, inputs
     recording = run_interruptibly(lambda: read_recording_file(args.recording, options))
     cancel = CancelToken()
     session = run_interruptibly(lambda: LdsFitSession(preset, recording, cancel))
-    last_print = 0.0
-
-    def report(progress) -> None:
-        nonlocal last_print
-        now = time.perf_counter()
-        if args.quiet or (now - last_print < PROGRESS_INTERVAL and progress.iteration > 1):
-            return
-        last_print = now
-        t = progress.terms
-        print(f"iter {progress.iteration:6d}  elbo {t.elbo:.6f}  accuracy (E log-lik) "
-              f"{t.expected_log_likelihood:.6f}  complexity (KL) {t.kl:.6f}", file=sys.stderr)
+    report = iteration_printer(args.quiet)
 
     if not args.quiet:
         for note in recording.notes:
