@@ -168,7 +168,17 @@ def blocks(design: DesignRows) -> Iterator[tuple[int, int, np.ndarray]]:
 
 
 def linear_predictor(design: DesignRows, weights: np.ndarray) -> np.ndarray:
-    """eta = X w (T,), a block of rows at a time."""
+    """eta = X w, a block of rows at a time.
+
+    Parameters
+    ----------
+    design : the rows X (T, D)
+    weights : w (D,)
+
+    Returns
+    -------
+    eta (T,)
+    """
     eta = np.empty(design.shape[0])
     for start, stop, block in blocks(design):
         eta[start:stop] = block @ weights
@@ -176,7 +186,18 @@ def linear_predictor(design: DesignRows, weights: np.ndarray) -> np.ndarray:
 
 
 def weighted_gram_product(design: DesignRows, weights: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """X' diag(c) X v, a block of rows at a time (no D x D matrix): sum over blocks of X_b'(c_b * (X_b v))."""
+    """X' diag(c) X v, a block of rows at a time (no D x D matrix): sum over blocks of X_b'(c_b * (X_b v)).
+
+    Parameters
+    ----------
+    design : the rows X (T, D)
+    weights : c (T,), one weight per row
+    vector : v (D,)
+
+    Returns
+    -------
+    The product (D,).
+    """
     total = np.zeros(design.shape[1])
     for start, stop, block in blocks(design):
         total += block.T @ (weights[start:stop] * (block @ vector))
@@ -184,7 +205,17 @@ def weighted_gram_product(design: DesignRows, weights: np.ndarray, vector: np.nd
 
 
 def gram(design: DesignRows, response: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """X'X and X'y, a block of rows at a time."""
+    """X'X and X'y, a block of rows at a time.
+
+    Parameters
+    ----------
+    design : the rows X (T, D)
+    response : y (T,)
+
+    Returns
+    -------
+    X'X (D, D) and X'y (D,)
+    """
     dim = design.shape[1]
     cross, projected = np.zeros((dim, dim)), np.zeros(dim)
     for start, stop, block in blocks(design):

@@ -146,7 +146,17 @@ class ElboGradient:
 
 
 def kl_gradients(q: GaussianPosterior, prior_scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """dKL/dm = m / s^2 and dKL/dL = L / s^2 - diag(1 / L_ii), masked to q's family."""
+    """dKL/dm = m / s^2 and dKL/dL = L / s^2 - diag(1 / L_ii), masked to q's family.
+
+    Parameters
+    ----------
+    q : the Gaussian q = N(m, L L')
+    prior_scale : s, the prior N(0, s^2 I)'s sd
+
+    Returns
+    -------
+    dKL/dm (D,) and dKL/dL (D, D), zero outside the family's mask
+    """
     s2 = prior_scale ** 2
     grad_chol = q.chol / s2 - np.diag(1.0 / np.diag(q.chol))
     return q.mean / s2, np.where(q.family.chol_mask(), grad_chol, 0.0)

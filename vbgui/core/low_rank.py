@@ -181,7 +181,17 @@ def _gradient(q: LowRankPosterior, prior_scale: float, terms: ElboTerms, ell_mea
 
 
 def exact_low_rank_gradient(estimator: ExactEstimator, q: LowRankPosterior) -> LowRankGradient:
-    """One O(T D k) pass: the exact ELBO and its gradients (the module docstring's formulas)."""
+    """One O(T D k) pass: the exact ELBO and its gradients (the module docstring's formulas).
+
+    Parameters
+    ----------
+    estimator : the exact estimator (its problem, quadrature and cancel token)
+    q : the low-rank q = N(m, diag(d) + V V')
+
+    Returns
+    -------
+    :class:`LowRankGradient`: the ELBO terms and the gradients in m, log sqrt(d) and V
+    """
     p = estimator.problem
     lik = p.likelihood
     nodes, weights = estimator.quadrature
@@ -204,6 +214,16 @@ def monte_carlo_low_rank_gradient(estimator: MonteCarloEstimator, q: LowRankPost
     baseline): with u_k = S^-1 (w_k - m), d log q / dm = u_k,
     d log q / dd = (u_k^2 - diag(S^-1)) / 2, d log q / dV = u_k u_k'V - S^-1 V.
     The KL's gradients are exact, as for every estimator.
+
+    Parameters
+    ----------
+    estimator : the Monte Carlo estimator (its problem, draw count, generator and name)
+    q : the low-rank q
+    eps : the standard normal draws (K, D + k), or None for fresh ones
+
+    Returns
+    -------
+    :class:`LowRankGradient`: the Monte Carlo ELBO terms and gradients
     """
     p = estimator.problem
     dim, rank = q.dim, q.family.rank
