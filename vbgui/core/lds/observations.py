@@ -215,6 +215,32 @@ def _data_pass(arguments: tuple, n_units: int, want_latent: bool, want_loading: 
     return _PassSums(total, unit_totals, gradient, curvature_packed, slope_sum, weighted_cov, weighted_outer)
 
 
+@dataclass(frozen=True, eq=False)
+class ObservationPass:
+    """What one pass over a trial's data gives at (C, d, q): ``total`` E_q[log p(y | x)] with its constant,
+    ``unit_values`` each unit's sum_t E(y_nt, mu_nt, v_nt) without it (N,), and when asked for, ``latent``
+    (its gradient in m (T, K), W (T, K, K)) and ``loading`` (the loadings' gradient (N, K + 1) and
+    preconditioner (N, K + 1, K + 1)).  The E-step and the M-step hand these on, so that one pass serves both."""
+
+    total: float
+    unit_values: np.ndarray
+    latent: tuple[np.ndarray, np.ndarray] | None = None
+    loading: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def observation_pass(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
+                     marginal: np.ndarray, want_latent: bool = False, want_loading: bool = False
+                     ) -> ObservationPass:
+    """One pass over the trial at (C, d) = (``loading``, ``offset``) and q = (``mean``, ``marginal``), with the
+    derivatives asked for."""
+    arguments = _kernel_arguments(observations, loading, offset, mean, _packed_cov(marginal))
+    sums = _data_pass(arguments, loading.shape[0], want_latent, want_loading)
+    size = mean.shape[1]
+    return ObservationPass(sums.total + observations.log_normaliser, sums.unit_totals,
+                           (sums.gradient, _unpacked(sums.curvature_packed, size)) if want_latent else None,
+                           _loading_newton_pieces(sums, loading) if want_loading else None)
+
+
 def observation_terms(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
                       marginal: np.ndarray, want_derivatives: bool = True
                       ) -> tuple[float, np.ndarray, np.ndarray]:
@@ -224,17 +250,15 @@ def observation_terms(observations: Observations, loading: np.ndarray, offset: n
     if not want_derivatives:
         total, _ = observation_values(observations, loading, offset, mean, marginal)
         return total, np.zeros((0, size)), np.zeros((0, size, size))
-    arguments = _kernel_arguments(observations, loading, offset, mean, _packed_cov(marginal))
-    sums = _data_pass(arguments, loading.shape[0], want_latent=True, want_loading=False)
-    return sums.total + observations.log_normaliser, sums.gradient, _unpacked(sums.curvature_packed, size)
+    data_pass = observation_pass(observations, loading, offset, mean, marginal, want_latent=True)
+    return (data_pass.total,) + data_pass.latent
 
 
 def observation_values(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
                        marginal: np.ndarray) -> tuple[float, np.ndarray]:
     """(E_q[log p(y | x)] with its constant, each unit's sum_t E(y_nt, mu_nt, v_nt) without it (N,))."""
-    arguments = _kernel_arguments(observations, loading, offset, mean, _packed_cov(marginal))
-    sums = _data_pass(arguments, loading.shape[0], want_latent=False, want_loading=False)
-    return sums.total + observations.log_normaliser, sums.unit_totals
+    data_pass = observation_pass(observations, loading, offset, mean, marginal)
+    return data_pass.total, data_pass.unit_values
 
 
 def _unit_expected_log_likelihoods(observations: Observations, loading: np.ndarray, offset: np.ndarray,
@@ -244,12 +268,10 @@ def _unit_expected_log_likelihoods(observations: Observations, loading: np.ndarr
     return _data_pass(arguments, loading.shape[0], want_latent=False, want_loading=False).unit_totals
 
 
-def _loading_step(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
-                  packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per unit: the gradient in (c, d) (N, K + 1) and the preconditioner (N, K + 1, K + 1)."""
-    size = mean.shape[1]
-    arguments = _kernel_arguments(observations, loading, offset, mean, packed)
-    sums = _data_pass(arguments, loading.shape[0], want_latent=False, want_loading=True)
+def _loading_newton_pieces(sums: _PassSums, loading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, from a pass's loading sums: the gradient in (c, d) (N, K + 1) and the preconditioner
+    (N, K + 1, K + 1)."""
+    size = loading.shape[1]
     rows, cols = pair_index(size)
     weighted_cov = _unpacked(sums.weighted_cov.T / np.where(rows == cols, 1.0, 2.0), size)  # sum dE/dv S_t
     lifted_rows, lifted_cols = pair_index(size + 1)
@@ -262,21 +284,57 @@ def _loading_step(observations: Observations, loading: np.ndarray, offset: np.nd
     return gradient, precision
 
 
+def _loading_step(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
+                  packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit: the gradient in (c, d) (N, K + 1) and the preconditioner (N, K + 1, K + 1), by a pass."""
+    arguments = _kernel_arguments(observations, loading, offset, mean, packed)
+    return _loading_newton_pieces(_data_pass(arguments, loading.shape[0], want_latent=False, want_loading=True),
+                                  loading)
+
+
+@dataclass(frozen=True, eq=False)
+class LoadingUpdate:
+    """The loadings' update: new C (N, K) and d (N,), each unit's sum_t E there (N,), and, when asked for and
+    known, the latent derivatives (gradient (T, K), W (T, K, K)) at the new (C, d) (else None)."""
+
+    loading: np.ndarray
+    offset: np.ndarray
+    unit_values: np.ndarray
+    latent: tuple[np.ndarray, np.ndarray] | None
+
+
 def update_loadings(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
                     marginal: np.ndarray, steps: int = 2, start_values: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New (C, d) by up to ``steps`` preconditioned, line-searched steps per unit, and each unit's
-    sum_t E(y_nt, mu_nt, v_nt) there (N,); no unit's expected log-likelihood falls.  ``observations``,
-    ``mean`` and ``marginal`` hold every trial's bins stacked; ``start_values``, when known, are those sums at
-    the given (C, d) (saving a pass)."""
+    sum_t E(y_nt, mu_nt, v_nt) there (N,): :func:`loading_update` without the pieces it can reuse."""
+    update = loading_update(observations, loading, offset, mean, marginal, steps, start_values)
+    return update.loading, update.offset, update.unit_values
+
+
+def loading_update(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
+                   marginal: np.ndarray, steps: int = 2, start_values: np.ndarray | None = None,
+                   start_pieces: tuple[np.ndarray, np.ndarray] | None = None, want_latent: bool = False
+                   ) -> LoadingUpdate:
+    """New (C, d) by up to ``steps`` preconditioned, line-searched steps per unit; no unit's expected
+    log-likelihood falls.  ``observations``, ``mean`` and ``marginal`` hold every trial's bins stacked.
+
+    What a caller already knows at the given (C, d) saves passes: ``start_values`` each unit's sum_t E,
+    ``start_pieces`` the first step's (gradient, preconditioner) (:class:`ObservationPass` ``loading``).  With
+    ``want_latent`` the line search's passes also sum the latent derivatives; they are returned when the
+    pass that set the final (C, d) of every unit that moved computed them (the next E-step's first pass)."""
     size = loading.shape[1]
     packed = _packed_cov(marginal)
     loading = np.array(loading, dtype=np.float64)
     offset = np.array(offset, dtype=np.float64)
     values = _unit_expected_log_likelihoods(observations, loading, offset, mean, packed) \
         if start_values is None else np.array(start_values, dtype=np.float64)
-    for _ in range(steps):
-        gradient, precision = _loading_step(observations, loading, offset, mean, packed)
+    latent = None
+    for step_index in range(steps):
+        if step_index == 0 and start_pieces is not None:
+            gradient, precision = (np.array(piece) for piece in start_pieces)
+        else:
+            gradient, precision = _loading_step(observations, loading, offset, mean, packed)
         ridge = 1e-12 * (1.0 + np.abs(np.diagonal(precision, axis1=1, axis2=2)))
         precision[:, np.arange(size + 1), np.arange(size + 1)] += ridge
         direction = np.linalg.solve(precision, gradient[:, :, None])[:, :, 0]
@@ -285,12 +343,17 @@ def update_loadings(observations: Observations, loading: np.ndarray, offset: np.
         for _ in range(MAX_HALVINGS):
             if not pending.any():
                 break
-            trial_loading = loading + (step * pending)[:, None] * direction[:, :size]
-            trial_offset = offset + step * pending * direction[:, size]
-            trial = _unit_expected_log_likelihoods(observations, trial_loading, trial_offset, mean, packed)
+            trial_loading = np.where(pending[:, None], loading + step[:, None] * direction[:, :size], loading)
+            trial_offset = np.where(pending, offset + step * direction[:, size], offset)
+            arguments = _kernel_arguments(observations, trial_loading, trial_offset, mean, packed)
+            sums = _data_pass(arguments, loading.shape[0], want_latent, want_loading=False)
+            trial = sums.unit_totals
             accept = pending & (trial >= values)
+            if accept.any():  # units moved: derivatives from an earlier pass no longer hold
+                latent = (sums.gradient, _unpacked(sums.curvature_packed, size)) \
+                    if want_latent and np.array_equal(accept, pending) else None
             loading[accept], offset[accept], values[accept] = trial_loading[accept], trial_offset[accept], \
                 trial[accept]
             pending &= ~accept
             step = np.where(pending, 0.5 * step, step)
-    return loading, offset, values
+    return LoadingUpdate(loading, offset, values, latent)
