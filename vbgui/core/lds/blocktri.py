@@ -186,15 +186,6 @@ def block_selected_inverse(factor_diag, factor_lower):
     return marginal, cross
 
 
-def summed_blocks(blocks: np.ndarray) -> np.ndarray:
-    """sum_t blocks[t] of (T, ...) blocks, as one matrix-vector product: numpy's reduction over a long first
-    axis of 3 x 3 blocks took ten times as long at T = 1e5."""
-    n_blocks = blocks.shape[0]
-    if n_blocks == 0:
-        return np.zeros(blocks.shape[1:])
-    return (np.ones(n_blocks) @ np.ascontiguousarray(blocks).reshape(n_blocks, -1)).reshape(blocks.shape[1:])
-
-
 def dense_from_blocks(diag: np.ndarray, lower: np.ndarray) -> np.ndarray:
     """The dense (T K) x (T K) matrix of a block-tridiagonal one (for small problems and tests)."""
     n_steps, size = diag.shape[0], diag.shape[1]

@@ -26,8 +26,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from vbgui.core.lds.blocktri import summed_blocks
-
 LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -74,9 +72,8 @@ def summed_residual_cov(params: LdsParams, marginal: np.ndarray, cross: np.ndarr
     """sum_t V_t, V_t = Cov_q(x_{t+1} - A x_t) = S_{t+1} - P_t' A' - A P_t + A S_t A' (linear in the
     blocks, so only their sums are formed), (K, K)."""
     A = params.A
-    a_cross = A @ summed_blocks(cross)
-    every = summed_blocks(marginal)
-    return every - marginal[0] - a_cross - a_cross.T + A @ (every - marginal[-1]) @ A.T
+    a_cross = A @ cross.sum(axis=0)
+    return marginal[1:].sum(axis=0) - a_cross - a_cross.T + A @ marginal[:-1].sum(axis=0) @ A.T
 
 
 def expected_log_prior(params: LdsParams, mean: np.ndarray, marginal: np.ndarray, cross: np.ndarray) -> float:
