@@ -53,11 +53,12 @@ def estep_trial(family: Any, params: LdsParams, observations: Observations, q: T
         gradient = prior_gradient(params, q.mean) + slope
         hessian_diag = prior_diag + curvature
         try:
-            direction = newton_direction(hessian_diag, prior_lower, gradient)
+            direction, hessian_factor = newton_direction(hessian_diag, prior_lower, gradient)
         except NotPositiveDefinite:
             break
         target = family.target(hessian_diag, prior_lower)
-        candidate = _line_search(family, params, observations, q, terms, direction, target, want_loading)
+        candidate = _line_search(family, params, observations, q, terms, direction, target,
+                                 hessian_factor if family.target_is_hessian else None, want_loading)
         if candidate is None:
             break
         gain = candidate[1].elbo - terms.elbo
@@ -68,13 +69,15 @@ def estep_trial(family: Any, params: LdsParams, observations: Observations, q: T
 
 
 def _line_search(family: Any, params: LdsParams, observations: Observations, q: TrialPosterior,
-                 terms: LdsElboTerms, direction: np.ndarray, target: Any, want_loading: bool
+                 terms: LdsElboTerms, direction: np.ndarray, target: Any, target_factor: Any, want_loading: bool
                  ) -> tuple[TrialPosterior, LdsElboTerms] | None:
+    """The first of alpha = 1, 1/2, 1/4, ... whose candidate's ELBO is not below the current one (None if
+    none); ``target_factor``, when known, the factor of ``target`` (the full step's moments reuse it)."""
     alpha = 1.0
     for _ in range(MAX_HALVINGS):
         state = family.blend(q.state, target, alpha)
         try:
-            moments = family.moments(state)
+            moments = family.moments(state, target_factor if alpha == 1.0 else None)
         except NotPositiveDefinite:
             alpha *= 0.5
             continue
