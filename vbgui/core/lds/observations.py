@@ -15,7 +15,11 @@ Hence the fixed point of the covariance adds W_t = -2 sum_n dE/dv c_n c_n'
 Each pass over the (t, n) pairs is one numba loop, :func:`_pass` (mu, v, E
 and whichever sums are asked for, covariances packed as their upper
 triangles), so no T x N array is ever formed; ranges of bins run on threads
-(:mod:`vbgui.core.lds.threads`).
+(:mod:`vbgui.core.lds.threads`).  The exponential of each (bin, unit) pair is
+the pass's main cost, so one pass serves two steps where it can
+(:func:`observation_pass`): the E-step's line search also sums the loadings'
+Newton step at the new q, and the loadings' line search the next E-step's
+derivatives at the new (C, d).
 
 For the loadings, per unit,
 
