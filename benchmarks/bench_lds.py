@@ -8,7 +8,7 @@ data-driven start until an iteration gains less than ``--tolerance`` times
 |ELBO| (after two iterations on 300 bins that load numba's cache).  Printed
 beside the time: the floor of the same run, one numpy pass ``Y @ C`` over the
 counts (what any method that reads the data pays), the time per EM iteration
-in such passes, the peak resident memory and the counts' own size.
+in such passes, the number of passes the fit made over the counts, the peak resident memory and the counts' own size.
 
     python benchmarks/bench_lds.py [--bins 10000 100000 1000000] [--tolerance 1e-8] [--max-iter 500]
 """
@@ -26,9 +26,24 @@ import numpy as np
 from timing import median_time  # benchmarks/ is on sys.path when run as a script
 
 
+def _count_passes(module) -> list[int]:
+    """Count the passes over the counts: every one goes through ``module.over_row_ranges`` (load-independent,
+    unlike seconds on a shared machine).  Returns the counter, a one-element list."""
+    counter = [0]
+    split = module.over_row_ranges
+
+    def counted(work, n_rows):
+        counter[0] += 1
+        return split(work, n_rows)
+
+    module.over_row_ranges = counted
+    return counter
+
+
 def one_size(n_bins: int, tolerance: float, max_iter: int) -> dict:
     """Fit one size in this process; return its figures."""
     from vbgui.core.generators import run_to_end
+    from vbgui.core.lds import observations as observations_module
     from vbgui.core.lds.em import EmSettings, variational_em
     from vbgui.core.lds.observations import Observations
     from vbgui.core.lds.sample import initial_params
@@ -51,6 +66,7 @@ def one_size(n_bins: int, tolerance: float, max_iter: int) -> dict:
     settings = EmSettings(max_iter=max_iter, tolerance=tolerance)
     warm_up = Observations.create(observations.y[:300], likelihood)  # numba compiles or loads its cache here
     run_to_end(variational_em([warm_up], start_params, EmSettings(max_iter=2)))
+    passes = _count_passes(observations_module)
     start = time.perf_counter()
     outcome = run_to_end(variational_em([observations], start_params, settings))
     seconds = time.perf_counter() - start
@@ -59,6 +75,7 @@ def one_size(n_bins: int, tolerance: float, max_iter: int) -> dict:
     coef, *_ = np.linalg.lstsq(design, path, rcond=None)
     r_squared = 1 - (path - design @ coef).var(axis=0) / path.var(axis=0)
     return {"bins": n_bins, "seconds": seconds, "iterations": outcome.iterations, "reason": outcome.reason,
+            "passes": passes[0],
             "floor": floor, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "counts_mb": observations.y.nbytes / 2 ** 20, "elbo": outcome.terms.elbo,
             "r_squared": [round(float(r), 3) for r in r_squared]}
@@ -86,8 +103,8 @@ def main() -> None:
         per_iteration = row["seconds"] / max(row["iterations"], 1)
         print(f"T = {n_bins:>9,}: {row['seconds']:8.2f} s to {row['reason']} in {row['iterations']} iterations "
               f"({per_iteration:.3f} s each = {per_iteration / row['floor']:.0f} x the floor, one Y @ C pass of "
-              f"{row['floor'] * 1e3:.1f} ms); peak RSS {row['peak_mb']:.0f} MB (counts {row['counts_mb']:.0f} MB); "
-              f"R^2 of the true latents {row['r_squared']}", flush=True)
+              f"{row['floor'] * 1e3:.1f} ms); {row['passes']} passes over the counts; peak RSS {row['peak_mb']:.0f} MB (counts {row['counts_mb']:.0f} MB); "
+              f"R^2 of the true latents {row['r_squared']}; ELBO {row['elbo']!r}", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     ELBO = E_q[log p(y | x)] - KL(q || p(x))
     KL(q || p(x)) = -E_q[log p(x)] - H[q],   H[q] = T K (1 + log 2 pi) / 2 + log det Cov_q / 2
 
-E_q[log p(y | x)] is :func:`vbgui.core.lds.observations.observation_values`
+E_q[log p(y | x)] is :func:`vbgui.core.lds.observations.observation_pass`
 (with log y! or the Gaussian normaliser), E_q[log p(x)] is
 :func:`vbgui.core.lds.model.expected_log_prior`.  So ELBO <= log p(y) for
 the given parameters, with equality when q is the exact posterior (linear-
@@ -18,17 +18,17 @@ import numpy as np
 
 from vbgui.core.lds.families import PathMoments
 from vbgui.core.lds.model import LOG_2PI, LdsParams, expected_log_prior
-from vbgui.core.lds.observations import Observations, observation_values
+from vbgui.core.lds.observations import ObservationPass, Observations, observation_pass
 
 
 @dataclass(frozen=True)
 class LdsElboTerms:
-    """ELBO = expected_log_likelihood - kl, in nats; ``unit_values``, when the terms came from a pass over
-    the data, each unit's sum_t E(y_nt, mu_nt, v_nt) there (what the loadings' update starts from)."""
+    """ELBO = expected_log_likelihood - kl, in nats; ``data_pass``, when the terms came from a pass over the
+    data, what that pass gave at these C, d and q (each unit's sums, and the derivatives it was asked for)."""
 
     expected_log_likelihood: float
     kl: float
-    unit_values: np.ndarray | None = field(default=None, compare=False, repr=False)
+    data_pass: ObservationPass | None = field(default=None, compare=False, repr=False)
 
     @property
     def elbo(self) -> float:
@@ -63,10 +63,18 @@ def kl_to_prior(params: LdsParams, mean: np.ndarray, moments: PathMoments) -> fl
 
 
 def trial_terms(params: LdsParams, observations: Observations, mean: np.ndarray, moments: PathMoments,
-                accuracy: float | None = None) -> LdsElboTerms:
+                accuracy: float | None = None, want_latent: bool = False, want_loading: bool = False
+                ) -> LdsElboTerms:
     """The ELBO's two terms for one trial; ``accuracy``, when the caller knows E_q[log p(y | x)] for these
-    loadings and q, saves the pass over the data."""
-    unit_values = None
-    if accuracy is None:
-        accuracy, unit_values = observation_values(observations, params.C, params.d, mean, moments.marginal)
-    return LdsElboTerms(accuracy, kl_to_prior(params, mean, moments), unit_values)
+    loadings and q, saves the pass over the data.  Otherwise the pass also gives the derivatives asked for
+    (:func:`vbgui.core.lds.observations.observation_pass`), kept in the terms' ``data_pass``."""
+    if accuracy is not None:
+        return LdsElboTerms(accuracy, kl_to_prior(params, mean, moments))
+    return terms_from_pass(params, mean, moments, observation_pass(observations, params.C, params.d, mean,
+                                                                   moments.marginal, want_latent, want_loading))
+
+
+def terms_from_pass(params: LdsParams, mean: np.ndarray, moments: PathMoments,
+                    data_pass: ObservationPass) -> LdsElboTerms:
+    """The ELBO's two terms for one trial from a pass over its data at ``params``' C, d and this q."""
+    return LdsElboTerms(data_pass.total, kl_to_prior(params, mean, moments), data_pass)

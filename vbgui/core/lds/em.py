@@ -2,7 +2,7 @@
 
 Each iteration: E-step (:func:`vbgui.core.lds.estep.estep_trial`, per trial),
 then the dynamics in closed form and the loadings by Newton
-(:mod:`vbgui.core.lds.mstep`, :func:`vbgui.core.lds.observations.update_loadings`).
+(:mod:`vbgui.core.lds.mstep`, :func:`vbgui.core.lds.observations.loading_update`).
 Every part is an ascent step of the same ELBO, and a parameter update that
 would lower it in floating point is not taken, so the ELBO reported after
 each iteration never decreases.  The fit converges when an iteration gains
@@ -20,12 +20,12 @@ from typing import Generator
 import numpy as np
 
 from vbgui.core.cancel import CancelToken
-from vbgui.core.lds.elbo import LdsElboTerms, TrialPosterior, trial_terms
+from vbgui.core.lds.elbo import LdsElboTerms, TrialPosterior, terms_from_pass, trial_terms
 from vbgui.core.lds.estep import estep_trial, initial_posterior
 from vbgui.core.lds.families import FULL_RANK_MAX_DIM, make_path_family
 from vbgui.core.lds.model import LdsParams
 from vbgui.core.lds.mstep import update_dynamics
-from vbgui.core.lds.observations import Observations, update_loadings
+from vbgui.core.lds.observations import ObservationPass, Observations, loading_update
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def variational_em(trials: list[Observations], params: LdsParams, settings: EmSe
         for index, observations in enumerate(trials):
             posteriors[index], per_trial[index] = estep_trial(family, params, observations, posteriors[index],
                                                               per_trial[index], settings.estep_steps,
-                                                              0.1 * settings.tolerance)
+                                                              0.1 * settings.tolerance, want_loading=settings.learn)
         if cancel.cancelled:  # an iteration at 1e6 bins takes tens of seconds: stop between its halves too
             return EmOutcome("cancelled", "cancelled by the user", summed(per_trial), params, tuple(posteriors),
                              iteration - 1)
@@ -128,23 +128,34 @@ def variational_em(trials: list[Observations], params: LdsParams, settings: EmSe
 def _mstep(params: LdsParams, trials: list[Observations], posteriors: list[TrialPosterior],
            per_trial: list[LdsElboTerms], settings: EmSettings,
            learn_initial_cov: bool) -> tuple[LdsParams, list[LdsElboTerms]]:
-    """The dynamics, then the loadings; each kept only if the ELBO does not fall."""
-    known = [terms.unit_values for terms in per_trial]  # from the E-step's last pass, at these C, d and q
-    start_values = None if any(v is None for v in known) else np.sum(known, axis=0)
+    """The dynamics, then the loadings; each kept only if the ELBO does not fall.
+
+    The E-step's last pass (at these C, d and q) gave each unit's sums and the loadings' first Newton step,
+    and the loadings' line search gives the next E-step's derivatives, so an iteration whose steps are all
+    taken at full length reads the data twice."""
+    known = [terms.data_pass for terms in per_trial]  # from the E-step's last pass, at these C, d and q
+    start_values = start_pieces = None
+    if all(data_pass is not None for data_pass in known):
+        start_values = np.sum([data_pass.unit_values for data_pass in known], axis=0)
+        if all(data_pass.loading is not None for data_pass in known):  # sums over bins: add over trials
+            start_pieces = tuple(np.sum([data_pass.loading[k] for data_pass in known], axis=0) for k in range(2))
     candidate = update_dynamics(params, posteriors, learn_initial_cov)
     candidate_terms = [trial_terms(candidate, o, q.mean, q.moments, accuracy=old.expected_log_likelihood)
                        for o, q, old in zip(trials, posteriors, per_trial)]  # the loadings did not change
     if summed(candidate_terms).elbo >= summed(per_trial).elbo:
         params, per_trial = candidate, candidate_terms
     stacked, mean, marginal = _stacked(trials, posteriors)
-    loading, offset, unit_values = update_loadings(stacked, params.C, params.d, mean, marginal,
-                                                   settings.loading_steps, start_values)
-    candidate = params.with_changes(C=loading, d=offset)
-    if len(trials) == 1:  # the loadings' update evaluated the one trial's accuracy already
-        accuracy = float(np.sum(unit_values)) + trials[0].log_normaliser
-        candidate_terms = [trial_terms(candidate, trials[0], posteriors[0].mean, posteriors[0].moments, accuracy)]
+    single = len(trials) == 1
+    update = loading_update(stacked, params.C, params.d, mean, marginal, settings.loading_steps, start_values,
+                            start_pieces, want_latent=single)
+    candidate = params.with_changes(C=update.loading, d=update.offset)
+    if single:  # the loadings' update evaluated the one trial's accuracy (and its derivatives) already
+        data_pass = ObservationPass(float(np.sum(update.unit_values)) + trials[0].log_normaliser,
+                                    update.unit_values, update.latent)
+        candidate_terms = [terms_from_pass(candidate, posteriors[0].mean, posteriors[0].moments, data_pass)]
     else:
-        candidate_terms = per_trial_terms(candidate, trials, posteriors)
+        candidate_terms = [trial_terms(candidate, o, q.mean, q.moments, want_latent=True)
+                           for o, q in zip(trials, posteriors)]
     if summed(candidate_terms).elbo >= summed(per_trial).elbo:
         params, per_trial = candidate, candidate_terms
     return params, per_trial

@@ -35,20 +35,30 @@ def initial_posterior(family: Any, params: LdsParams, n_steps: int) -> TrialPost
 
 
 def estep_trial(family: Any, params: LdsParams, observations: Observations, q: TrialPosterior,
-                terms: LdsElboTerms, max_steps: int, tolerance: float) -> tuple[TrialPosterior, LdsElboTerms]:
+                terms: LdsElboTerms, max_steps: int, tolerance: float, want_loading: bool = False
+                ) -> tuple[TrialPosterior, LdsElboTerms]:
     """Up to ``max_steps`` line-searched steps on one trial's q; stops early when a step gains less than
-    ``tolerance`` times |ELBO|.  Returns the new q and its terms (never a lower ELBO than ``terms``)."""
+    ``tolerance`` times |ELBO|.  Returns the new q and its terms (never a lower ELBO than ``terms``).
+
+    ``terms`` belong to ``params`` and ``q``: latent derivatives in their ``data_pass`` serve the first step
+    without a pass.  With ``want_loading`` the line search's passes also give the loadings' Newton pieces at
+    the new q (for the M-step)."""
     prior_diag, prior_lower = prior_precision_blocks(params, q.mean.shape[0])
     for _ in range(max_steps):
-        _, slope, curvature = observation_terms(observations, params.C, params.d, q.mean, q.moments.marginal)
+        known = terms.data_pass.latent if terms.data_pass is not None else None
+        if known is None:
+            _, slope, curvature = observation_terms(observations, params.C, params.d, q.mean, q.moments.marginal)
+        else:
+            slope, curvature = known
         gradient = prior_gradient(params, q.mean) + slope
         hessian_diag = prior_diag + curvature
         try:
-            direction = newton_direction(hessian_diag, prior_lower, gradient)
+            direction, hessian_factor = newton_direction(hessian_diag, prior_lower, gradient)
         except NotPositiveDefinite:
             break
         target = family.target(hessian_diag, prior_lower)
-        candidate = _line_search(family, params, observations, q, terms, direction, target)
+        candidate = _line_search(family, params, observations, q, terms, direction, target,
+                                 hessian_factor if family.target_is_hessian else None, want_loading)
         if candidate is None:
             break
         gain = candidate[1].elbo - terms.elbo
@@ -59,18 +69,20 @@ def estep_trial(family: Any, params: LdsParams, observations: Observations, q: T
 
 
 def _line_search(family: Any, params: LdsParams, observations: Observations, q: TrialPosterior,
-                 terms: LdsElboTerms, direction: np.ndarray, target: Any
+                 terms: LdsElboTerms, direction: np.ndarray, target: Any, target_factor: Any, want_loading: bool
                  ) -> tuple[TrialPosterior, LdsElboTerms] | None:
+    """The first of alpha = 1, 1/2, 1/4, ... whose candidate's ELBO is not below the current one (None if
+    none); ``target_factor``, when known, the factor of ``target`` (the full step's moments reuse it)."""
     alpha = 1.0
     for _ in range(MAX_HALVINGS):
         state = family.blend(q.state, target, alpha)
         try:
-            moments = family.moments(state)
+            moments = family.moments(state, target_factor if alpha == 1.0 else None)
         except NotPositiveDefinite:
             alpha *= 0.5
             continue
         mean = q.mean + alpha * direction
-        new_terms = trial_terms(params, observations, mean, moments)
+        new_terms = trial_terms(params, observations, mean, moments, want_loading=want_loading)
         if np.isfinite(new_terms.elbo) and new_terms.elbo >= terms.elbo:
             return TrialPosterior(mean, state, moments), new_terms
         alpha *= 0.5

@@ -46,17 +46,24 @@ class StructuredMarkov:
     """Block-tridiagonal precision: state (diag (T, K, K), lower (T - 1, K, K))."""
 
     name = "structured-markov"
+    target_is_hessian = True  # so the Newton step's factor of H is the target's
 
     def target(self, hessian_diag: np.ndarray, hessian_lower: np.ndarray) -> Any:
         return hessian_diag.copy(), hessian_lower.copy()
 
     def blend(self, state: Any, target: Any, alpha: float) -> Any:
+        if alpha == 1.0:
+            return target
         return tuple(old + alpha * (new - old) for old, new in zip(state, target))
 
-    def moments(self, state: Any) -> PathMoments:
-        factor_diag, factor_lower, ok = block_cholesky(*state)
-        if not ok:
-            raise NotPositiveDefinite()
+    def moments(self, state: Any, factor: tuple[np.ndarray, np.ndarray] | None = None) -> PathMoments:
+        """The moments of q; ``factor``, when known, the block Cholesky factor of ``state``."""
+        if factor is None:
+            factor_diag, factor_lower, ok = block_cholesky(*state)
+            if not ok:
+                raise NotPositiveDefinite()
+        else:
+            factor_diag, factor_lower = factor
         marginal, cross = block_selected_inverse(factor_diag, factor_lower)
         return PathMoments(marginal, cross, -block_logdet(factor_diag))
 
@@ -68,14 +75,16 @@ class MeanFieldOverTime:
     """Independent x_t: state the precision blocks (T, K, K)."""
 
     name = "mean-field"
+    target_is_hessian = False
 
     def target(self, hessian_diag: np.ndarray, hessian_lower: np.ndarray) -> Any:
         return hessian_diag.copy()
 
     def blend(self, state: Any, target: Any, alpha: float) -> Any:
-        return state + alpha * (target - state)
+        return target if alpha == 1.0 else state + alpha * (target - state)
 
-    def moments(self, state: Any) -> PathMoments:
+    def moments(self, state: Any, factor: Any = None) -> PathMoments:
+        """The moments of q (``factor`` is not used: this family's target is not H)."""
         try:
             factor = np.linalg.cholesky(state)
         except np.linalg.LinAlgError:
@@ -94,6 +103,7 @@ class FullRank:
     """Any Gaussian over the path: state a dense (T K) x (T K) precision."""
 
     name = "full-rank"
+    target_is_hessian = False  # H as a dense matrix: the Newton step's block factor does not serve
 
     def __init__(self, latent_dim: int) -> None:
         self.latent_dim = latent_dim
@@ -102,9 +112,10 @@ class FullRank:
         return dense_from_blocks(hessian_diag, hessian_lower)
 
     def blend(self, state: Any, target: Any, alpha: float) -> Any:
-        return state + alpha * (target - state)
+        return target if alpha == 1.0 else state + alpha * (target - state)
 
-    def moments(self, state: Any) -> PathMoments:
+    def moments(self, state: Any, factor: Any = None) -> PathMoments:
+        """The moments of q (``factor`` is not used: the dense state is factored here)."""
         try:
             factor = np.linalg.cholesky(state)
         except np.linalg.LinAlgError:
@@ -136,9 +147,11 @@ def make_path_family(name: str, latent_dim: int) -> StructuredMarkov | MeanField
     raise ValueError(f"unknown latent-path family {name!r}; choose one of {', '.join(PATH_FAMILY_NAMES)}")
 
 
-def newton_direction(hessian_diag: np.ndarray, hessian_lower: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-    """H^{-1} g for the block-tridiagonal H (the Newton step of the means), (T, K)."""
+def newton_direction(hessian_diag: np.ndarray, hessian_lower: np.ndarray, gradient: np.ndarray
+                     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """H^{-1} g for the block-tridiagonal H (the Newton step of the means), (T, K), and the block Cholesky
+    factor of H (the structured family's moments at its target reuse it)."""
     factor_diag, factor_lower, ok = block_cholesky(hessian_diag, hessian_lower)
     if not ok:
         raise NotPositiveDefinite()
-    return block_solve(factor_diag, factor_lower, np.ascontiguousarray(gradient))
+    return block_solve(factor_diag, factor_lower, np.ascontiguousarray(gradient)), (factor_diag, factor_lower)

@@ -73,7 +73,8 @@ def summed_residual_cov(params: LdsParams, marginal: np.ndarray, cross: np.ndarr
     blocks, so only their sums are formed), (K, K)."""
     A = params.A
     a_cross = A @ cross.sum(axis=0)
-    return marginal[1:].sum(axis=0) - a_cross - a_cross.T + A @ marginal[:-1].sum(axis=0) @ A.T
+    every = marginal.sum(axis=0)  # one reduction over the long axis, the two ends taken off
+    return every - marginal[0] - a_cross - a_cross.T + A @ (every - marginal[-1]) @ A.T
 
 
 def expected_log_prior(params: LdsParams, mean: np.ndarray, marginal: np.ndarray, cross: np.ndarray) -> float:

@@ -41,13 +41,14 @@ def update_dynamics(params: LdsParams, posteriors: list[TrialPosterior], learn_i
         if mean.shape[0] < 2:
             continue
         head, tail = mean[:-1], mean[1:]
-        lifted_second[:size, :size] += marginal[:-1].sum(axis=0) + head.T @ head
-        lifted_second[:size, size] += head.sum(axis=0)
-        lifted_second[size, :size] += head.sum(axis=0)
+        every_marginal, every_mean = marginal.sum(axis=0), mean.sum(axis=0)  # the ends taken off below
+        lifted_second[:size, :size] += every_marginal - marginal[-1] + head.T @ head
+        lifted_second[:size, size] += every_mean - mean[-1]
+        lifted_second[size, :size] += every_mean - mean[-1]
         lifted_second[size, size] += head.shape[0]
         next_lifted[:, :size] += cross.sum(axis=0).T + tail.T @ head
-        next_lifted[:, size] += tail.sum(axis=0)
-        next_second += marginal[1:].sum(axis=0) + tail.T @ tail
+        next_lifted[:, size] += every_mean - mean[0]
+        next_second += every_marginal - marginal[0] + tail.T @ tail
         count += head.shape[0]
     transition = np.linalg.solve(lifted_second, next_lifted.T).T
     noise = _floored((next_second - transition @ next_lifted.T) / count)

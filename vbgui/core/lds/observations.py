@@ -12,9 +12,14 @@ bernoulli), so
 
 Hence the fixed point of the covariance adds W_t = -2 sum_n dE/dv c_n c_n'
 (for poisson sum_n rate_nt c_n c_n') to the prior precision's diagonal blocks.
-Each pass over the (t, n) pairs is one numba loop (mu, v, E and the sums
-together, covariances packed as their upper triangles), so no T x N array is
-ever formed; ranges of bins run on threads (:mod:`vbgui.core.lds.threads`).
+Each pass over the (t, n) pairs is one numba loop, :func:`_pass` (mu, v, E
+and whichever sums are asked for, covariances packed as their upper
+triangles), so no T x N array is ever formed; ranges of bins run on threads
+(:mod:`vbgui.core.lds.threads`).  The exponential of each (bin, unit) pair is
+the pass's main cost, so one pass serves two steps where it can
+(:func:`observation_pass`): the E-step's line search also sums the loadings'
+Newton step at the new q, and the loadings' line search the next E-step's
+derivatives at the new (C, d).
 
 For the loadings, per unit,
 
@@ -59,83 +64,76 @@ class Observations:
         return cls(y, likelihood, float(constant))
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _moments_of_eta(loading, offset, mean, packed, pairs, t, n):
-    """mu = c_n' m_t + d_n and v = c_n' S_t c_n (from the packed upper triangles)."""
-    mu = offset[n]
-    for i in range(mean.shape[1]):
-        mu += loading[n, i] * mean[t, i]
-    var = 0.0
-    for p in range(pairs.shape[1]):
-        var += pairs[n, p] * packed[t, p]
-    return mu, var
-
-
 @njit(cache=True, nogil=True, fastmath=FAST)
-def _values_pass(code, parameter, y, loading, offset, mean, packed, pairs, nodes, weights, unit_totals):
-    """sum over (t, n) of E(y_nt, mu_nt, v_nt); adds each unit's sum to ``unit_totals``."""
-    total = 0.0
-    for t in range(y.shape[0]):
-        for n in range(y.shape[1]):
-            mu, var = _moments_of_eta(loading, offset, mean, packed, pairs, t, n)
-            value, _first, _second = expected_log_density(code, y[t, n], mu, var, parameter, nodes, weights)
-            unit_totals[n] += value
-            total += value
-    return total
+def _pass(code, parameter, y, loading_t, offset, mean, packed, pairs_t, nodes, weights, unit_totals, gradient,
+          curvature_packed, slope_sum, weighted_cov, weighted_outer):
+    """One pass over the (t, n) pairs: returns sum E(y_nt, mu_nt, v_nt) and adds each unit's sum to
+    ``unit_totals`` (N,).  When ``gradient`` has rows: per bin sum_n dE/dmu c_n into ``gradient`` (T, K) and
+    sum_n -2 dE/dv c_n c_n' (packed) into ``curvature_packed`` (T, P).  When ``slope_sum`` has columns: per unit
+    sum_t dE/dmu z_t into ``slope_sum`` (K + 1, N), sum_t dE/dv S_t (packed) into ``weighted_cov`` (P, N) and
+    sum_t -2 dE/dv z_t z_t' (upper triangle, row by row) into ``weighted_outer`` (Q, N), z_t = [m_t; 1].
 
-
-@njit(cache=True, nogil=True, fastmath=FAST)
-def _latent_derivatives_pass(code, parameter, y, loading, offset, mean, packed, pairs, nodes, weights, gradient,
-                             curvature_packed):
-    """The total, and per bin sum_n dE/dmu c_n into ``gradient`` and sum_n -2 dE/dv c_n c_n' (packed) into
-    ``curvature_packed``."""
-    total = 0.0
-    size = mean.shape[1]
-    for t in range(y.shape[0]):
-        for n in range(y.shape[1]):
-            mu, var = _moments_of_eta(loading, offset, mean, packed, pairs, t, n)
-            value, first, second = expected_log_density(code, y[t, n], mu, var, parameter, nodes, weights)
-            total += value
-            for i in range(size):
-                gradient[t, i] += first * loading[n, i]
-            weight = -2.0 * second
-            for p in range(pairs.shape[1]):
-                curvature_packed[t, p] += weight * pairs[n, p]
-    return total
-
-
-@njit(cache=True, nogil=True, fastmath=FAST)
-def _loading_derivatives_pass(code, parameter, y, loading, offset, mean, packed, pairs, nodes, weights, slope_sum,
-                              weighted_cov, weighted_outer):
-    """Per unit: sum_t dE/dmu [m_t; 1] into ``slope_sum`` (N, K + 1), sum_t dE/dv S_t (packed) into
-    ``weighted_cov`` (N, P), sum_t -2 dE/dv [m_t; 1][m_t; 1]' (upper triangle) into ``weighted_outer``
-    (N, K + 1, K + 1).  Units outside, bins inside: each unit's sums stay in cache."""
+    Bins outside, units inside: mu, v and the derivatives of one bin are vectors over the units (loadings and
+    pair products stored transposed, (K, N) and (P, N)), so every loop but the expectation's vectorises and
+    the per-unit sums (a few kB) stay in cache.
+    """
+    n_units = y.shape[1]
     size = mean.shape[1]
     n_pairs = packed.shape[1]
-    slope_local = np.zeros(size + 1)
-    cov_local = np.zeros(n_pairs)
-    outer_local = np.zeros((size + 1, size + 1))
-    for n in range(y.shape[1]):
-        slope_local[:] = 0.0
-        cov_local[:] = 0.0
-        outer_local[:] = 0.0
-        for t in range(y.shape[0]):
-            mu, var = _moments_of_eta(loading, offset, mean, packed, pairs, t, n)
-            _value, first, second = expected_log_density(code, y[t, n], mu, var, parameter, nodes, weights)
-            weight = -2.0 * second
+    want_latent = gradient.shape[0] > 0
+    want_loading = slope_sum.shape[1] > 0
+    mu = np.empty(n_units)
+    var = np.empty(n_units)
+    first = np.empty(n_units)
+    weight = np.empty(n_units)
+    total = 0.0
+    for t in range(y.shape[0]):
+        for n in range(n_units):
+            mu[n] = offset[n]
+            var[n] = 0.0
+        for i in range(size):
+            mean_ti = mean[t, i]
+            for n in range(n_units):
+                mu[n] += loading_t[i, n] * mean_ti
+        for p in range(n_pairs):
+            cov_tp = packed[t, p]
+            for n in range(n_units):
+                var[n] += pairs_t[p, n] * cov_tp
+        for n in range(n_units):
+            value, d_mu, d_var = expected_log_density(code, y[t, n], mu[n], var[n], parameter, nodes, weights)
+            unit_totals[n] += value
+            total += value
+            first[n] = d_mu
+            weight[n] = -2.0 * d_var
+        if want_latent:
             for i in range(size):
-                slope_local[i] += first * mean[t, i]
-                scaled = weight * mean[t, i]
-                for j in range(i, size):
-                    outer_local[i, j] += scaled * mean[t, j]
-                outer_local[i, size] += scaled
-            slope_local[size] += first
-            outer_local[size, size] += weight
+                acc = 0.0
+                for n in range(n_units):
+                    acc += first[n] * loading_t[i, n]
+                gradient[t, i] += acc
             for p in range(n_pairs):
-                cov_local[p] += second * packed[t, p]
-        slope_sum[n] += slope_local
-        weighted_cov[n] += cov_local
-        weighted_outer[n] += outer_local
+                acc = 0.0
+                for n in range(n_units):
+                    acc += weight[n] * pairs_t[p, n]
+                curvature_packed[t, p] += acc
+        if want_loading:
+            for i in range(size + 1):
+                lifted_i = mean[t, i] if i < size else 1.0
+                for n in range(n_units):
+                    slope_sum[i, n] += first[n] * lifted_i
+            for p in range(n_pairs):
+                half_cov_tp = -0.5 * packed[t, p]
+                for n in range(n_units):
+                    weighted_cov[p, n] += weight[n] * half_cov_tp
+            row = 0
+            for i in range(size + 1):
+                lifted_i = mean[t, i] if i < size else 1.0
+                for j in range(i, size + 1):
+                    product = lifted_i * (mean[t, j] if j < size else 1.0)
+                    for n in range(n_units):
+                        weighted_outer[row, n] += weight[n] * product
+                    row += 1
+    return total
 
 
 def pair_index(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -166,27 +164,85 @@ def _unpacked(packed: np.ndarray, size: int) -> np.ndarray:
 
 def _rows(arguments: tuple, start: int, stop: int) -> tuple:
     """The kernel arguments restricted to bins [start, stop): y, mean and packed are sliced (views)."""
-    code, parameter, y, loading, offset, mean, packed, pairs, nodes, weights = arguments
-    return (code, parameter, y[start:stop], loading, offset, mean[start:stop], packed[start:stop], pairs, nodes,
-            weights)
+    code, parameter, y, loading_t, offset, mean, packed, pairs_t, nodes, weights = arguments
+    return (code, parameter, y[start:stop], loading_t, offset, mean[start:stop], packed[start:stop], pairs_t,
+            nodes, weights)
 
 
 def _kernel_arguments(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
                       packed: np.ndarray) -> tuple:
     lik = observations.likelihood
     nodes, weights = gauss_hermite_standard_normal()
-    return (lik.code, lik.parameter, observations.y, np.ascontiguousarray(loading, dtype=np.float64),
+    return (lik.code, lik.parameter, observations.y, np.ascontiguousarray(np.transpose(loading), dtype=np.float64),
             np.ascontiguousarray(offset, dtype=np.float64), np.ascontiguousarray(mean), packed,
-            _pair_products(loading), nodes, weights)
+            np.ascontiguousarray(_pair_products(loading).T), nodes, weights)
 
 
-def _unit_values_over_ranges(arguments: tuple, n_units: int) -> tuple[float, np.ndarray]:
-    def work(start: int, stop: int) -> tuple[float, np.ndarray]:
+@dataclass(frozen=True, eq=False)
+class _PassSums:
+    """What one pass over the data returns: the total and per-unit sums of E, the latent derivatives per bin
+    (``gradient`` (T, K), ``curvature_packed`` (T, P); no rows unless asked for) and the loadings' per-unit
+    sums (``slope_sum`` (K + 1, N), ``weighted_cov`` (P, N), ``weighted_outer`` (Q, N); no columns unless asked
+    for), as :func:`_pass` defines them."""
+
+    total: float
+    unit_totals: np.ndarray
+    gradient: np.ndarray
+    curvature_packed: np.ndarray
+    slope_sum: np.ndarray
+    weighted_cov: np.ndarray
+    weighted_outer: np.ndarray
+
+
+def _data_pass(arguments: tuple, n_units: int, want_latent: bool, want_loading: bool) -> _PassSums:
+    """:func:`_pass` over row ranges on the thread pool; the per-range sums added in range order."""
+    n_steps, size = arguments[5].shape
+    n_pairs = size * (size + 1) // 2
+    latent_rows = n_steps if want_latent else 0
+    gradient = np.zeros((latent_rows, size))
+    curvature_packed = np.zeros((latent_rows, n_pairs))
+    loading_columns = n_units if want_loading else 0
+
+    def work(start: int, stop: int) -> tuple:
         unit_totals = np.zeros(n_units)
-        return _values_pass(*_rows(arguments, start, stop), unit_totals), unit_totals
+        per_unit = (np.zeros((size + 1, loading_columns)), np.zeros((n_pairs, loading_columns)),
+                    np.zeros(((size + 1) * (size + 2) // 2, loading_columns)))
+        rows = slice(start, stop) if want_latent else slice(0, 0)
+        total = _pass(*_rows(arguments, start, stop), unit_totals, gradient[rows], curvature_packed[rows],
+                      *per_unit)
+        return (total, unit_totals) + per_unit
 
-    parts = over_row_ranges(work, arguments[2].shape[0])
-    return sum(p[0] for p in parts), np.sum([p[1] for p in parts], axis=0)
+    parts = over_row_ranges(work, n_steps)
+    total = sum(part[0] for part in parts)
+    unit_totals, slope_sum, weighted_cov, weighted_outer = (np.sum([part[k] for part in parts], axis=0)
+                                                            for k in range(1, 5))
+    return _PassSums(total, unit_totals, gradient, curvature_packed, slope_sum, weighted_cov, weighted_outer)
+
+
+@dataclass(frozen=True, eq=False)
+class ObservationPass:
+    """What one pass over a trial's data gives at (C, d, q): ``total`` E_q[log p(y | x)] with its constant,
+    ``unit_values`` each unit's sum_t E(y_nt, mu_nt, v_nt) without it (N,), and when asked for, ``latent``
+    (its gradient in m (T, K), W (T, K, K)) and ``loading`` (the loadings' gradient (N, K + 1) and
+    preconditioner (N, K + 1, K + 1)).  The E-step and the M-step hand these on, so that one pass serves both."""
+
+    total: float
+    unit_values: np.ndarray
+    latent: tuple[np.ndarray, np.ndarray] | None = None
+    loading: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def observation_pass(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
+                     marginal: np.ndarray, want_latent: bool = False, want_loading: bool = False
+                     ) -> ObservationPass:
+    """One pass over the trial at (C, d) = (``loading``, ``offset``) and q = (``mean``, ``marginal``), with the
+    derivatives asked for."""
+    arguments = _kernel_arguments(observations, loading, offset, mean, _packed_cov(marginal))
+    sums = _data_pass(arguments, loading.shape[0], want_latent, want_loading)
+    size = mean.shape[1]
+    return ObservationPass(sums.total + observations.log_normaliser, sums.unit_totals,
+                           (sums.gradient, _unpacked(sums.curvature_packed, size)) if want_latent else None,
+                           _loading_newton_pieces(sums, loading) if want_loading else None)
 
 
 def observation_terms(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
@@ -194,77 +250,95 @@ def observation_terms(observations: Observations, loading: np.ndarray, offset: n
                       ) -> tuple[float, np.ndarray, np.ndarray]:
     """(E_q[log p(y | x)] with its constant, its gradient in m (T, K), W (T, K, K)) for one trial
     (empty arrays without ``want_derivatives``)."""
-    n_steps, size = mean.shape
+    size = mean.shape[1]
     if not want_derivatives:
         total, _ = observation_values(observations, loading, offset, mean, marginal)
         return total, np.zeros((0, size)), np.zeros((0, size, size))
-    arguments = _kernel_arguments(observations, loading, offset, mean, _packed_cov(marginal))
-    gradient = np.zeros((n_steps, size))
-    curvature_packed = np.zeros((n_steps, size * (size + 1) // 2))
-
-    def work(start: int, stop: int) -> float:
-        return _latent_derivatives_pass(*_rows(arguments, start, stop), gradient[start:stop],
-                                        curvature_packed[start:stop])
-
-    total = sum(over_row_ranges(work, n_steps))
-    return total + observations.log_normaliser, gradient, _unpacked(curvature_packed, size)
+    data_pass = observation_pass(observations, loading, offset, mean, marginal, want_latent=True)
+    return (data_pass.total,) + data_pass.latent
 
 
 def observation_values(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
                        marginal: np.ndarray) -> tuple[float, np.ndarray]:
     """(E_q[log p(y | x)] with its constant, each unit's sum_t E(y_nt, mu_nt, v_nt) without it (N,))."""
-    arguments = _kernel_arguments(observations, loading, offset, mean, _packed_cov(marginal))
-    total, unit_values = _unit_values_over_ranges(arguments, loading.shape[0])
-    return total + observations.log_normaliser, unit_values
+    data_pass = observation_pass(observations, loading, offset, mean, marginal)
+    return data_pass.total, data_pass.unit_values
 
 
 def _unit_expected_log_likelihoods(observations: Observations, loading: np.ndarray, offset: np.ndarray,
                                    mean: np.ndarray, packed: np.ndarray) -> np.ndarray:
     """sum_t E(y_nt, mu_nt, v_nt) per unit (without the data-only constant), (N,)."""
     arguments = _kernel_arguments(observations, loading, offset, mean, packed)
-    return _unit_values_over_ranges(arguments, loading.shape[0])[1]
+    return _data_pass(arguments, loading.shape[0], want_latent=False, want_loading=False).unit_totals
+
+
+def _loading_newton_pieces(sums: _PassSums, loading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, from a pass's loading sums: the gradient in (c, d) (N, K + 1) and the preconditioner
+    (N, K + 1, K + 1)."""
+    size = loading.shape[1]
+    rows, cols = pair_index(size)
+    weighted_cov = _unpacked(sums.weighted_cov.T / np.where(rows == cols, 1.0, 2.0), size)  # sum dE/dv S_t
+    lifted_rows, lifted_cols = pair_index(size + 1)
+    precision = np.empty((loading.shape[0], size + 1, size + 1))
+    precision[:, lifted_rows, lifted_cols] = sums.weighted_outer.T
+    precision[:, lifted_cols, lifted_rows] = sums.weighted_outer.T
+    precision[:, :size, :size] -= 2.0 * weighted_cov
+    gradient = np.ascontiguousarray(sums.slope_sum.T)
+    gradient[:, :size] += 2.0 * np.einsum("nij,nj->ni", weighted_cov, loading)
+    return gradient, precision
 
 
 def _loading_step(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
                   packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per unit: the gradient in (c, d) (N, K + 1) and the preconditioner (N, K + 1, K + 1)."""
-    size = mean.shape[1]
-    n_units = loading.shape[0]
+    """Per unit: the gradient in (c, d) (N, K + 1) and the preconditioner (N, K + 1, K + 1), by a pass."""
     arguments = _kernel_arguments(observations, loading, offset, mean, packed)
+    return _loading_newton_pieces(_data_pass(arguments, loading.shape[0], want_latent=False, want_loading=True),
+                                  loading)
 
-    def work(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        sums = (np.zeros((n_units, size + 1)), np.zeros((n_units, packed.shape[1])),
-                np.zeros((n_units, size + 1, size + 1)))
-        _loading_derivatives_pass(*_rows(arguments, start, stop), *sums)
-        return sums
 
-    parts = over_row_ranges(work, mean.shape[0])
-    slope_sum, weighted_cov_packed, weighted_outer = (np.sum([p[k] for p in parts], axis=0) for k in range(3))
-    rows, cols = pair_index(size)
-    weighted_cov = _unpacked(weighted_cov_packed / np.where(rows == cols, 1.0, 2.0), size)  # sum dE/dv S_t
-    upper = np.triu(np.ones((size + 1, size + 1), dtype=bool))
-    precision = np.where(upper, weighted_outer, weighted_outer.transpose(0, 2, 1))
-    precision[:, :size, :size] -= 2.0 * weighted_cov
-    gradient = slope_sum
-    gradient[:, :size] += 2.0 * np.einsum("nij,nj->ni", weighted_cov, loading)
-    return gradient, precision
+@dataclass(frozen=True, eq=False)
+class LoadingUpdate:
+    """The loadings' update: new C (N, K) and d (N,), each unit's sum_t E there (N,), and, when asked for and
+    known, the latent derivatives (gradient (T, K), W (T, K, K)) at the new (C, d) (else None)."""
+
+    loading: np.ndarray
+    offset: np.ndarray
+    unit_values: np.ndarray
+    latent: tuple[np.ndarray, np.ndarray] | None
 
 
 def update_loadings(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
                     marginal: np.ndarray, steps: int = 2, start_values: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New (C, d) by up to ``steps`` preconditioned, line-searched steps per unit, and each unit's
-    sum_t E(y_nt, mu_nt, v_nt) there (N,); no unit's expected log-likelihood falls.  ``observations``,
-    ``mean`` and ``marginal`` hold every trial's bins stacked; ``start_values``, when known, are those sums at
-    the given (C, d) (saving a pass)."""
+    sum_t E(y_nt, mu_nt, v_nt) there (N,): :func:`loading_update` without the pieces it can reuse."""
+    update = loading_update(observations, loading, offset, mean, marginal, steps, start_values)
+    return update.loading, update.offset, update.unit_values
+
+
+def loading_update(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
+                   marginal: np.ndarray, steps: int = 2, start_values: np.ndarray | None = None,
+                   start_pieces: tuple[np.ndarray, np.ndarray] | None = None, want_latent: bool = False
+                   ) -> LoadingUpdate:
+    """New (C, d) by up to ``steps`` preconditioned, line-searched steps per unit; no unit's expected
+    log-likelihood falls.  ``observations``, ``mean`` and ``marginal`` hold every trial's bins stacked.
+
+    What a caller already knows at the given (C, d) saves passes: ``start_values`` each unit's sum_t E,
+    ``start_pieces`` the first step's (gradient, preconditioner) (:class:`ObservationPass` ``loading``).  With
+    ``want_latent`` the line search's passes also sum the latent derivatives; they are returned when the
+    pass that set the final (C, d) of every unit that moved computed them (the next E-step's first pass)."""
     size = loading.shape[1]
     packed = _packed_cov(marginal)
     loading = np.array(loading, dtype=np.float64)
     offset = np.array(offset, dtype=np.float64)
     values = _unit_expected_log_likelihoods(observations, loading, offset, mean, packed) \
         if start_values is None else np.array(start_values, dtype=np.float64)
-    for _ in range(steps):
-        gradient, precision = _loading_step(observations, loading, offset, mean, packed)
+    latent = None
+    for step_index in range(steps):
+        if step_index == 0 and start_pieces is not None:
+            gradient, precision = (np.array(piece) for piece in start_pieces)
+        else:
+            gradient, precision = _loading_step(observations, loading, offset, mean, packed)
         ridge = 1e-12 * (1.0 + np.abs(np.diagonal(precision, axis1=1, axis2=2)))
         precision[:, np.arange(size + 1), np.arange(size + 1)] += ridge
         direction = np.linalg.solve(precision, gradient[:, :, None])[:, :, 0]
@@ -273,12 +347,17 @@ def update_loadings(observations: Observations, loading: np.ndarray, offset: np.
         for _ in range(MAX_HALVINGS):
             if not pending.any():
                 break
-            trial_loading = loading + (step * pending)[:, None] * direction[:, :size]
-            trial_offset = offset + step * pending * direction[:, size]
-            trial = _unit_expected_log_likelihoods(observations, trial_loading, trial_offset, mean, packed)
+            trial_loading = np.where(pending[:, None], loading + step[:, None] * direction[:, :size], loading)
+            trial_offset = np.where(pending, offset + step * direction[:, size], offset)
+            arguments = _kernel_arguments(observations, trial_loading, trial_offset, mean, packed)
+            sums = _data_pass(arguments, loading.shape[0], want_latent, want_loading=False)
+            trial = sums.unit_totals
             accept = pending & (trial >= values)
+            if accept.any():  # units moved: derivatives from an earlier pass no longer hold
+                latent = (sums.gradient, _unpacked(sums.curvature_packed, size)) \
+                    if want_latent and np.array_equal(accept, pending) else None
             loading[accept], offset[accept], values[accept] = trial_loading[accept], trial_offset[accept], \
                 trial[accept]
             pending &= ~accept
             step = np.where(pending, 0.5 * step, step)
-    return loading, offset, values
+    return LoadingUpdate(loading, offset, values, latent)
