@@ -60,7 +60,8 @@ def test_the_reported_elbo_is_the_engines_elbo_at_the_reported_q(default_demo) -
     observations = Observations.create(sample_observations(params, truth, likelihood, rng), likelihood)
     fit = default_demo.fits["mean-field"]
     # mean-field: log det Cov is the sum of the marginal log variances
-    moments = PathMoments(fit.sd[:, None, None] ** 2, np.zeros((DEMO_BINS - 1, 1, 1)), float(np.sum(np.log(fit.sd ** 2))))
+    moments = PathMoments(fit.sd[:, None, None] ** 2, np.zeros((DEMO_BINS - 1, 1, 1)),
+                          float(np.sum(np.log(fit.sd ** 2))))
     terms = trial_terms(params, observations, fit.mean[:, None], moments)
     assert terms.elbo == pytest.approx(fit.elbo, rel=1e-10)
 

@@ -34,7 +34,7 @@ def structure(qtbot):
 def test_the_path_bands_and_joint_are_the_results(structure) -> None:
     page = structure.page
     result = page.result
-    assert page.message == "" and result.time_constant_ms == 200 and result.n_units == 20
+    assert page.message == "" and result.time_constant_ms == 500 and result.n_units == 20
     x, truth = page.truth_curve.getData()
     np.testing.assert_array_equal(x, result.time_s)
     np.testing.assert_array_equal(truth, result.truth)
@@ -73,13 +73,13 @@ def test_the_sliders_refit_off_the_gui_thread(qtbot, structure, monkeypatch) -> 
 
     monkeypatch.setattr(module, "structure_demo", recording)
     page = structure.page
-    gap_at_200 = page.result.elbo_gap
+    gap_at_500 = page.result.elbo_gap
     with qtbot.waitSignal(page.updated, timeout=SETTLE_MS):
-        page.time_constant.set_value(800)
+        page.time_constant.set_value(30)
         assert page.runner.busy  # the GUI thread only submitted the job
     qtbot.waitUntil(page.settled, timeout=SETTLE_MS)
-    assert page.result.time_constant_ms == 800 and page.result.elbo_gap > gap_at_200
-    assert "τ = 800 ms" in page.readout.text()
+    assert page.result.time_constant_ms == 30 and page.result.elbo_gap < gap_at_500  # fast dynamics: less lost
+    assert "τ = 30 ms" in page.readout.text()
     with qtbot.waitSignal(page.updated, timeout=SETTLE_MS):
         page.units.set_value(5)
     qtbot.waitUntil(page.settled, timeout=SETTLE_MS)
@@ -87,7 +87,7 @@ def test_the_sliders_refit_off_the_gui_thread(qtbot, structure, monkeypatch) -> 
     assert threads and threading.get_ident() not in threads
     with qtbot.waitSignal(page.updated, timeout=SETTLE_MS):
         qtbot.keyClick(structure, Qt.Key.Key_Up)  # arrows move the time constant
-    assert page.time_constant.value() == 810
+    assert page.time_constant.value() == 40
     seed = page.seed
     with qtbot.waitSignal(page.updated, timeout=SETTLE_MS):
         qtbot.keyClick(structure, Qt.Key.Key_Space)  # a new simulation
@@ -103,7 +103,8 @@ def test_presentation_sizes_and_dark_theme(qtbot, structure) -> None:
     assert page.path_plot.plot.getAxis("left").labelStyle["font-size"] == f"{PRESENTATION.label_px}px"
     light = page.truth_curve.opts["pen"].color().name()
     qtbot.keyClick(structure, Qt.Key.Key_D)
-    assert page.truth_curve.opts["pen"].color().name() != light and page.graphics.backgroundBrush().color().name() == "#000000"
+    assert page.truth_curve.opts["pen"].color().name() != light
+    assert page.graphics.backgroundBrush().color().name() == "#000000"
     qtbot.keyClick(structure, Qt.Key.Key_Escape)
     assert page.controls.isVisible()
 

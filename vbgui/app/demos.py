@@ -55,10 +55,10 @@ DEMOS: tuple[Demo, ...] = (
          "KL from the best Gaussian to the true posterior, is the family's own limit: no encoder can beat it."),
     Demo("structure-over-time", "Structure over time",
          "A hidden state x drifts with time constant τ and drives a population's spike counts. Its posterior "
-         "couples neighbouring bins; mean-field over time treats every bin as independent, so its ±2 sd bands are "
-         "too narrow and miss the true path far more often than 5 % of the time. Structured-markov q keeps the "
-         "correlation of adjacent bins (as cheap as a Kalman smoother) and is the best Gaussian over the path: the "
-         "slower the dynamics, the more mean-field loses, in coverage and in nats."),
+         "couples neighbouring bins; mean-field over time treats each bin as independent, so its ±2 sd bands are "
+         "too narrow and miss the true path far more than 5 % of the time. Structured-markov q keeps the coupling "
+         "of adjacent bins, at a Kalman smoother's cost, and is the best Gaussian over the path: the slower the "
+         "dynamics, the more mean-field loses."),
 )
 DEMO_NAMES = tuple(d.name for d in DEMOS)
 

@@ -29,7 +29,7 @@ from vbgui.errors import VbguiError
 from vbgui.models.lds_synthetic import lds_population_params
 
 DEMO_FAMILIES = ("mean-field", "structured-markov")
-DEMO_BINS = 300
+DEMO_BINS = 200
 DEMO_BIN_SECONDS = 0.01
 TIME_CONSTANT_RANGE_MS = (10.0, 1000.0)
 UNITS_RANGE = (1, 60)
