@@ -1,0 +1,139 @@
+"""The Latents view: a latent-dynamics result's K trajectories with ±2 sd bands, its ELBO and the loadings C.
+
+Shown in a window of its own, opened by the main window when File > Open
+result reads a latent-dynamics result (``vbgui fit --preset poisson-lds``):
+nothing is refitted, everything comes from the file.  Left, one plot per
+latent (the first MAX_SHOWN_LATENTS), sharing the time axis: q's posterior
+mean and a band of ±2 marginal sd.  Right, the ELBO trace with its two terms
+over the EM iterations (the main window's ELBO panel), and the loading matrix C (units x latents) as a heat
+map on a diverging colour map symmetric about zero.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from vbgui.app.lds_result import LdsFitResult
+from vbgui.gui.elbo_plot import ElboPlot
+from vbgui.gui.style import band_brush, correlation_colour_map, pen, style_plot
+
+MAX_SHOWN_LATENTS = 6  # rows of trajectories; more would leave each too short to read
+MAX_NAMED_UNITS = 40  # C's rows are named by their units up to this many, numbered beyond
+BAND_SDS = 2.0
+LATENT_PLOT_MIN_HEIGHT = 90
+
+
+def loading_limit(loadings: np.ndarray) -> float:
+    """The colour scale's half-range for C: its largest magnitude (1 when C is all zero)."""
+    largest = float(np.max(np.abs(loadings))) if loadings.size else 0.0
+    return largest if largest > 0 else 1.0
+
+
+class LatentsView(QWidget):
+    """A top-level window showing one :class:`~vbgui.app.lds_result.LdsFitResult`."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("vbgui — latents")
+        self.result: LdsFitResult | None = None
+        self.summary = QLabel("")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary.setWordWrap(True)
+        self.graphics = pg.GraphicsLayoutWidget()  # the trajectories
+        self.elbo_plot = ElboPlot()
+        self.loadings_view = pg.GraphicsLayoutWidget()
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.elbo_plot)
+        right.addWidget(self.loadings_view)
+        right.setSizes([300, 450])
+        columns = QSplitter(Qt.Orientation.Horizontal)
+        columns.addWidget(self.graphics)
+        columns.addWidget(right)
+        columns.setSizes([850, 550])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(columns, 1)
+        self.latent_plots: list[pg.PlotItem] = []
+        self.means: list[pg.PlotDataItem] = []
+        self.bands: list[tuple[pg.PlotCurveItem, pg.PlotCurveItem]] = []
+
+        self.loadings_plot = self.loadings_view.addPlot(row=0, col=0)
+        style_plot(self.loadings_plot, "Loadings C (log rate per unit of latent)", left=("unit", ""),
+                   bottom=("latent", ""))
+        self.loadings_plot.invertY(True)
+        self.loadings_plot.setMouseEnabled(x=False, y=False)
+        self.loadings_image = pg.ImageItem(axisOrder="row-major")
+        self.loadings_image.setColorMap(correlation_colour_map())
+        self.loadings_plot.addItem(self.loadings_image)
+        self.colour_bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=correlation_colour_map(), interactive=False,
+                                          width=15)
+        self.colour_bar.setImageItem(self.loadings_image, insert_in=self.loadings_plot)
+        self.resize(1400, 800)
+
+    def _latent_rows(self, count: int) -> None:
+        """Exactly ``count`` trajectory plots, their time axes linked, built once and reused."""
+        while len(self.latent_plots) < count:
+            row = len(self.latent_plots)
+            plot = self.graphics.addPlot(row=row, col=0)
+            plot.setMinimumHeight(LATENT_PLOT_MIN_HEIGHT)
+            plot.setDownsampling(auto=True, mode="peak")  # 1e5 bins stay quick to draw
+            lower, upper = pg.PlotCurveItem(), pg.PlotCurveItem()  # the band's edges, not drawn themselves
+            band = pg.FillBetweenItem(lower, upper, brush=band_brush())
+            band.setZValue(-10)
+            plot.addItem(band)
+            self.bands.append((lower, upper))
+            self.means.append(plot.plot(pen=pen("stimulus")))
+            if self.latent_plots:
+                plot.setXLink(self.latent_plots[0])
+            self.latent_plots.append(plot)
+        for index, plot in enumerate(self.latent_plots):
+            plot.setVisible(index < count)
+
+    def show_result(self, result: LdsFitResult, path: Path | None = None) -> None:
+        """Draw ``result``: its trajectories, ELBO trace and loadings, and a line of what it is."""
+        self.result = result
+        n_bins, latent_dim = result.latent_mean.shape
+        shown = min(latent_dim, MAX_SHOWN_LATENTS)
+        self._latent_rows(shown)
+        time_s = np.arange(n_bins) * result.dt
+        for k in range(shown):
+            plot = self.latent_plots[k]
+            style_plot(plot, f"latent {k + 1}: mean ± {BAND_SDS:g} sd" if k == 0 else f"latent {k + 1}",
+                       left=(f"x{k + 1}", ""), bottom=("time (s)", "") if k == shown - 1 else None)
+            plot.getAxis("bottom").setStyle(showValues=k == shown - 1)
+            mean, sd = result.latent_mean[:, k], result.latent_sd[:, k]
+            self.means[k].setData(time_s, mean)
+            self.bands[k][0].setData(time_s, mean - BAND_SDS * sd)
+            self.bands[k][1].setData(time_s, mean + BAND_SDS * sd)
+            plot.enableAutoRange(axis="y")
+        self.latent_plots[0].setXRange(0.0, float(time_s[-1]), padding=0.0)  # the others are linked to it
+        trace = result.trace
+        self.elbo_plot.set_trace(np.asarray(trace.iteration, dtype=float), np.asarray(trace.elbo),
+                                 np.asarray(trace.expected_log_likelihood), np.asarray(trace.kl))
+        self._show_loadings(result)
+        name = path.name if path is not None else Path(result.recording).name
+        hidden = f" (the first {shown} of {latent_dim} latents drawn)" if shown < latent_dim else ""
+        self.summary.setText(
+            f"{name}: {result.family} q over {n_bins} bins of {1e3 * result.dt:g} ms, {latent_dim} latents, "
+            f"{len(result.unit_names)} units{hidden}. ELBO {result.elbo:.1f} nats after {result.iterations} "
+            f"iterations ({'converged' if result.converged else result.stop_reason}); fitted on "
+            f"{Path(result.recording).name}. Nothing refitted: shown from the file.")
+        self.setWindowTitle(f"vbgui — latents of {name}")
+
+    def _show_loadings(self, result: LdsFitResult) -> None:
+        loadings = np.asarray(result.parameters["C"], dtype=float)
+        n_units, latent_dim = loadings.shape
+        limit = loading_limit(loadings)
+        self.loadings_image.setImage(loadings, levels=(-limit, limit))
+        self.loadings_image.setRect(-0.5, -0.5, latent_dim, n_units)  # cell (n, k) centred on (k, n)
+        self.colour_bar.setLevels((-limit, limit))
+        self.loadings_plot.getAxis("bottom").setTicks([[(k, str(k + 1)) for k in range(latent_dim)]])
+        if n_units <= MAX_NAMED_UNITS:
+            self.loadings_plot.getAxis("left").setTicks([[(n, name) for n, name in enumerate(result.unit_names)]])
+        else:
+            self.loadings_plot.getAxis("left").setTicks(None)
+        self.loadings_plot.setRange(xRange=(-0.5, latent_dim - 0.5), yRange=(-0.5, n_units - 0.5), padding=0.0)
