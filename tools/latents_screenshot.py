@@ -55,7 +55,6 @@ def main() -> int:
         if not window.open_result(result):
             raise SystemExit(f"{result}: {window.last_error}")
         view = latents_view(window, create=False)
-        view.resize(1400, 800)
         settle(app, 1.0)
         grab(view, args.out)
         window.close()

@@ -92,3 +92,33 @@ def test_a_malformed_lds_result_is_refused_with_one_message(qtbot, window, fitte
     assert str(broken) in window.last_error and fragment in window.last_error
     assert "\n" not in window.last_error and "Traceback" not in window.last_error
     assert latents_view(window, create=False) is None
+
+
+def test_the_joint_of_adjacent_bins_follows_a_click_on_a_trajectory(qtbot, window, fitted) -> None:
+    from PySide6.QtCore import QPointF, Qt
+
+    path, result = fitted
+    assert window.open_result(path)
+    view = latents_view(window, create=False)
+    qtbot.waitExposed(view)
+    n_bins = result.n_bins
+    assert view.selected == (0, n_bins // 2)  # the middle bin of the first latent, at first
+    plot = view.latent_plots[1]
+    target_time = 1.5  # s: bin 150 of 10 ms
+    box = plot.vb.sceneBoundingRect()
+    scene = QPointF(plot.vb.mapViewToScene(QPointF(target_time, 0.0)).x(), box.center().y())
+    qtbot.mouseClick(view.graphics.viewport(), Qt.MouseButton.LeftButton, pos=view.graphics.mapFromScene(scene))
+    qtbot.waitUntil(lambda: view.selected[0] == 1, timeout=5000)
+    latent, t = view.selected
+    assert abs(t - 150) <= 1
+    mean = result.latent_mean[t:t + 2, 1]
+    sd = result.latent_sd[t:t + 2, 1]
+    cross = result.latent_cross_cov[t, 1, 1]
+    x, y = view.joint_contours[0].getData()
+    np.testing.assert_allclose([x.mean(), y.mean()], mean, atol=2e-3 * sd.max())
+    correlation = cross / (sd[0] * sd[1])
+    assert np.corrcoef(x, y)[0, 1] == pytest.approx(correlation, abs=0.02) and correlation > 0.2
+    assert f"= {correlation:.2f}" in view.joint_plot.titleLabel.text
+    assert all(line.value() == pytest.approx(t * result.dt) for line in view.time_lines)
+    view.select(0, n_bins + 50)  # past the end: the last pair of bins
+    assert view.selected == (0, n_bins - 2)

@@ -5,7 +5,10 @@ result reads a latent-dynamics result (``vbgui fit --preset poisson-lds``):
 nothing is refitted, everything comes from the file.  Left, one plot per
 latent (the first MAX_SHOWN_LATENTS), sharing the time axis: q's posterior
 mean and a band of ±2 marginal sd.  Right, the ELBO trace with its two terms
-over the EM iterations (the main window's ELBO panel), and the loading matrix C (units x latents) as a heat
+over the EM iterations (the main window's ELBO panel), q's joint of
+(x_t, x_t+1) for one latent at one bin (click a trajectory to choose both;
+the bin is marked by a dashed line): the correlation across adjacent bins that
+mean-field over time drops, and the loading matrix C (units x latents) as a heat
 map on a diverging colour map symmetric about zero.
 """
 from __future__ import annotations
@@ -19,10 +22,11 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from vbgui.app.lds_result import LdsFitResult
 from vbgui.gui.elbo_plot import ElboPlot
+from vbgui.gui.posterior_plot import HPD_RADII, HPD_TEXT, ellipse
 from vbgui.gui.style import band_brush, correlation_colour_map, pen, style_plot
 
 MAX_SHOWN_LATENTS = 6  # rows of trajectories; more would leave each too short to read
-MAX_NAMED_UNITS = 40  # C's rows are named by their units up to this many, numbered beyond
+MAX_NAMED_UNITS = 30  # C's rows are named by their units up to this many, numbered beyond
 BAND_SDS = 2.0
 LATENT_PLOT_MIN_HEIGHT = 90
 
@@ -45,15 +49,20 @@ class LatentsView(QWidget):
         self.summary.setWordWrap(True)
         self.graphics = pg.GraphicsLayoutWidget()  # the trajectories
         self.elbo_plot = ElboPlot()
+        self.joint_view = pg.GraphicsLayoutWidget()
         self.loadings_view = pg.GraphicsLayoutWidget()
+        lower_right = QSplitter(Qt.Orientation.Horizontal)  # the joint is square, C tall and narrow
+        lower_right.addWidget(self.joint_view)
+        lower_right.addWidget(self.loadings_view)
+        lower_right.setSizes([360, 400])
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.elbo_plot)
-        right.addWidget(self.loadings_view)
-        right.setSizes([300, 450])
+        right.addWidget(lower_right)
+        right.setSizes([280, 520])
         columns = QSplitter(Qt.Orientation.Horizontal)
         columns.addWidget(self.graphics)
         columns.addWidget(right)
-        columns.setSizes([850, 550])
+        columns.setSizes([750, 760])
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(columns, 1)
@@ -61,8 +70,18 @@ class LatentsView(QWidget):
         self.means: list[pg.PlotDataItem] = []
         self.bands: list[tuple[pg.PlotCurveItem, pg.PlotCurveItem]] = []
 
+        self.selected: tuple[int, int] = (0, 0)  # (latent, bin) of the joint drawn
+        self.joint_plot = self.joint_view.addPlot(row=0, col=0)
+        self.joint_plot.setAspectLocked(True)
+        self.joint_view.setToolTip(f"q's {HPD_TEXT} contours of one latent at the dashed line's bin and the next; "
+                                   "click a trajectory to choose another latent or bin")
+        self.joint_contours = [self.joint_plot.plot(pen=pen("stimulus", width=2.0 if k == 0 else 1.5))
+                               for k in range(len(HPD_RADII))]
+        self.time_lines: list[pg.InfiniteLine] = []
+        self.graphics.scene().sigMouseClicked.connect(self._on_click)
+
         self.loadings_plot = self.loadings_view.addPlot(row=0, col=0)
-        style_plot(self.loadings_plot, "Loadings C (log rate per unit of latent)", left=("unit", ""),
+        style_plot(self.loadings_plot, "Loadings C (log rate / latent)", left=("unit", ""),
                    bottom=("latent", ""))
         self.loadings_plot.invertY(True)
         self.loadings_plot.setMouseEnabled(x=False, y=False)
@@ -72,7 +91,7 @@ class LatentsView(QWidget):
         self.colour_bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=correlation_colour_map(), interactive=False,
                                           width=15)
         self.colour_bar.setImageItem(self.loadings_image, insert_in=self.loadings_plot)
-        self.resize(1400, 800)
+        self.resize(1520, 820)
 
     def _latent_rows(self, count: int) -> None:
         """Exactly ``count`` trajectory plots, their time axes linked, built once and reused."""
@@ -87,6 +106,9 @@ class LatentsView(QWidget):
             plot.addItem(band)
             self.bands.append((lower, upper))
             self.means.append(plot.plot(pen=pen("stimulus")))
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pen("predicted", width=1.5, dashed=True))
+            plot.addItem(line)
+            self.time_lines.append(line)
             if self.latent_plots:
                 plot.setXLink(self.latent_plots[0])
             self.latent_plots.append(plot)
@@ -115,6 +137,7 @@ class LatentsView(QWidget):
         self.elbo_plot.set_trace(np.asarray(trace.iteration, dtype=float), np.asarray(trace.elbo),
                                  np.asarray(trace.expected_log_likelihood), np.asarray(trace.kl))
         self._show_loadings(result)
+        self.select(0, n_bins // 2)
         name = path.name if path is not None else Path(result.recording).name
         hidden = f" (the first {shown} of {latent_dim} latents drawn)" if shown < latent_dim else ""
         self.summary.setText(
@@ -123,6 +146,38 @@ class LatentsView(QWidget):
             f"iterations ({'converged' if result.converged else result.stop_reason}); fitted on "
             f"{Path(result.recording).name}. Nothing refitted: shown from the file.")
         self.setWindowTitle(f"vbgui — latents of {name}")
+
+    def select(self, latent: int, bin_index: int) -> None:
+        """Draw q's joint of (x_t, x_t+1) for ``latent`` at bin ``bin_index`` (clipped to 0 .. T - 2):
+        its 39/86/99 % contours from the marginal sds and Cov_q(x_t, x_t+1) of the file."""
+        result = self.result
+        n_bins = result.latent_mean.shape[0]
+        t = int(np.clip(bin_index, 0, n_bins - 2))
+        self.selected = (latent, t)
+        mean = result.latent_mean[t:t + 2, latent]
+        sd = result.latent_sd[t:t + 2, latent]
+        cross = float(result.latent_cross_cov[t, latent, latent])
+        cov = np.array([[sd[0] ** 2, cross], [cross, sd[1] ** 2]])
+        for curve, radius in zip(self.joint_contours, HPD_RADII):
+            curve.setData(*ellipse(mean, cov, radius))
+        name = f"x{latent + 1}"
+        time_s = t * result.dt
+        style_plot(self.joint_plot, f"corr({name} at t, t + 1 bin) = {cross / (sd[0] * sd[1]):.2f}",
+                   left=(f"{name} one bin later", ""), bottom=(f"{name} at t = {time_s:g} s", ""))
+        self.joint_plot.autoRange(padding=0.1)
+        for line in self.time_lines:
+            line.setValue(time_s)
+
+    def _on_click(self, event) -> None:
+        """A click on a trajectory chooses its latent and the bin under the pointer."""
+        if self.result is None:
+            return
+        position = event.scenePos()
+        for latent, plot in enumerate(self.latent_plots):
+            if plot.isVisible() and plot.vb.sceneBoundingRect().contains(position):
+                time_s = plot.vb.mapSceneToView(position).x()
+                self.select(latent, round(time_s / self.result.dt))
+                return
 
     def _show_loadings(self, result: LdsFitResult) -> None:
         loadings = np.asarray(result.parameters["C"], dtype=float)
