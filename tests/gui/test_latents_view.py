@@ -19,12 +19,12 @@ from vbgui.models.preset import load_preset
 from tests.gui.axes import check_axes_show_their_numbers
 
 
-def lds_result_file(folder, latent_dim: int, n_units: int, n_bins: int, max_iter: int):
+def lds_result_file(folder, latent_dim: int, n_units: int, n_bins: int, max_iter: int, seed: int = 3):
     """Fit a synthetic population with ``vbgui fit``'s session and write its result file."""
-    recording, _, _ = make_lds_population(n_bins=n_bins, n_units=n_units, latent_dim=latent_dim, seed=3)
+    recording, _, _ = make_lds_population(n_bins=n_bins, n_units=n_units, latent_dim=latent_dim, seed=seed)
     preset = replace(load_preset("poisson-lds"), latent_dim=latent_dim).with_fit(max_iter=max_iter)
     result = LdsFitSession(preset, recording).run()
-    path = folder / f"lds-{latent_dim}.json"
+    path = folder / f"lds-{latent_dim}-seed{seed}.json"
     write_json(result.to_dict(), path, force=False)
     return path, result
 
@@ -59,6 +59,8 @@ def test_a_reopened_lds_result_draws_its_latents_elbo_and_loadings(qtbot, window
     np.testing.assert_allclose(view.elbo_plot.complexity_curve.getData()[1], result.trace.kl)
     assert f"{result.n_bins} bins of 10 ms" in view.summary.text() and result.family in view.summary.text()
     assert path.name in window.status_label.text()
+    assert view.truth is None and all(curve.getData()[0] is None or len(curve.getData()[0]) == 0
+                                      for curve in view.truth_curves)  # seed 3: no truth to regenerate
     check_axes_show_their_numbers(view)
     window.close()
     assert not view.isVisible()
@@ -122,3 +124,19 @@ def test_the_joint_of_adjacent_bins_follows_a_click_on_a_trajectory(qtbot, windo
     assert all(line.value() == pytest.approx(t * result.dt) for line in view.time_lines)
     view.select(0, n_bins + 50)  # past the end: the last pair of bins
     assert view.selected == (0, n_bins - 2)
+
+
+def test_the_true_path_of_a_regenerable_population_is_drawn(qtbot, window, tmp_path) -> None:
+    from vbgui.app.lds_truth import aligned_truth
+
+    path, result = lds_result_file(tmp_path, 2, 10, 300, 20, seed=0)  # the shipped population's seed
+    assert window.open_result(path)
+    view = latents_view(window, create=False)
+    truth = aligned_truth(result)
+    assert view.truth is not None and truth is not None
+    for k in range(2):
+        np.testing.assert_allclose(view.truth_curves[k].getData()[1], truth.path[:, k])
+    latent, t = view.selected
+    np.testing.assert_allclose(np.concatenate(view.true_pair.getData()), truth.path[t:t + 2, latent])
+    assert "true path of the regenerated synthetic population (seed 0)" in view.summary.text()
+    assert f"{truth.r_squared[0]:.2f}" in view.summary.text()

@@ -9,7 +9,9 @@ over the EM iterations (the main window's ELBO panel), q's joint of
 (x_t, x_t+1) for one latent at one bin (click a trajectory to choose both;
 the bin is marked by a dashed line): the correlation across adjacent bins that
 mean-field over time drops, and the loading matrix C (units x latents) as a heat
-map on a diverging colour map symmetric about zero.
+map on a diverging colour map symmetric about zero.  For a regenerated synthetic
+population (:mod:`vbgui.app.lds_truth`) the true path, mapped affinely into the
+fit's coordinates, is drawn too, thin and black.
 """
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from vbgui.app.lds_result import LdsFitResult
+from vbgui.app.lds_truth import AlignedTruth
 from vbgui.gui.elbo_plot import ElboPlot
 from vbgui.gui.posterior_plot import HPD_RADII, HPD_TEXT, ellipse
-from vbgui.gui.style import band_brush, correlation_colour_map, pen, style_plot
+from vbgui.gui.style import PALETTE, band_brush, correlation_colour_map, pen, style_plot
 
 MAX_SHOWN_LATENTS = 6  # rows of trajectories; more would leave each too short to read
 MAX_NAMED_UNITS = 30  # C's rows are named by their units up to this many, numbered beyond
@@ -44,6 +47,7 @@ class LatentsView(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("vbgui — latents")
         self.result: LdsFitResult | None = None
+        self.truth: AlignedTruth | None = None
         self.summary = QLabel("")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setWordWrap(True)
@@ -69,6 +73,7 @@ class LatentsView(QWidget):
         self.latent_plots: list[pg.PlotItem] = []
         self.means: list[pg.PlotDataItem] = []
         self.bands: list[tuple[pg.PlotCurveItem, pg.PlotCurveItem]] = []
+        self.truth_curves: list[pg.PlotDataItem] = []
 
         self.selected: tuple[int, int] = (0, 0)  # (latent, bin) of the joint drawn
         self.joint_plot = self.joint_view.addPlot(row=0, col=0)
@@ -77,6 +82,8 @@ class LatentsView(QWidget):
                                    "click a trajectory to choose another latent or bin")
         self.joint_contours = [self.joint_plot.plot(pen=pen("stimulus", width=2.0 if k == 0 else 1.5))
                                for k in range(len(HPD_RADII))]
+        self.true_pair = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(PALETTE["reference"]), pen=None)
+        self.joint_plot.addItem(self.true_pair)
         self.time_lines: list[pg.InfiniteLine] = []
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
 
@@ -106,6 +113,7 @@ class LatentsView(QWidget):
             plot.addItem(band)
             self.bands.append((lower, upper))
             self.means.append(plot.plot(pen=pen("stimulus")))
+            self.truth_curves.append(plot.plot(pen=pen("reference", width=1.0)))
             line = pg.InfiniteLine(angle=90, movable=False, pen=pen("predicted", width=1.5, dashed=True))
             plot.addItem(line)
             self.time_lines.append(line)
@@ -115,9 +123,11 @@ class LatentsView(QWidget):
         for index, plot in enumerate(self.latent_plots):
             plot.setVisible(index < count)
 
-    def show_result(self, result: LdsFitResult, path: Path | None = None) -> None:
-        """Draw ``result``: its trajectories, ELBO trace and loadings, and a line of what it is."""
-        self.result = result
+    def show_result(self, result: LdsFitResult, path: Path | None = None, truth: AlignedTruth | None = None
+                    ) -> None:
+        """Draw ``result``: its trajectories (with ``truth``, the true path in the fit's coordinates, when
+        known), ELBO trace, joint of adjacent bins and loadings, and a line of what it is."""
+        self.result, self.truth = result, truth
         n_bins, latent_dim = result.latent_mean.shape
         shown = min(latent_dim, MAX_SHOWN_LATENTS)
         self._latent_rows(shown)
@@ -131,6 +141,10 @@ class LatentsView(QWidget):
             self.means[k].setData(time_s, mean)
             self.bands[k][0].setData(time_s, mean - BAND_SDS * sd)
             self.bands[k][1].setData(time_s, mean + BAND_SDS * sd)
+            if truth is None:
+                self.truth_curves[k].setData([], [])
+            else:
+                self.truth_curves[k].setData(time_s, truth.path[:, k])
             plot.enableAutoRange(axis="y")
         self.latent_plots[0].setXRange(0.0, float(time_s[-1]), padding=0.0)  # the others are linked to it
         trace = result.trace
@@ -144,7 +158,10 @@ class LatentsView(QWidget):
             f"{name}: {result.family} q over {n_bins} bins of {1e3 * result.dt:g} ms, {latent_dim} latents, "
             f"{len(result.unit_names)} units{hidden}. ELBO {result.elbo:.1f} nats after {result.iterations} "
             f"iterations ({'converged' if result.converged else result.stop_reason}); fitted on "
-            f"{Path(result.recording).name}. Nothing refitted: shown from the file.")
+            f"{Path(result.recording).name}. Nothing refitted: shown from the file."
+            + ("" if truth is None else
+               f" Black: the true path of the regenerated synthetic population (seed {truth.seed}), mapped affinely "
+               f"into the fit's axes; R^2 of q's means on it {', '.join(f'{r:.2f}' for r in truth.r_squared)}."))
         self.setWindowTitle(f"vbgui — latents of {name}")
 
     def select(self, latent: int, bin_index: int) -> None:
@@ -167,6 +184,10 @@ class LatentsView(QWidget):
         self.joint_plot.autoRange(padding=0.1)
         for line in self.time_lines:
             line.setValue(time_s)
+        if self.truth is None:
+            self.true_pair.setData([], [])
+        else:
+            self.true_pair.setData([self.truth.path[t, latent]], [self.truth.path[t + 1, latent]])
 
     def _on_click(self, event) -> None:
         """A click on a trajectory chooses its latent and the bin under the pointer."""

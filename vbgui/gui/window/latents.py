@@ -3,7 +3,8 @@
 The main window's panels show a GLM's weights; a latent-dynamics result
 (``vbgui fit --preset poisson-lds``) has latent paths and loadings instead, so
 it opens in :class:`~vbgui.gui.latents_view.LatentsView`, one per main window,
-reused for the next such result and closed with the main window.
+reused for the next such result and closed with the main window.  When the data are a synthetic population
+that can be regenerated, the true path is drawn too (:mod:`vbgui.app.lds_truth`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QMainWindow
 
 from vbgui.app.lds_result import LdsFitResult, is_lds_result
+from vbgui.app.lds_truth import aligned_truth
 
 
 class _CloseWithOwner(QObject):
@@ -45,7 +47,7 @@ def open_latents_result(owner: QMainWindow, data: dict[str, Any], path: Path) ->
         return False
     result = LdsFitResult.from_dict(data, source=str(path))
     view = latents_view(owner)
-    view.show_result(result, path)
+    view.show_result(result, path, aligned_truth(result))
     view.show()
     view.raise_()
     owner.show_status(f"Reopened {path.name} (no refit): {result.family} q over {result.n_bins} bins, "
