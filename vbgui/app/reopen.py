@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vbgui.app.fit import FitSession, recording_checksum
 from vbgui.app.result import FitResult
@@ -42,10 +43,11 @@ def _exact_reference(result: FitResult) -> ShownReference | None:
     return ShownReference("conjugate", mean=result.exact_posterior_mean, cov=result.exact_posterior_cov)
 
 
-def reopen_result(path: str | Path) -> ReopenedFit:
-    """Read the result file ``path``; raises a VbguiError when the file itself is not a readable result."""
+def reopen_result(path: str | Path, data: dict[str, Any] | None = None) -> ReopenedFit:
+    """Read the result file ``path`` (``data``: its JSON, when the caller has read it already); raises a
+    VbguiError when the file itself is not a readable result."""
     path = Path(path)
-    result = FitResult.from_dict(read_json(path), source=str(path))
+    result = FitResult.from_dict(read_json(path) if data is None else data, source=str(path))
     preset = preset_from_dict(result.preset, source=f"{path} (preset)")
     recording_path = Path(result.recording)
     if not recording_path.exists():

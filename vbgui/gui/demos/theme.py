@@ -40,6 +40,7 @@ def _roles(ink: str, blue: str) -> dict[str, str]:
         "target": ink,
         "mean-field": OKABE_ITO["vermillion"],
         "full-rank": blue,
+        "structured-markov": blue,  # a latent path's structured q: the family that holds the best Gaussian
         "moment-matched": OKABE_ITO["bluish green"],
         "variance-ratio": OKABE_ITO["bluish green"],  # beside the KL (vermillion) in the theory plot
         "reference": ink,

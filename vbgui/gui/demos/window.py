@@ -1,4 +1,4 @@
-"""The demos window: the six demonstrations, their keys, presentation mode, exports and scene files.
+"""The demos window: the demonstrations, their keys, presentation mode, exports and scene files.
 
 Keys (window-wide, so they work in full screen with every panel hidden):
 F5 presentation mode, Esc leaves it; arrows move the demonstration's
@@ -22,12 +22,14 @@ from vbgui.gui.demos.frames import FRAMES_PER_SECOND, existing_frames, export_fr
 from vbgui.gui.demos.heavy_tails import HeavyTailsPage
 from vbgui.gui.demos.noisy_gradients import NoisyGradientsPage
 from vbgui.gui.demos.page import DemoPage
+from vbgui.gui.demos.structure_over_time import StructureOverTimePage
 from vbgui.gui.demos.theme import DARK, DESK, LIGHT, PRESENTATION
 from vbgui.gui.demos.two_modes import TwoModesPage
 from vbgui.gui.export import EXPORT_FILTER, export_plot
 
 PAGES: dict[str, type[DemoPage]] = {page.demo_name: page for page in (
-    CorrelatedGaussianPage, CollinearPage, HeavyTailsPage, TwoModesPage, NoisyGradientsPage, AmortisedPage)}
+    CorrelatedGaussianPage, CollinearPage, HeavyTailsPage, TwoModesPage, NoisyGradientsPage, AmortisedPage,
+    StructureOverTimePage)}
 SCENE_FILTER = "vbgui demo scenes (*.json);;All files (*)"
 
 

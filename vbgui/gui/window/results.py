@@ -23,6 +23,7 @@ from vbgui.gui.window.fit_control import PROGRESS_FORMAT
 from vbgui.gui.window.recordings import SAMPLE_RECORDING
 from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
 from vbgui.io.recording import Recording
+from vbgui.io.result_json import read_json
 from vbgui.models.preset import Preset
 
 if TYPE_CHECKING:  # the engine (scipy, numba) loads in the background, not before the window shows
@@ -148,14 +149,19 @@ class ResultsController:
             self.open_result(path)
 
     def open_result(self, path: str | Path) -> bool:
-        """Show a fit from its result file without refitting; the recording is read again if it still exists."""
+        """Show a fit from its result file without refitting; the recording is read again if it still exists.
+        A latent-dynamics result opens in the Latents view (:mod:`vbgui.gui.window.latents`)."""
         if self.window.is_fitting():
             self.window.show_error("Fit running", "Stop the running fit before opening a result.")
             return False
         from vbgui.app.reopen import reopen_result  # needs the engine; the window opens without it
+        from vbgui.gui.window.latents import open_latents_result
 
         try:
-            reopened = reopen_result(path)
+            data = read_json(path)
+            if open_latents_result(self.window, data, Path(path)):
+                return True
+            reopened = reopen_result(path, data)
         except VbguiError as exc:
             self.window.show_error("Cannot open the result", str(exc))
             return False
