@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.io.loaders import LoadOptions, read_recording_file
     from vbgui.io.result_json import read_json, write_json
     from vbgui.io.safe_write import check_target, write_file
-    from vbgui.models.design import design_width
+    from vbgui.models.design import check_design_memory, design_width
     from vbgui.models.preset import load_preset, preset_path
     from vbgui.models.step_cost import check_step_cost
 
@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     workers = 1 if args.scheduler else min(args.workers or (os.cpu_count() or 1), max(1, len(to_fit)))
     if usable:
         unit = recording.unit(usable[0])
+        check_design_memory(unit, preset.design, unit.n_bins)  # names the lags that make a design too large
         width = design_width(unit, preset.design)
         slow = check_step_cost(preset, unit.n_bins, width, str(args.recording))
         if slow and not args.quiet:

@@ -7,10 +7,14 @@ design holds, in this order,
     stim[l]             s_{t-l},        l = 0 .. stimulus_lags-1   (one stimulus column)
     stim<k>[l]          s^(k)_{t-l}                                 (several columns)
     hist[j]             y_{t-1-j},      j = 0 .. spike_history_lags-1
+    couple[UNIT][j]     y^(UNIT)_{t-1-j}, j = 0 .. coupling_lags-1  (every other unit of the file)
 
 so stim[0] is the present stimulus and hist[0] the previous bin's response.
+The coupling columns (Pillow et al. 2008, Nature 454:995) are the past
+counts of every other usable unit recorded with this one, in file order; they
+form one group, ``couple``, and are built by :func:`coupling_regressors`.
 Rows whose lags would reach before the recording's start are dropped: the
-first max(stimulus_lags - 1, spike_history_lags) bins.  A recording's ready
+first max(stimulus_lags - 1, spike_history_lags, coupling_lags) bins.  A recording's ready
 ``design`` (T, D) is used as it is, with columns x[0].. (plus bias).  With
 ``standardize`` each stimulus column is z-scored before its lags are built.
 """
@@ -31,7 +35,7 @@ from vbgui.models.preset import DesignSettings
 class Design:
     """A design matrix (rows first_row.. of the recording), its response and column names.
 
-    ``groups`` maps a group name (bias, stim, stim0, hist, x) to its column
+    ``groups`` maps a group name (bias, stim, stim0, hist, x, couple) to its column
     indices: the blocks of the structured family.
     """
 
@@ -63,8 +67,8 @@ def _lagged(column: np.ndarray, n_lags: int, first_row: int, offset: int) -> np.
 def earliest_row(recording: Recording, settings: DesignSettings) -> int:
     """The first bin whose lags all lie inside the recording."""
     if recording.design is not None:
-        return settings.spike_history_lags
-    return max(settings.stimulus_lags - 1, settings.spike_history_lags, 0)
+        return max(settings.spike_history_lags, settings.coupling_lags)
+    return max(settings.stimulus_lags - 1, settings.spike_history_lags, settings.coupling_lags, 0)
 
 
 def stimulus_standardisation(recording: Recording, settings: DesignSettings) -> tuple[list[float], list[float]] | None:
@@ -81,7 +85,42 @@ def design_width(recording: Recording, settings: DesignSettings) -> int:
     """Number of columns the design of ``recording`` will have under ``settings``."""
     regressors = (recording.design.shape[1] if recording.design is not None
                   else recording.n_stimuli * settings.stimulus_lags if recording.stimulus is not None else 0)
-    return int(settings.bias) + regressors + settings.spike_history_lags
+    coupling = len(coupling_partners(recording, settings)) * settings.coupling_lags
+    return int(settings.bias) + regressors + settings.spike_history_lags + coupling
+
+
+def coupling_partners(recording: Recording, settings: DesignSettings) -> tuple[int, ...]:
+    """The population columns whose past counts a coupled GLM of ``recording`` takes (none without coupling).
+
+    Every other unit of the file, except those whose data are unusable (they
+    fail alone in a batch and are left out here).  Raises RecordingError when
+    ``coupling_lags`` > 0 and the recording holds one unit.
+    """
+    if settings.coupling_lags == 0:
+        return ()
+    if recording.population is None:
+        raise RecordingError(f"{recording.source}: coupling_lags = {settings.coupling_lags} couples a unit to the "
+                             "other units of a multi-unit recording, and this recording holds one unit (set "
+                             "coupling_lags = 0, or open a recording of several units)")
+    return recording.population.coupled
+
+
+def coupling_regressors(recording: Recording, settings: DesignSettings,
+                        first_row: int) -> tuple[list[str], list[np.ndarray]]:
+    """The coupling columns of the design: names ``couple[UNIT][j]`` and one block per partner unit.
+
+    Block p holds y^(p)_{t-1-j}, j = 0..coupling_lags-1, for rows t =
+    first_row..T-1: views of the population's counts (nothing is copied until
+    the design matrix is filled).
+    """
+    population = recording.population
+    names: list[str] = []
+    blocks: list[np.ndarray] = []
+    for partner in coupling_partners(recording, settings):
+        unit_name = population.names[partner]
+        names.extend(f"couple[{unit_name}][{j}]" for j in range(settings.coupling_lags))
+        blocks.append(_lagged(population.responses[:, partner], settings.coupling_lags, first_row, 1))
+    return names, blocks
 
 
 def check_design_memory(recording: Recording, settings: DesignSettings, n_rows: int) -> None:
@@ -91,8 +130,10 @@ def check_design_memory(recording: Recording, settings: DesignSettings, n_rows: 
     design itself dominates, so the estimate is n_rows x D x 8 bytes.
     """
     width = design_width(recording, settings)
+    coupling = f", coupling_lags={settings.coupling_lags}" if settings.coupling_lags else ""
     check_memory(recording.source, f"the design matrix ({n_rows} bins x {width} columns: "
-                 f"stimulus_lags={settings.stimulus_lags}, spike_history_lags={settings.spike_history_lags})",
+                 f"stimulus_lags={settings.stimulus_lags}, spike_history_lags={settings.spike_history_lags}"
+                 f"{coupling})",
                  float(n_rows) * width * 8)
 
 
@@ -120,7 +161,8 @@ def build_design(recording: Recording, settings: DesignSettings, first_row: int 
     if n_rows < 1:
         raise RecordingError(f"{src}: {recording.n_bins} bins are fewer than the lags need "
                              f"({first_row + 1} at least: stimulus_lags={settings.stimulus_lags}, "
-                             f"spike_history_lags={settings.spike_history_lags})")
+                             f"spike_history_lags={settings.spike_history_lags}"
+                             + (f", coupling_lags={settings.coupling_lags})" if settings.coupling_lags else ")"))
     check_design_memory(recording, settings, n_rows)
     if settings.bias:
         add("bias", ["bias"], np.ones((n_rows, 1)))
@@ -145,6 +187,11 @@ def build_design(recording: Recording, settings: DesignSettings, first_row: int 
     if settings.spike_history_lags > 0:
         add("hist", [f"hist[{j}]" for j in range(settings.spike_history_lags)],
             _lagged(recording.response, settings.spike_history_lags, first_row, 1))
+    coupling_names, coupling_blocks = coupling_regressors(recording, settings, first_row)
+    if coupling_names:
+        groups["couple"] = tuple(range(len(names), len(names) + len(coupling_names)))
+        names.extend(coupling_names)
+        blocks.extend(coupling_blocks)
     if not names:
         raise RecordingError(f"{src}: the preset builds no regressors (no bias, stimulus or history)")
     matrix = np.empty((n_rows, len(names)))
