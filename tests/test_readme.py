@@ -61,5 +61,6 @@ def test_the_command_line_examples_run_verbatim_in_order(tmp_path):
                                    timeout=900, env=env)
         assert completed.returncode == 0, (block, completed.stderr[-2000:])
     for written in ("result.json", "result.csv", "rec.npz", "my-model.toml", "r.json", "table.csv", "population.npz",
-                    "fits/unit0.json", "fits/unit7.json", "fits/summary.csv"):
+                    "fits/unit0.json", "fits/unit7.json", "fits/summary.csv", "coupled-fits/summary.csv",
+                    "coupled-fits/unit19.json", "unit4.json", "coupled6.npz"):
         assert (tmp_path / written).is_file(), written
