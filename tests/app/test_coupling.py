@@ -288,3 +288,21 @@ def test_simulate_writes_a_coupled_population_with_its_truth(tmp_path):
                                        coupling_lags=2, dt=0.01, seed=4)
     np.testing.assert_array_equal(population.responses, expected.responses)
     assert population.unit_truth == expected.unit_truth
+
+
+def test_a_coupled_result_reopens_with_its_recording_and_notices_a_changed_partner(shipped_batch, tmp_path):
+    from vbgui.app.reopen import reopen_result
+
+    reopened = reopen_result(shipped_batch / "coupled-fits" / "unit4.json")
+    assert reopened.problem == "" and reopened.session.names == reopened.result.names
+    population = read_npz(shipped_recordings()[SHIPPED])
+    counts = population.responses.copy()
+    counts[1000, 7] += 1  # another unit's count: a regressor of unit4's coupled fit
+    copy = tmp_path / "changed.npz"
+    np.savez(copy, counts=counts, stimulus=population.stimulus, dt=np.array(population.dt),
+             unit_names=np.array(population.unit_names))
+    result = json.loads((shipped_batch / "coupled-fits" / "unit4.json").read_text())
+    result["recording"] = str(copy)
+    moved = tmp_path / "unit4.json"
+    moved.write_text(json.dumps(result))
+    assert "has changed since the fit" in reopen_result(moved).problem
