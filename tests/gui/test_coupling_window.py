@@ -19,6 +19,8 @@ def test_a_coupled_preset_fits_the_chosen_unit_coupled_to_the_others(qtbot, wind
     assert "couple[unit4][0]" not in names and names[-3:] == ("couple[unit19][0]", "couple[unit19][1]",
                                                                "couple[unit19][2]")
     assert dict(window.fit.layout.groups)["couple"] == tuple(range(14, 14 + 19 * 3))
+    titles = [f.plot.titleLabel.text for f in window.parameters_panel._filters]
+    assert any("Couplings (each other unit's lags in turn)" in title for title in titles), titles
     result = run_to_end(qtbot, window)
     assert result.names == names and result.unit == "unit4"
     assert set(result.truth) == set(names)  # the shipped file's truth of this unit, couplings included
