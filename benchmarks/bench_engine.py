@@ -57,7 +57,7 @@ def numpyro_fit(problem: GLMProblem, guide_name: str, steps: int, seed: int = 0)
     from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
 
     jax.config.update("jax_enable_x64", True)
-    X = jnp.asarray(problem.design)
+    X = jnp.asarray(problem.design.materialise())
     y = jnp.asarray(problem.response)
 
     def model():
@@ -91,7 +91,7 @@ def main() -> None:
                                          mean_response=0.05, stimulus_correlation=0.9, seed=1)
     warm_up_engine()
     sessions = {family: session_for(recording, family) for family in ("mean-field", "full-rank")}
-    X = sessions["full-rank"].problem.design
+    X = sessions["full-rank"].problem.design.materialise()
     v = np.random.default_rng(0).standard_normal(X.shape[1])
     floor = median_time(lambda: X @ v)
     print(f"design: {X.shape[0]:,} bins x {X.shape[1]} regressors ({X.nbytes / 1e6:.0f} MB)")

@@ -88,7 +88,8 @@ def main() -> None:
     for dim in args.dims:
         problem = lagged_poisson_problem(args.bins, dim)
         vector = np.ones(dim)
-        floor = median_time(lambda: problem.design @ vector)
+        X = problem.design.materialise()
+        floor = median_time(lambda: X @ vector)
         estimator = ExactEstimator(problem)
         low_rank_q = low_rank_start(problem, args.rank)
         full_q = GaussianPosterior.isotropic(Family.create("full-rank", dim), np.zeros(dim), 0.1)

@@ -48,7 +48,7 @@ def numpyro_nuts(session: FitSession, q_mean: np.ndarray, chains: int, warmup: i
 
     jax.config.update("jax_enable_x64", True)
     problem = session.problem
-    X = jnp.asarray(problem.design)
+    X = jnp.asarray(problem.design.materialise())
     y = jnp.asarray(problem.response)
 
     def model():
@@ -85,7 +85,7 @@ def main() -> None:
     warm_up_sampler()
     session = FitSession(load_preset("poisson-glm"), recording)
     result = session.run()
-    X = session.problem.design
+    X = session.problem.design.materialise()
     v = np.random.default_rng(0).standard_normal(X.shape[1])
     floor = median_time(lambda: X @ v)
     print(f"design: {X.shape[0]:,} bins x {X.shape[1]} parameters, {int(recording.response.sum())} spikes; "

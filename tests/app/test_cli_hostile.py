@@ -65,8 +65,9 @@ def test_ten_thousand_lags_on_sixty_thousand_bins_are_refused_with_the_estimate(
     preset = tmp_path / "lags.toml"
     preset.write_text('likelihood = "poisson"\n[design]\nstimulus_lags = 10000\n')
     completed = run_vbgui("fit", "--preset", preset, "--recording", recording, "--out", tmp_path / "o.json")
-    assert_refused(completed, "the design matrix (50001 bins x 10001 columns", "would need 3.73 GiB",
-                   "--memory-limit")
+    # the design is streamed; the refusal is for the 24 D x D matrices of a full-rank fit: 24 x 10001^2 x 8 bytes
+    assert_refused(completed, "a full-rank fit of 50001 bins x 10001 parameters", "24 matrices of 10001 x 10001",
+                   "would need 17.90 GiB", "--memory-limit")
     assert not (tmp_path / "o.json").exists()
 
 
@@ -74,8 +75,9 @@ def test_the_environment_variable_sets_the_limit(tmp_path, recording):
     preset = tmp_path / "lags.toml"
     preset.write_text('likelihood = "poisson"\n[design]\nstimulus_lags = 100\n')
     completed = run_vbgui("fit", "--preset", preset, "--recording", recording, "--out", tmp_path / "o.json",
-                            env_extra={"VBGUI_MEMORY_LIMIT": "20M"})
-    assert_refused(completed, "would need 46.", "more than the memory limit of 20.00 MiB")
+                            env_extra={"VBGUI_MEMORY_LIMIT": "10M"})
+    # the fit needs about 19 MiB (blocks of rows in flight, 24 matrices of 101 x 101, two numbers per bin)
+    assert_refused(completed, "101 parameters", "would need 1", "MiB, more than the memory limit of 10.00 MiB")
 
 
 @pytest.mark.parametrize("flags,fragment", [

@@ -42,7 +42,7 @@ def test_exact_evidences_on_common_bins_pick_the_true_model(gaussian_recording):
     for preset in presets:  # independent: the closed form on the design cut by hand
         design = build_design(gaussian_recording, preset.design)
         drop = first_row - design.first_row
-        problem = GLMProblem(design.matrix[drop:], design.response[drop:], Likelihood("gaussian", preset.noise_sd),
+        problem = GLMProblem(design.rows.materialise()[drop:], design.response[drop:], Likelihood("gaussian", preset.noise_sd),
                              preset.prior.scale)
         row = next(r for r in table.rows if r.preset == preset.name)
         assert row.log_evidence == pytest.approx(linear_gaussian_posterior(problem).log_evidence, rel=1e-10)

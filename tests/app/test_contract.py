@@ -69,7 +69,7 @@ def fitted(family: str, likelihood: str, estimator: str):
 def independent_elbo(session: FitSession, mean: np.ndarray, cov: np.ndarray) -> float:
     """E_q[log p(y | X w)] by 60-node Gauss-Hermite per row on scipy.stats densities, minus a dense KL."""
     problem = session.problem
-    X, y = problem.design, problem.response
+    X, y = problem.design.materialise(), problem.response
     nodes, weights = np.polynomial.hermite_e.hermegauss(60)
     weights = weights / weights.sum()
     mu = X @ mean

@@ -229,10 +229,11 @@ def test_huge_coupling_lags_are_refused_with_the_memory_estimate(tmp_path):
 
 
 def test_a_coupled_fit_whose_steps_take_minutes_is_refused_before_its_design_is_built(tmp_path):
-    # 49,700 bins x 5,705 columns: 2.3 GB, within --memory-limit 4G but beyond the 2 GB address space the
-    # test process gets, so building the design first would fail with "out of memory" instead
+    # 49,700 bins x 5,705 columns: 2.3 GB of design (8.5 GB with the full-rank fit's D x D matrices), within
+    # --memory-limit 16G but beyond the 2 GB address space the test process gets, so building the design first
+    # would fail with "out of memory" instead
     completed = run_vbgui("fit", "--preset", preset_file(tmp_path, "300"), "--recording", SHIPPED, "--unit", "0",
-                          "--out", tmp_path / "r.json", "--memory-limit", "4G")
+                          "--out", tmp_path / "r.json", "--memory-limit", "16G")
     assert_refused(completed, "one step of this fit would take about", "49700 bins x 5705 parameters")
     assert not (tmp_path / "r.json").exists()
 

@@ -43,7 +43,7 @@ def finite_difference_gradients(value, q: GaussianPosterior, step: float = 1e-6)
 def independent_elbo(problem: GLMProblem, q: GaussianPosterior, n_draws: int, seed: int) -> tuple[float, float]:
     """Plain numpy Monte Carlo of E_q[log p(y | Xw)] (mean, standard error) minus the closed-form KL."""
     draws = q.sample(np.random.default_rng(seed), n_draws)
-    per_draw = oracle.log_prob(problem.likelihood, problem.response[:, None], problem.design @ draws.T).sum(axis=0)
+    per_draw = oracle.log_prob(problem.likelihood, problem.response[:, None], problem.design.materialise() @ draws.T).sum(axis=0)
     kl = q.kl_to_prior(problem.prior_scale)
     return float(per_draw.mean() - kl), float(per_draw.std(ddof=1) / np.sqrt(n_draws))
 
@@ -114,7 +114,7 @@ def test_log_evidence_matches_the_marginal_gaussian_density():
     from scipy import stats
 
     problem = make_problem("gaussian", n_rows=60, dim=3, prior_scale=1.3)
-    X, s2, n2 = problem.design, problem.prior_scale ** 2, problem.likelihood.noise_var
+    X, s2, n2 = problem.design.materialise(), problem.prior_scale ** 2, problem.likelihood.noise_var
     marginal = stats.multivariate_normal(np.zeros(60), s2 * X @ X.T + n2 * np.eye(60))
     assert linear_gaussian_posterior(problem).log_evidence == pytest.approx(marginal.logpdf(problem.response),
                                                                            rel=1e-12)

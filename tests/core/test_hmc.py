@@ -19,7 +19,7 @@ def test_log_joint_and_gradient_agree_with_numpy_and_finite_differences(name):
     problem = make_problem(name, n_rows=70_000, dim=4, seed=2)  # > 2 row chunks: threaded path
     rng = np.random.default_rng(0)
     weights = 0.2 * rng.standard_normal((3, 4))
-    reference = np.array([oracle.log_prob(problem.likelihood, problem.response, problem.design @ w).sum()
+    reference = np.array([oracle.log_prob(problem.likelihood, problem.response, problem.design.materialise() @ w).sum()
                           + norm.logpdf(w, scale=problem.prior_scale).sum() for w in weights])
     target = hmc.LogPosterior(problem)
     value, grad = target(weights)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,11 +12,12 @@ import scipy.io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vbgui.app.fit import FitSession
 from vbgui.errors import RecordingError, VbguiError
 from vbgui.io.limits import MemoryLimitError, memory_budget, parse_memory_size, set_memory_limit
 from vbgui.io.loaders import LoadOptions, load_recording, read_recording_file
 from vbgui.models.design import build_design
-from vbgui.models.preset import DesignSettings
+from vbgui.models.preset import DesignSettings, load_preset
 from vbgui.models.synthetic import make_synthetic_recording
 
 RNG = np.random.default_rng(1)
@@ -210,14 +213,32 @@ def test_spike_times_with_a_huge_duration_are_refused_before_binning(tmp_path, m
         load_recording(path_absurd)
 
 
-def test_a_design_beyond_the_budget_is_refused_before_it_is_built(monkeypatch):
+def test_a_fit_beyond_the_budget_is_refused_before_its_design_or_posterior_is_built(monkeypatch):
     recording = make_synthetic_recording("poisson", n_bins=60_000, stimulus_lags=3, spike_history_lags=0,
                                          dt=0.01, seed=0)
     monkeypatch.setenv("VBGUI_MEMORY_LIMIT", "1G")
-    with pytest.raises(MemoryLimitError, match=r"the design matrix \(50001 bins x 10001 columns: stimulus_lags=10000, "
-                                               r"spike_history_lags=0\) would need 3.73 GiB"):
-        build_design(recording, DesignSettings(stimulus_lags=10_000))
-    assert build_design(recording, DesignSettings(stimulus_lags=20)).dim == 21
+    preset = replace(load_preset("poisson-glm"), design=DesignSettings(stimulus_lags=10_000))
+    preset = replace(preset, fit=replace(preset.fit, family="full-rank"))
+    tracemalloc.start()
+    with pytest.raises(MemoryLimitError, match=r"a full-rank fit of 50001 bins x 10001 parameters \(stimulus_lags=10000, "
+                                               r"spike_history_lags=0; 24 matrices of 10001 x 10001\) would need 17.90 GiB"):
+        FitSession(preset, recording)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 2 ** 20  # refused on the estimate: nothing of the 17.9 GiB was allocated
+    assert FitSession(replace(preset, design=DesignSettings(stimulus_lags=20)), recording).design.dim == 21
+
+
+def test_a_design_from_lags_is_streamed_not_materialised():
+    """10,000 lags of 60,000 bins would be 3.73 GiB as a matrix; the streamed design holds the series only."""
+    recording = make_synthetic_recording("poisson", n_bins=60_000, stimulus_lags=3, spike_history_lags=0,
+                                         dt=0.01, seed=0)
+    tracemalloc.start()
+    design = build_design(recording, DesignSettings(stimulus_lags=10_000))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # a few numbers per bin at most (the standardisation's temporaries), against 10,001 per bin as a matrix
+    assert design.dim == 10_001 and design.n_rows == 50_001 and peak < 4 * 8 * recording.n_bins
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

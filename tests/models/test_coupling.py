@@ -11,7 +11,8 @@ from vbgui.errors import PresetError, RecordingError, VbguiError
 from vbgui.io.limits import MemoryLimitError, set_memory_limit
 from vbgui.io.npz import read_npz, save_units_npz
 from vbgui.io.recording import Recording, RecordingFile
-from vbgui.models.design import build_design, coupling_partners, design_width, earliest_row
+from vbgui.core.design_rows import DenseRows
+from vbgui.models.design import build_design, coupling_partners, design_bytes, design_width, earliest_row
 from vbgui.models.preset import DesignSettings, preset_from_dict, preset_from_toml
 from vbgui.models.synthetic import coupling_filter, make_coupled_population
 
@@ -35,10 +36,13 @@ def test_coupling_columns_are_the_other_units_past_counts_row_by_row():
     assert design.groups["couple"] == tuple(range(4, 10))
     assert design.dim == design_width(recording, settings) == 10
     counts = population.responses
+    matrix = design.rows.materialise()
+    uncoupled = build_design(recording, DesignSettings(stimulus_lags=2, spike_history_lags=1, bias=True), first_row=3)
+    np.testing.assert_array_equal(matrix[:, :4], uncoupled.rows.materialise())  # the streamed rows, then couplings
     for row, t in enumerate(range(3, 40)):
         expected = [counts[t - 1 - j, 0] for j in range(3)] + [counts[t - 1 - j, 2] for j in range(3)]
-        np.testing.assert_array_equal(design.matrix[row, 4:], expected)
-        assert design.matrix[row, 3] == counts[t - 1, 1]  # hist[0]: the unit's own previous count
+        np.testing.assert_array_equal(matrix[row, 4:], expected)
+        assert matrix[row, 3] == counts[t - 1, 1]  # hist[0]: the unit's own previous count
 
 
 def test_without_coupling_lags_the_design_is_unchanged():
@@ -63,14 +67,24 @@ def test_coupling_on_a_recording_of_one_unit_is_one_clear_error():
 
 def test_huge_coupling_lags_are_refused_by_the_memory_estimate_before_allocating():
     recording = three_units(n_bins=20_000).unit(0)
+    preset = preset_from_dict({"likelihood": "poisson", "design": {"coupling_lags": 10_000},
+                               "fit": {"family": "mean-field"}})
     set_memory_limit("64M")
     try:
-        with pytest.raises(MemoryLimitError, match=r"pop.npz: the design matrix \(10000 bins x 20011 columns: "
-                                                   r"stimulus_lags=10, spike_history_lags=0, coupling_lags=10000\) "
-                                                   r"would need 1.49 GiB"):
-            build_design(recording, DesignSettings(coupling_lags=10_000))
+        with pytest.raises(MemoryLimitError, match=r"pop.npz: a mean-field fit of 10000 bins x 20011 parameters "
+                                                   r"\(stimulus_lags=10, spike_history_lags=0, coupling_lags=10000; "
+                                                   r"12 matrices of 20011 x 20011\) would need 37.3\d GiB"):
+            FitSession(preset, recording)
     finally:
         set_memory_limit(None)
+
+
+def test_a_coupled_design_is_held_as_a_matrix_and_its_memory_counted_so():
+    recording = three_units(n_bins=1000).unit(0)
+    coupled, uncoupled = DesignSettings(coupling_lags=2), DesignSettings()
+    assert design_bytes(recording, coupled, 900) == 900 * design_width(recording, coupled) * 8
+    assert design_bytes(recording, uncoupled, 900) < 900 * design_width(recording, uncoupled) * 8  # streamed
+    assert isinstance(build_design(recording, coupled).rows, DenseRows)
 
 
 @pytest.mark.parametrize("value,fragment", [

@@ -29,7 +29,7 @@ def test_lags_and_history_match_a_row_by_row_reference(n_lags, n_hist, n_stim, b
     first = max(n_lags - 1, n_hist)
     assert design.first_row == first and design.n_rows == 40 - first
     expected = np.array([reference_row(y, stimulus, t, n_lags, n_hist, bias) for t in range(first, 40)])
-    np.testing.assert_array_equal(design.matrix, expected)
+    np.testing.assert_array_equal(design.rows.materialise(), expected)
     np.testing.assert_array_equal(design.response, y[first:])
 
 
@@ -46,14 +46,14 @@ def test_a_given_design_is_used_as_it_is():
     X = np.random.default_rng(1).standard_normal((20, 3))
     design = build_design(Recording(np.zeros(20), 0.01, "r", design=X), DesignSettings(10, 0, True, True))
     assert design.names == ("bias", "x[0]", "x[1]", "x[2]")
-    np.testing.assert_array_equal(design.matrix[:, 1:], X)
+    np.testing.assert_array_equal(design.rows.materialise()[:, 1:], X)
 
 
 def test_standardize_z_scores_each_stimulus_column():
     stimulus = np.column_stack([np.linspace(0, 10, 50), np.linspace(5, 6, 50) ** 2])
     design = build_design(Recording(np.zeros(50), 0.01, "r", stimulus=stimulus), DesignSettings(1, 0, False, True))
-    np.testing.assert_allclose(design.matrix.mean(axis=0), 0, atol=1e-12)
-    np.testing.assert_allclose(design.matrix.std(axis=0), 1, rtol=1e-12)
+    np.testing.assert_allclose(design.rows.materialise().mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(design.rows.materialise().std(axis=0), 1, rtol=1e-12)
 
 
 def test_too_few_bins_for_the_lags_is_a_clear_error():
@@ -65,5 +65,5 @@ def test_synthetic_truth_names_match_the_design():
     rec = make_synthetic_recording("poisson", n_bins=3000, stimulus_lags=6, spike_history_lags=3, seed=2)
     design = build_design(rec, DesignSettings(6, 3, True, True))
     assert set(design.names) == set(rec.truth)
-    stimulus_lag_1 = design.matrix[:, design.names.index("stim[1]")]
-    assert np.corrcoef(design.matrix[:, design.names.index("stim[0]")], stimulus_lag_1)[0, 1] > 0.5
+    stimulus_lag_1 = design.rows.materialise()[:, design.names.index("stim[1]")]
+    assert np.corrcoef(design.rows.materialise()[:, design.names.index("stim[0]")], stimulus_lag_1)[0, 1] > 0.5

@@ -31,6 +31,7 @@ from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.errors import FitError, RecordingError
 from vbgui.io.recording import Recording
 from vbgui.models.design import Design, build_design, coupling_partners, stimulus_standardisation
+from vbgui.models.fit_memory import check_fit_memory
 from vbgui.models.preset import DesignSettings, Preset
 
 @dataclass(frozen=True, eq=False)
@@ -117,8 +118,9 @@ class FitSession:
         if problem_text is not None:
             raise RecordingError(f"{recording.source}: '{recording.response_name}' {problem_text} "
                                  f"(likelihood = {preset.likelihood})")
+        check_fit_memory(recording, preset, first_row)
         self.design: Design = build_design(recording, preset.design, first_row)
-        self.problem = GLMProblem(self.design.matrix, self.design.response, likelihood, preset.prior.scale)
+        self.problem = GLMProblem(self.design.rows, self.design.response, likelihood, preset.prior.scale)
         self.family = Family.create(preset.fit.family, self.design.dim, list(self.design.groups.values()),
                                     rank=preset.fit.rank)
 

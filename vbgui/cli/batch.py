@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.io.loaders import LoadOptions, read_recording_file
     from vbgui.io.result_json import read_json, write_json
     from vbgui.io.safe_write import check_target, write_file
-    from vbgui.models.design import check_design_memory, design_width
+    from vbgui.models.design import design_width
+    from vbgui.models.fit_memory import check_fit_memory, fit_bytes
     from vbgui.models.preset import load_preset, preset_path
     from vbgui.models.step_cost import check_step_cost
 
@@ -122,13 +123,13 @@ def run(args: argparse.Namespace) -> int:
     workers = 1 if args.scheduler else min(args.workers or (os.cpu_count() or 1), max(1, len(to_fit)))
     if usable:
         unit = recording.unit(usable[0])
-        check_design_memory(unit, preset.design, unit.n_bins)  # names the lags that make a design too large
+        check_fit_memory(unit, preset)  # one unit's fit first: its message names the lags that make it too large
         width = design_width(unit, preset.design)
         slow = check_step_cost(preset, unit.n_bins, width, str(args.recording))
         if slow and not args.quiet:
             print(f"note: {slow}", file=sys.stderr)
-        check_memory("--workers", f"{workers} design matrices at once ({unit.n_bins} bins x {width} columns each)",
-                     float(workers) * unit.n_bins * width * 8)
+        check_memory("--workers", f"{workers} fits at once ({unit.n_bins} bins x {width} parameters each)",
+                     workers * fit_bytes(unit, preset, unit.n_bins))
     client = run_interruptibly(lambda: connect_dask(args.scheduler)) if args.scheduler and to_fit else None
     if not args.quiet:
         where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{workers} thread(s)"

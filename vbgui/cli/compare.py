@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.io.loaders import LoadOptions, load_recording
     from vbgui.io.safe_write import check_target, write_file
     from vbgui.models.design import design_width, earliest_row
+    from vbgui.models.fit_memory import fit_bytes
     from vbgui.models.preset import load_preset, preset_path
     from vbgui.models.step_cost import check_step_cost
 
@@ -77,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     first_row = max(earliest_row(recording, spec.preset.design) for spec in specs)
     n_rows = recording.n_bins - first_row
     # every model's design is built before the first fit: together they must fit the budget
-    check_memory(args.recording, f"the {len(specs)} models' design matrices ({n_rows} bins each)",
-                 8.0 * n_rows * sum(design_width(recording, spec.preset.design) for spec in specs))
+    check_memory(args.recording, f"the {len(specs)} models' fits ({n_rows} bins each)",
+                 sum(fit_bytes(recording, spec.preset, n_rows) for spec in specs))
     for spec in specs:
         slow = check_step_cost(spec.preset, recording.n_bins - first_row, design_width(recording, spec.preset.design),
                                f"{args.recording} ({spec.label})")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
+from vbgui.core.design_rows import gram
 from vbgui.core.elbo import GLMProblem
 
 
@@ -33,12 +34,13 @@ def linear_gaussian_posterior(problem: GLMProblem) -> GaussianPosteriorExact:
     """Exact posterior and log evidence of a GLM with the gaussian likelihood."""
     if problem.likelihood.name != "gaussian":
         raise ValueError("the exact posterior is known in closed form for the gaussian likelihood only")
-    X, y = problem.design, problem.response
+    y = problem.response
     noise_var = problem.likelihood.noise_var
     prior_var = problem.prior_scale ** 2
-    n_rows, dim = X.shape
-    precision = X.T @ X / noise_var + np.eye(dim) / prior_var
-    b = X.T @ y / noise_var
+    n_rows, dim = problem.design.shape
+    cross, projected = gram(problem.design, y)
+    precision = cross / noise_var + np.eye(dim) / prior_var
+    b = projected / noise_var
     factor = cho_factor(precision, lower=True)
     mean = cho_solve(factor, b)
     cov = cho_solve(factor, np.eye(dim))

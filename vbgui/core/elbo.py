@@ -40,23 +40,26 @@ from vbgui.core import kernels
 from vbgui.core.families import GaussianPosterior
 from vbgui.core.likelihoods import Likelihood, gauss_hermite_standard_normal
 from vbgui.core.cancel import CancelToken
+from vbgui.core.design_rows import DesignRows, as_design_rows, weighted_gram_product
 from vbgui.core.rowpass import map_rows, reduce_rows
-
 
 
 @dataclass(frozen=True, eq=False)
 class GLMProblem:
-    """Design X (T, D), response y (T,), likelihood and prior scale s of a Bayesian GLM."""
+    """Design X (T, D), response y (T,), likelihood and prior scale s of a Bayesian GLM.
 
-    design: np.ndarray
+    ``design`` is a matrix or a row source (:mod:`vbgui.core.design_rows`); it is kept as a row source.
+    """
+
+    design: DesignRows
     response: np.ndarray
     likelihood: Likelihood
     prior_scale: float
 
     def __post_init__(self) -> None:
-        design = np.ascontiguousarray(self.design, dtype=np.float64)
+        design = as_design_rows(self.design)
         response = np.ascontiguousarray(self.response, dtype=np.float64)
-        if design.ndim != 2 or response.shape != (design.shape[0],):
+        if response.shape != (design.shape[0],):
             raise ValueError(f"design (T, D) and response (T,) disagree: {design.shape}, {response.shape}")
         if not self.prior_scale > 0:
             raise ValueError("prior_scale must be positive")
@@ -246,10 +249,9 @@ class ExactEstimator:
 
     def curvature_product(self, curvatures: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """H v = X' diag(c) (X v): two matrix-vector products, no D x D matrix."""
-        X = self.problem.design
         if self.cancel is not None:
             self.cancel.raise_if_cancelled()
-        return X.T @ (curvatures * (X @ vector))
+        return weighted_gram_product(self.problem.design, curvatures, vector)
 
     def gradient(self, q: GaussianPosterior) -> ElboGradient:
         """ELBO and its gradients in (m, L); the L gradient is 2 G L - dKL/dL on the family's mask."""

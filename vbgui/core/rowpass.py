@@ -1,5 +1,9 @@
 """Run a row kernel over chunks of a design, on threads, with cancellation.
 
+The design is a row source (:mod:`vbgui.core.design_rows`): each chunk's rows
+are read, or built from lags, when the chunk runs, so a streamed design never
+holds more than a chunk per thread.
+
 The kernels in :mod:`vbgui.core.kernels` release the GIL, so chunks of rows
 run truly in parallel on a small thread pool; their partial sums are added.
 Between chunks the cancel token is checked.  A chunk holds at most
@@ -10,28 +14,36 @@ stops within milliseconds whatever the number of Monte Carlo draws.
 from __future__ import annotations
 
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from vbgui.core import blas_threads  # noqa: F401  (BLAS on one thread: the chunks are the parallelism)
 from vbgui.core.cancel import CancelToken
 
+if TYPE_CHECKING:
+    from vbgui.core.design_rows import DesignRows
+
 CHUNK_ROWS = 32_768
 MIN_CHUNK_ROWS = 16
 WORK_PER_CHUNK = 4_000_000
+IN_FLIGHT = 2 * max(1, min(os.cpu_count() or 1, 8))
 
 
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8)),
+    return ThreadPoolExecutor(max_workers=IN_FLIGHT // 2,
                               thread_name_prefix="vbgui-rows")
 
 
-def _add(total: tuple, part: tuple) -> tuple:
-    return tuple(a + b for a, b in zip(total, part))
+def _add_part(total: tuple | None, part: tuple | None) -> tuple | None:
+    """The running sum of a pass's chunks (a skipped, cancelled chunk is None)."""
+    if part is None:
+        return total
+    return part if total is None else tuple(a + b for a, b in zip(total, part))
 
 
 def chunk_rows(row_cost: int) -> int:
@@ -39,19 +51,26 @@ def chunk_rows(row_cost: int) -> int:
     return int(min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, WORK_PER_CHUNK // max(1, row_cost))))
 
 
-def map_rows(kernel: Callable[..., float], X: np.ndarray, y: np.ndarray, out: np.ndarray,
+def row_blocks(n_rows: int, row_cost: int, max_rows: int = CHUNK_ROWS) -> list[tuple[int, int]]:
+    """(start, stop) of the chunks a pass over ``n_rows`` rows of ``row_cost`` multiply-adds is cut into
+    (at most ``max_rows`` rows each)."""
+    bounds = _chunk_bounds(n_rows, row_cost, max_rows)
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def map_rows(kernel: Callable[..., float], X: "DesignRows", y: np.ndarray, out: np.ndarray,
              args: tuple[Any, ...], cancel: CancelToken | None = None) -> np.ndarray:
-    """Fill ``out`` (T,) by ``kernel(X[a:b], y[a:b], out[a:b], *args)`` over row chunks, on threads.
+    """Fill ``out`` (T,) by ``kernel(X.rows(a, b), y[a:b], out[a:b], *args)`` over row chunks, on threads.
 
     Raises :class:`~vbgui.core.cancel.FitCancelled` when ``cancel`` is set.
     """
-    bounds = _chunk_bounds(X.shape[0], 1)
+    bounds = _chunk_bounds(X.shape[0], 1, X.max_block_rows)
     if cancel is not None:
         cancel.raise_if_cancelled()
 
     def run(start: int, stop: int) -> None:
         if cancel is None or not cancel.cancelled:
-            kernel(X[start:stop], y[start:stop], out[start:stop], *args)
+            kernel(X.rows(start, stop), y[start:stop], out[start:stop], *args)
 
     for future in [_pool().submit(run, a, b) for a, b in zip(bounds[:-1], bounds[1:])]:
         future.result()
@@ -60,13 +79,13 @@ def map_rows(kernel: Callable[..., float], X: np.ndarray, y: np.ndarray, out: np
     return out
 
 
-def _chunk_bounds(n_rows: int, row_cost: int) -> list[int]:
-    return list(range(0, n_rows, chunk_rows(row_cost))) + [n_rows]
+def _chunk_bounds(n_rows: int, row_cost: int, max_rows: int = CHUNK_ROWS) -> list[int]:
+    return list(range(0, n_rows, min(chunk_rows(row_cost), max(MIN_CHUNK_ROWS, max_rows)))) + [n_rows]
 
 
-def reduce_rows(kernel: Callable[..., tuple], X: np.ndarray, y: np.ndarray, args: tuple[Any, ...],
+def reduce_rows(kernel: Callable[..., tuple], X: "DesignRows", y: np.ndarray, args: tuple[Any, ...],
                 cancel: CancelToken | None = None, row_cost: int = 1) -> tuple:
-    """Return the sum over row chunks of ``kernel(X[a:b], y[a:b], *args)``.
+    """Return the sum over row chunks of ``kernel(X.rows(a, b), y[a:b], *args)``.
 
     Every output of the kernel (floats and arrays alike) is summed, in chunk
     order (so results do not depend on thread timing).
@@ -74,7 +93,7 @@ def reduce_rows(kernel: Callable[..., tuple], X: np.ndarray, y: np.ndarray, args
     Parameters
     ----------
     kernel : a numba kernel releasing the GIL, returning a tuple of floats and arrays
-    X, y : the design (T, D) and response (T,)
+    X, y : the design's rows (T, D; :mod:`vbgui.core.design_rows`) and the response (T,)
     args : the kernel's other arguments
     cancel : checked before the pass and between chunks
     row_cost : multiply-adds one row costs, which sizes the chunks (see :func:`chunk_rows`)
@@ -87,24 +106,29 @@ def reduce_rows(kernel: Callable[..., tuple], X: np.ndarray, y: np.ndarray, args
     ------
     FitCancelled : when ``cancel`` is set before or during the pass
     """
-    bounds = _chunk_bounds(X.shape[0], row_cost)
+    bounds = _chunk_bounds(X.shape[0], row_cost, X.max_block_rows)
     if cancel is not None:
         cancel.raise_if_cancelled()
     if len(bounds) <= 3:
-        return kernel(X, y, *args)
+        return kernel(X.rows(0, X.shape[0]), y, *args)
 
     def run(start: int, stop: int):
         if cancel is not None and cancel.cancelled:
             return None
-        return kernel(X[start:stop], y[start:stop], *args)
+        return kernel(X.rows(start, stop), y[start:stop], *args)
 
-    futures = [_pool().submit(run, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    # at most IN_FLIGHT chunks are queued or done-but-unsummed: their blocks and partial sums
+    # (a D x D curvature each) are not all held at once
+    pending: deque = deque()
     total = None
-    for future in futures:
-        part = future.result()
-        if part is None:
-            continue
-        total = part if total is None else _add(total, part)
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if cancel is not None and cancel.cancelled:
+            break
+        pending.append(_pool().submit(run, a, b))
+        if len(pending) >= IN_FLIGHT:
+            total = _add_part(total, pending.popleft().result())
+    while pending:
+        total = _add_part(total, pending.popleft().result())
     if cancel is not None:
         cancel.raise_if_cancelled()
     return total

@@ -234,7 +234,7 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
         observed = smoothed(response[lo:hi], SMOOTHING_BINS)[first_row + rows - lo] * self._rate_scale
         self.observed_curve.setData(time, observed)
         if self._session is not None and self._mean is not None:
-            eta = self._session.design.matrix[rows] @ self._mean
+            eta = self._session.design.rows.take(rows) @ self._mean
             predicted = self._session.problem.likelihood.mean_response(eta) * self._rate_scale
             self.predicted_curve.setData(time, predicted)
         else:

@@ -17,6 +17,13 @@ Rows whose lags would reach before the recording's start are dropped: the
 first max(stimulus_lags - 1, spike_history_lags, coupling_lags) bins.  A recording's ready
 ``design`` (T, D) is used as it is, with columns x[0].. (plus bias).  With
 ``standardize`` each stimulus column is z-scored before its lags are built.
+
+A design built from lags is streamed: it holds the recording's series and
+builds each block of rows when a pass reads it
+(:class:`vbgui.core.design_rows.LaggedRows`), so a fit needs memory for the
+recording and a few numbers per bin, not for T x D.  A ready design is held
+as a matrix (:class:`vbgui.core.design_rows.DenseRows`), and so is a coupled
+design (the streamed rows have no coupling columns yet).
 """
 from __future__ import annotations
 
@@ -25,21 +32,22 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from vbgui.core.design_rows import DenseRows, DesignRows, LaggedRows
+from vbgui.core.rowpass import row_blocks
 from vbgui.errors import RecordingError
-from vbgui.io.limits import check_memory
 from vbgui.io.recording import Recording
 from vbgui.models.preset import DesignSettings
 
 
 @dataclass(frozen=True, eq=False)
 class Design:
-    """A design matrix (rows first_row.. of the recording), its response and column names.
+    """A design's rows (bins first_row.. of the recording), its response and column names.
 
     ``groups`` maps a group name (bias, stim, stim0, hist, x, couple) to its column
     indices: the blocks of the structured family.
     """
 
-    matrix: np.ndarray
+    rows: DesignRows
     response: np.ndarray
     names: tuple[str, ...]
     groups: dict[str, tuple[int, ...]]
@@ -47,11 +55,11 @@ class Design:
 
     @property
     def n_rows(self) -> int:
-        return int(self.matrix.shape[0])
+        return int(self.rows.shape[0])
 
     @property
     def dim(self) -> int:
-        return int(self.matrix.shape[1])
+        return int(self.rows.shape[1])
 
 
 def _lagged(column: np.ndarray, n_lags: int, first_row: int, offset: int) -> np.ndarray:
@@ -123,18 +131,35 @@ def coupling_regressors(recording: Recording, settings: DesignSettings,
     return names, blocks
 
 
-def check_design_memory(recording: Recording, settings: DesignSettings, n_rows: int) -> None:
-    """Refuse, before allocating, a design (n_rows x D float64) larger than the memory budget.
+def _with_coupling(rows: DesignRows, coupling_blocks: list[np.ndarray]) -> DenseRows:
+    """The design matrix of ``rows`` followed by the coupling columns, filled a block of rows at a time
+    (no second copy of the whole design)."""
+    n_rows, base = rows.shape
+    width = base + sum(block.shape[1] for block in coupling_blocks)
+    matrix = np.empty((n_rows, width))
+    for start, stop in row_blocks(n_rows, base, rows.max_block_rows):
+        matrix[start:stop, :base] = rows.rows(start, stop)
+    column = base
+    for block in coupling_blocks:
+        matrix[:, column:column + block.shape[1]] = block
+        column += block.shape[1]
+    return DenseRows(matrix)
 
-    The fit keeps the design and, in its passes, a few vectors per row; the
-    design itself dominates, so the estimate is n_rows x D x 8 bytes.
+
+VECTORS_PER_ROW = 2  # what a fit of a streamed design holds per bin: the rows' curvatures and one product
+
+
+def design_bytes(recording: Recording, settings: DesignSettings, n_rows: int) -> float:
+    """Bytes a fit allocates for the design of n_rows bins, beyond the recording itself.
+
+    A ready or coupled design is held as a matrix with its bias, history and
+    coupling columns (n_rows x D x 8 bytes); a streamed one holds
+    VECTORS_PER_ROW numbers per bin (its blocks of rows are a few MB per thread
+    and come and go).
     """
-    width = design_width(recording, settings)
-    coupling = f", coupling_lags={settings.coupling_lags}" if settings.coupling_lags else ""
-    check_memory(recording.source, f"the design matrix ({n_rows} bins x {width} columns: "
-                 f"stimulus_lags={settings.stimulus_lags}, spike_history_lags={settings.spike_history_lags}"
-                 f"{coupling})",
-                 float(n_rows) * width * 8)
+    if recording.design is not None or coupling_partners(recording, settings):
+        return float(n_rows) * design_width(recording, settings) * 8
+    return float(n_rows) * VECTORS_PER_ROW * 8
 
 
 def build_design(recording: Recording, settings: DesignSettings, first_row: int | None = None) -> Design:
@@ -148,10 +173,12 @@ def build_design(recording: Recording, settings: DesignSettings, first_row: int 
     groups: dict[str, tuple[int, ...]] = {}
     blocks: list[np.ndarray] = []
 
-    def add(group: str, column_names: list[str], block: np.ndarray) -> None:
+    def add(group: str, column_names: list[str], block: np.ndarray | None) -> None:
+        """Name a group of columns; ``block`` holds them when the design is held as a matrix."""
         groups[group] = tuple(range(len(names), len(names) + len(column_names)))
         names.extend(column_names)
-        blocks.append(block)
+        if block is not None:
+            blocks.append(block)
 
     earliest = earliest_row(recording, settings)
     first_row = earliest if first_row is None else first_row
@@ -163,40 +190,38 @@ def build_design(recording: Recording, settings: DesignSettings, first_row: int 
                              f"({first_row + 1} at least: stimulus_lags={settings.stimulus_lags}, "
                              f"spike_history_lags={settings.spike_history_lags}"
                              + (f", coupling_lags={settings.coupling_lags})" if settings.coupling_lags else ")"))
-    check_design_memory(recording, settings, n_rows)
     if settings.bias:
-        add("bias", ["bias"], np.ones((n_rows, 1)))
+        add("bias", ["bias"], np.ones((n_rows, 1)) if recording.design is not None else None)
     if recording.design is not None:
         add("x", [f"x[{i}]" for i in range(recording.design.shape[1])], recording.design[first_row:])
-    elif settings.stimulus_lags > 0:
-        if recording.stimulus is None:
-            raise RecordingError(f"{src}: the preset asks for {settings.stimulus_lags} stimulus lags "
-                                 "but the recording has no 'stimulus'")
-        n_stimuli = recording.n_stimuli
-        scaling = stimulus_standardisation(recording, settings)
-        for k in range(n_stimuli):
-            column = recording.stimulus[:, k]
-            if scaling is not None:
-                mean, sd = scaling[0][k], scaling[1][k]
-                if sd == 0:
+        if settings.spike_history_lags > 0:
+            add("hist", [f"hist[{j}]" for j in range(settings.spike_history_lags)],
+                _lagged(recording.response, settings.spike_history_lags, first_row, 1))
+        rows: DesignRows = DenseRows(np.hstack(blocks) if blocks else np.empty((n_rows, 0)))
+    else:
+        scaling = None
+        if settings.stimulus_lags > 0:
+            if recording.stimulus is None:
+                raise RecordingError(f"{src}: the preset asks for {settings.stimulus_lags} stimulus lags "
+                                     "but the recording has no 'stimulus'")
+            scaling = stimulus_standardisation(recording, settings)
+            for k in range(recording.n_stimuli):
+                if scaling is not None and scaling[1][k] == 0:
                     raise RecordingError(f"{src}: stimulus column {k} is constant and cannot be standardised")
-                column = (column - mean) / sd
-            prefix = "stim" if n_stimuli == 1 else f"stim{k}"
-            add(prefix, [f"{prefix}[{lag}]" for lag in range(settings.stimulus_lags)],
-                _lagged(column, settings.stimulus_lags, first_row, 0))
-    if settings.spike_history_lags > 0:
-        add("hist", [f"hist[{j}]" for j in range(settings.spike_history_lags)],
-            _lagged(recording.response, settings.spike_history_lags, first_row, 1))
+                prefix = "stim" if recording.n_stimuli == 1 else f"stim{k}"
+                add(prefix, [f"{prefix}[{lag}]" for lag in range(settings.stimulus_lags)], None)
+        if settings.spike_history_lags > 0:
+            add("hist", [f"hist[{j}]" for j in range(settings.spike_history_lags)], None)
+        n_stimuli = recording.n_stimuli if settings.stimulus_lags > 0 else 0
+        stimulus = (recording.stimulus if n_stimuli else np.empty((recording.n_bins, 0)))
+        mean, sd = scaling if scaling is not None else ([0.0] * n_stimuli, [1.0] * n_stimuli)
+        rows = LaggedRows(stimulus, np.array(mean), np.array(sd), settings.stimulus_lags, recording.response,
+                          settings.spike_history_lags, settings.bias, first_row)
     coupling_names, coupling_blocks = coupling_regressors(recording, settings, first_row)
     if coupling_names:
         groups["couple"] = tuple(range(len(names), len(names) + len(coupling_names)))
         names.extend(coupling_names)
-        blocks.extend(coupling_blocks)
+        rows = _with_coupling(rows, coupling_blocks)
     if not names:
         raise RecordingError(f"{src}: the preset builds no regressors (no bias, stimulus or history)")
-    matrix = np.empty((n_rows, len(names)))
-    column = 0
-    for block in blocks:
-        matrix[:, column:column + block.shape[1]] = block
-        column += block.shape[1]
-    return Design(matrix, np.ascontiguousarray(recording.response[first_row:]), tuple(names), groups, first_row)
+    return Design(rows, np.ascontiguousarray(recording.response[first_row:]), tuple(names), groups, first_row)

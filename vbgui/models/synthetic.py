@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vbgui.core.design_rows import linear_predictor
 from vbgui.core.likelihoods import Likelihood
 from vbgui.errors import VbguiError
 from vbgui.io.recording import Recording, RecordingFile
@@ -59,13 +60,15 @@ def make_synthetic_recording(likelihood: str = "poisson", n_bins: int = 20_000, 
         prefix = "stim" if n_stimuli == 1 else f"stim{k}"
         filt = biphasic_filter(stimulus_lags) * (1.0 if k == 0 else -1.0)
         columns = [design.names.index(f"{prefix}[{lag}]") for lag in range(stimulus_lags)]
-        filt *= drive_sd / max(np.std(design.matrix[:, columns] @ filt), 1e-12)
+        padded = np.zeros(design.dim)
+        padded[columns] = filt
+        filt *= drive_sd / max(np.std(linear_predictor(design.rows, padded)), 1e-12)
         truth.update({f"{prefix}[{lag}]": float(w) for lag, w in enumerate(filt)})
     history = refractory_filter(spike_history_lags)
     truth.update({f"hist[{j}]": float(w) for j, w in enumerate(history)})
     weights = np.array([truth[name] for name in design.names])
     drive = np.full(n_bins, np.nan)
-    drive[design.first_row:] = design.matrix @ weights
+    drive[design.first_row:] = linear_predictor(design.rows, weights)
     drive[:design.first_row] = truth["bias"]
     response = _simulate(lik, drive, history, rng)
     return Recording(response, dt, f"synthetic-{likelihood}-seed{seed}", stimulus=stimulus, truth=truth,
@@ -179,7 +182,7 @@ def make_coupled_population(likelihood: str = "poisson", n_units: int = 20, n_bi
     for unit in range(n_units):
         bias = lik.linear_predictor_of_mean(mean_response * spread[unit, 0])
         stimulus_filter = signs[unit] * biphasic_filter(stimulus_lags)
-        stimulus_drive = design.matrix @ stimulus_filter
+        stimulus_drive = design.rows.materialise() @ stimulus_filter  # (50,000 x stimulus_lags): small
         scale = 0.5 * spread[unit, 1] / max(float(np.std(stimulus_drive)), 1e-12)
         drive[:design.first_row, unit] = bias
         drive[design.first_row:, unit] = bias + scale * stimulus_drive
