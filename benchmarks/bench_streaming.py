@@ -3,9 +3,10 @@
 Memory: for each length (default 1e6, 4e6, 1e7 bins) a child process
 simulates a Poisson recording (one stimulus, float64 stimulus and counts),
 then fits the poisson-glm preset with 20 stimulus lags and 5 history lags
-(D = 26, full-rank) through FitSession.  The child reports its peak
+(D = 26, full-rank) through FitSession.  The child reports its
 resident memory before the fit (the recording, the interpreter and the
-compiled kernels) and after it: the difference is what the fit added, beside
+compiled kernels; resident memory now, from /proc) and its peak during the
+fit (VmHWM, reset just before it): the difference is what the fit added, beside
 the recording's arrays and what the materialised T x 26 matrix would have
 taken.  The issue's bound: the fit adds at most the recording's size plus
 O(D^2).
@@ -31,10 +32,24 @@ import numpy as np
 from timing import median_time  # benchmarks/ is on sys.path when run as a script
 
 
+def resident_bytes(field: str) -> int:
+    """VmRSS (resident now) or VmHWM (peak resident since the last reset) of this process, from /proc."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak() -> None:
+    """Reset VmHWM to the current resident size (Linux: writing 5 to /proc/self/clear_refs), so that the
+    peak measured after the fit is the fit's own, not the simulation's before it."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+
+
 def child(n_bins: int) -> None:
     """Fit n_bins in this process; print a JSON line of memory figures (bytes)."""
-    import resource
-
     from vbgui.app.fit import FitSession, warm_up_engine
     from vbgui.models.preset import load_preset
     from vbgui.models.synthetic import make_synthetic_recording
@@ -45,12 +60,13 @@ def child(n_bins: int) -> None:
     preset = load_preset("poisson-glm")
     preset = replace(preset, design=replace(preset.design, stimulus_lags=20, spike_history_lags=5),
                      fit=replace(preset.fit, family="full-rank"))
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    before = resident_bytes("VmRSS")
+    reset_peak()
     start = time.perf_counter()
     session = FitSession(preset, recording)
     result = session.run()
     seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    after = resident_bytes("VmHWM")
     print(json.dumps({"bins": n_bins, "recording": recording.response.nbytes + recording.stimulus.nbytes,
                       "matrix": session.design.n_rows * session.design.dim * 8, "before": before, "after": after,
                       "seconds": seconds, "iterations": result.iterations, "converged": result.converged}))

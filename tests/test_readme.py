@@ -1,6 +1,7 @@
 """The README's command blocks run verbatim, in order, and its install lines match .ci/run."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -61,6 +62,13 @@ def test_the_command_line_examples_run_verbatim_in_order(tmp_path):
                                    timeout=900, env=env)
         assert completed.returncode == 0, (block, completed.stderr[-2000:])
     for written in ("result.json", "result.csv", "rec.npz", "my-model.toml", "r.json", "table.csv", "population.npz",
-                    "fits/unit0.json", "fits/unit7.json", "fits/summary.csv", "coupled-fits/summary.csv",
-                    "coupled-fits/unit19.json", "unit4.json", "coupled6.npz"):
+                    "fits/unit0.json", "fits/unit7.json", "fits/summary.csv", "session/spike_times.npy",
+                    "session/stimulus.npz", "session-fits/cluster3.json", "cluster2-history.json",
+                    "population.nwb", "nwb-fits/unit3.json", "coupled-fits/summary.csv", "coupled-fits/unit19.json",
+                    "unit4.json", "coupled6.npz"):
         assert (tmp_path / written).is_file(), written
+    # "Bring a population": the same spikes as a phy folder and as NWB give the ELBO of population.npz's unit 0
+    elbos = [json.loads((tmp_path / name).read_text())["elbo"]
+             for name in ("fits/unit0.json", "session-fits/cluster0.json", "nwb-fits/unit0.json")]
+    assert f"({elbos[0]:.6f})" in README.read_text(encoding="utf-8")
+    assert elbos[1] == pytest.approx(elbos[0], abs=1e-6) and elbos[2] == pytest.approx(elbos[0], abs=1e-6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt
+from PySide6.QtCore import QEventLoop, QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 MAX_BYTES = 300 * 1024  # pictures in docs/ stay small
@@ -26,10 +26,16 @@ def settle(app: QApplication, seconds: float = 0.5) -> None:
     wait_until(app, lambda: time.perf_counter() > end)
 
 
-def grab(widget: QWidget, path: Path, width: int | None = None) -> None:
-    """Save a picture of ``widget`` (scaled to ``width`` pixels when given); one for docs/ over MAX_BYTES
-    is an error."""
-    image = widget.grab()
+def below(window: QWidget, widget: QWidget) -> QRect:
+    """The part of ``window`` from the top of ``widget`` (one of its children) down, full width."""
+    top = widget.mapTo(window, QPoint(0, 0)).y()
+    return QRect(0, top, window.width(), window.height() - top)
+
+
+def grab(widget: QWidget, path: Path, width: int | None = None, region: QRect | None = None) -> None:
+    """Save a picture of ``widget`` (of its ``region`` only, when given; scaled to ``width`` pixels when
+    given); one for docs/ over MAX_BYTES is an error."""
+    image = widget.grab(region) if region is not None else widget.grab()
     if width is not None:
         image = image.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
     if not image.save(str(path)):

@@ -2,13 +2,16 @@
 
 1. The first-launch state (the grasshopper recording, poisson-glm) before,
    during and after a live reparam fit: each panel and the whole window, as
-   a user sees it (Diagnostics dock shown); the window after the fit and its
+   a user sees it (Diagnostics dock shown, or on a short window the
+   Diagnostics tab, grabbed chosen too); the window after the fit and its
    diagnostics is ``docs/images/main-window.png`` (the README's screenshot);
    with the panels, the user guide's pictures (``docs/images/guide-*.png``).
 2. The teaching picture: a linear-Gaussian recording, a full-rank fit kept
    for comparison, then a mean-field fit; the exact posterior is drawn too.
 3. A three-parameter Poisson model, whose true posterior is an exact grid.
 4. The dialogs: About (both tabs), the variables dialog, the user guide.
+5. The Population dock: eight simulated units fitted with Fit all units, sorted by ELBO per bin, one unit's
+   fit shown in the main panels.
 
 Run under a display or Xvfb:
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1080x24" python tools/screenshots.py --out /tmp/shots
@@ -42,21 +45,43 @@ def set_field(window, key: str, text: str) -> None:
     edit.textEdited.emit(text)
 
 
-def run_and_wait(app: QApplication, window) -> None:
-    finished = []
+def diagnosed(window) -> list:
+    """A list that receives the outcome of the next diagnosis (finished or failed); connect before Run.
+
+    The diagnostics start from the event loop after ``fit_finished``, so "not running" right after the fit
+    says nothing: wait for this list instead.
+    """
+    outcomes: list = []
+    diagnostics = window.diagnostics
 
     def done(outcome) -> None:
-        finished.append(outcome)
+        outcomes.append(outcome)
+        diagnostics.diagnostics_finished.disconnect(done)
+        diagnostics.diagnostics_failed.disconnect(done)
 
-    window.fit_finished.connect(done)
-    window.fit_failed.connect(done)
+    diagnostics.diagnostics_finished.connect(done)
+    diagnostics.diagnostics_failed.connect(done)
+    return outcomes
+
+
+def run_and_wait(app: QApplication, window) -> None:
+    """Run a fit and wait for its end and its diagnostics."""
+    outcomes = diagnosed(window)
     window.run_fit()
-    wait_until(app, lambda: bool(finished))
-    # only this function's slot: the diagnostics listen to these signals too
-    window.fit_finished.disconnect(done)
-    window.fit_failed.disconnect(done)
-    wait_until(app, lambda: not window.diagnostics.is_running())
+    wait_until(app, lambda: bool(outcomes))
     settle(app)
+
+
+def grab_diagnostics_tab(app: QApplication, window, path: Path, width: int | None = None) -> None:
+    """On a short window the Diagnostics are a tab beside the plots: a picture with that tab chosen, if it is one."""
+    content = window.diagnostics.placement.content
+    if window.plot_tabs.indexOf(content) < 0:
+        return
+    window.plot_tabs.setCurrentWidget(content)
+    settle(app, 0.5)
+    grab(window, path, width=width)
+    window.plot_tabs.setCurrentIndex(0)
+    settle(app, 0.3)
 
 
 def live_fit_panels(app: QApplication, window, out: Path, images: Path) -> None:
@@ -72,6 +97,7 @@ def live_fit_panels(app: QApplication, window, out: Path, images: Path) -> None:
     window.preset_panel.estimator.setCurrentText("reparam")
     set_field(window, "fit.max_iter", "1500")
     grab(window.preset_panel.parentWidget(), images / "guide-3-preset.png")
+    outcomes = diagnosed(window)
     window.run_fit()
     wait_until(app, lambda: window.runner.worker.latest is not None and window.runner.worker.latest.iteration >= 150)
     settle(app, 0.2)
@@ -81,11 +107,12 @@ def live_fit_panels(app: QApplication, window, out: Path, images: Path) -> None:
         grab(widget, out / f"live-{name}.png")
     grab(window, out / "live-window.png")
     grab(window, images / "guide-4-running.png", width=GUIDE_WIDTH)
-    wait_until(app, lambda: not window.is_fitting())
-    wait_until(app, lambda: not window.diagnostics.is_running())
+    wait_until(app, lambda: bool(outcomes), timeout=300.0)  # an HMC reference takes a while
     settle(app)
     grab(window, out / "done-window.png")
     grab(window, images / README_IMAGE.name, width=README_WIDTH)
+    grab_diagnostics_tab(app, window, out / "done-diagnostics-tab.png")
+    grab_diagnostics_tab(app, window, images / "guide-6-diagnostics.png", width=GUIDE_WIDTH)
     grab(window.summary_panel.parentWidget(), out / "live-summary.png")
     grab(window.summary_panel.parentWidget(), images / "guide-5-summary.png")
     grab(window.parameters_panel, out / "done-parameters.png")
@@ -107,6 +134,7 @@ def teaching_picture(app: QApplication, window, out: Path, recording_path: Path)
     run_and_wait(app, window)
     grab(window.posterior_plot, out / "compare-posterior.png")
     grab(window, out / "compare-window.png")
+    grab_diagnostics_tab(app, window, out / "compare-diagnostics-tab.png")
 
 
 def grid_reference(app: QApplication, window, out: Path, recording_path: Path) -> None:
@@ -152,6 +180,35 @@ def dialogs(app: QApplication, window, out: Path, folder: Path) -> None:
     window.user_guide.close()
 
 
+def population_view(app: QApplication, window, out: Path, recording_path: Path) -> None:
+    """Scenario 5: a recording of eight units, Fit all units, the table sorted by ELBO per bin, a unit clicked."""
+    from PySide6.QtCore import Qt
+
+    wait_until(app, window.warmup.is_ready)  # the batch then fits at once, without compiling the kernels first
+    from vbgui.io.npz import save_units_npz
+    from vbgui.models.synthetic import make_synthetic_population
+
+    save_units_npz(make_synthetic_population("poisson", n_units=8, n_bins=20_000, stimulus_lags=10, seed=1),
+                   recording_path)
+    window.open_recording(recording_path)
+    window.posterior_plot.clear_kept()
+    window.preset_panel.select("poisson-glm")
+    population = window.population
+    population.fit_all()
+    wait_until(app, lambda: population.batch is not None and not population.is_running())
+    elbo = next(i for i, column in enumerate(population.panel.model.columns) if column.header.startswith("ELBO"))
+    population.panel.table.sortByColumn(elbo, Qt.SortOrder.DescendingOrder)
+    shown = []
+    population.unit_shown.connect(shown.append)
+    population.show_unit(population.panel.proxy.index(0, 0).data(Qt.ItemDataRole.UserRole))
+    wait_until(app, lambda: bool(shown))
+    population.panel.select_unit(shown[0])
+    wait_until(app, lambda: not window.diagnostics.is_running())
+    settle(app)
+    grab(population.dock, out / "population-dock.png")
+    grab(window, out / "population-window.png")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "vbgui-screenshots")
@@ -177,6 +234,7 @@ def main() -> int:
         teaching_picture(app, window, args.out, Path(folder) / "linear-gaussian.npz")
         grid_reference(app, window, args.out, Path(folder) / "three-weights.npz")
         dialogs(app, window, args.out, Path(folder))
+        population_view(app, window, args.out, Path(folder) / "eight-units.npz")
     window.close()
     return 0
 

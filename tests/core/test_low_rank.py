@@ -69,3 +69,4 @@ def test_the_elbo_ladder_mean_field_low_rank_full_rank():
     # rank D - 1 plus a diagonal can represent any covariance: it meets full-rank (to the L-BFGS stop)
     assert elbos[("full-rank", None)] - elbos[("low-rank", dim - 1)] == pytest.approx(0.0, abs=1e-5)
     assert elbos[("low-rank", dim - 1)] <= elbos[("full-rank", None)] + 1e-9
+

@@ -10,6 +10,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QScrollArea, QWidget
 
 from vbgui.gui.axes import MIN_PLOT_HEIGHT
+from vbgui.gui.empty_plot import EmptyPlotNote
 from vbgui.gui.main_window import MainWindow
 from vbgui.gui.posterior_plot import NOT_AVAILABLE
 from vbgui.io.npz import save_npz
@@ -19,6 +20,8 @@ FIT_TIMEOUT_MS = 20_000
 # (width, height) of the window on a 1366 x 768 laptop (a title bar and a 40 px panel take 68 px), and the default
 SIZES = [(1366, 700), (1600, 1000)]
 MIN_VIEW_HEIGHT = 40  # pixels of data area: three 10 pt tick labels fit beside it
+SHORT_WINDOW = 800  # below this height the Diagnostics dock would be squeezed under the plots: a tab instead
+MIN_HEAT_MAP = 140  # pixels a side: a 27 x 27 correlation map with every third row named
 
 
 def run_to_end(qtbot, window: MainWindow):
@@ -95,17 +98,70 @@ def test_controls_numbers_and_readable_plots_at_laptop_and_desktop_size(qtbot, s
         for side in ("left", "bottom"):
             if plot.getAxis(side).style["showValues"]:
                 assert len(drawn_labels(plot.getAxis(side))) >= 2, (name, side)
-    dock = window.diagnostics.dock
-    assert dock.isVisible() and inside.contains(rect_in_window(window, dock))
-    # the diagnostics' plots are laid out inside their view (a short or narrow dock scrolls, never cuts them)
-    plots = window.diagnostics.panel.plots
+    diagnostics = window.diagnostics
+    dock, content, tabs = diagnostics.dock, diagnostics.placement.content, window.plot_tabs
+    if size[1] < SHORT_WINDOW:  # a laptop: the Diagnostics are a tab beside the plots, titled with the verdict
+        assert not dock.isVisible() and tabs.indexOf(content) >= 0
+        assert diagnostics.panel.diagnostics.psis_verdict in tabs.tabText(tabs.indexOf(content))
+        tabs.setCurrentWidget(content)
+    else:
+        assert tabs.indexOf(content) < 0 and tabs.tabBar().isHidden()  # no tab bar for the plots alone
+    container = tabs if tabs.indexOf(content) >= 0 else dock
+    assert container.isVisible() and inside.contains(rect_in_window(window, container))
+    plots = diagnostics.panel.plots
 
-    def laid_out_inside() -> bool:
+    def all_in_sight() -> bool:
+        """The bars and both heat maps (with their titles and axes) inside what the view shows, with no scrolling
+        (offscreen, visibleRegion() is empty: the geometry says it)."""
         view_rect = QRectF(plots.viewport().rect())
-        return all(view_rect.contains(plot.mapRectToScene(plot.boundingRect()))
-                   for plot in [plots.ratio_plot, *plots.corr_plots.values()])
+        scroll = plots.parentWidget()
+        while not isinstance(scroll, QScrollArea):
+            scroll = scroll.parentWidget()
+        seen = QRect(scroll.viewport().mapTo(window, QPoint(0, 0)), scroll.viewport().size())
+        return (scroll.horizontalScrollBar().maximum() == 0 and scroll.verticalScrollBar().maximum() == 0
+                and seen.contains(rect_in_window(window, plots)) and inside.contains(seen)
+                and all(view_rect.contains(plot.mapRectToScene(plot.boundingRect()))
+                        for plot in [plots.ratio_plot, *plots.corr_plots.values()]))
 
-    qtbot.waitUntil(laid_out_inside, timeout=3_000)
+    qtbot.waitUntil(all_in_sight, timeout=3_000)
+    for key, plot in plots.corr_plots.items():  # a heat map of 27 parameters a user can read
+        assert min(plot.vb.width(), plot.vb.height()) >= MIN_HEAT_MAP, (key, plot.vb.width(), plot.vb.height())
+
+
+def test_the_diagnostics_are_a_tab_on_a_short_window_and_a_dock_on_a_tall_one(qtbot, sample_window,
+                                                                             fresh_settings) -> None:
+    window = sample_window
+    dock, placement, tabs = window.diagnostics.dock, window.diagnostics.placement, window.plot_tabs
+    window.apply_default_layout(1366, 700)
+    qtbot.waitUntil(lambda: placement.in_tab, timeout=2_000)
+    assert tabs.indexOf(placement.content) >= 0 and tabs.tabText(0) == "Fit" and not dock.isVisible()
+    assert not placement.toggle_action.isEnabled()  # View > Diagnostics would only show an empty dock
+    window.apply_default_layout(1600, 1000)
+    qtbot.waitUntil(lambda: not placement.in_tab, timeout=2_000)
+    assert dock.widget() is placement.content and dock.isVisible() and tabs.count() == 1
+    assert placement.toggle_action.isEnabled()
+    # hidden by the user: no tab on a short window either, and still hidden when the window grows again
+    placement.toggle_action.trigger()
+    assert dock.isHidden()
+    window.apply_default_layout(1366, 700)
+    qtbot.waitUntil(lambda: placement.in_tab, timeout=2_000)
+    assert tabs.count() == 1
+    window.apply_default_layout(1600, 1000)
+    qtbot.waitUntil(lambda: not placement.in_tab, timeout=2_000)
+    assert dock.isHidden()
+    placement.toggle_action.trigger()
+    assert dock.isVisible()
+    # closing as a tab: the content goes back to the dock first, so the saved layout keeps the dock
+    window.apply_default_layout(1366, 700)
+    qtbot.waitUntil(lambda: placement.in_tab, timeout=2_000)
+    window.close()
+    assert dock.widget() is placement.content and not placement.in_tab
+    again = MainWindow(settings=fresh_settings)
+    qtbot.addWidget(again)
+    again.show()
+    again.apply_default_layout(1600, 1000)
+    qtbot.waitUntil(lambda: again.diagnostics.dock.isVisible(), timeout=2_000)
+    again.close()
 
 
 def test_legends_sit_outside_the_data(qtbot, window, small_recording_path) -> None:
@@ -178,6 +234,51 @@ def test_the_rate_axis_is_robust_to_a_few_wild_peaks(qtbot, sample_window) -> No
     panel.rate_plot.setYRange(0.0, 50.0, padding=0.0)
     window.recording_panel.response_plot.setXRange(2.0, 3.0, padding=0.0)
     np.testing.assert_allclose(panel.rate_plot.viewRange()[1], (0.0, 50.0))  # and keeps that range
+
+
+def empty_notes(window: MainWindow) -> dict[str, EmptyPlotNote]:
+    """Each plot that may be empty, with its note."""
+    notes = {"elbo": window.elbo_plot.empty_notes[0], "complexity": window.elbo_plot.empty_notes[1],
+             "posterior": window.posterior_plot.empty_note}
+    notes.update({f"filter {i}": f.empty_note for i, f in enumerate(window.parameters_panel._filters)})
+    return notes
+
+
+def axis_drawn(axis: pg.AxisItem) -> bool:
+    return axis.isVisible() and axis.opacity() > 0.0
+
+
+def axes_shown(plot: pg.PlotItem) -> bool:
+    return axis_drawn(plot.getAxis("left")) and axis_drawn(plot.getAxis("bottom"))
+
+
+def test_before_the_first_fit_no_empty_axes_and_one_plain_sentence_per_panel(qtbot, sample_window) -> None:
+    window = sample_window
+    window.apply_default_layout(1366, 700)
+    qtbot.wait(50)
+    notes = empty_notes(window)
+    assert len(notes) == 5  # ELBO, complexity, posterior, stimulus and spike-history filters
+    for name, note in notes.items():
+        assert not axis_drawn(note.plot.getAxis("left")) and not axis_drawn(note.plot.getAxis("bottom")), name
+    said = [note.label.toPlainText() for note in notes.values() if note.label.isVisible() and note.label.toPlainText()]
+    # one sentence per panel (ELBO, posterior, parameters), each saying what comes there, none repeated
+    assert len(said) == 3 and len(set(said)) == 3 and all(text.startswith("No fit yet") for text in said)
+    for note in notes.values():  # each sentence is within its plot's view and undrawn axes, under the title
+        if note.label.isVisible():
+            room = note.plot.mapRectToScene(note.area())
+            assert room.contains(note.label.mapRectToScene(note.label.boundingRect()))
+            assert room.top() >= note.plot.titleLabel.sceneBoundingRect().bottom() - 1
+    assert axes_shown(window.parameters_panel.rate_plot)  # the observed rate is data: on its axes
+    assert "No fit" in window.diagnostics.panel.summary.text()  # said once in the dock, not under each plot
+    assert not window.diagnostics.panel.plots.isVisibleTo(window.diagnostics.panel)
+
+    run_to_end(qtbot, window)
+    qtbot.wait(50)
+    for name, note in notes.items():
+        assert axes_shown(note.plot) and not note.label.isVisible(), name
+    window.reset_action.trigger()  # no fit again: the sentences are back, the axes gone
+    for name, note in notes.items():
+        assert not axis_drawn(note.plot.getAxis("left")) and note.label.isVisible(), name
 
 
 def test_reset_leaves_no_panel_showing_the_old_fit(qtbot, window, small_recording_path) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -240,3 +242,26 @@ def test_a_crash_between_the_renames_of_a_replacement_is_detected(result, tmp_pa
     assert not [p for p in tmp_path.iterdir() if "vbgui-tmp" in p.name]
     write_export(changed, path, force=True)  # exporting again repairs the set
     assert read_export(path)["mean"][0] == changed["parameters"]["mean"][0]
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed (apt-get install r-base-core)")
+def test_csv_opens_in_r_with_default_options(result, tmp_path):
+    """R's read.csv with its defaults reads the names and every digit of the means and sds, and the
+    covariance file with its first column as row names."""
+    path = tmp_path / "fit.csv"
+    write_export(result, path)
+    script = (f'fit <- read.csv("{path}"); cov <- read.csv("{tmp_path / "fit_cov.csv"}", row.names = 1); '
+              'cat(colnames(fit), sep = ","); cat("\\n"); cat(fit$name, sep = ","); cat("\\n"); '
+              'cat(sprintf("%.17g", fit$mean), sep = ","); cat("\\n"); cat(sprintf("%.17g", fit$sd), sep = ","); '
+              'cat("\\n"); cat(rownames(cov), sep = ","); cat("\\n"); '
+              'cat(sprintf("%.17g", as.vector(t(as.matrix(cov)))), sep = ","); cat("\\n")')
+    completed = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    columns, names, means, sds, row_names, cov = completed.stdout.splitlines()
+    parameters = result["parameters"]
+    assert columns == "name,mean,sd" and names.split(",") == parameters["names"]
+    assert [float(v) for v in means.split(",")] == parameters["mean"]
+    assert [float(v) for v in sds.split(",")] == parameters["sd"]
+    assert row_names.split(",") == parameters["names"]
+    np.testing.assert_array_equal(np.array([float(v) for v in cov.split(",")]).reshape(len(names.split(",")), -1),
+                                  np.asarray(parameters["cov"]))

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import csv
+import io
 import json
 import math
 import os
@@ -90,6 +92,18 @@ class BatchProgress:
     finished: int
     total: int
     outcome: UnitOutcome
+
+
+def summary_csv_text(outcomes: Sequence[UnitOutcome], columns: Sequence[str] = SUMMARY_COLUMNS,
+                     row: Callable[[UnitOutcome], dict[str, str]] | None = None) -> str:
+    """``summary.csv`` of a batch (``vbgui batch`` and the window's export): the header, then one row per
+    unit, ``row(outcome)`` (default: :meth:`UnitOutcome.summary_row`) under ``columns``."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for outcome in outcomes:
+        writer.writerow(row(outcome) if row is not None else outcome.summary_row())
+    return text.getvalue()
 
 
 def _one_line(message: object) -> str:
@@ -169,7 +183,8 @@ def resumable(result_path: Path, recording: RecordingFile, index: int, preset: P
 def _worker_recording(path: str, options_json: str, mtime_ns: int) -> RecordingFile:
     """A Dask worker's copy of a recording (read once per worker while the file is unchanged)."""
     options = json.loads(options_json)
-    return read_recording_file(path, LoadOptions(options["variables"], options["dt"], keep_bad_units=True))
+    return read_recording_file(path, LoadOptions(options["variables"], options["dt"], keep_bad_units=True,
+                                                 stimulus_path=options["stimulus_path"]))
 
 
 def fit_unit_from_file(path: str, options_json: str, index: int, preset: Preset) -> UnitOutcome:
@@ -288,7 +303,8 @@ def _run_on_dask(client: Any, recording_path: str | Path | None, load_options: L
     if client is None or recording_path is None:
         raise ValueError("the dask executor needs dask_client and recording_path")
     options = load_options or LoadOptions()
-    options_json = json.dumps({"variables": options.variables, "dt": options.dt})
+    stimulus_path = None if options.stimulus_path is None else str(Path(options.stimulus_path).resolve())
+    options_json = json.dumps({"variables": options.variables, "dt": options.dt, "stimulus_path": stimulus_path})
     path = str(Path(recording_path).resolve())
     pending = {client.submit(fit_unit_from_file, path, options_json, index, preset, pure=False): index
                for index in indices}

@@ -47,6 +47,12 @@ DEMOS: tuple[Demo, ...] = (
          "The same model fitted four times: with Monte Carlo (reparameterisation) gradients from 1, 10 and 100 "
          "samples, and with the exact ELBO. Few samples give noisy curves that wander below the optimum; the "
          "exact objective reaches it in a handful of steps."),
+    Demo("amortised-inference", "Amortised inference",
+         "Fitting every unit of a recording exactly costs an optimisation each. Amortised inference learns once "
+         "a map from a unit's data (here X'y and a few other summaries) to its q, from units fitted exactly, and "
+         "then gives a new unit its q in one forward pass. The amortisation gap is what that shortcut costs in "
+         "ELBO against the exact fit; one exact pass from the encoder's q nearly closes it. The approximation gap, "
+         "KL from the best Gaussian to the true posterior, is the family's own limit: no encoder can beat it."),
 )
 DEMO_NAMES = tuple(d.name for d in DEMOS)
 

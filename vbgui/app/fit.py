@@ -25,7 +25,7 @@ from vbgui.core.families import Family, GaussianPosterior
 from vbgui.core.generators import run_to_end
 from vbgui.core.likelihoods import Likelihood
 from vbgui.core.low_rank import LowRankPosterior, exact_low_rank_gradient
-from vbgui.core.names import LIKELIHOOD_NAMES, MATRIX_FREE_MIN_DIM
+from vbgui.core.names import LIKELIHOOD_NAMES, fits_matrix_free
 from vbgui.core.optimize import IterationReport, Outcome, optimizer_for
 from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.errors import FitError, RecordingError
@@ -113,6 +113,9 @@ class FitSession:
         self.preset = preset
         self.recording = recording
         self.cancel = cancel if cancel is not None else CancelToken()
+        if preset.is_latent_dynamics:
+            raise FitError(f"{preset.name or 'preset'}: a latent-dynamics preset (latent_dim = {preset.latent_dim}) "
+                           "fits every unit together; run it with 'vbgui fit', not as a GLM")
         likelihood = likelihood_of(preset)
         problem_text = likelihood.response_problem(recording.response)
         if problem_text is not None:
@@ -134,7 +137,7 @@ class FitSession:
         the linear predictor ignored.  S0 is small wherever the data are informative, so
         x_t'S0 x_t stays moderate even for large regressors (spike history).
 
-        From MATRIX_FREE_MIN_DIM parameters on, a mean-field or low-rank q starts
+        Where the fit is matrix-free (:func:`vbgui.core.names.fits_matrix_free`), a mean-field or low-rank q starts
         from the diagonal of H alone (O(T D), no D x D matrix); the low-rank
         factor then starts small and seeded (V = 0 is a stationary point)."""
         dim = self.design.dim
@@ -144,7 +147,7 @@ class FitSession:
                 float(np.mean(self.problem.response)))
         estimator = ExactEstimator(self.problem)
         prior_precision = 1.0 / self.preset.prior.scale ** 2
-        if dim >= MATRIX_FREE_MIN_DIM and (self.family.is_diagonal or self.family.is_low_rank):
+        if fits_matrix_free(self.family.name, dim):
             precision_diagonal = estimator.curvature_diagonal_at_point(mean) + prior_precision
             sd = 1.0 / np.sqrt(precision_diagonal)
             if self.family.is_diagonal:
@@ -156,23 +159,27 @@ class FitSession:
             return LowRankPosterior.from_precision(self.family, mean, precision)
         return GaussianPosterior.from_precision(self.family, mean, precision)
 
-    def _optimizer(self, q0: GaussianPosterior):
+    def _optimizer(self, q0: GaussianPosterior, max_iter: int):
         fit = self.preset.fit
         estimator = make_estimator(fit.estimator, self.problem, fit.samples, fit.seed, self.cancel)
-        return optimizer_for(estimator, q0, fit.max_iter, fit.tolerance, fit.learning_rate)
+        return optimizer_for(estimator, q0, max_iter, fit.tolerance, fit.learning_rate)
 
-    def steps(self) -> Generator[FitProgress, None, FitResult]:
+    def steps(self, start_q: GaussianPosterior | None = None,
+              max_iter: int | None = None) -> Generator[FitProgress, None, FitResult]:
         """Run the optimiser, yielding after every iteration; returns the FitResult.
 
+        ``start_q`` (a q of this session's family) replaces :meth:`initial_q`
+        as the starting point (a warm start); ``max_iter`` replaces the
+        preset's iteration cap (0 evaluates ``start_q`` without a step).
         Cancelling (through ``self.cancel``) ends the fit with stop_reason
         'cancelled' and the last q reached.
         """
         start = time.perf_counter()
-        max_iter = self.preset.fit.max_iter
+        max_iter = self.preset.fit.max_iter if max_iter is None else max_iter
         trace = _TraceBuilder()
         last: IterationReport | None = None
-        q0 = self.initial_q()
-        optimizer = self._optimizer(q0)
+        q0 = self.initial_q() if start_q is None else start_q
+        optimizer = self._optimizer(q0, max_iter)
         try:
             while True:
                 self.cancel.raise_if_cancelled()
@@ -189,9 +196,16 @@ class FitSession:
                            "or lower the prior scale")
         return self._result(outcome, trace, last, seconds)
 
-    def run(self, on_progress: Callable[[FitProgress], None] | None = None) -> FitResult:
-        """Run to the end, calling ``on_progress`` after every iteration."""
-        return run_to_end(self.steps(), on_progress)
+    def run(self, on_progress: Callable[[FitProgress], None] | None = None,
+            start_q: GaussianPosterior | None = None, max_iter: int | None = None) -> FitResult:
+        """Run to the end, calling ``on_progress`` after every iteration (``start_q``, ``max_iter``: see
+        :meth:`steps`)."""
+        return run_to_end(self.steps(start_q, max_iter), on_progress)
+
+    def result_for(self, q: GaussianPosterior, stop_reason: str, message: str, seconds: float = 0.0) -> FitResult:
+        """The FitResult of a q reached without this session's optimiser (no iterations, an empty trace;
+        ``converged`` when ``stop_reason`` is 'converged'), its ELBO evaluated exactly."""
+        return self._result(Outcome(stop_reason, q, message), _TraceBuilder(), None, seconds)
 
     def exact_terms(self, q: GaussianPosterior) -> ElboTerms:
         return ExactEstimator(self.problem).value(q)

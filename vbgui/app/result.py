@@ -79,6 +79,7 @@ class FitResult:
     diagnostics: dict[str, Any] = field(default_factory=dict)
     dt: float | None = None
     stimulus_scaling: StimulusScaling | None = None
+    amortisation: dict[str, Any] | None = None  # see vbgui.app.amortise.amortisation_record
 
     @property
     def sd(self) -> np.ndarray:
@@ -123,6 +124,8 @@ class FitResult:
             data["truth"] = dict(self.truth)
         if self.diagnostics:
             data["diagnostics"] = self.diagnostics
+        if self.amortisation is not None:
+            data["amortisation"] = dict(self.amortisation)
         if self.dt is not None:
             scaling = self.stimulus_scaling
             data["units"] = {
@@ -159,4 +162,5 @@ class FitResult:
             dt=None if units is None else float(units["bin_width_s"]),
             stimulus_scaling=None if scaling is None else StimulusScaling(tuple(map(float, scaling["mean"])),
                                                                           tuple(map(float, scaling["sd"]))),
+            amortisation=None if "amortisation" not in data else dict(data["amortisation"]),
         )

@@ -214,6 +214,28 @@ def _check_units(value: Any, where: _Field) -> dict[str, Any]:
     return data
 
 
+AMORTISATION_NUMBERS = ("encoder_elbo", "best_elbo", "amortisation_gap", "encoder_amortisation_gap",
+                        "approximation_gap", "log_evidence", "log_evidence_se", "encode_seconds")
+
+
+def _check_amortisation(value: Any, where: _Field) -> dict[str, Any]:
+    """The record of vbgui.app.amortise.amortisation_record: numbers finite or null."""
+    data = table(value, where)
+    _require(data, where, ("amortised", "role", "train_units", "refine_passes", "best_converged",
+                           "evidence_source") + AMORTISATION_NUMBERS, ())
+    flag(data["amortised"], where.sub("amortised"))
+    one_of(("train", "amortised"))(data["role"], where.sub("role"))
+    whole_number(data["train_units"], where.sub("train_units"), 1)
+    whole_number(data["refine_passes"], where.sub("refine_passes"))
+    if data["best_converged"] is not None:
+        flag(data["best_converged"], where.sub("best_converged"))
+    text(data["evidence_source"], where.sub("evidence_source"))
+    for key in AMORTISATION_NUMBERS:
+        if data[key] is not None:
+            finite_number(data[key], where.sub(key))
+    return data
+
+
 def _check_exact_posterior(value: Any, where: _Field, size: int) -> None:
     data = table(value, where)
     _require(data, where, ("mean", "cov"), ())
@@ -238,11 +260,12 @@ TOP_LEVEL_RULES: dict[str, Callable[[Any, _Field], Any]] = {
     "trace": _check_trace, "seconds": finite_number, "bins": _check_bins,
     "stop_reason": text, "message": text, "unit": text, "recording_checksum": text, "created": text,
     "log_evidence": finite_number, "truth": _check_truth, "diagnostics": table, "units": _check_units,
+    "amortisation": _check_amortisation,
 }
 REQUIRED = ("result_version", "vbgui_version", "preset", "recording", "family", "estimator", "converged",
             "iterations", "elbo", "expected_log_likelihood", "kl", "parameters", "trace", "seconds", "bins")
 OPTIONAL = ("stop_reason", "message", "unit", "recording_checksum", "created", "log_evidence", "exact_posterior",
-            "truth", "diagnostics", "units")
+            "truth", "diagnostics", "units", "amortisation")
 
 
 def check_result_dict(data: Any, source: str, version: int) -> None:

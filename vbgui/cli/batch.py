@@ -2,6 +2,9 @@
 
 Writes ``DIR/<unit>.json`` per unit (the ``vbgui fit`` result file, each
 written atomically as its unit finishes) and ``DIR/summary.csv`` at the end.
+With ``--amortise`` a training subset is fitted exactly and every other unit
+gets its q from an encoder (:mod:`vbgui.app.amortise`); each result then
+carries an ``amortisation`` object and summary.csv the two gaps in nats.
 Exit status: 0 when every unit succeeded; 2 (one line) for bad input, before
 anything is written, or when some units failed, after writing the others and
 the summary (which holds each failure's reason); 130 on Ctrl-C, keeping the
@@ -10,8 +13,6 @@ finished units' files and a summary of them.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import signal
 import sys
@@ -22,10 +23,11 @@ from pathlib import Path
 
 from vbgui.cli.fit import parse_variables
 from vbgui.cli.interrupt import run_interruptibly
-from vbgui.cli.options import add_memory_limit
+from vbgui.cli.options import add_memory_limit, add_recording_options, check_recording_options
 from vbgui.errors import OutputFileError, VbguiError
 
 MAX_WORKERS = 1024
+DEFAULT_TRAIN = 60  # vbgui.app.amortise.DEFAULT_TRAIN (not imported: the parser stays light)
 SUMMARY_NAME = "summary.csv"
 
 
@@ -49,10 +51,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--resume", action="store_true",
                        help="skip units whose result file is already there for this recording and preset")
     batch.add_argument("--force", action="store_true", help="replace result files and summary.csv that exist")
+    batch.add_argument("--amortise", action="store_true",
+                       help="fit --train units exactly, learn an encoder from their data summaries to q and give "
+                            "every other unit its q by one forward pass; each result and summary.csv report the "
+                            "amortisation and approximation gaps in nats (every unit is also fitted to its "
+                            "optimum to measure them)")
+    batch.add_argument("--train", type=int, metavar="N",
+                       help=f"with --amortise: units fitted exactly to train the encoder, 1 to the units less one "
+                            f"(default: {DEFAULT_TRAIN}, or the units less one when fewer)")
+    batch.add_argument("--refine", type=int, metavar="K",
+                       help="with --amortise: exact optimiser passes started from the encoder's q, 0 or more "
+                            "(default: 0)")
     batch.add_argument("--quiet", action="store_true", help="no line per unit")
-    batch.add_argument("--dt", type=float, help="bin width in seconds, for files that do not say (csv, spike times)")
-    batch.add_argument("--variable", action="append", default=[], metavar="ROLE=NAME",
-                       help="the file's name for a role, as for 'vbgui fit' (repeatable)")
+    add_recording_options(batch)
     add_memory_limit(batch)
     batch.set_defaults(run=run)
 
@@ -63,6 +74,19 @@ def check_flags(args: argparse.Namespace) -> None:
         raise VbguiError(f"--workers must be an integer from 1 to {MAX_WORKERS}, got {args.workers}")
     if args.workers is not None and args.scheduler:
         raise VbguiError("--workers applies to threads; with --scheduler the cluster's workers fit the units")
+    if not args.amortise:
+        for flag, value in (("--train", args.train), ("--refine", args.refine)):
+            if value is not None:
+                raise VbguiError(f"{flag} applies with --amortise only")
+    else:
+        if args.train is not None and args.train < 1:
+            raise VbguiError(f"--train must be 1 or more units, got {args.train}")
+        if args.refine is not None and args.refine < 0:
+            raise VbguiError(f"--refine must be 0 or more exact passes, got {args.refine}")
+        for flag, given in (("--scheduler", args.scheduler), ("--resume", args.resume)):
+            if given:
+                raise VbguiError(f"--amortise runs on threads and fits every unit anew; it does not combine "
+                                 f"with {flag}")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise OutputFileError(f"--out {out}: exists and is not a folder")
@@ -70,20 +94,11 @@ def check_flags(args: argparse.Namespace) -> None:
         raise OutputFileError(f"--out {out}: its parent folder {out.parent} does not exist")
 
 
-def summary_text(outcomes: list) -> str:
-    """``summary.csv``: the header, then one row per unit."""
-    from vbgui.app.batch import SUMMARY_COLUMNS
-
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for outcome in outcomes:
-        writer.writerow(outcome.summary_row())
-    return text.getvalue()
-
-
 def run(args: argparse.Namespace) -> int:
-    from vbgui.app.batch import UnitOutcome, connect_dask, resolve_units, result_file_stems, resumable, run_batch
+    from vbgui.app.amortise import (AMORTISE_SUMMARY_COLUMNS, AmortiseSettings, amortise_batch, amortised_summary_row,
+                                    check_amortisable)
+    from vbgui.app.batch import (UnitOutcome, connect_dask, resolve_units, result_file_stems, resumable, run_batch,
+                                 summary_csv_text)
     from vbgui.app.fit import warm_up_engine
     from vbgui.core.cancel import CancelToken
     from vbgui.io.limits import check_memory
@@ -96,12 +111,19 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.models.step_cost import check_step_cost
 
     check_flags(args)
+    check_recording_options(args)
     out_dir = Path(args.out)
-    inputs = [args.recording, preset_path(args.preset)]
+    inputs = [args.recording, preset_path(args.preset), *([args.stimulus] if args.stimulus else [])]
     preset = load_preset(args.preset)
-    options = LoadOptions(parse_variables(args.variable), args.dt, keep_bad_units=True)  # a bad unit fails alone
+    options = LoadOptions(parse_variables(args.variable), args.dt, keep_bad_units=True,  # a bad unit fails alone
+                          stimulus_path=args.stimulus)
     recording = run_interruptibly(lambda: read_recording_file(args.recording, options))
     indices = resolve_units(recording, args.units)
+    amortise_settings = None
+    if args.amortise:
+        amortise_settings = AmortiseSettings(train=args.train, refine=args.refine or 0, seed=preset.fit.seed)
+        check_amortisable(preset, len(indices), amortise_settings,
+                          sum(index not in recording.unit_problems for index in indices))
     stems = result_file_stems(recording)
     targets = {index: out_dir / f"{stems[index]}.json" for index in indices}
     summary_path = out_dir / SUMMARY_NAME
@@ -134,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{workers} thread(s)"
         resumed = f" ({len(finished)} already done)" if finished else ""
-        print(f"fitting {preset.name or args.preset} ({preset.likelihood}, {preset.fit.family}, "
+        how = "amortising" if args.amortise else "fitting"
+        print(f"{how} {preset.name or args.preset} ({preset.likelihood}, {preset.fit.family}, "
               f"{preset.fit.estimator}) to {len(to_fit)} of {len(indices)} units{resumed} of {recording.source} "
               f"on {where}", file=sys.stderr)
     if to_fit and not args.scheduler:
@@ -147,14 +170,19 @@ def run(args: argparse.Namespace) -> int:
         raise OutputFileError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
 
     def write_summary() -> None:
-        text = summary_text([finished[index] for index in indices if index in finished])
+        done = [finished[index] for index in indices if index in finished]
+        text = (summary_csv_text(done, AMORTISE_SUMMARY_COLUMNS, amortised_summary_row) if args.amortise
+                else summary_csv_text(done))
         write_file(summary_path, lambda handle: handle.write(text.encode("utf-8")), force=True, inputs=inputs)
 
     cancel = CancelToken()
     start = time.perf_counter()
-    outcomes = run_batch(recording, preset, to_fit, executor="threads" if client is None else "dask",
-                         workers=workers, cancel=cancel, recording_path=args.recording, load_options=options,
-                         dask_client=client)
+    if amortise_settings is not None:
+        outcomes = amortise_batch(recording, preset, to_fit, amortise_settings, workers=workers, cancel=cancel)
+    else:
+        outcomes = run_batch(recording, preset, to_fit, executor="threads" if client is None else "dask",
+                             workers=workers, cancel=cancel, recording_path=args.recording, load_options=options,
+                             dask_client=client)
     # On Dask, Ctrl-C must not raise wherever the main thread happens to be: raised inside a finalizer
     # (distributed's Future.__del__), a KeyboardInterrupt is printed as "ignored" and lost, and the batch
     # ran on to the end.  The handler only sets a flag and the cancel token; the loop below raises.
@@ -197,8 +225,12 @@ def run(args: argparse.Namespace) -> int:
         raise VbguiError(f"{len(failed)} of {len(indices)} units failed (first: {failed[0].unit}: "
                          f"{failed[0].error[:200]}); every reason is in {summary_path}; the "
                          f"{len(indices) - len(failed)} other results are in {out_dir}")
-    print(f"{len(indices)} units done ({len(to_fit)} fitted in {seconds:.1f} s, {len(indices) - len(to_fit)} "
-          f"resumed) -> {out_dir}/ and {summary_path}", file=sys.stderr)
+    if args.amortise:
+        amortised = sum(bool(o.result["amortisation"]["amortised"]) for o in finished.values())
+        done = f"{len(indices) - amortised} fitted and {amortised} amortised in {seconds:.1f} s, gaps included"
+    else:
+        done = f"{len(to_fit)} fitted in {seconds:.1f} s, {len(indices) - len(to_fit)} resumed"
+    print(f"{len(indices)} units done ({done}) -> {out_dir}/ and {summary_path}", file=sys.stderr)
     return 0
 
 
@@ -207,6 +239,12 @@ def _unit_line(count: int, total: int, outcome, target: Path) -> str:
     if not outcome.succeeded:
         return f"{prefix} FAILED: {outcome.error}"
     result = outcome.result
+    record = result.get("amortisation")
+    if record is not None and record["amortised"]:
+        gap = record["amortisation_gap"]
+        gap_text = "" if gap is None else f", amortisation gap {gap:.3g} nats"
+        return (f"{prefix} amortised ({result['iterations']} refinement pass(es)) in {result['seconds']:.3f} s: "
+                f"elbo {result['elbo']:.6f}{gap_text} -> {target}")
     status = "converged" if result["converged"] else f"NOT converged ({result['stop_reason']})"
     return (f"{prefix} {status} after {result['iterations']} iterations in {result['seconds']:.2f} s: "
             f"elbo {result['elbo']:.6f} -> {target}")

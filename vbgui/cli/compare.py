@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from vbgui.cli.interrupt import run_interruptibly
-from vbgui.cli.options import add_memory_limit
+from vbgui.cli.options import add_memory_limit, add_recording_options, check_recording_options
 from vbgui.core.names import FAMILY_NAMES
 from vbgui.errors import VbguiError
 
@@ -20,11 +20,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     compare = commands.add_parser(
         "compare", help="compare presets/families on one recording by ELBO and evidence (CSV or JSON table)")
     compare.add_argument("--recording", required=True,
-                         help="a recording (.npz, .mat, .csv, .tsv, .nwb, or a Pillow lab tutorial folder)")
+                         help="a recording (.npz, .mat, .csv, .tsv, .nwb, a Kilosort/phy output folder, or a "
+                              "Pillow lab tutorial folder)")
     compare.add_argument("--unit", help="the unit to fit, by name or index (default: the first)")
-    compare.add_argument("--dt", type=float, help="bin width in seconds, for files that do not say")
-    compare.add_argument("--variable", action="append", default=[], metavar="ROLE=NAME",
-                         help="the file's name for a role (as for 'vbgui fit'), e.g. --variable counts=spk")
+    add_recording_options(compare)
     compare.add_argument("--preset", action="append", required=True,
                          help="a shipped preset name or a TOML file; repeat for each model")
     compare.add_argument("--family", action="append", choices=FAMILY_NAMES,
@@ -45,8 +44,7 @@ def check_flags(args: argparse.Namespace) -> None:
         raise VbguiError(f"--draws must be an integer from 10 to {MAX_DRAWS}, got {args.draws}")
     if not 0 <= args.seed <= MAX_SEED:
         raise VbguiError(f"--seed must be an integer from 0 to {MAX_SEED}, got {args.seed}")
-    if args.dt is not None and not (0 < args.dt < float("inf")):
-        raise VbguiError(f"--dt must be a positive number of seconds per bin, got {args.dt}")
+    check_recording_options(args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,11 +67,11 @@ def run(args: argparse.Namespace) -> int:
         raise VbguiError(f"{out}: the table must be .csv or .json (got '{out.suffix or 'no extension'}')")
     if not out.parent.is_dir():
         raise VbguiError(f"{out}: the folder {out.parent} does not exist")
-    inputs = [args.recording, *map(preset_path, args.preset)]
+    inputs = [args.recording, *map(preset_path, args.preset), *([args.stimulus] if args.stimulus else [])]
     check_target(out, force=args.force, inputs=inputs)
     presets = [load_preset(name) for name in args.preset]
     specs = model_specs(presets, args.family or ())
-    options = LoadOptions(parse_variables(args.variable), args.dt)
+    options = LoadOptions(parse_variables(args.variable), args.dt, stimulus_path=args.stimulus)
     recording = run_interruptibly(lambda: load_recording(args.recording, args.unit, options))
     first_row = max(earliest_row(recording, spec.preset.design) for spec in specs)
     n_rows = recording.n_bins - first_row

@@ -6,7 +6,8 @@ import sys
 import time
 
 from vbgui.cli.interrupt import run_interruptibly
-from vbgui.cli.options import add_memory_limit
+from vbgui.cli.options import add_memory_limit, add_recording_options, check_recording_options
+from vbgui.core.lds.names import PATH_FAMILY_NAMES
 from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES
 from vbgui.errors import VbguiError
 
@@ -17,15 +18,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     fit = commands.add_parser("fit", help="fit a preset to a recording and write the result as JSON")
     fit.add_argument("--preset", required=True, help="a shipped preset name (see 'vbgui presets') or a TOML file")
     fit.add_argument("--recording", required=True,
-                     help="a recording (.npz, .mat, .csv, .tsv, .nwb, or a Pillow lab tutorial folder)")
+                     help="a recording (.npz, .mat, .csv, .tsv, .nwb, a Kilosort/phy output folder, or a Pillow "
+                          "lab tutorial folder)")
     fit.add_argument("--unit", help="the unit to fit, by name or index (default: the first)")
-    fit.add_argument("--dt", type=float, help="bin width in seconds, for files that do not say (csv, spike times)")
-    fit.add_argument("--variable", action="append", default=[], metavar="ROLE=NAME",
-                     help="the file's name for a role: counts, response, stimulus, dt, spike_times, duration, "
-                          "time, unit_names (repeatable), e.g. --variable counts=spk")
+    add_recording_options(fit)
     fit.add_argument("--out", required=True, help="the result file to write (JSON)")
     fit.add_argument("--force", action="store_true", help="replace --out if it exists (never an input)")
-    fit.add_argument("--family", choices=FAMILY_NAMES, help="overrides [fit].family")
+    fit.add_argument("--family", choices=tuple(dict.fromkeys(FAMILY_NAMES + PATH_FAMILY_NAMES)),
+                     help="overrides [fit].family (structured-markov, mean-field or full-rank for a latent-dynamics "
+                          "preset)")
     fit.add_argument("--estimator", choices=ESTIMATOR_NAMES, help="overrides [fit].estimator")
     fit.add_argument("--seed", type=int, help="overrides [fit].seed")
     fit.add_argument("--max-iter", type=int, help="overrides [fit].max_iter")
@@ -61,13 +62,18 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.models.preset import load_preset, preset_path
     from vbgui.models.step_cost import check_step_cost
 
-    inputs = [args.recording, preset_path(args.preset)]
+    check_recording_options(args)
+    inputs = [args.recording, preset_path(args.preset), *([args.stimulus] if args.stimulus else [])]
     out = check_target(args.out, force=args.force, inputs=inputs)
     preset = load_preset(args.preset)
     preset = preset.with_fit(source=f"the flags over preset {preset.name or args.preset}", family=args.family,
                              estimator=args.estimator, seed=args.seed, max_iter=args.max_iter,
                              samples=args.samples, learning_rate=args.learning_rate)
-    options = LoadOptions(parse_variables(args.variable), args.dt)
+    options = LoadOptions(parse_variables(args.variable), args.dt, stimulus_path=args.stimulus)
+    if preset.is_latent_dynamics:
+        from vbgui.cli.fit_lds import run_lds
+
+        return run_lds(args, preset, options, out, inputs)
     recording = run_interruptibly(lambda: load_recording(args.recording, args.unit, options))
     cancel = CancelToken()
     # a design beyond memory, then settings whose one step takes minutes (many coupled units x lags, say), are

@@ -12,6 +12,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from vbgui.models.preset import load_preset, shipped_preset_names
 
-    for name in shipped_preset_names():
+    for name in shipped_preset_names(include_latent=True):
         print(f"{name:18s} {load_preset(name).description}")
     return 0

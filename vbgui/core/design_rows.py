@@ -22,7 +22,7 @@ time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Iterator, Union
 
 import numpy as np
 from numba import njit
@@ -157,37 +157,37 @@ def as_design_rows(design: np.ndarray | DesignRows) -> DesignRows:
     return design if isinstance(design, (DenseRows, LaggedRows)) else DenseRows(design)
 
 
+def blocks(design: DesignRows) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(start, stop, rows start..stop-1) over the whole design, one block of at most BLOCK_BYTES at a time
+    for a streamed design (a dense one is one block: its rows are a view)."""
+    if isinstance(design, DenseRows):
+        yield 0, design.shape[0], design.matrix
+        return
+    for start, stop in row_blocks(design.shape[0], design.shape[1], design.max_block_rows):
+        yield start, stop, design.rows(start, stop)
+
+
 def linear_predictor(design: DesignRows, weights: np.ndarray) -> np.ndarray:
     """eta = X w (T,), a block of rows at a time."""
-    if isinstance(design, DenseRows):
-        return design.matrix @ weights
     eta = np.empty(design.shape[0])
-    for start, stop in row_blocks(design.shape[0], design.shape[1], design.max_block_rows):
-        eta[start:stop] = design.rows(start, stop) @ weights
+    for start, stop, block in blocks(design):
+        eta[start:stop] = block @ weights
     return eta
 
 
 def weighted_gram_product(design: DesignRows, weights: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """X' diag(c) X v, a block of rows at a time (no D x D matrix): sum over blocks of X_b'(c_b * (X_b v))."""
-    if isinstance(design, DenseRows):
-        X = design.matrix
-        return X.T @ (weights * (X @ vector))
     total = np.zeros(design.shape[1])
-    for start, stop in row_blocks(design.shape[0], design.shape[1], design.max_block_rows):
-        block = design.rows(start, stop)
+    for start, stop, block in blocks(design):
         total += block.T @ (weights[start:stop] * (block @ vector))
     return total
 
 
 def gram(design: DesignRows, response: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """X'X and X'y, a block of rows at a time."""
-    if isinstance(design, DenseRows):
-        X = design.matrix
-        return X.T @ X, X.T @ response
     dim = design.shape[1]
     cross, projected = np.zeros((dim, dim)), np.zeros(dim)
-    for start, stop in row_blocks(design.shape[0], dim, design.max_block_rows):
-        block = design.rows(start, stop)
+    for start, stop, block in blocks(design):
         cross += block.T @ block
         projected += block.T @ response[start:stop]
     return cross, projected

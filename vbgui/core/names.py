@@ -12,3 +12,11 @@ DISPERSION_RANGE = (1e-6, 1e3)
 # From this many parameters on, a diagonal q's Newton step is solved matrix-free
 # (vbgui.core.optimize), so a pass costs O(T D) rather than O(T D^2).
 MATRIX_FREE_MIN_DIM = 100
+MATRIX_FREE_FAMILIES = ("mean-field", "low-rank")
+
+
+def fits_matrix_free(family: str, dim: int) -> bool:
+    """Whether a fit of this family at this many parameters forms no D x D curvature (the one place this
+    is decided): from MATRIX_FREE_MIN_DIM parameters on, mean-field solves its Newton step by conjugate
+    gradients, and both families start from the diagonal of the curvature alone."""
+    return family in MATRIX_FREE_FAMILIES and dim >= MATRIX_FREE_MIN_DIM

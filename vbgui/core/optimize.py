@@ -32,7 +32,7 @@ from scipy.sparse.linalg import LinearOperator, cg
 
 from vbgui.core.elbo import ElboGradient, ElboTerms, ExactEstimator, ExactPass, MonteCarloEstimator
 from vbgui.core.families import GaussianPosterior
-from vbgui.core.names import MATRIX_FREE_MIN_DIM
+from vbgui.core.names import fits_matrix_free
 from vbgui.core.low_rank import (LowRankCoordinates, LowRankGradient, LowRankPosterior, exact_low_rank_gradient,
                                  low_rank_gradient)
 
@@ -132,7 +132,7 @@ def newton_fixed_point(estimator: ExactEstimator, q0: GaussianPosterior, max_ite
     max_halvings : how often a step may be halved before the fit is called stalled
     matrix_free : solve the Newton system by conjugate gradients without forming
         the D x D curvature, so a pass costs O(T D) rather than O(T D^2)
-        (default: for a diagonal q of at least MATRIX_FREE_MIN_DIM parameters)
+        (default: :func:`vbgui.core.names.fits_matrix_free`)
 
     Returns
     -------
@@ -140,7 +140,7 @@ def newton_fixed_point(estimator: ExactEstimator, q0: GaussianPosterior, max_ite
     """
     family = q0.family
     if matrix_free is None:
-        matrix_free = family.is_diagonal and q0.dim >= MATRIX_FREE_MIN_DIM
+        matrix_free = family.is_diagonal and fits_matrix_free(family.name, q0.dim)
     if matrix_free and not family.is_diagonal:
         raise ValueError("the matrix-free Newton step serves diagonal families only")
     newton = _MatrixFreeNewton(estimator, q0) if matrix_free else _DenseNewton(estimator, q0)

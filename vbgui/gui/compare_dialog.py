@@ -26,6 +26,7 @@ from vbgui.app.compare import TOOLTIP, ComparisonProgress, ComparisonTable, comp
 from vbgui.core.names import FAMILY_NAMES
 from vbgui.errors import VbguiError
 from vbgui.gui.diagnostics_worker import TaskRunner
+from vbgui.gui.style import TEXT_COLOURS
 from vbgui.io.recording import Recording
 from vbgui.io.safe_write import write_file
 from vbgui.models.preset import Preset
@@ -51,7 +52,6 @@ COLUMNS = (
 SOURCES = {"exact": "closed form", "importance-weighted, q": "weights of q",
            "importance-weighted, full-rank proposal": "weights of a full-rank q"}
 STANDING_TEXT = {"best": "best", "tie": "tie", "lower": "lower", "unreliable": "not ranked: unreliable"}
-UNRELIABLE_COLOUR = "#B03A00"
 
 
 def _number(value: float | None, digits: int = 3) -> str:
@@ -219,7 +219,7 @@ class CompareDialog(QDialog):
 
     def _on_failed(self, message: str) -> None:
         self._end()
-        self.status.setText(f"<span style='color:#B03A00'>The comparison did not run: {message}</span>")
+        self.status.setText(f"<span style='color:{TEXT_COLOURS['poor']}'>The comparison did not run: {message}</span>")
         self.comparison_failed.emit(message)
 
     def _on_cancelled(self) -> None:
@@ -237,7 +237,7 @@ class CompareDialog(QDialog):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setToolTip(TOOLTIP)
                 if not row.evidence_reliable:
-                    item.setForeground(QBrush(QColor(UNRELIABLE_COLOUR)))
+                    item.setForeground(QBrush(QColor(TEXT_COLOURS["poor"])))
                     item.setToolTip(f"Not ranked: PSIS k-hat {row.evidence_khat:.2f} ≥ 0.7, so the importance-"
                                     f"weighted evidence of this model is unreliable.\n\n{TOOLTIP}")
                 self.table_widget.setItem(r, c, item)

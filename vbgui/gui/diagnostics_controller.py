@@ -3,7 +3,8 @@
 :func:`install_diagnostics` is the whole hook the window needs.  After each
 fit the window announces (``fit_finished``), the controller diagnoses it in
 a :class:`~vbgui.gui.diagnostics_worker.TaskRunner` (cancelling one still
-running), shows the outcome in the :class:`DiagnosticsPanel` dock, and, for
+running), shows the outcome in the :class:`DiagnosticsPanel` dock (a tab
+beside the plots on a short window: :mod:`vbgui.gui.diagnostics_place`), and, for
 models without an exact reference, gives the posterior panel the
 diagnostics' draws to contour.  Fit > Diagnose last fit and the panel's
 Diagnose button run it on demand (e.g. with HMC as the reference); Fit >
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMenu, QScrollA
 from vbgui.app.result import FitResult
 from vbgui.gui.axes import hold_layout_minimum
 from vbgui.gui.diagnostics_panel import DiagnosticsPanel
+from vbgui.gui.diagnostics_place import DiagnosticsPlacement
 from vbgui.gui.diagnostics_worker import FitDiagnostics, TaskRunner, diagnose_fit
 from vbgui.app.shown_reference import sampled_reference
 
@@ -72,6 +74,7 @@ class DiagnosticsController(QObject):
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         if not window.restoreDockWidget(self.dock):
             window.resizeDocks([self.dock], [DOCK_HEIGHT], Qt.Orientation.Vertical)
+        self.placement = DiagnosticsPlacement(window, self.dock, scroll, self.panel, PANEL_MIN_HEIGHT)
 
         self.diagnose_action = QAction("&Diagnose last fit", window)
         self.diagnose_action.setToolTip("PSIS k-hat, importance-weighted evidence, sd ratios and correlations "
@@ -103,12 +106,14 @@ class DiagnosticsController(QObject):
         """A new fit began: the shown diagnosis belongs to the previous one, so stop and clear it."""
         self.cancel()
         self.panel.clear()
+        self.placement.set_verdict("")
         self.panel.set_idle("Diagnostics run when the fit ends.", can_diagnose=False)
 
     def on_fit_cleared(self) -> None:
         """The window's fit is gone (Reset, another recording, a reopened result): so is its diagnosis."""
         self.cancel()
         self.panel.clear()
+        self.placement.set_verdict("")
         self.panel.set_idle(NO_FIT, can_diagnose=False)
 
     def on_fit_finished(self, result: FitResult) -> None:
@@ -187,6 +192,7 @@ class DiagnosticsController(QObject):
         self.last_outcome = outcome
         diagnostics = outcome.diagnostics
         self.panel.show_diagnostics(diagnostics, outcome.q_cov)
+        self.placement.set_verdict(diagnostics.psis_verdict)
         # the parameters' names set the heat maps' axis widths, which pyqtgraph measures as it paints them
         QTimer.singleShot(RELAYOUT_DELAY_MS, lambda: hold_layout_minimum(self.panel.plots))
         self.panel.set_idle(f"Done in {diagnostics.seconds:.2f} s: PSIS k-hat {diagnostics.psis_khat:.2f} "

@@ -27,20 +27,19 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter,
                                QVBoxLayout, QWidget)
 
-from vbgui.gui.style import PALETTE, TITLE_SIZE, pen, style_plot
+from vbgui.gui.style import PALETTE, TEXT_COLOURS, TITLE_SIZE, correlation_colour_map, pen, style_plot
 
 if TYPE_CHECKING:
     from vbgui.app.diagnose import Diagnostics, DiagnosticsProgress
 
-VERDICT_COLOURS = {"good": "#007a50", "unreliable": "#A66200", "poor": "#B03A00"}
 VERDICT_MEANING = {"good": "q is close to the posterior", "unreliable": "q is only roughly right",
                    "poor": "q is far from the posterior"}
 REFERENCE_CHOICES = {"auto": "auto", "PSIS": "psis", "HMC": "hmc"}
 # one labelled tick every so many parameters: along the wide bar plot, the heat maps' narrow x and taller y axes
 TICK_EVERY = {"bars": 6, "columns": 8, "rows": 3}
 REFERENCE_NAMES = {"psis": "PSIS", "hmc": "HMC", "exact": "exact"}
-CORRELATION_MAP = "CET-D1"  # diverging blue-white-red, white at 0
 SUMMARY_WIDTH = 390
+DOCK_SPLIT = (600, 1000)  # pixels of the numbers and the plots at the default width (scaled to the dock's)
 PANEL_HEIGHT = 270
 KHAT_TIP = ("Pareto k-hat of the importance weights p(y, w) / q(w), w ~ q (PSIS), ± its standard error: "
             "below 0.5 (or within one standard error of it) good, 0.5-0.7 unreliable, from 0.7 poor "
@@ -49,7 +48,6 @@ KHAT_TIP = ("Pareto k-hat of the importance weights p(y, w) / q(w), w ~ q (PSIS)
 
 EVIDENCE_SOURCES = {"exact": "exact, closed form", "importance-weighted, q": "importance-weighted, draws of q",
                     "importance-weighted, full-rank proposal": "importance-weighted, draws of a full-rank q"}
-UNRELIABLE_COLOUR = VERDICT_COLOURS["poor"]
 
 
 def _nats(value: float | None, digits: int = 3) -> str:
@@ -60,14 +58,14 @@ def _nats(value: float | None, digits: int = 3) -> str:
 
 
 def _verdict(verdict: str) -> str:
-    return f"<b style='color:{VERDICT_COLOURS[verdict]}'>{verdict}</b>"
+    return f"<b style='color:{TEXT_COLOURS[verdict]}'>{verdict}</b>"
 
 
 def evidence_text(diagnostics: Diagnostics) -> str:
     """The log evidence with its standard error and source, or 'unreliable' with why (not a plain number)."""
     source = EVIDENCE_SOURCES.get(diagnostics.evidence_source, diagnostics.evidence_source)
     if not diagnostics.evidence_reliable:
-        return (f"<b style='color:{UNRELIABLE_COLOUR}'>unreliable</b>: importance weights with k-hat "
+        return (f"<b style='color:{TEXT_COLOURS['poor']}'>unreliable</b>: importance weights with k-hat "
                 f"{diagnostics.evidence_khat:.2f} ≥ 0.7; the estimate may be far off")
     if diagnostics.evidence_source == "exact":
         return f"{_nats(diagnostics.evidence_estimate)} ({source})"
@@ -106,11 +104,11 @@ def reference_quality_text(diagnostics: Diagnostics) -> str:
         text = f"{_verdict(diagnostics.proposal_verdict)}: PSIS k-hat {diagnostics.proposal_khat:.2f} of its draws"
     else:
         summary = diagnostics.hmc_summary or {}
-        state = _verdict("good") if ref.valid else f"<b style='color:{UNRELIABLE_COLOUR}'>not converged</b>"
+        state = _verdict("good") if ref.valid else f"<b style='color:{TEXT_COLOURS['poor']}'>not converged</b>"
         text = (f"{state}: HMC R-hat {summary.get('rhat_max', float('nan')):.3f}, "
                 f"{summary.get('divergences', 0)} divergent transitions")
     if not ref.valid:
-        text += f" <b style='color:{UNRELIABLE_COLOUR}'>(not valid: not drawn)</b>"
+        text += f" <b style='color:{TEXT_COLOURS['poor']}'>(not valid: not drawn)</b>"
     return f"{text}; {ref.effective_draws:,.0f} effective draws" if math.isfinite(ref.effective_draws) else text
 
 
@@ -133,9 +131,11 @@ def diagnostics_html(diagnostics: Diagnostics) -> str:
                     for name, value in rows)
     if diagnostics.flags:
         flags = "".join(f"<li>{flag}</li>" for flag in diagnostics.flags)
-        flag_html = f"<p style='color:#B03A00; margin-bottom:0'><b>Flags</b></p><ul style='margin-top:0'>{flags}</ul>"
+        flag_html = (f"<p style='color:{TEXT_COLOURS['poor']}; margin-bottom:0'><b>Flags</b></p>"
+                     f"<ul style='margin-top:0'>{flags}</ul>")
     else:
-        flag_html = "<p style='color:#007a50'>No flags: the fit ended normally and the reference is sound.</p>"
+        flag_html = (f"<p style='color:{TEXT_COLOURS['good']}'>No flags: the fit ended normally and the reference "
+                     "is sound.</p>")
     return f"<b>Diagnostics of the last fit</b><table>{cells}</table>{flag_html}"
 
 
@@ -186,7 +186,7 @@ class DiagnosticsPlots(pg.GraphicsLayoutWidget):
         self.ratio_plot.addItem(self.ratio_bars)
         self.ratio_plot.addItem(pg.InfiniteLine(pos=1.0, angle=0, pen=pen("reference", width=1.0, dashed=True)))
         self.ratio_plot.setMouseEnabled(x=False, y=False)
-        colour_map = pg.colormap.get(CORRELATION_MAP)
+        colour_map = correlation_colour_map()  # blue-white-red (light), blue-black-red (dark)
         self.corr_plots: dict[str, pg.PlotItem] = {}
         self.corr_images: dict[str, pg.ImageItem] = {}
         for col, (key, title) in enumerate((("reference", "correlation: reference"), ("q", "correlation: q")),
@@ -262,6 +262,7 @@ class DiagnosticsPanel(QWidget):
         self.progress_bar.setTextVisible(False)
         self.progress_bar.setMaximumWidth(160)
         self.status = QLabel("")
+        self.status.setWordWrap(True)  # a long message wraps under the controls instead of widening the panel
         self.diagnose_button.clicked.connect(
             lambda: self.diagnose_requested.emit(REFERENCE_CHOICES[self.reference_choice.currentText()]))
         self.cancel_button.clicked.connect(self.cancel_requested)
@@ -286,16 +287,20 @@ class DiagnosticsPanel(QWidget):
         controls.addWidget(self.reference_choice)
         controls.addWidget(self.cancel_button)
         controls.addWidget(self.progress_bar)
-        controls.addWidget(self.status, 1)
+        controls.addStretch(1)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(controls)
+        left_layout.addWidget(self.status)
         left_layout.addWidget(scroll, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.plots)
-        self.splitter.setSizes([SUMMARY_WIDTH, 3 * SUMMARY_WIDTH])
+        # numbers left, plots right (in the dock): the heat maps are as wide as the dock is high, so width beyond
+        # the plots' need goes to the numbers, which then fit without scrolling
+        self.default_split = DOCK_SPLIT
+        self.splitter.setSizes(list(self.default_split))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.splitter)

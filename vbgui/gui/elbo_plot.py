@@ -9,11 +9,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from vbgui.gui.empty_plot import EmptyPlotNote
 from vbgui.gui.axes import MIN_PLOT_HEIGHT, IntegerAxis, hold_layout_minimum, tighten
 from vbgui.gui.style import pen, style_plot
 from vbgui.gui.tooltips import TOOLTIPS
 
 LEFT_AXIS_WIDTH = 80
+NO_FIT = "No fit yet: the ELBO and its two terms are drawn here, iteration by iteration, once you press Run."
 
 
 class ElboPlot(pg.GraphicsLayoutWidget):
@@ -44,6 +46,12 @@ class ElboPlot(pg.GraphicsLayoutWidget):
         hold_layout_minimum(self)
         # the title names this single curve: no legend to cover it
         self.complexity_curve = self.complexity_plot.plot(pen=pen("complexity"))
+        self.empty_notes = [EmptyPlotNote(self.terms_plot, NO_FIT), EmptyPlotNote(self.complexity_plot, "")]
+        self._show_empty(True)
+
+    def _show_empty(self, empty: bool) -> None:
+        for note in self.empty_notes:
+            note.set_shown(empty)
 
     def set_trace(self, iteration: np.ndarray, elbo: np.ndarray, expected_log_likelihood: np.ndarray,
                   kl: np.ndarray) -> None:
@@ -54,7 +62,9 @@ class ElboPlot(pg.GraphicsLayoutWidget):
         for curve, values in ((self.elbo_curve, elbo), (self.accuracy_curve, expected_log_likelihood),
                               (self.complexity_curve, kl)):
             curve.setData(iteration, np.where(np.isfinite(values), values, np.nan), connect="finite")
+        self._show_empty(len(iteration) == 0)
 
     def clear_trace(self) -> None:
         for curve in (self.elbo_curve, self.accuracy_curve, self.complexity_curve):
             curve.setData([], [])
+        self._show_empty(True)

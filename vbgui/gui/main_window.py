@@ -2,6 +2,7 @@
 
 Each concern of the window is a controller of its own, in a module named
 after it: :mod:`~vbgui.gui.window.recordings`, :mod:`~vbgui.gui.window.presets`,
+:mod:`~vbgui.gui.window.population` (the Population dock),
 :mod:`~vbgui.gui.window.fit_control`, :mod:`~vbgui.gui.window.results` (export
 and reopen), :mod:`~vbgui.gui.window.theme`, :mod:`~vbgui.gui.window.layout`
 and :mod:`~vbgui.gui.window.help`; the diagnostics dock is installed by
@@ -26,19 +27,19 @@ from vbgui.gui.preferences import Preferences
 from vbgui.gui.preset_panel import PresetPanel
 from vbgui.gui.recent_files import RecentFiles, application_settings
 from vbgui.gui.recording_panel import RecordingPanel
+from vbgui.gui.style import TEXT_COLOURS
 from vbgui.gui.summary_panel import SummaryPanel
 from vbgui.gui.window.actions import add_action
 from vbgui.gui.window.fit_control import FitController
 from vbgui.gui.window.help import HelpController
 from vbgui.gui.window.layout import DEFAULT_SIZE, WindowLayout, default_window_size
+from vbgui.gui.window.population import install_population
 from vbgui.gui.window.presets import DEFAULT_PRESET, PresetsController
 from vbgui.gui.window.recordings import SAMPLE_RECORDING, RecordingsController
 from vbgui.gui.window.results import ResultsController
 from vbgui.gui.window.theme import ThemeController
 
 __all__ = ["DEFAULT_PRESET", "DEFAULT_SIZE", "SAMPLE_RECORDING", "MainWindow", "default_window_size"]
-
-ERROR_COLOUR = "#B03A00"
 
 
 class MainWindow(QMainWindow):
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         install_demos_menu(self)
         self.window_layout.build()
         self.diagnostics = install_diagnostics(self)
+        self.population = install_population(self)  # tabbed with the diagnostics dock
         self.parameters_panel.link_time_axis(self.recording_panel.response_plot)
         self.preset_panel.preset_changed.connect(self.fit.on_preset_changed)
 
@@ -116,6 +118,9 @@ class MainWindow(QMainWindow):
         if load_sample and SAMPLE_RECORDING.is_file():
             self.open_recording(SAMPLE_RECORDING, remember=False)
         self.restore_layout()
+        self.population.match_dock_to_recording()
+        # dock or tab before the first layout pass, so the restored splitter sizes fit the room they get
+        self.diagnostics.placement.update_placement()
         self.fit.update_controls()
         self.fit.start_engine_warmup()
         self.warmup = self.fit.warmup
@@ -145,7 +150,7 @@ class MainWindow(QMainWindow):
     # -- messages -----------------------------------------------------------------------------------
     def show_status(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status line, in the error colour when ``error``."""
-        self.status_label.setStyleSheet(f"color: {ERROR_COLOUR};" if error else "")
+        self.status_label.setStyleSheet(f"color: {TEXT_COLOURS['poor']};" if error else "")
         self.status_label.setText(text)
 
     def show_error(self, title: str, message: str) -> None:

@@ -8,9 +8,10 @@ import pyqtgraph as pg
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QWidget
 
+from vbgui.gui.empty_plot import EmptyPlotNote
 from vbgui.gui.axes import MIN_PLOT_HEIGHT, TIME_AXIS_HEIGHT, hold_layout_minimum, tighten
 from vbgui.app.layout import ModelLayout
-from vbgui.gui.style import PALETTE, pen, style_plot
+from vbgui.gui.style import PALETTE, band_brush, pen, style_plot
 from vbgui.io.recording import Recording
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ SMOOTHING_BINS = 5  # Gaussian sd of the smoothing of the observed response, in 
 PREDICTED_PERCENTILE = 99.0
 LEGEND_COLUMNS = 4  # the legend's entries in one row above the plots (a ground truth makes five: two rows)
 RANGE_PADDING = 0.08
+NO_FIT = "No fit yet: the fitted weights (mean ± 2 sd) appear here after Run."
 
 
 def smoothed(values: np.ndarray, sd_bins: float) -> np.ndarray:
@@ -41,15 +43,14 @@ class FilterPlot:
     """One group of weights against lag: mean line, +-2 sd band, ground truth dashed."""
 
     def __init__(self, plot: pg.PlotItem, lags_ms: np.ndarray, indices: np.ndarray,
-                 truth: np.ndarray | None, legend: pg.LegendItem | None) -> None:
+                 truth: np.ndarray | None, legend: pg.LegendItem | None, no_fit_text: str = "") -> None:
+        """``no_fit_text`` is said in the plot while it has no fit and no ground truth to show."""
         self.plot, self.lags_ms, self.indices = plot, lags_ms, indices
         self.upper = pg.PlotDataItem(pen=pg.mkPen(None))
         self.lower = pg.PlotDataItem(pen=pg.mkPen(None))
-        band_colour = pg.mkColor(PALETTE["band"])
-        band_colour.setAlpha(90)
-        self.band = band = pg.FillBetweenItem(self.upper, self.lower, brush=pg.mkBrush(band_colour))
+        self.band = band = pg.FillBetweenItem(self.upper, self.lower, brush=band_brush())
         # the legend cannot draw a FillBetweenItem's sample: a bar of the band's colour stands in for it
-        band_sample = pg.BarGraphItem(x=[0.0], height=[1.0], width=1.0, brush=pg.mkBrush(band_colour), pen=None)
+        band_sample = pg.BarGraphItem(x=[0.0], height=[1.0], width=1.0, brush=band_brush(), pen=None)
         plot.addItem(self.upper)
         plot.addItem(self.lower)
         plot.addItem(band)
@@ -61,15 +62,25 @@ class FilterPlot:
             legend.addItem(band_sample, "± 2 sd")
             if truth_curve is not None:
                 legend.addItem(truth_curve, "ground truth")
-        plot.addLine(y=0.0, pen=pg.mkPen((120, 120, 120), width=1))
+        self.zero_line = plot.addLine(y=0.0, pen=pg.mkPen((120, 120, 120), width=1))
+        # a ground truth is something to show on axes; without one, an unfitted plot says so instead
+        self.empty_note = None if truth is not None else EmptyPlotNote(plot, no_fit_text)
+        self._show_empty(True)
+
+    def _show_empty(self, empty: bool) -> None:
+        if self.empty_note is not None:
+            self.empty_note.set_shown(empty)
+            self.zero_line.setVisible(not empty)
 
     def clear(self) -> None:
         for curve in (self.mean, self.upper, self.lower):
             curve.setData([], [])
         # an emptied curve keeps its old path, and the band is drawn from the paths: empty it too
         self.band.setPath(QPainterPath())
+        self._show_empty(True)
 
     def update(self, mean: np.ndarray, sd: np.ndarray) -> None:
+        self._show_empty(False)
         m, s = mean[self.indices], sd[self.indices]
         self.mean.setData(self.lags_ms, m)
         self.upper.setData(self.lags_ms, m + 2.0 * s)
@@ -153,7 +164,8 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
             legend = self.legend if not self._filters or (group_truth is not None and not self._truth_in_legend) \
                 else None
             self._truth_in_legend = self._truth_in_legend or (legend is not None and group_truth is not None)
-            self._filters.append(FilterPlot(plot, positions, np.array(indices), group_truth, legend))
+            note = NO_FIT if not self._filters else ""  # said once, in the first filter's plot
+            self._filters.append(FilterPlot(plot, positions, np.array(indices), group_truth, legend, note))
         self.rate_plot = self.observed_curve = self.predicted_curve = None
         if recording is not None:
             self._build_rate_plot(layout, columns)

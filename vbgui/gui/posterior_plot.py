@@ -22,6 +22,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from vbgui.gui.axes import MIN_PLOT_HEIGHT, TIME_AXIS_HEIGHT, hold_layout_minimum, tighten
+from vbgui.gui.empty_plot import EmptyPlotNote
 from vbgui.gui.kde_contours import weighted_kde
 from vbgui.gui.style import PALETTE, colour_name, pen, style_plot
 from vbgui.gui.tooltips import TOOLTIPS
@@ -33,6 +34,7 @@ HPD_RADII = np.array([1.0, 2.0, 3.035])
 HPD_MASSES = 1.0 - np.exp(-HPD_RADII ** 2 / 2.0)
 HPD_TEXT = "39 / 86 / 99 % HPD"
 ELLIPSE_POINTS = 241
+NO_FIT = "No fit yet: after Run, the 39/86/99 % contours of q for the two weights chosen above appear here."
 NOT_AVAILABLE = ("reference posterior: no exact form for this model; "
                  "contours from the diagnostics' draws once they finish")
 
@@ -116,6 +118,8 @@ class PosteriorPlot(QWidget):
                                                pen=pg.mkPen("k", width=0.5))
         self.plot.addItem(self.mean_marker)
         self.plot.addItem(self.truth_marker)
+        self.empty_note = EmptyPlotNote(self.plot, NO_FIT)
+        self.empty_note.set_shown(True)
 
         choices = QHBoxLayout()
         choices.addWidget(QLabel("x:"))
@@ -208,6 +212,14 @@ class PosteriorPlot(QWidget):
         return i, j
 
     def _redraw(self, *_args) -> None:
+        self._draw()
+        self._show_note_if_empty()
+
+    def _show_note_if_empty(self) -> None:
+        """Axes only around something drawn (the legend names everything drawn): else the note."""
+        self.empty_note.set_shown(not self.legend.items)
+
+    def _draw(self) -> None:
         pair = self.pair()
         self.legend.clear()
         for contours in (self.reference_contours, self.kept_contours, self.approximation_contours):
@@ -283,6 +295,7 @@ class PosteriorPlot(QWidget):
         name = f"q: {self._q_label}"
         if self.legend.getLabel(self.approximation_contours.curves[0]) is None:
             self.legend.addItem(self.approximation_contours.curves[0], name)
+            self._show_note_if_empty()
             hold_layout_minimum(self.plot_widget)
         else:
             self.legend.getLabel(self.approximation_contours.curves[0]).setText(name)

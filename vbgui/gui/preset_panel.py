@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QLineE
 
 from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES, LIKELIHOOD_NAMES
 from vbgui.errors import PresetError
+from vbgui.gui.style import TEXT_COLOURS
 from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.models.preset import Preset, preset_from_dict
 
@@ -106,7 +107,7 @@ class PresetPanel(QWidget):
 
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #B03A00;")
+        self.message.setStyleSheet(f"color: {TEXT_COLOURS['poor']};")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -19,8 +19,24 @@ PALETTE: dict[str, str] = {
     "band": "#56B4E9",
     "predicted": "#CC79A7",
 }
-# In the dark theme, the roles drawn in black are drawn in light colours instead.
-DARK_OVERRIDES: dict[str, str] = {"counts": "#BBBBBB", "elbo": "#FFFFFF", "reference": "#FFFFFF"}
+LIGHT_PALETTE = dict(PALETTE)
+# In the dark theme, the roles drawn in black are drawn in light colours instead, and Okabe-Ito's blue, too dark
+# to read on the dark background, gives way to its sky blue (as in the demos); the +-2 sd band takes the darker
+# blue, so the sky-blue mean line stands out against it as the band does against the background.
+DARK_OVERRIDES: dict[str, str] = {"counts": "#BBBBBB", "elbo": "#FFFFFF", "reference": "#FFFFFF",
+                                  "stimulus": "#56B4E9", "accuracy": "#56B4E9", "approximation": "#56B4E9",
+                                  "band": "#0072B2"}
+# What else a theme changes in the plots: the opacity (0-255) of the +-2 sd band, and the diverging colour map
+# of the correlation heat maps, whose zero is the background's lightness (white in light, black in dark: a
+# heat map never stands as a white block on the dark background).
+LIGHT_FILLS: dict[str, object] = {"band_alpha": 90, "correlation_map": "CET-D1"}
+DARK_FILLS: dict[str, object] = {"band_alpha": 190, "correlation_map": "CET-D4"}
+FILLS: dict[str, object] = dict(LIGHT_FILLS)
+# Words coloured by what they say (a verdict, "converged", an error), readable on the theme's background:
+# the light theme's dark green, ochre and rust would sink into the dark one (contrast under 2.5).
+LIGHT_TEXT: dict[str, str] = {"good": "#007a50", "unreliable": "#A66200", "poor": "#B03A00"}
+DARK_TEXT: dict[str, str] = {"good": "#2EBD8B", "unreliable": "#E69F00", "poor": "#FF7A45"}
+TEXT_COLOURS: dict[str, str] = dict(LIGHT_TEXT)
 DARK_WINDOW = {QPalette.ColorRole.Window: "#2B2B2B", QPalette.ColorRole.WindowText: "#E6E6E6",
                QPalette.ColorRole.Base: "#1F1F1F", QPalette.ColorRole.AlternateBase: "#2B2B2B",
                QPalette.ColorRole.Text: "#E6E6E6", QPalette.ColorRole.Button: "#353535",
@@ -44,8 +60,9 @@ def configure_pyqtgraph(theme: str = "light") -> None:
     dark = theme == "dark"
     pg.setConfigOptions(background="#1F1F1F" if dark else "w", foreground="#E6E6E6" if dark else "k",
                         antialias=True)
-    if dark:
-        PALETTE.update(DARK_OVERRIDES)
+    PALETTE.update({**LIGHT_PALETTE, **DARK_OVERRIDES} if dark else LIGHT_PALETTE)
+    FILLS.update(DARK_FILLS if dark else LIGHT_FILLS)
+    TEXT_COLOURS.update(DARK_TEXT if dark else LIGHT_TEXT)
 
 
 def colour_name(role: str) -> str:
@@ -115,6 +132,18 @@ def label_axis(plot: pg.PlotItem, side: str, text: str, unit: str = "", **css: s
     plot.setLabel(side, text, units=unit or None, **css)
     if not unit:
         plain_numbers(plot.getAxis(side))
+
+
+def band_brush() -> pg.QtGui.QBrush:
+    """The brush of the +-2 sd band: the band role's colour at the theme's opacity."""
+    colour = pg.mkColor(PALETTE["band"])
+    colour.setAlpha(int(FILLS["band_alpha"]))
+    return pg.mkBrush(colour)
+
+
+def correlation_colour_map() -> pg.ColorMap:
+    """The diverging colour map of correlations in -1..1 for the theme (zero at the background's lightness)."""
+    return pg.colormap.get(str(FILLS["correlation_map"]))
 
 
 def pen(role: str, width: float = 2.0, dashed: bool = False) -> pg.QtGui.QPen:

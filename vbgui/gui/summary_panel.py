@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from vbgui.app.result import FitResult
+from vbgui.gui.style import TEXT_COLOURS
 
 
 def _nats(value: float) -> str:
@@ -16,9 +17,10 @@ def _nats(value: float) -> str:
 def summary_html(result: FitResult) -> str:
     """A small table a user reads after a fit; the exact log evidence and gap for linear-Gaussian."""
     if result.converged:
-        status = "<span style='color:#007a50'>converged</span>"
+        status = f"<span style='color:{TEXT_COLOURS['good']}'>converged</span>"
     else:
-        status = f"<span style='color:#B03A00'>not converged</span> ({result.stop_reason}: {result.message})"
+        status = (f"<span style='color:{TEXT_COLOURS['poor']}'>not converged</span> "
+                  f"({result.stop_reason}: {result.message})")
     rows = [
         ("Fit", f"{result.family}, {result.estimator} estimator"),
         ("ELBO", _nats(result.elbo)),

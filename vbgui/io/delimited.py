@@ -23,7 +23,8 @@ from vbgui.io.recording import RecordingFile
 ROLES = ("counts", "response", "stimulus", "time")
 
 
-def _header(path: Path, delimiter: str) -> list[str]:
+def read_header(path: Path, delimiter: str) -> list[str]:
+    """The stripped names of the header row; RecordingError for an unreadable, empty or repeating header."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is not a name
             row = next(csv.reader(handle, delimiter=delimiter), None)
@@ -60,7 +61,7 @@ def read_delimited(path: str | Path, variables: Mapping[str, str] | None = None,
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     # a value takes at least 2 characters ("1,"), and becomes 8 bytes, once parsed and once kept as float64
     check_memory(str(path), "parsing the table", path.stat().st_size / 2 * 8 * 2)
-    header = _header(path, delimiter)
+    header = read_header(path, delimiter)
     counts_default = [n for n in header if n == "counts" or n.startswith("counts")]
     response_role = "response" if ("response" in variables or ("response" in header and not counts_default)) \
         else "counts"

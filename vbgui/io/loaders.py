@@ -1,7 +1,8 @@
 """One entry point for every recording format: ``read_recording_file`` and ``load_recording``.
 
 The format is chosen by extension (.npz, .mat, .csv, .tsv, .nwb) or, for a
-folder or one of its files, by the Pillow lab tutorial layout.  Every loader
+folder, by its layout: a Kilosort/phy output folder, or the Pillow lab
+tutorial layout (the folder or one of its files).  Every loader
 returns a :class:`RecordingFile`; every problem is a :class:`RecordingError`
 naming the file, the variable and what is wrong.
 """
@@ -15,6 +16,7 @@ from vbgui.io.delimited import read_delimited
 from vbgui.io.matlab import read_mat
 from vbgui.io.npz import read_npz
 from vbgui.io.nwb import read_nwb
+from vbgui.io.phy import is_phy_folder, read_phy_folder
 from vbgui.io.pillow_lab import is_pillow_folder, read_pillow_folder
 from vbgui.io.recording import Recording, RecordingFile
 
@@ -39,6 +41,7 @@ class LoadOptions:
     variables: dict[str, str] = field(default_factory=dict)
     dt: float | None = None
     keep_bad_units: bool = False
+    stimulus_path: str | None = None
 
 
 def shipped_recordings() -> dict[str, Path]:
@@ -75,12 +78,18 @@ def _read_any(path: Path, options: LoadOptions) -> RecordingFile:
     """The loader the path's layout or extension calls for."""
     if options.dt is not None and not options.dt > 0:
         raise RecordingError(f"{path}: dt must be a positive number of seconds, got {options.dt!r}")
+    if is_phy_folder(path):
+        return read_phy_folder(path, options.dt, options.stimulus_path, options.variables)
+    if options.stimulus_path is not None:
+        raise RecordingError(f"{options.stimulus_path}: a separate stimulus file goes with a Kilosort/phy folder "
+                             f"only; {path} is not one")
     if is_pillow_folder(path):
         return read_pillow_folder(path)
     suffix = path.suffix.lower()
     if path.is_dir():
-        raise RecordingError(f"{path}: a folder, but not the Pillow lab tutorial layout "
-                             "(Stim.mat, stimtimes.mat, SpTimes.mat)")
+        raise RecordingError(f"{path}: a folder, but neither a Kilosort/phy output folder (spike_times.npy, "
+                             "spike_clusters.npy, params.py, cluster_group.tsv) nor the Pillow lab tutorial "
+                             "layout (Stim.mat, stimtimes.mat, SpTimes.mat)")
     if suffix == ".npz":
         if options.variables:
             raise RecordingError(f"{path}: .npz recordings use the standard array names; no remapping")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import zipfile
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def _as_columns(source: str, name: str, array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.float64)
 
 
-def _not_an_archive(source: str, path: Path) -> RecordingError:
+def not_an_archive_error(source: str, path: Path) -> RecordingError:
     """Say what a file that is not a zip archive is, without numpy's advice to unpickle it."""
     with open(path, "rb") as handle:
         start = handle.read(8)
@@ -74,11 +75,13 @@ def _member_bytes(source: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) 
     return size, math.prod(shape)
 
 
-def _check_members(source: str, archive: zipfile.ZipFile) -> None:
-    """Check every known member's header, and that reading them (with a float64 copy) fits the memory budget."""
+def check_npz_members(source: str, archive: zipfile.ZipFile, names: Iterable[str] = KNOWN_ARRAYS) -> None:
+    """Check the headers of the members ``names``, and that reading them (with a float64 copy) fits the
+    memory budget."""
+    names = set(names)
     needed = 0
     for info in archive.infolist():
-        if info.filename.endswith(".npy") and info.filename[:-4] in KNOWN_ARRAYS:
+        if info.filename.endswith(".npy") and info.filename[:-4] in names:
             size, elements = _member_bytes(source, archive, info)
             needed += size + 8 * elements  # the array as stored and its float64 copy
     check_memory(source, "reading its arrays", needed)
@@ -95,10 +98,10 @@ def read_npz(path: str | Path) -> RecordingFile:
     if not path.is_file():
         raise RecordingError(f"{source}: no such file")
     if not zipfile.is_zipfile(path):
-        raise _not_an_archive(source, path)
+        raise not_an_archive_error(source, path)
     try:
         with zipfile.ZipFile(path) as archive:
-            _check_members(source, archive)
+            check_npz_members(source, archive)
         with np.load(path, allow_pickle=False) as archive:
             names = set(archive.files)
             arrays = {}

@@ -1,7 +1,10 @@
 """Model presets: a TOML file -> a validated, frozen :class:`Preset`.
 
 A preset names the likelihood, how the design matrix is built, the prior and
-how to fit.  Every key is checked: unknown keys, wrong types and values out
+how to fit.  A latent-dynamics preset (a Poisson linear dynamical system of a
+population, :mod:`vbgui.core.lds`) gives ``latent_dim`` instead of a design
+and a prior, and a latent-path family (``structured-markov``, ``mean-field``,
+``full-rank``).  Every key is checked: unknown keys, wrong types and values out
 of range raise :class:`PresetError` naming the key.  Shipped presets live in
 ``resources/presets/NAME.toml`` and are addressed by NAME.
 """
@@ -13,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from vbgui.core.lds.names import LDS_LIKELIHOOD_NAMES, MAX_LATENT_DIM, PATH_FAMILY_NAMES
 from vbgui.core.names import DISPERSION_RANGE, ESTIMATOR_NAMES, FAMILY_NAMES, LIKELIHOOD_NAMES
 from vbgui.errors import PresetError
 
@@ -65,14 +69,22 @@ class Preset:
     fit: FitSettings = field(default_factory=FitSettings)
     name: str = ""
     description: str = ""
+    latent_dim: int | None = None
+
+    @property
+    def is_latent_dynamics(self) -> bool:
+        """True for a linear-dynamical-system preset (``latent_dim`` set), False for a GLM."""
+        return self.latent_dim is not None
 
     def to_dict(self) -> dict[str, Any]:
         """The preset as a plain dict (``noise_sd`` only for gaussian, ``dispersion`` only for
-        negative-binomial)."""
+        negative-binomial; ``latent_dim`` and no design or prior for a latent-dynamics preset)."""
         data = asdict(self)
         for key, owner in _LIKELIHOOD_KEYS.items():
             if self.likelihood != owner:
                 del data[key]
+        for key in _GLM_SECTIONS if self.is_latent_dynamics else ("latent_dim",):
+            del data[key]
         return data
 
     def with_fit(self, source: str | None = None, **changes: Any) -> "Preset":
@@ -89,7 +101,9 @@ class Preset:
         for key, owner in _LIKELIHOOD_KEYS.items():
             if self.likelihood == owner:
                 lines.append(f"{key} = {_toml_value(getattr(self, key))}")
-        for section in ("design", "prior", "fit"):
+        if self.is_latent_dynamics:
+            lines.append(f"latent_dim = {self.latent_dim}")
+        for section in ("fit",) if self.is_latent_dynamics else ("design", "prior", "fit"):
             lines.append(f"\n[{section}]")
             for key, value in asdict(getattr(self, section)).items():
                 lines.append(f"{key} = {_toml_value(value)}")
@@ -124,6 +138,8 @@ _RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
         "name": (str, _printable_name, f"one line of at most {MAX_NAME_LENGTH} characters (no line breaks "
                                        "or other control characters)"),
         "description": (str, lambda v: True, "a string"),
+        "latent_dim": (int, lambda v: 1 <= v <= MAX_LATENT_DIM, f"an integer from 1 to {MAX_LATENT_DIM} (and at most "
+                                                                "the recording's number of units)"),
     },
     "design": {
         "stimulus_lags": (int, lambda v: 0 <= v <= 10_000, "an integer from 0 to 10000"),
@@ -136,7 +152,8 @@ _RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
         "scale": (float, lambda v: 1e-6 <= v <= 1e6, "a number from 1e-6 to 1e6"),
     },
     "fit": {
-        "family": (str, lambda v: v in FAMILY_NAMES, "one of " + ", ".join(FAMILY_NAMES)),
+        "family": (str, lambda v: v in FAMILY_NAMES + PATH_FAMILY_NAMES,
+                   "one of " + ", ".join(dict.fromkeys(FAMILY_NAMES + PATH_FAMILY_NAMES))),
         "estimator": (str, lambda v: v in ESTIMATOR_NAMES, "one of " + ", ".join(ESTIMATOR_NAMES)),
         "max_iter": (int, lambda v: 1 <= v <= 10_000_000, "an integer from 1 to 10000000"),
         "seed": (int, lambda v: 0 <= v < 2 ** 63, "a non-negative integer"),
@@ -149,6 +166,9 @@ _RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
 # Top-level keys that belong to one likelihood: key -> that likelihood.
 _LIKELIHOOD_KEYS = {"noise_sd": "gaussian", "dispersion": "negative-binomial"}
 _SECTIONS = {"design": DesignSettings, "prior": PriorSettings, "fit": FitSettings}
+_GLM_SECTIONS = ("design", "prior")
+# A latent-dynamics preset's defaults where the GLM's differ.
+LATENT_FIT_DEFAULTS = {"family": "structured-markov", "max_iter": 500, "tolerance": 1e-8}
 
 
 def _checked(source: str, section: str, key: str, value: Any) -> Any:
@@ -196,7 +216,33 @@ def preset_from_dict(data: dict[str, Any], source: str = "preset") -> Preset:
     for key, owner in _LIKELIHOOD_KEYS.items():
         if key in top and top["likelihood"] != owner:
             raise PresetError(f"{source}: '{key}' applies only to likelihood = \"{owner}\"")
+    if "latent_dim" in top:
+        sections["fit"] = _latent_fit(source, top["likelihood"], data, sections)
+    elif "fit" in sections and sections["fit"].family in PATH_FAMILY_NAMES and \
+            sections["fit"].family not in FAMILY_NAMES:
+        raise PresetError(f"{source}: 'fit.family' = \"{sections['fit'].family}\" is a latent-path family; "
+                          "it needs 'latent_dim' (a latent-dynamics preset)")
     return Preset(**top, **sections)
+
+
+def _latent_fit(source: str, likelihood: str, data: dict[str, Any], sections: dict[str, Any]) -> FitSettings:
+    """Check what a latent-dynamics preset may hold; its [fit] with the LDS defaults for keys not given."""
+    if likelihood not in LDS_LIKELIHOOD_NAMES:
+        raise PresetError(f"{source}: 'likelihood' must be one of {', '.join(LDS_LIKELIHOOD_NAMES)} with "
+                          f"'latent_dim', got {likelihood!r}")
+    for section in _GLM_SECTIONS:
+        if section in sections:
+            raise PresetError(f"{source}: [{section}] applies only to GLM presets, not with 'latent_dim'")
+    given = data.get("fit", {})
+    fit = replace(sections.get("fit", FitSettings()),
+                  **{k: v for k, v in LATENT_FIT_DEFAULTS.items() if k not in given})
+    if fit.family not in PATH_FAMILY_NAMES:
+        raise PresetError(f"{source}: 'fit.family' must be one of {', '.join(PATH_FAMILY_NAMES)} with "
+                          f"'latent_dim', got {fit.family!r}")
+    if fit.estimator != "exact":
+        raise PresetError(f"{source}: 'fit.estimator' must be \"exact\" with 'latent_dim' (the LDS ELBO is "
+                          f"exact), got {fit.estimator!r}")
+    return fit
 
 
 def _raise(error: Exception) -> Any:
@@ -215,8 +261,11 @@ def preset_from_toml(text: str, source: str = "preset") -> Preset:
     return preset_from_dict(data, source)
 
 
-def shipped_preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+def shipped_preset_names(include_latent: bool = False) -> list[str]:
+    """The shipped presets' names: the GLMs, and with ``include_latent`` the latent-dynamics ones too
+    (which the window does not fit)."""
+    names = sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+    return names if include_latent else [n for n in names if not load_preset(n).is_latent_dynamics]
 
 
 def preset_path(name_or_path: str | Path) -> Path:

@@ -3,7 +3,7 @@
 One step of the exact estimator forms the curvature X' diag(c) X: about
 T x D^2 multiply-adds for T bins and D parameters, at roughly 1e10 a second
 (benchmarks/bench_engine.py: 1e6 x 20^2 in 34 ms), except where no D x D
-matrix is formed: a mean-field q from MATRIX_FREE_MIN_DIM parameters on
+matrix is formed (:func:`vbgui.core.names.fits_matrix_free`): a mean-field q from 100 parameters on
 (conjugate gradients, counted as 50 passes of T x D) and the low-rank family
 (T x D x (rank + 2) per pass, counted as 3 passes).  One step of a Monte
 Carlo estimator evaluates x_t'w for every sample: about samples x T x D
@@ -14,7 +14,7 @@ A step estimated above :data:`REFUSE_SECONDS` is refused; above
 """
 from __future__ import annotations
 
-from vbgui.core.names import ESTIMATOR_NAMES, MATRIX_FREE_MIN_DIM
+from vbgui.core.names import ESTIMATOR_NAMES, fits_matrix_free
 from vbgui.errors import FitError
 from vbgui.models.preset import Preset
 
@@ -30,7 +30,7 @@ def step_operations(preset: Preset, n_rows: int, dim: int) -> float:
         return float(preset.fit.samples) * n_rows * dim
     if preset.fit.family == "low-rank":
         return 3.0 * n_rows * dim * (min(preset.fit.rank, dim) + 2)
-    if preset.fit.family == "mean-field" and dim >= MATRIX_FREE_MIN_DIM:
+    if fits_matrix_free(preset.fit.family, dim):
         return float(CONJUGATE_GRADIENT_PASSES) * n_rows * dim
     return float(n_rows) * dim * dim
 

@@ -1,4 +1,4 @@
-"""Talk mode: five live demonstrations of what variational inference gives up.
+"""Talk mode: six live demonstrations of what variational inference gives up.
 
 One module per job: ``theme`` (Okabe-Ito colours, light and dark themes,
 presentation sizes), ``plots`` (themed pyqtgraph plots and Gaussian

@@ -48,6 +48,8 @@ def _roles(ink: str, blue: str) -> dict[str, str]:
         "reparam-10": OKABE_ITO["reddish purple"],
         "reparam-100": blue,
         "exact": ink,
+        "encoder": OKABE_ITO["orange"],
+        "refined": OKABE_ITO["bluish green"],
     }
 
 

@@ -1,4 +1,4 @@
-"""The demos window: the five demonstrations, their keys, presentation mode, exports and scene files.
+"""The demos window: the six demonstrations, their keys, presentation mode, exports and scene files.
 
 Keys (window-wide, so they work in full screen with every panel hidden):
 F5 presentation mode, Esc leaves it; arrows move the demonstration's
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMainWindow, QMess
 
 from vbgui.app.demos import DEMO_NAMES, DEMOS, DemoScene, load_scene, save_scene
 from vbgui.errors import VbguiError
+from vbgui.gui.demos.amortised import AmortisedPage
 from vbgui.gui.demos.collinear import CollinearPage
 from vbgui.gui.demos.correlated import CorrelatedGaussianPage
 from vbgui.gui.demos.frames import FRAMES_PER_SECOND, existing_frames, export_frames
@@ -26,7 +27,7 @@ from vbgui.gui.demos.two_modes import TwoModesPage
 from vbgui.gui.export import EXPORT_FILTER, export_plot
 
 PAGES: dict[str, type[DemoPage]] = {page.demo_name: page for page in (
-    CorrelatedGaussianPage, CollinearPage, HeavyTailsPage, TwoModesPage, NoisyGradientsPage)}
+    CorrelatedGaussianPage, CollinearPage, HeavyTailsPage, TwoModesPage, NoisyGradientsPage, AmortisedPage)}
 SCENE_FILTER = "vbgui demo scenes (*.json);;All files (*)"
 
 

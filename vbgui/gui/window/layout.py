@@ -2,7 +2,8 @@
 
 The fit's buttons and numbers sit on top of the sidebar, never scrolled
 away; the long preset form scrolls under them.  The plots share the rest in
-nested splitters.  The window's geometry, its docks and the splitters'
+nested splitters, the "Fit" tab of a tab widget (a short window adds the
+Diagnostics as a second tab).  The window's geometry, its docks and the splitters'
 sizes are saved at close and restored at the next start; View > Reset layout
 puts back the defaults, scaled to the screen.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QDockWidget, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMenu, QProgressBar,
-                               QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from vbgui.gui.preferences import Preferences
 from vbgui.gui.window.actions import add_action
@@ -105,9 +106,15 @@ class WindowLayout:
         plots.addWidget(bottom)
         plots.setStretchFactor(0, 2)
         plots.setStretchFactor(1, 3)
+        # the plots are the "Fit" tab; on a short window the Diagnostics join it as a tab of their own
+        # (gui/diagnostics_place.py); with one tab, no tab bar shows
+        window.plot_tabs = QTabWidget()
+        window.plot_tabs.setDocumentMode(True)
+        window.plot_tabs.setTabBarAutoHide(True)
+        window.plot_tabs.addTab(plots, "Fit")
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(sidebar)
-        main.addWidget(plots)
+        main.addWidget(window.plot_tabs)
         main.setStretchFactor(1, 1)
         self.splitters.update({"main": main, "top": top, "bottom": bottom, "plots": plots})
         for name, splitter in self.splitters.items():

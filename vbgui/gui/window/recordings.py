@@ -2,7 +2,8 @@
 
 The controller owns the window's current recording (one unit of the loaded
 file) and the loaded file itself.  A .mat or CSV/TSV file that uses other
-names than vbgui's opens the variables dialog; accepting it reads the file
+names than vbgui's opens the variables dialog, and a Kilosort/phy folder the
+dialog for its bin width and stimulus file; accepting either reads the file
 again with the user's choices.  Showing a recording resets any fit.
 """
 from __future__ import annotations
@@ -10,16 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
+from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMenu
 
 import vbgui
 from vbgui.errors import NamingError, RecordingError, VbguiError
 from vbgui.gui.file_variables import file_variables, roles_for
+from vbgui.gui.phy_folder_dialog import PhyFolderDialog
 from vbgui.gui.recent_files import RecentFiles
 from vbgui.gui.recording_panel import RecordingPanel
 from vbgui.gui.variables_dialog import VariablesDialog
 from vbgui.gui.window.actions import add_action
 from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, LoadOptions, read_recording_file
+from vbgui.io.phy import is_phy_folder
 from vbgui.io.recording import Recording, RecordingFile
 
 SAMPLE_RECORDING = Path(vbgui.__file__).parent / "resources" / "recordings" / "grasshopper-receptor-1.npz"
@@ -41,14 +44,16 @@ class RecordingsController:
         self.recent = recent
         self.recording: Recording | None = None
         self.recording_file: RecordingFile | None = None
-        self.variables_dialog: VariablesDialog | None = None
+        self.variables_dialog: QDialog | None = None  # the variables dialog, or the phy folder dialog
         self.open_action = add_action(window, "&Open recording…", self.choose_recording,
                                       QKeySequence.StandardKey.Open,
                                       "Open a recording (.npz, .mat, .csv, .tsv, .nwb) (Ctrl+O); you can also "
                                       "drop a file on the window.")
         self.open_folder_action = add_action(window, "Open recording &folder…", self.choose_recording_folder, None,
-                                             "Open a folder in the Pillow lab tutorial layout (Stim.mat, "
-                                             "stimtimes.mat, SpTimes.mat).")
+                                             "Open a Kilosort/phy output folder (its units labelled good, "
+                                             "binned at a width you choose, with a stimulus file or none), or a "
+                                             "folder in the Pillow lab tutorial layout (Stim.mat, stimtimes.mat, "
+                                             "SpTimes.mat).")
         self.recent_menu: QMenu | None = None
         panel.unit_chosen.connect(self.select_unit)
 
@@ -71,8 +76,9 @@ class RecordingsController:
             self.open_recording(path)
 
     def choose_recording_folder(self) -> None:
-        """File > Open recording folder: ask for a Pillow lab tutorial folder and open it."""
-        path = QFileDialog.getExistingDirectory(self.window, "Open a Pillow lab tutorial folder", self.start_folder())
+        """File > Open recording folder: ask for a Kilosort/phy or Pillow lab tutorial folder and open it."""
+        path = QFileDialog.getExistingDirectory(self.window, "Open a Kilosort/phy or Pillow lab tutorial folder",
+                                                self.start_folder())
         if path:
             self.open_recording(path)
 
@@ -81,17 +87,25 @@ class RecordingsController:
 
         When a .mat or CSV/TSV file uses other names than vbgui's, the
         variables dialog opens so the user can say which variable is which;
-        accepting it opens the file again with those choices.  Returns
-        whether a recording was loaded now.
+        accepting it opens the file again with those choices.  A Kilosort/phy
+        folder opened without options asks for its bin width and stimulus
+        file first (and again when the loader says they do not suffice).
+        Returns whether a recording was loaded now.
         """
         if self.window.is_fitting():
             self.window.show_error("Fit running", "Stop the running fit before opening another recording.")
+            return False
+        phy_folder = is_phy_folder(Path(path))
+        if phy_folder and options is None:
+            self.ask_for_phy_options(path, "", None, remember)
             return False
         try:
             recording_file = read_recording_file(path, options)
         except RecordingError as exc:
             names = file_variables(path) if isinstance(exc, NamingError) else []
-            if names and roles_for(path):
+            if phy_folder and isinstance(exc, NamingError):
+                self.ask_for_phy_options(path, str(exc), options, remember)
+            elif names and roles_for(path):
                 self.ask_for_variables(path, str(exc), names, options, remember)
             else:
                 self.window.show_error("Cannot open the recording", str(exc))
@@ -115,6 +129,21 @@ class RecordingsController:
         self.window.show_status(f"{Path(path).name}: choose its variables (the current recording stays loaded).",
                                 error=True)
         dialog = VariablesDialog(path, message, roles_for(path), names, previous, self.window)
+        dialog.accepted.connect(lambda: self.open_recording(path, remember, dialog.options()))
+        self.variables_dialog = dialog
+        dialog.open()
+
+    def ask_for_phy_options(self, path: str | Path, message: str, previous: LoadOptions | None,
+                            remember: bool) -> None:
+        """Open the phy folder dialog (non-blocking); accepting it opens the folder with the bin width and
+        stimulus file given."""
+        if self.variables_dialog is not None:
+            self.variables_dialog.close()
+        if message:
+            self.window.last_error = message
+        self.window.show_status(f"{Path(path).name}: choose the bin width and stimulus file (the current "
+                                "recording stays loaded).", error=bool(message))
+        dialog = PhyFolderDialog(path, message, previous, self.window)
         dialog.accepted.connect(lambda: self.open_recording(path, remember, dialog.options()))
         self.variables_dialog = dialog
         dialog.open()

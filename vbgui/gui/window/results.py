@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
 from vbgui.app.layout import layout_from_names, model_layout
+from vbgui.app.result import FitResult
 from vbgui.errors import VbguiError
 from vbgui.gui.export import EXPORT_FILTER, export_plot
 from vbgui.gui.preferences import Preferences
@@ -21,9 +22,13 @@ from vbgui.gui.window.actions import add_action
 from vbgui.gui.window.fit_control import PROGRESS_FORMAT
 from vbgui.gui.window.recordings import SAMPLE_RECORDING
 from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
+from vbgui.io.recording import Recording
+from vbgui.models.preset import Preset
 
 if TYPE_CHECKING:  # the engine (scipy, numba) loads in the background, not before the window shows
+    from vbgui.app.fit import FitSession
     from vbgui.app.reopen import ReopenedFit
+    from vbgui.app.shown_reference import ShownReference
 
 EXPORT_FILTERS = {"JSON result (*.json)": ".json", "CSV table (*.csv)": ".csv", "NumPy arrays (*.npz)": ".npz",
                   "MATLAB struct (*.mat)": ".mat"}
@@ -165,19 +170,7 @@ class ResultsController:
         window.preset_panel.add_preset(reopened.preset, f"{reopened.path.name} (preset)", str(reopened.path))
         if reopened.recording is not None:
             window.recordings.show_reopened_recording(reopened.recording)
-            layout = model_layout(reopened.preset, reopened.recording)
-        else:
-            layout = layout_from_names(result.names, reopened.preset.likelihood, result.first_row, result.recording)
-        fit.layout = layout
-        window.posterior_plot.set_model(result.names, result.truth)
-        window.posterior_plot.set_reference(reopened.reference)
-        window.parameters_panel.set_layout(layout, reopened.recording, result.truth)
-        if reopened.session is not None:
-            window.parameters_panel.attach(reopened.session)
-        fit.fit_label = f"{result.family}, {result.estimator}"
-        window.progress_bar.setFormat(PROGRESS_FORMAT)
-        window.progress_bar.setRange(0, max(1, result.iterations))
-        fit.show_result(result)
+        self.show_fit(result, reopened.preset, reopened.recording, reopened.session, reopened.reference)
         window.setWindowTitle(f"vbgui — {reopened.path.name}")
         shown = f"Reopened {reopened.path.name} (no refit)"
         if reopened.problem:
@@ -187,3 +180,26 @@ class ResultsController:
             window.show_status(f"{shown}: fit of {Path(result.recording).name} with {fit.fit_label}.")
         fit.update_controls()
         window.result_reopened.emit(result)
+
+    def show_fit(self, result: FitResult, preset: Preset, recording: Recording | None, session: FitSession | None,
+                 reference: ShownReference | None) -> None:
+        """Draw a finished fit in the panels (layout, reference, q, curves, summary) without refitting.
+
+        The caller has cleared the previous fit and shown ``recording`` (None
+        when the data are not available: the layout then comes from the fit's names).
+        """
+        window, fit = self.window, self.window.fit
+        if recording is not None:
+            layout = model_layout(preset, recording)
+        else:
+            layout = layout_from_names(result.names, preset.likelihood, result.first_row, result.recording)
+        fit.layout = layout
+        window.posterior_plot.set_model(result.names, result.truth)
+        window.posterior_plot.set_reference(reference)
+        window.parameters_panel.set_layout(layout, recording, result.truth)
+        if session is not None:
+            window.parameters_panel.attach(session)
+        fit.fit_label = f"{result.family}, {result.estimator}"
+        window.progress_bar.setFormat(PROGRESS_FORMAT)
+        window.progress_bar.setRange(0, max(1, result.iterations))
+        fit.show_result(result)

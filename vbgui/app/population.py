@@ -1,0 +1,205 @@
+"""The population view's numbers: one row per unit of a multi-unit recording, and a unit's fit rebuilt for showing.
+
+Qt-free.  A row combines what the data say (the unit's mean rate) with what
+a batch fit of :mod:`vbgui.app.batch` found (ELBO per fitted bin,
+convergence, the gap to the exact log evidence where that is known).  A
+value nobody computed is None, never a guess: the window shows it as
+"not computed".
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+from vbgui.app.result import FitResult
+from vbgui.core.cancel import CancelToken
+from vbgui.io.limits import check_memory
+from vbgui.io.recording import Recording, RecordingFile
+from vbgui.models.design import design_width
+from vbgui.models.preset import Preset, preset_from_dict
+from vbgui.models.step_cost import check_step_cost
+
+if TYPE_CHECKING:  # the engine (scipy, numba) is imported where units are fitted or rebuilt, off the GUI thread
+    from vbgui.app.batch import UnitOutcome
+    from vbgui.app.fit import FitSession
+    from vbgui.app.shown_reference import ShownReference
+
+NOT_FITTED = "not fitted"
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One unit as the population table shows it.
+
+    ``mean_response_per_bin`` is the unit's mean count (or response) per bin
+    of ``bin_width`` seconds (NaN when its data are unusable).  The fit's numbers are None until the
+    unit is fitted, and stay None when it failed (``error`` then says why)
+    or when nothing computes them: ``gap`` is log p(D) - ELBO = KL(q ||
+    posterior), known only where the log evidence is exact (the
+    linear-Gaussian model); ``history_evidence`` (the log Bayes factor for
+    spike history) is not computed by a batch fit.
+    """
+
+    index: int
+    unit: str
+    mean_response_per_bin: float
+    bin_width: float
+    status: str = NOT_FITTED
+    elbo_per_bin: float | None = None
+    converged: bool | None = None
+    iterations: int | None = None
+    gap: float | None = None
+    history_evidence: float | None = None
+    error: str = ""
+
+    @property
+    def rate_per_second(self) -> float:
+        """The mean response per second: the firing rate in Hz for spike counts."""
+        return self.mean_response_per_bin / self.bin_width
+
+
+def unfitted_rows(recording: RecordingFile) -> list[UnitRow]:
+    """One row per unit of ``recording``, in file order, before any fit (NaN mean for unusable data)."""
+    means = np.mean(recording.responses, axis=0)  # one pass over the (T, U) array, row by row
+    rows = []
+    for index, name in enumerate(recording.unit_names):
+        problem = recording.unit_problems.get(index, "")
+        rows.append(UnitRow(index, name, math.nan if problem else float(means[index]), recording.dt, error=problem))
+    return rows
+
+
+def fitted_row(row: UnitRow, outcome: UnitOutcome) -> UnitRow:
+    """``row`` (of :func:`unfitted_rows`) with the numbers of its unit's batch ``outcome``."""
+    return unit_row(row.index, row.unit, row.mean_response_per_bin, row.bin_width, outcome)
+
+
+def unit_row(index: int, unit: str, mean_response_per_bin: float, bin_width: float,
+             outcome: UnitOutcome | None) -> UnitRow:
+    """The table row of unit ``index``: its data's mean, and ``outcome``'s numbers when it was fitted."""
+    if outcome is None:
+        return UnitRow(index, unit, mean_response_per_bin, bin_width)
+    if outcome.result is None:
+        return UnitRow(index, unit, mean_response_per_bin, bin_width, "failed", error=outcome.error)
+    result = outcome.result
+    fitted_bins = max(1, int(result["bins"]["total"]) - int(result["bins"]["first_row"]))
+    log_evidence = result.get("log_evidence")
+    gap = None if log_evidence is None or not math.isfinite(log_evidence) else log_evidence - result["elbo"]
+    converged = bool(result["converged"])
+    return UnitRow(index, unit, mean_response_per_bin, bin_width, "converged" if converged else "not converged",
+                   elbo_per_bin=result["elbo"] / fitted_bins, converged=converged,
+                   iterations=int(result["iterations"]), gap=gap)
+
+
+class OutcomeCollector:
+    """The outcomes of a running batch, appended by the thread that drives it and taken by the one that shows them.
+
+    :meth:`take_new` returns each outcome once, in the order they finished,
+    so a window that looks now and then (throttled) misses none.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._outcomes: list[UnitOutcome] = []
+        self._taken = 0
+
+    def add(self, outcome: UnitOutcome) -> int:
+        """Keep ``outcome``; returns how many outcomes there are now."""
+        with self._lock:
+            self._outcomes.append(outcome)
+            return len(self._outcomes)
+
+    def take_new(self) -> list[UnitOutcome]:
+        """The outcomes added since the last call."""
+        with self._lock:
+            new = self._outcomes[self._taken:]
+            self._taken = len(self._outcomes)
+            return new
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._outcomes)
+
+
+def batch_workers(recording: RecordingFile) -> int:
+    """Threads :func:`fit_population` uses: one per CPU, no more than the units."""
+    return max(1, min(os.cpu_count() or 1, recording.n_units))
+
+
+def check_population_fit(recording: RecordingFile, preset: Preset, source: str) -> str | None:
+    """Refuse, before anything starts, a batch whose steps take minutes or whose designs (one per thread) would
+    not fit in memory (raises FitError or MemoryLimitError naming ``source``); return a sentence when each
+    step takes several seconds, else None.  As ``vbgui batch`` checks it."""
+    usable = [index for index in range(recording.n_units) if index not in recording.unit_problems]
+    if not usable:
+        return None
+    unit = recording.unit(usable[0])
+    width = design_width(unit, preset.design)
+    slow = check_step_cost(preset, unit.n_bins, width, source)
+    workers = batch_workers(recording)
+    check_memory(source, f"{workers} design matrices at once ({unit.n_bins} bins x {width} columns each)",
+                 float(workers) * unit.n_bins * width * 8)
+    return slow
+
+
+def fit_population(recording: RecordingFile, preset: Preset, indices: Sequence[int], collector: OutcomeCollector,
+                   cancel: CancelToken, report: Callable[[int], None], workers: int | None = None) -> int:
+    """Fit ``preset`` to the units ``indices`` with :func:`vbgui.app.batch.run_batch` on ``workers`` threads
+    (default :func:`batch_workers`).
+
+    Each outcome goes to ``collector`` as its unit finishes, then ``report``
+    is called with the number finished.  Returns that number; raises
+    FitCancelled when ``cancel`` stopped the batch before every unit finished
+    (the finished outcomes stay in ``collector``).  Runs in a worker thread:
+    it compiles the engine first.
+    """
+    from vbgui.app.batch import run_batch
+    from vbgui.app.fit import warm_up_engine
+
+    warm_up_engine()
+    workers = workers or batch_workers(recording)
+    for outcome in run_batch(recording, preset, indices, executor="threads", workers=workers, cancel=cancel):
+        report(collector.add(outcome))
+    if len(collector) < len(indices):  # run_batch sets the token itself once it is done: count instead
+        cancel.raise_if_cancelled()
+    return len(collector)
+
+
+@dataclass(frozen=True, eq=False)
+class UnitFit:
+    """A batch-fitted unit made ready to show: its result, preset, data, session and exact reference (or None)."""
+
+    index: int
+    result: FitResult
+    preset: Preset
+    recording: Recording
+    session: FitSession
+    reference: ShownReference | None
+
+
+def rebuild_unit_fit(recording: RecordingFile, index: int, result_data: dict[str, Any],
+                     cancel: CancelToken | None = None) -> UnitFit:
+    """Rebuild unit ``index``'s batch fit (``result_data``, :meth:`FitResult.to_dict`) for the window's panels.
+
+    Nothing is refitted: the session (for the predicted rate) is built on the
+    unit's data with the fit's preset and first bin, and the exact posterior
+    (closed form or grid) is computed where the model allows one, as for a
+    reopened result.  Call it off the GUI thread; ``cancel`` stops a grid.
+    """
+    from vbgui.app.fit import FitSession
+    from vbgui.app.shown_reference import ShownReference, reference_posterior
+
+    name = recording.unit_names[index]
+    result = FitResult.from_dict(result_data, source=f"the fit of unit {name}")
+    preset = preset_from_dict(result.preset, source=f"the preset of unit {name}'s fit")
+    unit = recording.unit(index)
+    session = FitSession(preset, unit, cancel, first_row=result.first_row)
+    if result.exact_posterior_mean is not None and result.exact_posterior_cov is not None:
+        reference = ShownReference("conjugate", mean=result.exact_posterior_mean, cov=result.exact_posterior_cov)
+    else:
+        reference = reference_posterior(session)
+    return UnitFit(index, result, preset, unit, session, reference)

@@ -1,0 +1,77 @@
+"""The E-step: Newton on the means and the fixed point on the covariance, line-searched jointly.
+
+At q = (m, J) of one trial, with g = dELBO/dm = prior gradient + sum_n dE/dmu c_n
+and H = J0 + blockdiag(W_t) (block tridiagonal, W_t = -2 sum_n dE/dv c_n c_n'),
+the candidate is
+
+    m(alpha) = m + alpha H^{-1} g,   J(alpha) = J + alpha (target(H) - J),
+
+(target: the family's member nearest H, :mod:`vbgui.core.lds.families`).  Both
+are ascent directions, so halving alpha from 1 finds a candidate whose ELBO
+is not below the current one; only such a candidate is taken, so the ELBO
+never decreases.  For poisson the step in m is the exact Newton step (the
+ELBO is concave in (m, S)); for gaussian observations H does not depend on q
+and one full step lands on the exact posterior.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vbgui.core.lds.elbo import LdsElboTerms, TrialPosterior, trial_terms
+from vbgui.core.lds.families import NotPositiveDefinite, newton_direction
+from vbgui.core.lds.model import LdsParams, prior_gradient, prior_precision_blocks
+from vbgui.core.lds.observations import Observations, observation_terms
+
+MAX_HALVINGS = 30
+
+
+def initial_posterior(family: Any, params: LdsParams, n_steps: int) -> TrialPosterior:
+    """q at the prior's precision (restricted to the family) with zero means."""
+    diag, lower = prior_precision_blocks(params, n_steps)
+    state = family.target(diag, lower)
+    return TrialPosterior(np.zeros((n_steps, params.latent_dim)), state, family.moments(state))
+
+
+def estep_trial(family: Any, params: LdsParams, observations: Observations, q: TrialPosterior,
+                terms: LdsElboTerms, max_steps: int, tolerance: float) -> tuple[TrialPosterior, LdsElboTerms]:
+    """Up to ``max_steps`` line-searched steps on one trial's q; stops early when a step gains less than
+    ``tolerance`` times |ELBO|.  Returns the new q and its terms (never a lower ELBO than ``terms``)."""
+    prior_diag, prior_lower = prior_precision_blocks(params, q.mean.shape[0])
+    for _ in range(max_steps):
+        _, slope, curvature = observation_terms(observations, params.C, params.d, q.mean, q.moments.marginal)
+        gradient = prior_gradient(params, q.mean) + slope
+        hessian_diag = prior_diag + curvature
+        try:
+            direction = newton_direction(hessian_diag, prior_lower, gradient)
+        except NotPositiveDefinite:
+            break
+        target = family.target(hessian_diag, prior_lower)
+        candidate = _line_search(family, params, observations, q, terms, direction, target)
+        if candidate is None:
+            break
+        gain = candidate[1].elbo - terms.elbo
+        q, terms = candidate
+        if gain <= tolerance * abs(terms.elbo):
+            break
+    return q, terms
+
+
+def _line_search(family: Any, params: LdsParams, observations: Observations, q: TrialPosterior,
+                 terms: LdsElboTerms, direction: np.ndarray, target: Any
+                 ) -> tuple[TrialPosterior, LdsElboTerms] | None:
+    alpha = 1.0
+    for _ in range(MAX_HALVINGS):
+        state = family.blend(q.state, target, alpha)
+        try:
+            moments = family.moments(state)
+        except NotPositiveDefinite:
+            alpha *= 0.5
+            continue
+        mean = q.mean + alpha * direction
+        new_terms = trial_terms(params, observations, mean, moments)
+        if np.isfinite(new_terms.elbo) and new_terms.elbo >= terms.elbo:
+            return TrialPosterior(mean, state, moments), new_terms
+        alpha *= 0.5
+    return None

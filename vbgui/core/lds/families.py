@@ -1,0 +1,144 @@
+"""Gaussian families over a latent path x_0 .. x_{T-1} in R^K, each parameterised by its precision.
+
+Every family gives the moments the ELBO needs (marginal covariances S_t,
+cross covariances P_t = Cov(x_t, x_{t+1}), log det Cov) and the member
+nearest the covariance fixed point S^{-1} = H, where H = J0 + blockdiag(W_t)
+is the Hessian of the ELBO's negative in the means (block tridiagonal):
+
+    structured-markov  precision block tridiagonal (a Gauss-Markov q); target H itself.  O(T K^3).
+    mean-field         independent x_t (block-diagonal precision, P_t = 0); target the diagonal blocks of H.
+    full-rank          any dense (T K) x (T K) precision; target H.  O((T K)^3): small problems, a check.
+
+For the structured and full-rank families the target is the optimum of the
+covariance given the means; with a Gaussian-Markov prior the full-rank
+optimum is therefore structured.  Moving the precision from J to
+J + alpha (target - J), alpha in (0, 1], is an ascent direction of the ELBO:
+its derivative at alpha = 0 is tr(Delta S Delta S) / 2 >= 0 with
+Delta = target - J (the E-step's line search relies on it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from vbgui.core.lds.blocktri import (block_cholesky, block_logdet, block_selected_inverse, block_solve,
+                                     dense_from_blocks)
+from vbgui.core.lds.names import PATH_FAMILY_NAMES
+FULL_RANK_MAX_DIM = 2000  # (T K) above this is refused: a dense (T K)^2 precision would not fit
+
+
+class NotPositiveDefinite(ArithmeticError):
+    """A precision that is not positive definite (an E-step candidate to reject)."""
+
+
+@dataclass(frozen=True, eq=False)
+class PathMoments:
+    """What the ELBO needs from q's covariance: S_t (T, K, K), P_t (T - 1, K, K), log det Cov."""
+
+    marginal: np.ndarray
+    cross: np.ndarray
+    logdet_cov: float
+
+
+class StructuredMarkov:
+    """Block-tridiagonal precision: state (diag (T, K, K), lower (T - 1, K, K))."""
+
+    name = "structured-markov"
+
+    def target(self, hessian_diag: np.ndarray, hessian_lower: np.ndarray) -> Any:
+        return hessian_diag.copy(), hessian_lower.copy()
+
+    def blend(self, state: Any, target: Any, alpha: float) -> Any:
+        return tuple(old + alpha * (new - old) for old, new in zip(state, target))
+
+    def moments(self, state: Any) -> PathMoments:
+        factor_diag, factor_lower, ok = block_cholesky(*state)
+        if not ok:
+            raise NotPositiveDefinite()
+        marginal, cross = block_selected_inverse(factor_diag, factor_lower)
+        return PathMoments(marginal, cross, -block_logdet(factor_diag))
+
+    def dense_precision(self, state: Any) -> np.ndarray:
+        return dense_from_blocks(*state)
+
+
+class MeanFieldOverTime:
+    """Independent x_t: state the precision blocks (T, K, K)."""
+
+    name = "mean-field"
+
+    def target(self, hessian_diag: np.ndarray, hessian_lower: np.ndarray) -> Any:
+        return hessian_diag.copy()
+
+    def blend(self, state: Any, target: Any, alpha: float) -> Any:
+        return state + alpha * (target - state)
+
+    def moments(self, state: Any) -> PathMoments:
+        try:
+            factor = np.linalg.cholesky(state)
+        except np.linalg.LinAlgError:
+            raise NotPositiveDefinite() from None
+        marginal = np.linalg.inv(state)
+        marginal = 0.5 * (marginal + marginal.transpose(0, 2, 1))
+        logdet = 2.0 * float(np.sum(np.log(np.diagonal(factor, axis1=1, axis2=2))))
+        size = state.shape[1]
+        return PathMoments(marginal, np.zeros((state.shape[0] - 1, size, size)), -logdet)
+
+    def dense_precision(self, state: Any) -> np.ndarray:
+        return dense_from_blocks(state, np.zeros((state.shape[0] - 1,) + state.shape[1:]))
+
+
+class FullRank:
+    """Any Gaussian over the path: state a dense (T K) x (T K) precision."""
+
+    name = "full-rank"
+
+    def __init__(self, latent_dim: int) -> None:
+        self.latent_dim = latent_dim
+
+    def target(self, hessian_diag: np.ndarray, hessian_lower: np.ndarray) -> Any:
+        return dense_from_blocks(hessian_diag, hessian_lower)
+
+    def blend(self, state: Any, target: Any, alpha: float) -> Any:
+        return state + alpha * (target - state)
+
+    def moments(self, state: Any) -> PathMoments:
+        try:
+            factor = np.linalg.cholesky(state)
+        except np.linalg.LinAlgError:
+            raise NotPositiveDefinite() from None
+        identity = np.eye(state.shape[0])
+        cov = np.linalg.solve(factor.T, np.linalg.solve(factor, identity))
+        dim = state.shape[0]
+        size = self.latent_dim
+        n_steps = dim // size
+        blocks = cov.reshape(n_steps, size, n_steps, size)
+        marginal = np.stack([blocks[t, :, t, :] for t in range(n_steps)])
+        marginal = 0.5 * (marginal + marginal.transpose(0, 2, 1))
+        cross = np.stack([blocks[t, :, t + 1, :] for t in range(n_steps - 1)]) if n_steps > 1 else \
+            np.zeros((0, size, size))
+        return PathMoments(marginal, cross, -2.0 * float(np.sum(np.log(np.diag(factor)))))
+
+    def dense_precision(self, state: Any) -> np.ndarray:
+        return state
+
+
+def make_path_family(name: str, latent_dim: int) -> StructuredMarkov | MeanFieldOverTime | FullRank:
+    """The family called ``name`` (one of PATH_FAMILY_NAMES)."""
+    if name == "structured-markov":
+        return StructuredMarkov()
+    if name == "mean-field":
+        return MeanFieldOverTime()
+    if name == "full-rank":
+        return FullRank(latent_dim)
+    raise ValueError(f"unknown latent-path family {name!r}; choose one of {', '.join(PATH_FAMILY_NAMES)}")
+
+
+def newton_direction(hessian_diag: np.ndarray, hessian_lower: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """H^{-1} g for the block-tridiagonal H (the Newton step of the means), (T, K)."""
+    factor_diag, factor_lower, ok = block_cholesky(hessian_diag, hessian_lower)
+    if not ok:
+        raise NotPositiveDefinite()
+    return block_solve(factor_diag, factor_lower, np.ascontiguousarray(gradient))

@@ -1,0 +1,41 @@
+"""Draws from an LDS and a data-driven starting point for its parameters."""
+from __future__ import annotations
+
+import numpy as np
+
+from vbgui.core.likelihoods import Likelihood
+from vbgui.core.lds.model import LdsParams
+
+
+def sample_path(params: LdsParams, n_steps: int, rng: np.random.Generator) -> np.ndarray:
+    """x (T, K) from x_0 ~ N(mu0, Sigma0), x_{t+1} = A x_t + b + N(0, Q)."""
+    size = params.latent_dim
+    noise = rng.standard_normal((n_steps, size)) @ np.linalg.cholesky(params.Q).T
+    path = np.empty((n_steps, size))
+    path[0] = params.mu0 + np.linalg.cholesky(params.Sigma0) @ rng.standard_normal(size)
+    for t in range(1, n_steps):  # the recursion is sequential; K is small
+        path[t] = params.A @ path[t - 1] + params.b + noise[t]
+    return path
+
+
+def sample_observations(params: LdsParams, path: np.ndarray, likelihood: Likelihood,
+                        rng: np.random.Generator) -> np.ndarray:
+    """y (T, N) with y_nt ~ p(y | c_n' x_t + d_n)."""
+    return likelihood.draw(rng, path @ params.C.T + params.d)
+
+
+def initial_params(y: np.ndarray, likelihood: Likelihood, latent_dim: int) -> LdsParams:
+    """A starting point: d at the link of each unit's mean, C from the top principal axes of the
+    z-scored responses (scaled by 1/2), A = 0.9 I, Q = 0.19 I (stationary variance 1), x_0 ~ N(0, I)."""
+    n_units = y.shape[1]
+    unit_mean = y.mean(axis=0)
+    unit_sd = np.maximum(y.std(axis=0), 1e-9)
+    corr = np.corrcoef(((y - unit_mean) / unit_sd).T) if n_units > 1 else np.ones((1, 1))
+    values, vectors = np.linalg.eigh(np.nan_to_num(corr))
+    axes = vectors[:, ::-1][:, :latent_dim]
+    loading = np.zeros((n_units, latent_dim))
+    loading[:, :axes.shape[1]] = 0.5 * axes
+    offset = np.array([likelihood.linear_predictor_of_mean(float(m)) for m in unit_mean])
+    eye = np.eye(latent_dim)
+    return LdsParams(A=0.9 * eye, b=np.zeros(latent_dim), Q=0.19 * eye, mu0=np.zeros(latent_dim), Sigma0=eye.copy(),
+                     C=loading, d=offset)
