@@ -276,6 +276,8 @@ def test_a_coupled_batch_resumes_and_a_bad_unit_fails_alone(tmp_path, small_popu
     (["--units", "3", "--coupling-lags", "2", "--coupling-fraction", "nan"], "--coupling-fraction must lie in [0, 1]"),
     (["--units", "3", "--coupling-lags", "2", "--coupling-strength", "0"], "--coupling-strength must be above 0"),
     (["--units", "3", "--coupling-fraction", "0.2"], "--coupling-fraction applies to a coupled population"),
+    (["--units", "3", "--coupling-lags", "2", "--latent-dim", "2"],
+     "--coupling-lags and --latent-dim simulate different models"),
     (["--units", "1000", "--coupling-lags", "10000", "--bins", "2000"],
      "--coupling-lags: the coupling weights of 1000 units over 10000 lags and 2000 bins would need"),
     (["--units", "10", "--bins", "5000", "--coupling-lags", "5", "--coupling-fraction", "1",
