@@ -23,7 +23,8 @@ def test_build_py_puts_resources_and_the_user_guide_in_the_package(tmp_path):
     assert completed.returncode == 0, completed.stderr[-2000:]
     package = built / "vbgui"
     for path in ("resources/presets/poisson-glm.toml", "resources/recordings/grasshopper-receptor-1.npz",
-                 "resources/recordings/synthetic-poisson.npz", "docs/user-guide.md", "docs/images/guide-1-window.png"):
+                 "resources/recordings/synthetic-poisson.npz", "resources/recordings/coupled-population.npz",
+                 "docs/user-guide.md", "docs/images/guide-1-window.png"):
         assert (package / path).is_file() and not (package / path).is_symlink(), path
     listing = subprocess.run([sys.executable, "-m", "vbgui", "recordings"], cwd=tmp_path, capture_output=True,
                              text=True, timeout=60, env={"PYTHONPATH": str(built), "PATH": "/usr/bin:/bin"})

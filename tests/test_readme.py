@@ -64,7 +64,8 @@ def test_the_command_line_examples_run_verbatim_in_order(tmp_path):
     for written in ("result.json", "result.csv", "rec.npz", "my-model.toml", "r.json", "table.csv", "population.npz",
                     "fits/unit0.json", "fits/unit7.json", "fits/summary.csv", "session/spike_times.npy",
                     "session/stimulus.npz", "session-fits/cluster3.json", "cluster2-history.json",
-                    "population.nwb", "nwb-fits/unit3.json"):
+                    "population.nwb", "nwb-fits/unit3.json", "coupled-fits/summary.csv", "coupled-fits/unit19.json",
+                    "unit4.json", "coupled6.npz"):
         assert (tmp_path / written).is_file(), written
     # "Bring a population": the same spikes as a phy folder and as NWB give the ELBO of population.npz's unit 0
     elbos = [json.loads((tmp_path / name).read_text())["elbo"]

@@ -173,7 +173,7 @@ def resumable(result_path: Path, recording: RecordingFile, index: int, preset: P
     """True when ``result_path`` holds a result of this unit's data (same checksum) under this preset."""
     try:
         existing = read_json(result_path)
-        checksum = recording_checksum(recording.unit(index))
+        checksum = recording_checksum(recording.unit(index), preset.design)
     except (ResultFileError, VbguiError):
         return False
     return (existing.get("recording_checksum") == checksum

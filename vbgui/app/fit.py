@@ -30,9 +30,9 @@ from vbgui.core.optimize import IterationReport, Outcome, optimizer_for
 from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.errors import FitError, RecordingError
 from vbgui.io.recording import Recording
-from vbgui.models.design import Design, build_design, stimulus_standardisation
+from vbgui.models.design import Design, build_design, coupling_partners, stimulus_standardisation
 from vbgui.models.fit_memory import check_fit_memory
-from vbgui.models.preset import Preset
+from vbgui.models.preset import DesignSettings, Preset
 
 @dataclass(frozen=True, eq=False)
 class FitProgress:
@@ -45,12 +45,23 @@ class FitProgress:
     elapsed: float
 
 
-def recording_checksum(recording: Recording) -> str:
-    """sha256 of the data fitted: dt, the response and the regressors as float64, in that order."""
+def recording_checksum(recording: Recording, design: DesignSettings | None = None) -> str:
+    """sha256 of the data fitted: dt, the response and the regressors as float64, in that order.
+
+    With ``design`` (the preset's design settings) of a coupled model
+    (``coupling_lags`` > 0), the coupled units' counts are regressors too and
+    follow, each after its name; otherwise (and for ``design`` None) only
+    the unit's own data count.
+    """
     digest = hashlib.sha256(np.float64(recording.dt).tobytes())
     for array in (recording.response, recording.stimulus, recording.design):
         if array is not None:
             digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    if design is not None and design.coupling_lags > 0 and recording.population is not None:
+        population = recording.population
+        for partner in coupling_partners(recording, design):
+            digest.update(population.names[partner].encode("utf-8") + b"\0")
+            digest.update(np.ascontiguousarray(population.responses[:, partner], dtype=np.float64).tobytes())
     return "sha256:" + digest.hexdigest()
 
 
@@ -221,7 +232,7 @@ class FitSession:
             seconds=seconds, n_bins=self.recording.n_bins, first_row=self.design.first_row,
             log_evidence=log_evidence, exact_posterior_mean=exact_mean, exact_posterior_cov=exact_cov,
             truth={k: v for k, v in self.recording.truth.items() if k in self.names},
-            unit=self.recording.unit, recording_checksum=recording_checksum(self.recording),
+            unit=self.recording.unit, recording_checksum=recording_checksum(self.recording, self.preset.design),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             dt=float(self.recording.dt), stimulus_scaling=self._stimulus_scaling(),
         )

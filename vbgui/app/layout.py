@@ -36,7 +36,8 @@ def _head(recording: Recording, n_bins: int) -> Recording:
     return Recording(recording.response[:n_bins], recording.dt, recording.source,
                      stimulus=None if recording.stimulus is None else recording.stimulus[:n_bins],
                      design=None if recording.design is None else recording.design[:n_bins],
-                     response_name=recording.response_name)
+                     response_name=recording.response_name,
+                     population=None if recording.population is None else recording.population.head(n_bins))
 
 
 def model_layout(preset: Preset, recording: Recording) -> ModelLayout | None:

@@ -58,7 +58,7 @@ def reopen_result(path: str | Path, data: dict[str, Any] | None = None) -> Reope
     except VbguiError as exc:
         return ReopenedFit(path, result, preset, None, None, _exact_reference(result),
                            f"the recording cannot be read again ({exc})")
-    if result.recording_checksum and recording_checksum(recording) != result.recording_checksum:
+    if result.recording_checksum and recording_checksum(recording, preset.design) != result.recording_checksum:
         return ReopenedFit(path, result, preset, None, None, _exact_reference(result),
                            f"the recording {result.recording} has changed since the fit")
     try:

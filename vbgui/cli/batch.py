@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.io.result_json import read_json, write_json
     from vbgui.io.safe_write import check_target, write_file
     from vbgui.models.design import design_width
-    from vbgui.models.fit_memory import fit_bytes
+    from vbgui.models.fit_memory import check_fit_memory, fit_bytes
     from vbgui.models.preset import load_preset, preset_path
     from vbgui.models.step_cost import check_step_cost
 
@@ -176,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
     workers = 1 if remote else min(args.workers or (os.cpu_count() or 1), max(1, len(to_fit)))
     if usable:
         unit = recording.unit(usable[0])
+        check_fit_memory(unit, preset)  # one unit's fit first: its message names the lags that make it too large
         width = design_width(unit, preset.design)
         slow = check_step_cost(preset, unit.n_bins, width, str(args.recording))
         if slow and not args.quiet:

@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.io.loaders import LoadOptions, load_recording
     from vbgui.io.result_json import write_json
     from vbgui.io.safe_write import check_target
+    from vbgui.models.design import design_width, earliest_row
+    from vbgui.models.fit_memory import check_fit_memory
     from vbgui.models.preset import load_preset, preset_path
     from vbgui.models.step_cost import check_step_cost
 
@@ -73,8 +75,12 @@ def run(args: argparse.Namespace) -> int:
         return run_lds(args, preset, options, out, inputs)
     recording = run_interruptibly(lambda: load_recording(args.recording, args.unit, options))
     cancel = CancelToken()
+    # a design beyond memory, then settings whose one step takes minutes (many coupled units x lags, say), are
+    # refused before the design is built
+    check_fit_memory(recording, preset)
+    n_rows = max(recording.n_bins - earliest_row(recording, preset.design), 0)
+    slow = check_step_cost(preset, n_rows, design_width(recording, preset.design), str(args.recording))
     session = run_interruptibly(lambda: FitSession(preset, recording, cancel))
-    slow = check_step_cost(preset, session.design.n_rows, session.design.dim, str(args.recording))
     run_interruptibly(warm_up_engine)
     report = iteration_printer(args.quiet)
 

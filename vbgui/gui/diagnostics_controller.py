@@ -160,6 +160,7 @@ class DiagnosticsController(QObject):
     def _cannot_diagnose(self, result: FitResult | None) -> str:
         """Why the last fit cannot be diagnosed now, or '' when it can."""
         from vbgui.app.fit import recording_checksum
+        from vbgui.models.preset import preset_from_dict
 
         if result is None:
             return "No fit to diagnose: run one first."
@@ -167,7 +168,8 @@ class DiagnosticsController(QObject):
             return "The fit diverged: nothing to diagnose."
         recording = self.window.recording
         if recording is None or (result.recording_checksum
-                                 and recording_checksum(recording) != result.recording_checksum):
+                                 and recording_checksum(recording, preset_from_dict(result.preset).design)
+                                 != result.recording_checksum):
             return "The fit's recording is not loaded: open it to diagnose the fit."
         return ""
 

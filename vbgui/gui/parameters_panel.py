@@ -17,7 +17,9 @@ from vbgui.io.recording import Recording
 if TYPE_CHECKING:
     from vbgui.app.fit import FitSession
 
-GROUP_TITLES = {"stim": "Stimulus filter", "hist": "Spike-history filter", "x": "Design weights"}
+GROUP_TITLES = {"stim": "Stimulus filter", "hist": "Spike-history filter", "x": "Design weights",
+                "couple": "Couplings (each other unit's lags in turn)"}
+UNLAGGED_GROUPS = ("x", "couple")  # drawn against their column, not a lag
 RATE_VIEW_SECONDS = 5.0
 MAX_RATE_ROWS = 4_000  # points of the predicted rate drawn: a few per pixel
 SMOOTHING_BINS = 5  # Gaussian sd of the smoothing of the observed response, in bins
@@ -149,7 +151,7 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
             plot = self.addPlot(row=1, col=column)
             plot.setMinimumHeight(MIN_PLOT_HEIGHT + TIME_AXIS_HEIGHT)
             offset = 1 if group == "hist" else 0  # hist[j] is the response j + 1 bins back
-            is_lagged = group != "x"
+            is_lagged = group not in UNLAGGED_GROUPS
             lag_unit = "ms" if layout.dt is not None else "bins"
             positions = (np.arange(len(indices)) + offset) * (layout.dt * 1000.0 if layout.dt is not None else 1.0) \
                 if is_lagged else np.arange(len(indices), dtype=float)

@@ -179,7 +179,9 @@ class PresetPanel(QWidget):
         base = self._base
         data: dict = {"name": base.name if base else "", "description": base.description if base else "",
                       "likelihood": self.likelihood.currentText(),
-                      "design": {"bias": self.bias.isChecked(), "standardize": self.standardize.isChecked()},
+                      "design": {"bias": self.bias.isChecked(), "standardize": self.standardize.isChecked(),
+                                 # no field of its own yet: kept from the preset loaded
+                                 "coupling_lags": base.design.coupling_lags if base else 0},
                       "prior": {}, "fit": {"family": self.family.currentText(),
                                            "estimator": self.estimator.currentText(),
                                            "tolerance": base.fit.tolerance if base else 1e-10}}

@@ -4,7 +4,9 @@ Arrays: ``counts`` (T,) integers or ``response`` (T,) floats, or (T, U) for
 U units with optional ``unit_names`` (strings); ``stimulus`` (T,) or (T, K);
 ``dt`` (seconds per bin, a scalar); optionally ``design`` (T, D); optionally
 ``truth_names`` (strings) and ``truth_weights`` (floats), the ground truth of
-a synthetic recording.
+a synthetic recording, with optionally ``truth_units`` (strings, one per
+entry): the unit an entry belongs to, or "" for an entry shared by every unit
+(a simulated population, whose units have their own weights).
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from vbgui.io.limits import check_memory
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.io.safe_write import write_file
 
-KNOWN_ARRAYS = ("counts", "response", "unit_names", "stimulus", "dt", "design", "truth_names", "truth_weights")
+KNOWN_ARRAYS = ("counts", "response", "unit_names", "stimulus", "dt", "design", "truth_names", "truth_weights",
+                "truth_units")
 
 
 def _numeric(source: str, name: str, array: np.ndarray) -> np.ndarray:
@@ -137,7 +140,8 @@ def read_npz(path: str | Path) -> RecordingFile:
     dt_array = _numeric(source, "dt", arrays["dt"])
     if dt_array.size != 1:
         raise RecordingError(f"{source}: 'dt' must be a single number, got shape {dt_array.shape}")
-    truth = {}
+    truth: dict[str, float] = {}
+    unit_truth: dict[str, dict[str, float]] = {}
     if ("truth_names" in arrays) != ("truth_weights" in arrays):
         raise RecordingError(f"{source}: 'truth_names' and 'truth_weights' must come together")
     if "truth_names" in arrays:
@@ -145,7 +149,13 @@ def read_npz(path: str | Path) -> RecordingFile:
         if names_array.dtype.kind != "U" or names_array.shape != weights.shape or names_array.ndim != 1:
             raise RecordingError(f"{source}: 'truth_names' (strings) and 'truth_weights' must be vectors "
                                  "of the same length")
-        truth = {str(n): float(w) for n, w in zip(names_array, weights)}
+        owners = arrays.get("truth_units", np.full(names_array.shape, "", dtype=str))
+        if owners.dtype.kind != "U" or owners.shape != names_array.shape:
+            raise RecordingError(f"{source}: 'truth_units' must be strings, one per entry of 'truth_names'")
+        for owner, name, weight in zip(owners, names_array, weights):
+            (unit_truth.setdefault(str(owner), {}) if owner else truth)[str(name)] = float(weight)
+    elif "truth_units" in arrays:
+        raise RecordingError(f"{source}: 'truth_units' needs 'truth_names' and 'truth_weights'")
     return RecordingFile(
         responses=response,
         unit_names=unit_names,
@@ -155,6 +165,7 @@ def read_npz(path: str | Path) -> RecordingFile:
         design=_as_columns(source, "design", arrays["design"]) if "design" in arrays else None,
         truth=truth,
         response_name=response_name,
+        unit_truth=unit_truth,
     )
 
 
@@ -180,4 +191,10 @@ def save_units_npz(recording: RecordingFile, path: str | Path, *, force: bool = 
     for name in ("stimulus", "design"):
         if getattr(recording, name) is not None:
             arrays[name] = getattr(recording, name)
+    entries = [("", name, weight) for name, weight in recording.truth.items()]
+    entries += [(unit, name, weight) for unit, truth in recording.unit_truth.items() for name, weight in truth.items()]
+    if entries:
+        arrays["truth_units"] = np.array([owner for owner, _, _ in entries], dtype=str)
+        arrays["truth_names"] = np.array([name for _, name, _ in entries], dtype=str)
+        arrays["truth_weights"] = np.array([weight for _, _, weight in entries], dtype=float)
     write_file(Path(path), lambda handle: np.savez_compressed(handle, **arrays), force=force)

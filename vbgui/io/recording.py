@@ -10,13 +10,45 @@ from vbgui.io.limits import VALUE_RULES, check_values
 
 
 @dataclass(frozen=True, eq=False)
+class Population:
+    """The units recorded together with one unit, in the same bins: the regressors of a coupled GLM.
+
+    ``responses`` is the file's (T, U) array of every unit (shared, never
+    copied); ``own`` is the column of the unit being fitted; ``unusable`` maps
+    the columns whose data are unusable (NaN, negative counts, ...) to their
+    reason: they are left out of the coupling regressors.
+    """
+
+    responses: np.ndarray
+    names: tuple[str, ...]
+    own: int
+    unusable: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.responses.ndim != 2 or self.responses.shape[1] != len(self.names):
+            raise ValueError(f"population responses of shape {self.responses.shape} for {len(self.names)} names")
+        if not 0 <= self.own < len(self.names):
+            raise ValueError(f"own unit {self.own} outside 0..{len(self.names) - 1}")
+
+    @property
+    def coupled(self) -> tuple[int, ...]:
+        """The columns a coupled GLM of unit ``own`` takes as regressors: every other usable unit, in file order."""
+        return tuple(j for j in range(len(self.names)) if j != self.own and j not in self.unusable)
+
+    def head(self, n_bins: int) -> "Population":
+        """The same population restricted to its first ``n_bins`` bins (no copy)."""
+        return Population(self.responses[:n_bins], self.names, self.own, self.unusable)
+
+
+@dataclass(frozen=True, eq=False)
 class Recording:
     """One unit's response in T bins of width ``dt`` seconds, with its regressors.
 
     ``response`` holds spike counts (or 0/1 spikes, or a continuous response);
     ``stimulus`` is (T, K) or None; ``design`` is a ready design matrix (T, D)
     used as it is, or None; ``truth`` maps parameter names to ground-truth
-    weights when the recording is synthetic.
+    weights when the recording is synthetic; ``population`` holds the other
+    units of a multi-unit file (None for a file of one unit).
     """
 
     response: np.ndarray
@@ -28,11 +60,15 @@ class Recording:
     response_name: str = "counts"
     unit: str = ""
     notes: tuple[str, ...] = ()
+    population: Population | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "response", np.ascontiguousarray(self.response, dtype=np.float64))
         _as_float_columns(self)
         check_recording_arrays(self)
+        if self.population is not None and self.population.responses.shape[0] != self.n_bins:
+            raise RecordingError(f"{self.source}: the population has {self.population.responses.shape[0]} bins "
+                                 f"but '{self.response_name}' has {self.n_bins}")
 
     @property
     def n_bins(self) -> int:
@@ -116,7 +152,8 @@ class RecordingFile:
     unit whose responses are unusable (NaN, negative counts, ...) to the
     one-line reason (a file of several units is built as long as one is usable;
     :func:`vbgui.io.loaders.read_recording_file` refuses it unless asked to
-    keep bad units).
+    keep bad units).  ``unit_truth`` maps a unit's name to ground truth of
+    that unit alone (a simulated population), added to the shared ``truth``.
     """
 
     responses: np.ndarray
@@ -128,6 +165,7 @@ class RecordingFile:
     truth: dict[str, float] = field(default_factory=dict)
     response_name: str = "counts"
     notes: tuple[str, ...] = ()
+    unit_truth: dict[str, dict[str, float]] = field(default_factory=dict)
     unit_problems: dict[int, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -155,6 +193,7 @@ class RecordingFile:
             problems = self._unit_problems(responses)
             if len(problems) == responses.shape[1]:
                 raise RecordingError(f"{problems[0]} (and every other unit has a problem too)")
+        self._check_unit_truth()
         object.__setattr__(self, "responses", responses)
         object.__setattr__(self, "unit_problems", problems)
 
@@ -176,6 +215,15 @@ class RecordingFile:
             except RecordingError as exc:
                 problems[index] = str(exc)
         return problems
+
+    def _check_unit_truth(self) -> None:
+        for unit_name, truth in self.unit_truth.items():
+            if unit_name not in self.unit_names:
+                raise RecordingError(f"{self.source}: ground truth for unit '{unit_name}', which the file does not "
+                                     "hold")
+            for key, value in truth.items():
+                if not np.isfinite(value):
+                    raise RecordingError(f"{self.source}: ground truth for '{key}' of unit '{unit_name}' is not finite")
 
     @property
     def n_units(self) -> int:
@@ -203,6 +251,8 @@ class RecordingFile:
         if index in self.unit_problems:
             raise RecordingError(self.unit_problems[index])
         name = self.unit_names[index]
+        population = (Population(self.responses, self.unit_names, index, self.unit_problems)
+                      if self.n_units > 1 else None)
         return Recording(self.responses[:, index], self.dt, self.source, stimulus=self.stimulus, design=self.design,
-                         truth=self.truth, response_name=self.response_name,
-                         unit=name if self.n_units > 1 else "", notes=self.notes)
+                         truth={**self.truth, **self.unit_truth.get(name, {})}, response_name=self.response_name,
+                         unit=name if self.n_units > 1 else "", notes=self.notes, population=population)

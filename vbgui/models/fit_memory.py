@@ -36,6 +36,7 @@ def check_fit_memory(recording: Recording, preset: Preset, first_row: int | None
     dim = design_width(recording, preset.design)
     settings = preset.design
     check_memory(recording.source, f"a {preset.fit.family} fit of {n_rows} bins x {dim} parameters "
-                 f"(stimulus_lags={settings.stimulus_lags}, spike_history_lags={settings.spike_history_lags}; "
+                 f"(stimulus_lags={settings.stimulus_lags}, spike_history_lags={settings.spike_history_lags}"
+                 + (f", coupling_lags={settings.coupling_lags}" if settings.coupling_lags else "") + "; "
                  f"{POSTERIOR_MATRICES[preset.fit.family]} matrices of {dim} x {dim})",
                  fit_bytes(recording, preset, n_rows))

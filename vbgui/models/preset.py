@@ -33,6 +33,7 @@ class DesignSettings:
     spike_history_lags: int = 0
     bias: bool = True
     standardize: bool = False
+    coupling_lags: int = 0  # taps of every other unit's past counts (a coupled population GLM)
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ _RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
         "spike_history_lags": (int, lambda v: 0 <= v <= 10_000, "an integer from 0 to 10000"),
         "bias": (bool, lambda v: True, "true or false"),
         "standardize": (bool, lambda v: True, "true or false"),
+        "coupling_lags": (int, lambda v: 0 <= v <= 10_000, "an integer from 0 to 10000"),
     },
     "prior": {
         "scale": (float, lambda v: 1e-6 <= v <= 1e6, "a number from 1e-6 to 1e6"),

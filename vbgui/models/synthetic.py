@@ -5,7 +5,9 @@ z-scored exactly, so adjacent lags correlate at about rho (as real, smooth
 stimuli do) and the truth holds with or without ``standardize``.  The
 response follows the GLM of :mod:`vbgui.models.design` with a biphasic
 stimulus filter, a refractory spike-history filter and a bias set from the
-target mean response.
+target mean response.  :func:`make_coupled_population` simulates a coupled
+population (Pillow et al. 2008, Nature 454:995): each unit's linear predictor
+adds the past counts of the other units through known coupling filters.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import numpy as np
 
 from vbgui.core.design_rows import linear_predictor
 from vbgui.core.likelihoods import Likelihood
+from vbgui.errors import VbguiError
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.design import build_design
 from vbgui.models.preset import DesignSettings
@@ -117,3 +120,103 @@ def _simulate(lik: Likelihood, drive: np.ndarray, history: np.ndarray, rng: np.r
         eta = drive[t] + float(history[:past.size] @ past)
         response[t] = lik.draw(rng, np.array([eta]))[0]
     return response
+
+
+COUPLING_DECAY_BINS = 1.5  # a coupling filter decays by e every 1.5 bins
+RUNAWAY_LINEAR_PREDICTOR = float(np.log(100.0))  # a simulated rate of 100 per bin means the network ran away
+
+
+def coupling_filter(n_lags: int) -> np.ndarray:
+    """The shape of every true coupling filter: exp(-j / 1.5) for lag j (peak 1 at the previous bin)."""
+    return np.exp(-np.arange(n_lags) / COUPLING_DECAY_BINS)
+
+
+def random_couplings(rng: np.random.Generator, n_units: int, coupling_lags: int, fraction: float,
+                     strength: float) -> np.ndarray:
+    """True coupling weights, (n_units, n_units, coupling_lags): ``[i, p, j]`` weights unit p's count j + 1 bins
+    back in unit i's linear predictor.
+
+    Each ordered pair (i, p), i != p, is coupled with probability
+    ``fraction``, excitatory or inhibitory with equal odds, with a peak of
+    magnitude uniform in [strength / 2, strength]; the other weights are 0.
+    """
+    coupled = rng.random((n_units, n_units)) < fraction
+    np.fill_diagonal(coupled, False)
+    peak = strength * rng.uniform(0.5, 1.0, (n_units, n_units)) * rng.choice([-1.0, 1.0], (n_units, n_units))
+    return (coupled * peak)[:, :, None] * coupling_filter(coupling_lags)[None, None, :]
+
+
+def make_coupled_population(likelihood: str = "poisson", n_units: int = 20, n_bins: int = 50_000,
+                            stimulus_lags: int = 10, spike_history_lags: int = 3, coupling_lags: int = 3,
+                            coupling_fraction: float = 0.1, coupling_strength: float = 0.6, dt: float = 0.005,
+                            mean_response: float = 0.1, seed: int = 0, dispersion: float = 0.5) -> RecordingFile:
+    """Simulate ``n_units`` coupled units driven by one shared stimulus, with every unit's ground truth.
+
+    Unit i's linear predictor is
+
+        eta^(i)_t = b_i + sum_l k_i[l] s_{t-l} + sum_j h[j] y^(i)_{t-1-j}
+                    + sum_{p != i} sum_j c_ip[j] y^(p)_{t-1-j},
+
+    the GLM :func:`vbgui.models.design.build_design` builds with the same
+    lags and ``coupling_lags``: a biphasic stimulus filter of random sign whose
+    drive has sd between 0.25 and 0.75, the refractory history filter, and the
+    couplings of :func:`random_couplings`.  The baseline mean response of each
+    unit lies between half and one and a half ``mean_response``.  Counts are
+    drawn bin by bin, all units at once.  ``unit_truth`` holds every unit's
+    weights under its design names (zero couplings included).  Raises
+    VbguiError if the network runs away (a rate beyond 100 per bin).
+    """
+    rng = np.random.default_rng(seed)
+    lik = Likelihood(likelihood, 0.7, dispersion)
+    stimulus = _ar1_stimulus(rng, n_bins, 1, 0.6)
+    placeholder = Recording(np.zeros(n_bins), dt, "synthetic", stimulus=stimulus)
+    design = build_design(placeholder, DesignSettings(stimulus_lags=stimulus_lags, spike_history_lags=0,
+                                                      bias=False, standardize=False))
+    spread = rng.uniform(0.5, 1.5, size=(n_units, 2))
+    signs = rng.choice([-1.0, 1.0], size=n_units)
+    couplings = random_couplings(rng, n_units, coupling_lags, coupling_fraction, coupling_strength)
+    history = refractory_filter(spike_history_lags)
+    names = tuple(f"unit{u}" for u in range(n_units))
+    drive = np.empty((n_bins, n_units))
+    unit_truth: dict[str, dict[str, float]] = {}
+    for unit in range(n_units):
+        bias = lik.linear_predictor_of_mean(mean_response * spread[unit, 0])
+        stimulus_filter = signs[unit] * biphasic_filter(stimulus_lags)
+        stimulus_drive = design.rows.materialise() @ stimulus_filter  # (50,000 x stimulus_lags): small
+        scale = 0.5 * spread[unit, 1] / max(float(np.std(stimulus_drive)), 1e-12)
+        drive[:design.first_row, unit] = bias
+        drive[design.first_row:, unit] = bias + scale * stimulus_drive
+        truth = {"bias": bias, **{f"stim[{lag}]": float(w) for lag, w in enumerate(scale * stimulus_filter)},
+                 **{f"hist[{j}]": float(w) for j, w in enumerate(history)}}
+        for partner in range(n_units):
+            if partner != unit:
+                truth.update({f"couple[{names[partner]}][{j}]": float(couplings[unit, partner, j])
+                              for j in range(coupling_lags)})
+        unit_truth[names[unit]] = truth
+    counts = _simulate_population(lik, drive, history, couplings, rng)
+    response_name = "response" if likelihood == "gaussian" else "counts"
+    responses = counts if likelihood == "gaussian" else counts.astype(np.int64)
+    return RecordingFile(responses, names, dt, f"synthetic-{likelihood}-{n_units}-coupled-units-seed{seed}",
+                         stimulus=stimulus, response_name=response_name, unit_truth=unit_truth)
+
+
+def _simulate_population(lik: Likelihood, drive: np.ndarray, history: np.ndarray, couplings: np.ndarray,
+                         rng: np.random.Generator) -> np.ndarray:
+    """Draw y_t (all units) given eta_t = drive_t + sum_j F[j] y_{t-1-j}, where F[j] holds the couplings at
+    lag j off its diagonal and the history weight h[j] on it."""
+    n_bins, n_units = drive.shape
+    n_lags = max(couplings.shape[2], history.size)
+    feedback = np.zeros((n_lags, n_units, n_units))
+    feedback[:couplings.shape[2]] = couplings.transpose(2, 0, 1)
+    for j, weight in enumerate(history):
+        feedback[j][np.diag_indices(n_units)] += weight
+    weights = feedback.transpose(1, 0, 2).reshape(n_units, n_lags * n_units)  # [i, j * U + p] = F[j][i, p]
+    padded = np.zeros((n_bins + n_lags, n_units))  # padded[n_lags + t] = y_t; the bins before the start are 0
+    for t in range(n_bins):
+        past = padded[t:t + n_lags][::-1].ravel()  # y_{t-1}, ..., y_{t-n_lags}, each all units
+        eta = drive[t] + weights @ past
+        if np.max(eta) > RUNAWAY_LINEAR_PREDICTOR:
+            raise VbguiError(f"the simulated population runs away at bin {t} (a unit's rate passed "
+                             f"{np.exp(RUNAWAY_LINEAR_PREDICTOR):.0f} per bin); use fewer or weaker couplings")
+        padded[n_lags + t] = lik.draw(rng, eta)
+    return padded[n_lags:]
