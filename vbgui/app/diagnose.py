@@ -409,7 +409,7 @@ def diagnose(problem: GLMProblem, q: GaussianPosterior, names: tuple[str, ...] |
     elbo = fit.elbo if fit is not None else ExactEstimator(problem, cancel).value(q).elbo
     progress("importance", 0.0, f"importance sampling with q ({settings.draws} draws)")
     sample_q = importance_sample(problem, q, settings.draws, rng, cancel)
-    draws_q, smoothed_q, evidence = sample_q.draws, sample_q.smoothed, sample_q.evidence
+    smoothed_q, evidence = sample_q.smoothed, sample_q.evidence
     reading = khat_reading(smoothed_q.khat, sample_q.khat_se)
     if reading == "poor":
         flags.append(f"PSIS k-hat {smoothed_q.khat:.2f} >= 0.7: q is far from the posterior; "
