@@ -1,21 +1,10 @@
 """The main window's Demos menu: each demonstration one click away."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QMainWindow
 
 from vbgui.app.demos import DEMOS
-
-
-class _CloseWithOwner(QObject):
-    """Closes the demos window (joining its threads) when the main window closes."""
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.Close:
-            demos = demos_window(watched, create=False)
-            if demos is not None:
-                demos.close()
-        return False
+from vbgui.gui.close_with_owner import CloseWithOwner
 
 
 def demos_window(owner: QMainWindow, create: bool = True):
@@ -46,5 +35,4 @@ def install_demos_menu(owner: QMainWindow) -> None:
         action = menu.addAction(f"&{index + 1}  {info.title}")
         action.setStatusTip(f"Open the demonstration '{info.title}' in the talk-mode window")
         action.triggered.connect(lambda _=False, n=info.name: open_demo(owner, n))
-    closer = _CloseWithOwner(owner)
-    owner.installEventFilter(closer)
+    owner.installEventFilter(CloseWithOwner(lambda main: demos_window(main, create=False), owner))

@@ -11,22 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QMainWindow
 
 from vbgui.app.lds_result import LdsFitResult, is_lds_result
 from vbgui.app.lds_truth import aligned_truth
-
-
-class _CloseWithOwner(QObject):
-    """Closes the Latents view when the main window closes."""
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.Close:
-            view = latents_view(watched, create=False)
-            if view is not None:
-                view.close()
-        return False
+from vbgui.gui.close_with_owner import CloseWithOwner
 
 
 def latents_view(owner: QMainWindow, create: bool = True):
@@ -36,7 +25,7 @@ def latents_view(owner: QMainWindow, create: bool = True):
     found = owner.findChild(LatentsView)
     if found is None and create:
         found = LatentsView(parent=owner)
-        owner.installEventFilter(_CloseWithOwner(found))
+        owner.installEventFilter(CloseWithOwner(lambda main: latents_view(main, create=False), found))
     return found
 
 
