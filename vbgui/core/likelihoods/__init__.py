@@ -25,12 +25,16 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["Likelihood", "gauss_hermite_standard_normal", "RULES"]
-_HOMES = {"Likelihood": "model", "gauss_hermite_standard_normal": "quadrature", "RULES": "quadrature"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        from importlib import import_module
+    # plain import statements (not importlib), so that PyInstaller's analysis finds the modules
+    if name == "Likelihood":
+        from vbgui.core.likelihoods.model import Likelihood
 
-        return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
+        return Likelihood
+    if name in ("gauss_hermite_standard_normal", "RULES"):
+        from vbgui.core.likelihoods import quadrature
+
+        return getattr(quadrature, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
