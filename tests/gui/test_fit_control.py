@@ -1,6 +1,7 @@
 """Fit control in the real window (gui/window/fit_control.py): run, watch, stop, pause, close mid-fit, fail, reset."""
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -176,6 +177,19 @@ def test_a_failing_fit_is_reported_in_the_window(qtbot, window, small_recording_
         window.run_fit()
     assert "must hold only 0 and 1" in failed.args[0]
     assert window.error_box.isVisible() and window.run_action.isEnabled()
+
+
+def test_an_engine_that_cannot_be_imported_is_reported_not_waited_for(qtbot, window, small_recording_path,
+                                                                       monkeypatch) -> None:
+    """A bundle once lacked an engine module: the fit thread's import failed outside its error handling,
+    and the window waited for a fit that never started (then aborted on close)."""
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    monkeypatch.setitem(sys.modules, "vbgui.app.shown_reference", None)  # importing it raises ImportError
+    with qtbot.waitSignal(window.fit_failed, timeout=FIT_TIMEOUT_MS) as failed:
+        window.run_fit()
+    assert "unexpected error in the fit (ModuleNotFoundError" in failed.args[0]
+    assert window.run_action.isEnabled()
 
 
 def test_reset_clears_the_fit(qtbot, window, small_recording_path) -> None:

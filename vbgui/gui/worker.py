@@ -106,11 +106,14 @@ class FitWorker(QObject):
     @Slot()
     def start(self) -> None:
         """Build the session, warm up, compute the reference, then fit (runs in the worker thread)."""
-        from vbgui.app.fit import FitSession, warm_up_engine
         from vbgui.core.cancel import FitCancelled
-        from vbgui.app.shown_reference import reference_posterior
 
         try:
+            # inside the try: an engine that cannot be imported (a broken install or bundle) is reported
+            # like any failure, instead of leaving the window waiting for a fit that never starts
+            from vbgui.app.fit import FitSession, warm_up_engine
+            from vbgui.app.shown_reference import reference_posterior
+
             session = FitSession(self.preset, self.recording)
             self._session = session
             if self._stop_requested.is_set():
