@@ -33,6 +33,19 @@ class NotPositiveDefinite(ArithmeticError):
     """A precision that is not positive definite (an E-step candidate to reject)."""
 
 
+def linear_blend(state: Any, target: Any, alpha: float) -> Any:
+    """state + alpha (target - state): a precision moved a fraction alpha towards its fixed point."""
+    return target if alpha == 1.0 else state + alpha * (target - state)
+
+
+def cholesky_or_raise(precision: np.ndarray) -> np.ndarray:
+    """The Cholesky factor(s) of ``precision`` (one matrix or a stack); NotPositiveDefinite if it has none."""
+    try:
+        return np.linalg.cholesky(precision)
+    except np.linalg.LinAlgError:
+        raise NotPositiveDefinite() from None
+
+
 @dataclass(frozen=True, eq=False)
 class PathMoments:
     """What the ELBO needs from q's covariance: S_t (T, K, K), P_t (T - 1, K, K), log det Cov."""
@@ -81,14 +94,11 @@ class MeanFieldOverTime:
         return hessian_diag.copy()
 
     def blend(self, state: Any, target: Any, alpha: float) -> Any:
-        return target if alpha == 1.0 else state + alpha * (target - state)
+        return linear_blend(state, target, alpha)
 
     def moments(self, state: Any, factor: Any = None) -> PathMoments:
         """The moments of q (``factor`` is not used: this family's target is not H)."""
-        try:
-            factor = np.linalg.cholesky(state)
-        except np.linalg.LinAlgError:
-            raise NotPositiveDefinite() from None
+        factor = cholesky_or_raise(state)
         marginal = np.linalg.inv(state)
         marginal = 0.5 * (marginal + marginal.transpose(0, 2, 1))
         logdet = 2.0 * float(np.sum(np.log(np.diagonal(factor, axis1=1, axis2=2))))
@@ -112,14 +122,11 @@ class FullRank:
         return dense_from_blocks(hessian_diag, hessian_lower)
 
     def blend(self, state: Any, target: Any, alpha: float) -> Any:
-        return target if alpha == 1.0 else state + alpha * (target - state)
+        return linear_blend(state, target, alpha)
 
     def moments(self, state: Any, factor: Any = None) -> PathMoments:
         """The moments of q (``factor`` is not used: the dense state is factored here)."""
-        try:
-            factor = np.linalg.cholesky(state)
-        except np.linalg.LinAlgError:
-            raise NotPositiveDefinite() from None
+        factor = cholesky_or_raise(state)
         identity = np.eye(state.shape[0])
         cov = np.linalg.solve(factor.T, np.linalg.solve(factor, identity))
         dim = state.shape[0]
