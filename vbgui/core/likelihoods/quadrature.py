@@ -33,7 +33,18 @@ def gauss_hermite_standard_normal() -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True, nogil=True, inline="always")
 def rule_range(var: float) -> tuple[int, int]:
-    """The slice [first, stop) of the stored nodes that serves a variance ``var``."""
+    """The slice [first, stop) of the stored nodes that serves a variance ``var``.
+
+    Parameters
+    ----------
+    var : float
+        Variance of the linear predictor.
+
+    Returns
+    -------
+    first, stop : int
+        Indices into the nodes and weights of :func:`gauss_hermite_standard_normal`.
+    """
     first = 0
     stop = RULES[0][0]
     for r in range(len(RULES) - 1):
