@@ -109,7 +109,7 @@ def expected_log_density(code, y, mu, var, parameter, nodes, weights):
         Mean and variance of eta under q.
     parameter : float
         The likelihood's scalar (see :attr:`Likelihood.parameter`).
-    nodes, weights : (K,) array
+    nodes, weights : 1-D array
         The stored Gauss-Hermite rules of :func:`gauss_hermite_standard_normal`, used without a closed form.
 
     Returns
