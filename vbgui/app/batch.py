@@ -172,8 +172,9 @@ def fit_unit(recording: RecordingFile, index: int, preset: Preset, cancel: Cance
 
 def units_on_threads(work: Callable[[int], UnitOutcome], indices: Sequence[int], workers: int | None,
                      cancel: CancelToken) -> Iterator[UnitOutcome]:
-    """``work(index)`` for every index on a pool of ``workers`` threads (default: one per core), yielding each
-    outcome as it finishes (in index order among those finishing together; cancelled ones are not yielded).
+    """``work(index)`` for every index on a pool of ``workers`` threads (default: one per core; never more
+    than there are units), yielding each outcome as it finishes (in index order among those finishing
+    together; cancelled ones are not yielded).
 
     With more than one worker each unit's passes run in its own thread
     (:func:`vbgui.core.rowpass.rows_in_this_thread`): the units are the
@@ -182,7 +183,7 @@ def units_on_threads(work: Callable[[int], UnitOutcome], indices: Sequence[int],
     Stopping early (``cancel`` set, or the caller closing the generator)
     cancels what still runs.
     """
-    n_workers = max(1, workers or os.cpu_count() or 1)
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(indices)))
 
     def run(index: int) -> UnitOutcome:
         if n_workers == 1:
