@@ -33,7 +33,8 @@ def run_lds(args: argparse.Namespace, preset: Preset, options, out: Path, inputs
             print(f"note: {note}", file=sys.stderr)
         n_bins, n_units = recording.responses.shape
         n_trials = len(session.trials)
-        driven = f", driven by {recording.stimulus.shape[1]} stimulus column(s)" if preset.dynamics.stimulus_input else ""
+        driven = (f", driven by {recording.stimulus.shape[1]} stimulus column(s)"
+                  if preset.dynamics.stimulus_input else "")
         print(f"fitting {preset.name or args.preset} ({preset.likelihood} LDS, {preset.latent_dim} latents, "
               f"{preset.fit.family}{driven}) to {recording.source}: {n_bins} bins x {n_units} units in {n_trials} "
               f"trial{'s' if n_trials > 1 else ''}", file=sys.stderr)

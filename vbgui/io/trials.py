@@ -51,10 +51,11 @@ def checked_trial_starts(source: str, value: Any, n_bins: int) -> np.ndarray:
         raise RecordingError(f"{where} contains NaN or Inf")
     outside = (array < 0) | (array >= n_bins)
     if np.any(outside):
-        raise RecordingError(f"{where} holds {array[outside][0]!r}, out of range: a trial starts at a bin from 0 to "
-                             f"{n_bins - 1}")
-    if array.dtype.kind == "f" and np.any(array != np.round(array)):
-        raise RecordingError(f"{where} must hold whole numbers (bin indices), got {array[array != np.round(array)][0]!r}")
+        raise RecordingError(f"{where} holds {array[outside][0].item()!r}, out of range: a trial starts at a bin "
+                             f"from 0 to {n_bins - 1}")
+    fractional = array != np.round(array)
+    if array.dtype.kind == "f" and np.any(fractional):
+        raise RecordingError(f"{where} must hold whole numbers (bin indices), got {array[fractional][0].item()!r}")
     starts = array.astype(np.int64)
     if starts[0] != 0:
         raise RecordingError(f"{where} must begin with 0 (the first trial starts at the first bin; bins count from "

@@ -112,7 +112,8 @@ def test_the_closed_form_dynamics_step_is_the_numerical_maximiser_of_the_expecte
 @pytest.mark.parametrize("likelihood_name", ["poisson", "gaussian"])
 def test_em_with_an_input_never_lowers_the_elbo_and_learns_the_inputs_effect(likelihood_name):
     """T = 2 trials x 400 bins, K = 2, M = 2, N = 12.  C B (the input's effect on each unit's log rate, free of
-    the latents' rotation) is learned; measured: 5.9 % (poisson, converged in 167 iterations) and 3.8 % (gaussian, 118) relative error."""
+    the latents' rotation) is learned; measured: 5.9 % (poisson, converged in 167 iterations) and 3.8 %
+    (gaussian, 118) relative error."""
     params = driven_params(11, 2, 12, 2, input_scale=0.4)
     likelihood = Likelihood(likelihood_name, noise_sd=NOISE_SD)
     trials = [driven_trial(params, 400, likelihood, seed=seed)[1] for seed in (12, 13)]

@@ -41,7 +41,8 @@ def test_the_log_density_keeps_every_constant():
 
 
 def test_the_objectives_gradient_is_its_finite_difference(fitted_q):
-    """Central differences, step 1e-6, on every c_nk and d_n.  Measured: 6e-8 relative to the gradient's largest entry."""
+    """Central differences, step 1e-6, on every c_nk and d_n.  Measured: 6e-8 relative to the gradient's largest
+    entry."""
     observations, loading, offset, mean, marginal = fitted_q
     _, gradient = loading_objective(observations, loading, offset, mean, marginal, PRIOR)
     numerical = np.zeros_like(gradient)
