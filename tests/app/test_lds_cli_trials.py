@@ -57,7 +57,8 @@ def driven_fit(tmp_path_factory):
 
 
 def test_each_trial_has_its_own_path_and_the_stimulus_effect_is_learned(driven_fit):
-    """460 bins in 3 trials, 15 units, K = 2, M = 2.  Measured: C B 11 % from the truth (relative Frobenius; EM stops at max_iter = 500)."""
+    """460 bins in 3 trials, 15 units, K = 2, M = 2.  Measured: C B 11 % from the truth (relative Frobenius; EM
+    stops at max_iter = 500)."""
     _, _, data, effect = driven_fit
     assert data["latents"]["trial_start"] == [0, 150, 370]
     mean, cross = np.array(data["latents"]["mean"]), np.array(data["latents"]["cross_cov"])
