@@ -53,6 +53,7 @@ def driven_fit(tmp_path_factory):
     completed = run_vbgui("fit", "--preset", preset, "--recording", recording, "--out", out, timeout=600)
     assert completed.returncode == 0, completed.stderr
     assert "in 3 trials" in completed.stderr and "driven by 2 stimulus column(s)" in completed.stderr
+    assert ", log p(C, d) " in completed.stderr and ", objective " in completed.stderr
     return folder, out, json.loads(out.read_text()), effect
 
 

@@ -43,6 +43,8 @@ def run_lds(args: argparse.Namespace, preset: Preset, options, out: Path, inputs
         raise KeyboardInterrupt  # the token is set only by Ctrl-C here
     write_json(result.to_dict(), out, force=args.force, inputs=inputs)
     status = "converged" if result.converged else f"NOT converged ({result.stop_reason}: {result.message})"
+    prior = "" if result.loading_prior is None else \
+        f", log p(C, d) {result.loading_prior.log_density:.6f}, objective {result.objective:.6f}"
     print(f"{status} after {result.iterations} iterations in {result.seconds:.3f} s: "
-          f"elbo {result.elbo:.6f} -> {out}", file=sys.stderr)
+          f"elbo {result.elbo:.6f}{prior} -> {out}", file=sys.stderr)
     return 0
