@@ -62,6 +62,14 @@ def test_bad_trial_tables_are_refused_naming_the_file_and_the_problem(tmp_path, 
     assert message.startswith(f"{path}: 'trial_start'") and fragment in message and "\n" not in message
 
 
+def test_more_trials_than_the_limit_are_refused_before_they_are_checked(tmp_path):
+    path = tmp_path / "many.npz"
+    np.savez(path, counts=np.zeros((200_002, 1), dtype=np.int8), dt=np.array(0.01),
+             trial_start=np.arange(0, 200_002, 2))
+    with pytest.raises(RecordingError, match="'trial_start' has 100001 trials; at most 100000 are read"):
+        read_recording_file(path)
+
+
 def test_a_bad_trial_table_in_a_mat_file_is_refused_too(tmp_path):
     path = tmp_path / "bad.mat"
     scipy.io.savemat(path, {"counts": COUNTS, "dt": 0.01, "trial_start": np.array([1.0, 13.0])})  # 1-based

@@ -17,7 +17,7 @@ import numpy as np
 from vbgui.errors import RecordingError
 
 TRIAL_START_NAME = "trial_start"
-MAX_TRIALS = 10_000_000  # more starts than this cannot be a trial table (and its checks would not be cheap)
+MAX_TRIALS = 100_000  # each trial is a path of its own, held and stepped separately: more is not an experiment
 
 
 def checked_trial_starts(source: str, value: Any, n_bins: int) -> np.ndarray:
@@ -45,7 +45,9 @@ def checked_trial_starts(source: str, value: Any, n_bins: int) -> np.ndarray:
         array = array.reshape(-1)
     if array.ndim != 1 or array.size == 0:
         raise RecordingError(f"{where} must be a non-empty vector of bin indices, got shape {array.shape}")
-    if array.size > min(n_bins, MAX_TRIALS):
+    if array.size > MAX_TRIALS:
+        raise RecordingError(f"{where} has {array.size} trials; at most {MAX_TRIALS} are read")
+    if array.size > n_bins:
         raise RecordingError(f"{where} has {array.size} trials for {n_bins} bins")
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise RecordingError(f"{where} contains NaN or Inf")
