@@ -130,6 +130,18 @@ def summary_csv_text(outcomes: Sequence[UnitOutcome], columns: Sequence[str] = S
 
 
 def one_line(message: object) -> str:
+    """``message`` as text on one line: every run of whitespace (line breaks too) becomes one space.
+
+    Parameters
+    ----------
+    message : object
+        An exception or any object; its str() is used.
+
+    Returns
+    -------
+    str
+        The text, without leading or trailing whitespace.
+    """
     return " ".join(str(message).split())
 
 
@@ -245,6 +257,22 @@ def units_on_threads(work: Callable[[int], UnitOutcome], indices: Sequence[int],
     fits wait for each other's chunks.  Results are bit-identical either way.
     Stopping early (``cancel`` set, or the caller closing the generator)
     cancels what still runs.
+
+    Parameters
+    ----------
+    work : callable
+        work(index) -> UnitOutcome, run in a pool thread.
+    indices : sequence of int
+        The units.
+    workers : int or None
+        Threads.
+    cancel : CancelToken
+        Stops the loop; set by it when it stops early.
+
+    Yields
+    ------
+    UnitOutcome
+        One per unit that was not cancelled, as it finishes.
     """
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(indices)))
 

@@ -50,6 +50,11 @@ def rows_in_this_thread() -> Iterator[None]:
 
     The chunks and the order of their sums are unchanged, so results are
     bit-identical to the pooled pass.
+
+    Yields
+    ------
+    None
+        Control returns to the ``with`` block; the previous setting is restored after it.
     """
     previous = getattr(_THIS_THREAD_ONLY, "active", False)
     _THIS_THREAD_ONLY.active = True
