@@ -228,8 +228,8 @@ class ExactEstimator:
         Returns
         -------
         ExactPass
-            The ELBO terms (nats), dELBO/dm (D,), dE_q[log p]/dS (D, D) (diagonal unless
-            want_curvature, then -H / 2), and H (D, D) or None.
+            The ELBO terms (nats), dELBO/dm (D,), G = dE_q[log p]/dS (D, D) (only its diagonal
+            unless ``want_curvature``; then G = -H / 2), and H (D, D) or None.
         """
         p = self.problem
         lik = p.likelihood
