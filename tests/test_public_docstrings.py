@@ -144,20 +144,7 @@ def module_problems(module: types.ModuleType) -> list[str]:
     return problems
 
 
-# Modules being edited on other branches while these docstrings were written (the LDS engine; low_rank and
-# optimize): they are documented after those branches merge.  strict: once a module passes, its entry must go.
-PENDING = frozenset({
-    "vbgui.core.low_rank", "vbgui.core.optimize",
-})
-
-
-def checked_modules() -> list:
-    """Every module name as a test parameter, the PENDING ones expected (strictly) to fail."""
-    pending = pytest.mark.xfail(strict=True, reason="documented after the LDS and optimiser branches merge")
-    return [pytest.param(name, marks=pending) if name in PENDING else name for name in module_names()]
-
-
-@pytest.mark.parametrize("module_name", checked_modules())
+@pytest.mark.parametrize("module_name", module_names())
 def test_public_callables_document_parameters_and_returns(module_name: str) -> None:
     module = importlib.import_module(module_name)
     problems = module_problems(module)
@@ -167,7 +154,6 @@ def test_public_callables_document_parameters_and_returns(module_name: str) -> N
 def test_module_walk_finds_both_packages() -> None:
     names = module_names()
     assert "vbgui.core.elbo" in names and "vbgui.app.fit" in names and "vbgui.core.lds.model" in names
-    assert PENDING <= set(names)
 
 
 UNDOCUMENTED_SOURCE = '''
