@@ -333,3 +333,83 @@ def test_the_thread_quits_on_its_own_when_the_task_ends(qtbot, outcome) -> None:
     qtbot.waitUntil(lambda: job.thread.isFinished(), timeout=TIMEOUT_MS)
     qtbot.waitUntil(recorder.ended, timeout=TIMEOUT_MS)
     assert recorder.outcomes()[0][0] == outcome
+
+
+class Collector(QObject):
+    """Lives in the GUI thread; records what a LatestJobRunner or an EngineWarmup signals."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[object] = []
+        self.messages: list[str] = []
+
+    def on_value(self, value: object) -> None:
+        self.values.append(value)
+
+    def on_message(self, message: str) -> None:
+        self.messages.append(message)
+
+
+def test_the_latest_request_wins_while_a_job_runs(qtbot) -> None:
+    from vbgui.gui.demos.jobs import LatestJobRunner
+
+    runner = LatestJobRunner("vbgui-test-latest")
+    collector = Collector()
+    runner.finished.connect(collector.on_value)
+    runner.failed.connect(collector.on_message)
+    release = threading.Event()
+    ran: list[str] = []
+
+    def job(name: str):
+        def run():
+            ran.append(name)
+            if name == "first":
+                release.wait(TIMEOUT_MS / 1000)
+            if name == "broken":
+                raise ValueError("no")
+            return name
+        return run
+
+    runner.submit(job("first"))
+    assert runner.busy
+    for name in ("second", "third", "last"):
+        runner.submit(job(name))  # each replaces the one waiting
+    release.set()
+    qtbot.waitUntil(lambda: collector.values == ["first", "last"], timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+    assert ran == ["first", "last"]
+    runner.submit(job("broken"))
+    qtbot.waitUntil(lambda: len(collector.messages) == 1, timeout=TIMEOUT_MS)
+    assert collector.messages == ["unexpected error (ValueError: no)"]
+    assert runner.shutdown() and not runner.thread_running and not runner.busy
+
+
+def test_the_engine_warm_up_reports_ready_without_blocking_the_gui_thread(qtbot) -> None:
+    from vbgui.gui.engine_warmup import EngineWarmup
+
+    warmup = EngineWarmup()
+    collector = Collector()
+    warmup.ready.connect(collector.on_value)
+    warmup.failed.connect(collector.on_message)
+    warmup.start()
+    qtbot.waitUntil(warmup.is_ready, timeout=60_000)
+    assert warmup.wait(60)
+    assert len(collector.values) == 1 and collector.values[0] == warmup.seconds >= 0 and not collector.messages
+
+
+def test_an_engine_warm_up_that_cannot_import_the_engine_reports_it(qtbot, monkeypatch, capfd) -> None:
+    import sys
+
+    from vbgui.gui.engine_warmup import EngineWarmup
+
+    monkeypatch.setitem(sys.modules, "vbgui.app.fit", None)  # importing it raises ImportError
+    warmup = EngineWarmup()
+    collector = Collector()
+    warmup.ready.connect(collector.on_value)
+    warmup.failed.connect(collector.on_message)
+    warmup.start()
+    qtbot.waitUntil(warmup.is_ready, timeout=60_000)
+    assert warmup.wait(60) and not collector.values and warmup.seconds is None
+    (message,) = collector.messages
+    assert message.startswith("unexpected error in the engine's warm-up (ModuleNotFoundError")
+    assert "Traceback" in capfd.readouterr().err
