@@ -1,8 +1,9 @@
 """Fit control: Run, Pause, Stop and Reset, the throttled repaint of a running fit, the engine's warm-up.
 
 A fit runs in a :class:`~vbgui.gui.background.BackgroundJob` (its
-:class:`~vbgui.gui.worker.FitWorker` in a QThread).  Its progress signals only store the latest iteration; a QTimer
-repaints at REPAINT_HZ from the worker's trace buffer, one panel per tick,
+:class:`~vbgui.gui.worker.FitWorker` in a QThread).  Its progress signals
+only store the latest iteration; a QTimer repaints at REPAINT_HZ from the
+worker's trace buffer, one panel per tick,
 so the GUI thread does a bounded amount of drawing however fast the engine
 iterates.  The controller owns the fit on screen (``result``, the model
 layout the panels show) and announces its end through the window's
