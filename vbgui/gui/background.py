@@ -39,7 +39,7 @@ import inspect
 import threading
 import time
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Generator
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
@@ -153,7 +153,7 @@ class BackgroundWorker(QObject):
             self.returned.emit(outcome)
         self.ended.emit()
 
-    def _drive(self, generator) -> Any:
+    def _drive(self, generator: Generator[Any, None, Any]) -> Any:
         """Pull ``generator`` to its end, reporting each value; return its return value."""
         thrown = False
         try:
