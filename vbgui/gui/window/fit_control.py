@@ -1,8 +1,9 @@
 """Fit control: Run, Pause, Stop and Reset, the throttled repaint of a running fit, the engine's warm-up.
 
-A fit runs in a :class:`~vbgui.gui.worker.FitRunner` (worker QObject in a
-QThread).  Its progress signals only store the latest iteration; a QTimer
-repaints at REPAINT_HZ from the worker's trace buffer, one panel per tick,
+A fit runs in a :class:`~vbgui.gui.background.BackgroundJob` (its
+:class:`~vbgui.gui.worker.FitWorker` in a QThread).  Its progress signals
+only store the latest iteration; a QTimer repaints at REPAINT_HZ from the
+worker's trace buffer, one panel per tick,
 so the GUI thread does a bounded amount of drawing however fast the engine
 iterates.  The controller owns the fit on screen (``result``, the model
 layout the panels show) and announces its end through the window's
@@ -21,10 +22,11 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 from vbgui.app.layout import ModelLayout, model_layout
 from vbgui.app.result import FitResult
 from vbgui.errors import FitError
+from vbgui.gui.background import BackgroundJob
 from vbgui.gui.engine_warmup import engine_warmup
 from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.gui.window.actions import add_action
-from vbgui.gui.worker import FitRunner, FitSetup
+from vbgui.gui.worker import FitSetup, FitWorker
 from vbgui.io.recording import Recording
 from vbgui.models.preset import Preset
 from vbgui.models.step_cost import check_step_cost
@@ -49,7 +51,7 @@ class FitController(QObject):
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self.runner: FitRunner | None = None
+        self.runner: BackgroundJob | None = None
         self.result: FitResult | None = None
         self.layout: ModelLayout | None = None  # the model the posterior and parameters panels are laid out for
         self.fit_label = ""
@@ -115,7 +117,7 @@ class FitController(QObject):
                                (window.stop_button, self.stop_action), (window.save_preset_button,
                                                                         window.save_preset_action)):
             button.setEnabled(action.isEnabled())
-        paused = fitting and self.runner.worker.paused
+        paused = fitting and self.runner.paused
         self.pause_action.setText("Resume" if paused else "&Pause")
         window.pause_button.setText("Resume" if paused else "Pause")
         if paused:
@@ -164,12 +166,13 @@ class FitController(QObject):
                 return False
         self.reset_fit()
         window.posterior_plot.set_reference_pending()
-        self.runner = FitRunner(preset, recording, window)
+        self.runner = BackgroundJob(FitWorker(preset, recording), "vbgui-fit", window)
         worker = self.runner.worker
         worker.engine_ready.connect(self._on_engine_ready)
-        worker.progress.connect(self._on_progress)
+        worker.yielded.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        worker.errored.connect(self._on_failed)
         self.fit_label = f"{preset.fit.family}, {preset.fit.estimator}"
         window.progress_bar.setRange(0, 0)  # busy until the engine is ready
         window.show_status("Preparing the engine (compiling on the first run) and the reference posterior…"
@@ -184,17 +187,16 @@ class FitController(QObject):
         """Pause a running fit, or resume a paused one."""
         if not self.is_fitting():
             return
-        worker = self.runner.worker
-        if worker.paused:
-            worker.resume()
+        if self.runner.paused:
+            self.runner.resume()
         else:
-            worker.pause()
+            self.runner.pause()
         self.update_controls()
 
     def stop_fit(self) -> None:
         """Cancel the running fit; it ends within one data pass and reports 'cancelled'."""
         if self.is_fitting():
-            self.runner.worker.stop()
+            self.runner.abort()
             # no more repaints of iterations in flight: the final result is drawn as soon as it arrives
             self.repaint_timer.stop()
             self.window.show_status("Stopping…")
@@ -203,8 +205,8 @@ class FitController(QObject):
         """Stop any fit and clear the fit's curves, contours, progress and summary."""
         window = self.window
         if self.runner is not None:
-            for signal in (self.runner.worker.engine_ready, self.runner.worker.progress,
-                           self.runner.worker.finished, self.runner.worker.failed):
+            worker = self.runner.worker
+            for signal in (worker.engine_ready, worker.yielded, worker.finished, worker.cancelled, worker.errored):
                 signal.disconnect()
             self.runner.shutdown()
             self.runner = None
@@ -279,7 +281,7 @@ class FitController(QObject):
             self._rate_samples.popleft()
         (t0, i0), (t1, i1) = self._rate_samples[0], self._rate_samples[-1]
         rate = (i1 - i0) / (t1 - t0) if t1 > t0 else progress.iteration / max(progress.elapsed, 1e-9)
-        paused = " (paused)" if self.runner.worker.paused else ""
+        paused = " (paused)" if self.runner.paused else ""
         self.window.show_status(f"iteration {progress.iteration:,} / {progress.max_iter:,}  ·  ELBO "
                                 f"{progress.terms.elbo:,.3f} nats  ·  {rate:,.0f} iterations/s{paused}")
 
@@ -317,6 +319,9 @@ class FitController(QObject):
                                f"ELBO {result.elbo:,.3f} nats")
         self.update_controls()
         window.fit_finished.emit(result)
+
+    def _on_cancelled(self) -> None:
+        self._on_failed("stopped before the first iteration")
 
     def _on_failed(self, message: str) -> None:
         window = self.window
