@@ -32,18 +32,35 @@ class FitDiagnostics:
 
 def diagnose_fit(result: FitResult, recording: Recording, settings: DiagnosticsSettings,
                  cancel: CancelToken, report: Callable[[Any], None]) -> FitDiagnostics:
-    """Rebuild the fit's problem from its preset and ``recording``, then run :func:`diagnose` on its q.
+    """Rebuild the fit's session from its preset and ``recording``, then diagnose it
+    (:func:`~vbgui.app.diagnose.diagnose_session`, the path ``vbgui fit --diagnose`` takes).
 
     The session is rebuilt (same preset, same first bin) rather than borrowed
     from the fit worker, so a diagnosis has its own cancel token and works
     for a reopened result as well.  The engine is imported when this runs (in
     the GUI's worker thread), not with the window.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit to diagnose (run now or reopened).
+    recording : Recording
+        The recording it was fitted to.
+    settings : DiagnosticsSettings
+        Draw counts and the HMC fallback's settings.
+    cancel : CancelToken
+        Stops the diagnosis at its next check.
+    report : callable
+        Called with each DiagnosticsProgress.
+
+    Returns
+    -------
+    FitDiagnostics
+        The result, its diagnostics and q's covariance (D, D).
     """
-    from vbgui.app.diagnose import diagnose, q_of_result
+    from vbgui.app.diagnose import diagnose_session
     from vbgui.app.fit import FitSession
 
     preset = preset_from_dict(result.preset, source="the fit's preset")
     session = FitSession(preset, recording, cancel, first_row=result.first_row)
-    q = q_of_result(result, session.family)
-    diagnostics = diagnose(session.problem, q, session.names, result, settings, cancel, report)
-    return FitDiagnostics(result, diagnostics, np.array(result.cov))
+    return FitDiagnostics(result, diagnose_session(session, result, settings, report), np.array(result.cov))
