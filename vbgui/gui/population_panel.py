@@ -147,6 +147,8 @@ class PopulationPanel(QWidget):
                 old.deleteLater()
         if widget is not None:
             layout.addWidget(widget)
+            total = sum(self.views.sizes())
+            self.views.setSizes([total * 2 // 5, total - total * 2 // 5])  # the two heat maps take the most room
         self.coupling_area.setVisible(widget is not None)
 
     def _on_clicked(self, proxy_index) -> None:

@@ -11,7 +11,11 @@ stay.  Clicking a fitted unit rebuilds its fit in the background (session
 and exact reference, as a reopened result) and shows it in the main panels,
 with the unit chosen in the recording panel.  Export summary writes the
 finished units as ``vbgui batch``'s ``summary.csv``, asking before it
-replaces a file.  The dock is tabbed with the Diagnostics dock: it comes to
+replaces a file.  When the batch fitted a coupled preset (``coupling_lags``
+> 0), the posterior over couplings is gathered off the GUI thread
+(:func:`vbgui.app.coupling.coupling_matrix`) and drawn beside the table as
+unit x unit heat maps (:class:`~vbgui.gui.coupling_view.CouplingView`); a
+click on a cell shows the target unit's fit.  The dock is tabbed with the Diagnostics dock: it comes to
 the front when a recording of several units is opened, and goes when one of
 a single unit is (View > Population shows it anyway).
 """
@@ -27,6 +31,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QScr
 from vbgui.app.population import (OutcomeCollector, UnitFit, check_population_fit, fit_population, fitted_row,
                                   rebuild_unit_fit, unfitted_rows)
 from vbgui.errors import VbguiError
+from vbgui.gui.coupling_view import CouplingView
 from vbgui.gui.diagnostics_worker import TaskRunner
 from vbgui.gui.population_panel import NO_POPULATION, PopulationPanel
 from vbgui.gui.window.actions import add_action
@@ -34,11 +39,15 @@ from vbgui.io.recording import RecordingFile
 
 if TYPE_CHECKING:
     from vbgui.app.batch import UnitOutcome
+    from vbgui.app.coupling import CouplingMatrix
+    from vbgui.models.preset import Preset
 
 PANEL_MIN_HEIGHT = 130
 # Tabbed docks stack a tab bar on their title bar: their scrolled contents give that height back, so a laptop's
 # window (1366 x 700) keeps the plots' minimum heights with both docks shown.
 DOCK_CONTENT_MIN_HEIGHT = 40
+COUPLING_DOCK_HEIGHT = 330  # pixels the dock grows to (as the plots above allow) to show the coupling matrix
+FLOATING_DOCK_SIZE = (1300, 560)  # the Population dock floated by the coupling view's Enlarge
 BATCH_PRESET_LABEL = "population fit (preset)"
 
 
@@ -60,13 +69,15 @@ class PopulationController(QObject):
 
     ``batch_finished`` (units finished), ``batch_cancelled`` (units kept) and
     ``batch_failed`` (message) end each Fit all units; ``unit_shown`` (the
-    unit's index) follows a click once that unit's fit is in the main panels.
+    unit's index) follows a click once that unit's fit is in the main panels;
+    ``couplings_shown`` (the matrix) once a coupled batch's heat maps are drawn.
     """
 
     batch_finished = Signal(int)
     batch_cancelled = Signal(int)
     batch_failed = Signal(str)
     unit_shown = Signal(int)
+    couplings_shown = Signal(object)
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
@@ -76,6 +87,9 @@ class PopulationController(QObject):
         self.collector = OutcomeCollector()
         self.batch: TaskRunner | None = None
         self.unit_view: TaskRunner | None = None
+        self.couplings: TaskRunner | None = None
+        self.coupling_view: CouplingView | None = None
+        self.batch_preset: Preset | None = None
         self.closed = False
         self.panel = PopulationPanel()
         self.panel.setMinimumHeight(PANEL_MIN_HEIGHT)
@@ -122,6 +136,7 @@ class PopulationController(QObject):
                                                      and recording_file.n_units == 1):
             return
         self._stop_batch()
+        self._clear_couplings()
         self.recording_file = recording_file if recording_file is not None and recording_file.n_units > 1 else None
         self.outcomes = {}
         if self.recording_file is None:
@@ -175,6 +190,8 @@ class PopulationController(QObject):
             return False
         recording, indices = self.recording_file, list(range(self.recording_file.n_units))
         self.outcomes = {}
+        self.batch_preset = preset
+        self._clear_couplings()
         self.collector = collector = OutcomeCollector()
         self.panel.set_units(unfitted_rows(recording), recording.response_name == "counts")
         self.panel.set_progress(0, len(indices))
@@ -227,11 +244,13 @@ class PopulationController(QObject):
         failures = f", {failed} failed (their reasons are in the Status column)" if failed else ""
         self._say(f"{units(finished)} fitted{failures}: click a row to show that unit's fit.")
         self.batch_finished.emit(finished)
+        self._gather_couplings()
 
     def _on_cancelled(self) -> None:
         self._end_batch()
         self._say(f"Cancelled: kept the {units(len(self.outcomes))} fitted before.")
         self.batch_cancelled.emit(len(self.outcomes))
+        self._gather_couplings()
 
     def _on_failed(self, message: str) -> None:
         self._end_batch()
@@ -246,11 +265,66 @@ class PopulationController(QObject):
             for signal in (worker.progress, worker.finished, worker.cancelled, worker.failed):
                 signal.disconnect()
             self.batch.shutdown()
-        if self.unit_view is not None:
-            for signal in (self.unit_view.worker.finished, self.unit_view.worker.failed):
-                signal.disconnect()
-            self.unit_view.shutdown()
-        self.batch = self.unit_view = None
+        for runner in (self.unit_view, self.couplings):
+            if runner is not None:
+                for signal in (runner.worker.finished, runner.worker.failed):
+                    signal.disconnect()
+                runner.shutdown()
+        self.batch = self.unit_view = self.couplings = None
+
+    # -- the coupling matrix ------------------------------------------------------------------------
+    def _gather_couplings(self) -> None:
+        """After a batch of a coupled preset: gather the fitted units' couplings in the background."""
+        from vbgui.app.coupling import coupling_matrix
+
+        preset = self.batch_preset
+        results = [self.outcomes[index].result for index in sorted(self.outcomes)
+                   if self.outcomes[index].result is not None]
+        if preset is None or preset.design.coupling_lags == 0 or not results or self.recording_file is None:
+            return
+        names = self.recording_file.unit_names
+
+        def task(_cancel, _report):
+            return coupling_matrix(results, names)
+
+        self.couplings = TaskRunner(task, "vbgui-couplings", self)
+        self.couplings.worker.finished.connect(self._on_couplings)
+        self.couplings.worker.failed.connect(self._on_couplings_failed)
+        self.couplings.start()
+
+    def _on_couplings(self, matrix: CouplingMatrix) -> None:
+        self.couplings.shutdown()
+        if self.coupling_view is None:
+            self.coupling_view = CouplingView()
+            self.coupling_view.unit_clicked.connect(self.show_coupled_unit)
+            self.coupling_view.enlarge_requested.connect(self.float_dock)
+            self.panel.set_coupling_view(self.coupling_view)
+        self.coupling_view.show_matrix(matrix)
+        if not self.dock.isFloating() and self.dock.height() < COUPLING_DOCK_HEIGHT:  # room for the heat maps
+            self.window.resizeDocks([self.dock], [COUPLING_DOCK_HEIGHT], Qt.Orientation.Vertical)
+        self.couplings_shown.emit(matrix)
+
+    def _on_couplings_failed(self, message: str) -> None:
+        self.couplings.shutdown()
+        self._say(f"The coupling matrix cannot be drawn: {message}")
+
+    def _clear_couplings(self) -> None:
+        """No coupling matrix: another recording, or a new batch."""
+        self.panel.set_coupling_view(None)
+        self.coupling_view = None
+
+    def float_dock(self) -> None:
+        """The coupling view's Enlarge: the dock in a window of its own, most of the screen wide."""
+        self.dock.setFloating(True)
+        screen = self.window.screen().availableGeometry()
+        self.dock.resize(min(FLOATING_DOCK_SIZE[0], screen.width()), min(FLOATING_DOCK_SIZE[1], screen.height()))
+        self.dock.move(screen.center() - self.dock.rect().center())
+        self.dock.raise_()
+
+    def show_coupled_unit(self, index: int) -> None:
+        """A click on a heat map's cell: select the target unit's row and show its fit."""
+        self.panel.select_unit(index)
+        self.show_unit(index)
 
     # -- one unit -----------------------------------------------------------------------------------
     def show_unit(self, index: int) -> None:
