@@ -145,11 +145,11 @@ class PopulationPanel(QWidget):
             old = layout.takeAt(0).widget()
             if old is not None:
                 old.deleteLater()
+        self.coupling_area.setVisible(widget is not None)
         if widget is not None:
             layout.addWidget(widget)
             total = sum(self.views.sizes())
             self.views.setSizes([total * 2 // 5, total - total * 2 // 5])  # the two heat maps take the most room
-        self.coupling_area.setVisible(widget is not None)
 
     def _on_clicked(self, proxy_index) -> None:
         self.unit_clicked.emit(self.proxy.mapToSource(proxy_index).row())
