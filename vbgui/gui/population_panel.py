@@ -18,7 +18,7 @@ from vbgui.app.population import UnitRow
 from vbgui.gui.population_table import PopulationModel, PopulationSortProxy
 
 TABLE_MIN_HEIGHT = 110  # the header and four rows
-CONTROLS_WIDTH = 320  # the strip of buttons, progress and message left of the table
+CONTROLS_WIDTH = 410  # the strip of buttons, progress and message left of the table
 ROW_PADDING = 6  # pixels above and below a row's text
 PROGRESS_FORMAT = "%v / %m units"
 NO_POPULATION = "Open a recording of several units (File > Open recording) to fit and compare them all here."
@@ -100,12 +100,13 @@ class PopulationPanel(QWidget):
         buttons.addWidget(self.fit_all_button)
         buttons.addWidget(self.amortise_button)
         buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.progress_bar, 1)
         controls = QVBoxLayout()
         controls.setContentsMargins(0, 0, 0, 0)
         controls.addLayout(buttons)
         export_row = QHBoxLayout()
-        export_row.addWidget(self.progress_bar, 1)
         export_row.addWidget(self.export_button)
+        export_row.addStretch(1)
         controls.addLayout(export_row)
         controls.addWidget(self.status)
         controls.addStretch(1)
