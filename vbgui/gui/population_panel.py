@@ -174,6 +174,10 @@ class PopulationPanel(QWidget):
         area.setVisible(widget is not None)
         if widget is not None:
             layout.addWidget(widget)
+        self.share_views()
+
+    def share_views(self) -> None:
+        """The table 2/5 of the width when a heat-map or gap area is shown; the shown areas share the rest."""
         areas = [a for a in (self.coupling_area, self.gap_area) if not a.isHidden()]
         if areas:
             total = sum(self.views.sizes())

@@ -37,7 +37,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QScrollArea
 
 from vbgui.app.population import (OutcomeCollector, UnitFit, amortise_population, check_population_fit,
@@ -422,6 +422,7 @@ class PopulationController(QObject):
         self.dock.resize(min(FLOATING_DOCK_SIZE[0], screen.width()), min(FLOATING_DOCK_SIZE[1], screen.height()))
         self.dock.move(screen.center() - self.dock.rect().center())
         self.dock.raise_()
+        QTimer.singleShot(0, self.panel.share_views)  # once the floated dock is laid out at its new width
 
     def show_coupled_unit(self, index: int) -> None:
         """A click on a heat map's cell: select the target unit's row and show its fit."""
