@@ -92,6 +92,8 @@ def test_coupling_lags_are_disabled_for_a_recording_of_one_unit(window, small_re
     set_field(window, "design.coupling_lags", "2")
     window.open_recording(small_recording_path)  # a value other than 0 stays editable, to be set back to 0
     assert edit.isEnabled()
+    set_field(window, "design.coupling_lags", "")  # on its way to 0: still editable
+    assert edit.isEnabled() and panel.current_preset() is None
     set_field(window, "design.coupling_lags", "0")
     assert not edit.isEnabled() and panel.current_preset().design.coupling_lags == 0
 

@@ -71,7 +71,7 @@ class PresetPanel(QWidget):
         self._base: Preset | None = None
         self._current: Preset | None = None
         self._loading = False
-        self._recording: Recording | None = None
+        self.recording: Recording | None = None  # what the form is checked against (set_recording)
         self.preset_list = QListWidget()
         self.preset_list.setToolTip(TOOLTIPS["preset_list"])
         self.preset_list.setMaximumHeight(110)
@@ -185,7 +185,7 @@ class PresetPanel(QWidget):
     def set_recording(self, recording: Recording | None) -> None:
         """Check the form against ``recording`` (the unit about to be fitted; None: no recording): the coupling
         lags apply to a recording of several units only, and must leave it bins and memory to fit."""
-        self._recording = recording
+        self.recording = recording
         self._validate()
 
     def set_family(self, family: str) -> None:
@@ -219,8 +219,8 @@ class PresetPanel(QWidget):
         """Coupling lags: editable for a recording of several units (or none yet), and for a value other than 0
         (so it can be set back to 0); otherwise disabled, its tooltip saying why."""
         edit = self.numbers[COUPLING_KEY]
-        one_unit = self._recording is not None and self._recording.population is None
-        enabled = not one_unit or edit.text().strip() not in ("0", "")
+        one_unit = self.recording is not None and self.recording.population is None
+        enabled = not one_unit or edit.text().strip() != "0"  # not while typing: "" is a value being changed
         edit.setEnabled(enabled)
         tooltip = TOOLTIPS["coupling_lags"] + ("" if enabled else "\n" + ONE_UNIT_NOTE)
         edit.setToolTip(tooltip)
@@ -242,8 +242,8 @@ class PresetPanel(QWidget):
             edit.setStyleSheet("")
         try:
             preset = preset_from_dict(self._form_dict(), source=FORM_SOURCE)
-            if self._recording is not None:
-                check_coupling_lags(self._recording, preset, FORM_SOURCE)
+            if self.recording is not None:
+                check_coupling_lags(self.recording, preset, FORM_SOURCE)
         except PresetError as exc:
             self._current = None
             message = str(exc)

@@ -38,8 +38,10 @@ class PresetsController:
         window.fit_cleared.connect(self.follow_recording)
 
     def follow_recording(self) -> None:
-        """Check the form against the window's recording: coupling lags need several units, bins and memory."""
-        self.panel.set_recording(self.window.recording)
+        """Check the form against the window's recording (when it is another one: a fit's start clears the fit
+        too): coupling lags need several units, bins and memory."""
+        if self.window.recording is not self.panel.recording:
+            self.panel.set_recording(self.window.recording)
 
     def load_presets(self) -> None:
         """List the shipped presets, select the one used last and remember each shipped one chosen from now on."""
