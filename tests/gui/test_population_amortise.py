@@ -190,3 +190,13 @@ def test_gap_points_skip_unknown_gaps() -> None:
     points = gap_points(rows)
     assert list(points["amortisation"][0]) == [1] and list(points["amortisation"][1]) == [1e-3]
     assert list(points["approximation"][0]) == [0, 2] and list(points["approximation"][1]) == [0.2, 0.1]
+
+
+def test_clicking_an_amortised_unit_shows_the_encoders_q(qtbot, window, units_path) -> None:
+    population = amortise_to_end(qtbot, window, units_path, train=2, refine=0)
+    unit = next(u for u in range(UNITS) if population.outcomes[u].result["amortisation"]["amortised"])
+    with qtbot.waitSignal(population.unit_shown, timeout=30_000):
+        population.show_unit(unit)
+    result = population.outcomes[unit].result
+    assert window.result.unit == result["unit"] and window.result.elbo == result["elbo"]
+    assert window.result.stop_reason == "amortised"  # the encoder's q as it is, no refit
