@@ -13,7 +13,7 @@ def test_a_coupled_preset_fits_the_chosen_unit_coupled_to_the_others(qtbot, wind
     assert window.open_preset(preset)
     assert window.open_recording(shipped_recordings()["coupled-population"])
     window.select_unit(4)
-    set_field(window, "prior.scale", "2")  # an edit in the form keeps the value the form has no field for
+    set_field(window, "prior.scale", "2")  # an edit in another field keeps the coupling lags
     assert window.preset_panel.current_preset().design.coupling_lags == 3
     names = window.fit.layout.names
     assert "couple[unit4][0]" not in names and names[-3:] == ("couple[unit19][0]", "couple[unit19][1]",

@@ -166,3 +166,34 @@ def test_an_excitatory_network_that_runs_away_is_refused():
 def test_unit_truth_naming_a_unit_the_file_lacks_is_refused():
     with pytest.raises(RecordingError, match="pop.npz: ground truth for unit 'z', which the file does not hold"):
         RecordingFile(np.ones((10, 2)), ("a", "b"), 0.01, "pop.npz", unit_truth={"z": {"bias": 0.0}})
+
+
+def test_check_coupling_lags_refuses_lags_too_large_for_the_recording_naming_the_key():
+    from vbgui.models.fit_memory import check_coupling_lags
+
+    unit = three_units(n_bins=40).unit(0)
+    preset = preset_from_dict({"likelihood": "poisson", "design": {"stimulus_lags": 2, "coupling_lags": 39}})
+    check_coupling_lags(unit, preset, "form")  # 39 lags leave one bin of 40: allowed
+    too_many = preset_from_dict({"likelihood": "poisson", "design": {"stimulus_lags": 2, "coupling_lags": 40}})
+    with pytest.raises(PresetError, match=r"^form: 'design.coupling_lags' must be an integer from 0 to 39 \(the "
+                                          r"recording's 40 bins less one\), got 40$"):
+        check_coupling_lags(unit, too_many, "form")
+    single = RecordingFile(np.ones((40, 1)), ("a",), 0.01, "one.npz", stimulus=np.zeros(40)).unit(0)
+    check_coupling_lags(single, too_many, "form")  # one unit: the fit says why, naming the file
+
+
+def test_check_coupling_lags_refuses_a_coupled_design_beyond_the_memory_limit():
+    from vbgui.models.fit_memory import check_coupling_lags
+
+    big = make_coupled_population(n_units=3, n_bins=20_000, stimulus_lags=2, spike_history_lags=0,
+                                  coupling_lags=1, seed=1).unit(0)
+    preset = preset_from_dict({"likelihood": "poisson", "design": {"stimulus_lags": 2, "coupling_lags": 1000}})
+    set_memory_limit("20M")
+    try:
+        with pytest.raises(PresetError) as raised:
+            check_coupling_lags(big, preset, "form")
+    finally:
+        set_memory_limit(None)
+    message = str(raised.value)
+    assert message.startswith("form: 'design.coupling_lags' = 1000 is too large for this recording: ")
+    assert "more than the memory limit" in message and "\n" not in message

@@ -180,3 +180,29 @@ def coupling_matrix_of_folder(folder: str | Path) -> CouplingMatrix:
         except (OSError, UnicodeDecodeError, KeyError, csv.Error) as exc:
             raise ResultFileError(f"{summary}: not a batch summary ({exc.__class__.__name__}: {exc})") from None
     return coupling_matrix(results, order)
+
+
+COUPLING_UNIT = "Δ log rate per spike"  # the unit of a summed coupling: one spike's effect on the target's log rate
+
+
+def describe_coupling(matrix: CouplingMatrix, target: int, source: int) -> str:
+    """One line naming cell (``target``, ``source``) of ``matrix``: the units, the summed coupling's posterior
+    mean and sd and mean / sd, or why the cell holds none.
+
+    Parameters
+    ----------
+    matrix
+        The couplings, rows the target (postsynaptic) unit, columns the source (presynaptic) unit.
+    target, source
+        Row and column indices into ``matrix.units``.
+    """
+    pair = f"{matrix.units[source]} → {matrix.units[target]}"
+    if target == source:
+        return f"{pair}: a unit's own past is its spike history, not a coupling"
+    mean, sd = float(matrix.mean[target, source]), float(matrix.sd[target, source])
+    if not np.isfinite(mean):
+        return f"{pair}: no coupling estimated (a unit without a fit, or left out for unusable data)"
+    truth = float(matrix.truth[target, source])
+    known = f", truth {truth:+.3f}" if np.isfinite(truth) else ""
+    return (f"{pair} (source → target): summed over {matrix.lags} lag{'s' if matrix.lags != 1 else ''}, mean "
+            f"{mean:+.3f} {COUPLING_UNIT}, sd {sd:.3f}, mean/sd {mean / sd:+.1f}{known}")

@@ -25,6 +25,7 @@ from vbgui.models.preset import Preset, preset_from_dict
 from vbgui.models.step_cost import check_step_cost
 
 if TYPE_CHECKING:  # the engine (scipy, numba) is imported where units are fitted or rebuilt, off the GUI thread
+    from vbgui.app.amortise import AmortiseSettings
     from vbgui.app.batch import UnitOutcome
     from vbgui.app.fit import FitSession
     from vbgui.app.shown_reference import ShownReference
@@ -42,7 +43,12 @@ class UnitRow:
     or when nothing computes them: ``gap`` is log p(D) - ELBO = KL(q ||
     posterior), known only where the log evidence is exact (the
     linear-Gaussian model); ``history_evidence`` (the log Bayes factor for
-    spike history) is not computed by a batch fit.
+    spike history) is not computed by a batch fit.  After amortised
+    inference (:func:`amortise_population`), ``q_source`` is 'encoder' or
+    'exact fit' (a training unit), and the gaps of Cremer et al. (2018) are in
+    nats: ``amortisation_gap`` = ELBO(q*) - ELBO(q) (None for a training unit),
+    ``approximation_gap`` = log p(D) - ELBO(q*) (None where the evidence is
+    unknown); ``gap_note`` says how the evidence was obtained.
     """
 
     index: int
@@ -56,6 +62,10 @@ class UnitRow:
     gap: float | None = None
     history_evidence: float | None = None
     error: str = ""
+    q_source: str | None = None
+    amortisation_gap: float | None = None
+    approximation_gap: float | None = None
+    gap_note: str = ""
 
     @property
     def rate_per_second(self) -> float:
@@ -133,9 +143,17 @@ def unit_row(index: int, unit: str, mean_response_per_bin: float, bin_width: flo
     log_evidence = result.get("log_evidence")
     gap = None if log_evidence is None or not math.isfinite(log_evidence) else log_evidence - result["elbo"]
     converged = bool(result["converged"])
-    return UnitRow(index, unit, mean_response_per_bin, bin_width, "converged" if converged else "not converged",
+    record = result.get("amortisation") or {}
+    if record:
+        status = "amortised" if record["amortised"] else "trained on"
+    else:
+        status = "converged" if converged else "not converged"
+    return UnitRow(index, unit, mean_response_per_bin, bin_width, status,
                    elbo_per_bin=result["elbo"] / fitted_bins, converged=converged,
-                   iterations=int(result["iterations"]), gap=gap)
+                   iterations=int(result["iterations"]), gap=gap,
+                   q_source=(("encoder" if record["amortised"] else "exact fit") if record else None),
+                   amortisation_gap=record.get("amortisation_gap"), approximation_gap=record.get("approximation_gap"),
+                   gap_note=record.get("evidence_source", ""))
 
 
 class OutcomeCollector:
@@ -273,6 +291,40 @@ def fit_population(recording: RecordingFile, preset: Preset, indices: Sequence[i
     for outcome in run_batch(recording, preset, indices, executor="threads", workers=workers, cancel=cancel):
         report(collector.add(outcome))
     if len(collector) < len(indices):  # run_batch sets the token itself once it is done: count instead
+        cancel.raise_if_cancelled()
+    return len(collector)
+
+
+def default_training_units(recording: RecordingFile) -> int:
+    """The training subset amortised inference fits exactly unless told: as ``vbgui batch --amortise``'s
+    --train default, min(DEFAULT_TRAIN, usable units - 1), and at least 1."""
+    from vbgui.app.amortise import DEFAULT_TRAIN
+
+    usable = recording.n_units - len(recording.unit_problems)
+    return max(1, min(DEFAULT_TRAIN, usable - 1))
+
+
+def amortise_population(recording: RecordingFile, preset: Preset, indices: Sequence[int],
+                        settings: AmortiseSettings, collector: OutcomeCollector, cancel: CancelToken,
+                        report: Callable[[int], None], workers: int | None = None) -> int:
+    """Amortised inference over the units ``indices`` with :func:`vbgui.app.amortise.amortise_batch` (as
+    ``vbgui batch --amortise``), on ``workers`` threads (default :func:`batch_workers`).
+
+    Each outcome (its result carrying the ``amortisation`` record with the
+    two gaps) goes to ``collector`` as its unit finishes, then ``report`` is
+    called with the number finished.  Returns that number; raises
+    FitCancelled when ``cancel`` stopped it first (the finished outcomes stay
+    in ``collector``) and VbguiError when the preset or ``settings`` cannot
+    be amortised.  Runs in a worker thread: it compiles the engine first.
+    """
+    from vbgui.app.amortise import amortise_batch
+    from vbgui.app.fit import warm_up_engine
+
+    warm_up_engine()
+    workers = workers or batch_workers(recording)
+    for outcome in amortise_batch(recording, preset, indices, settings, workers=workers, cancel=cancel):
+        report(collector.add(outcome))
+    if len(collector) < len(indices):
         cancel.raise_if_cancelled()
     return len(collector)
 

@@ -40,8 +40,42 @@ def _fit_number(row: UnitRow, value: float | None, digits: int) -> str:
     return _number(value, digits, NOT_COMPUTED)
 
 
-def population_columns(counts: bool) -> tuple[Column, ...]:
-    """The table's columns; ``counts`` says whether the responses are spike counts (a rate in Hz)."""
+def _gap_text(row: UnitRow, gap: float | None) -> str:
+    """A gap in nats to 3 significant digits (they range from 1e-6 after refinement to tens of nats)."""
+    if row.status in (NOT_FITTED, "failed"):
+        return "—"
+    return NOT_COMPUTED if gap is None or not math.isfinite(gap) else f"{gap:.3g}"
+
+
+def _amortisation_gap_text(row: UnitRow) -> str:
+    if row.q_source == "exact fit":
+        return "training unit"  # its q is the exact fit: no amortisation gap
+    return _gap_text(row, row.amortisation_gap)
+
+
+def _approximation_gap_text(row: UnitRow) -> str:
+    if row.approximation_gap is None and row.gap_note.startswith("unknown"):
+        return "unknown (k-hat)"
+    return _gap_text(row, row.approximation_gap)
+
+
+AMORTISATION_COLUMNS = (
+    Column("q from", lambda r: r.q_source, lambda r: r.q_source or "—",
+           "encoder: the unit's q came from the encoder (one forward pass, then any refinement passes); exact "
+           "fit: a training unit, fitted exactly.", Qt.AlignmentFlag.AlignLeft),
+    Column("Amortisation gap (nats)", lambda r: r.amortisation_gap, _amortisation_gap_text,
+           "ELBO(q*) − ELBO(q): what the encoder's q gives up against the family's best q* for this unit "
+           "(Cremer et al. 2018). Training units have none: their q is q*."),
+    Column("Approximation gap (nats)", lambda r: r.approximation_gap, _approximation_gap_text,
+           "log p(D) − ELBO(q*) = KL(q* ‖ posterior): what the family itself gives up. The evidence is exact for "
+           "the linear-gaussian model, else importance-weighted from the full-rank optimum; unknown when its PSIS "
+           "k-hat is 0.7 or more."),
+)
+
+
+def population_columns(counts: bool, amortised: bool = False) -> tuple[Column, ...]:
+    """The table's columns; ``counts`` says whether the responses are spike counts (a rate in Hz);
+    ``amortised`` adds the columns of amortised inference (where q came from, the two gaps)."""
     if counts:
         rate = Column("Firing rate (Hz)", lambda r: r.rate_per_second,
                       lambda r: _number(r.rate_per_second, 2, "unusable data"),
@@ -54,6 +88,7 @@ def population_columns(counts: bool) -> tuple[Column, ...]:
         Column("Unit", lambda r: r.index, lambda r: f"{r.index}: {r.unit}", "The unit's index and name in the file.",
                Qt.AlignmentFlag.AlignLeft),
         rate,
+    ) + (AMORTISATION_COLUMNS if amortised else ()) + (  # what amortised inference is run for, in view first
         Column("ELBO per bin (nats)", lambda r: r.elbo_per_bin, lambda r: _fit_number(r, r.elbo_per_bin, 4),
                "The fit's ELBO divided by the number of bins fitted: comparable across units and recordings."),
         Column("Converged", lambda r: r.converged,
@@ -70,7 +105,8 @@ def population_columns(counts: bool) -> tuple[Column, ...]:
                "The log Bayes factor for spike history needs a second fit without it (Fit > Compare models…); "
                "a batch fit does not compute it."),
         Column("Status", lambda r: r.status, lambda r: r.error or r.status,
-               "Not fitted, converged, not converged, or failed with its reason.", Qt.AlignmentFlag.AlignLeft),
+               "Not fitted, converged, not converged, amortised, trained on (amortised inference's training units), "
+               "or failed with its reason.", Qt.AlignmentFlag.AlignLeft),
     )
 
 
@@ -82,11 +118,12 @@ class PopulationModel(QAbstractTableModel):
         self.rows: list[UnitRow] = []
         self.columns = population_columns(True)
 
-    def set_units(self, rows: list[UnitRow], counts: bool) -> None:
-        """Show ``rows`` (one per unit, in file order); ``counts``: the responses are spike counts."""
+    def set_units(self, rows: list[UnitRow], counts: bool, amortised: bool = False) -> None:
+        """Show ``rows`` (one per unit, in file order); ``counts``: the responses are spike counts;
+        ``amortised``: with the columns of amortised inference."""
         self.beginResetModel()
         self.rows = list(rows)
-        self.columns = population_columns(counts)
+        self.columns = population_columns(counts, amortised)
         self.endResetModel()
 
     def set_row(self, row: UnitRow) -> None:

@@ -12,6 +12,8 @@ from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES, LIKELIHOOD_NAMES
 from vbgui.errors import PresetError
 from vbgui.gui.style import TEXT_COLOURS
 from vbgui.gui.tooltips import TOOLTIPS
+from vbgui.io.recording import Recording
+from vbgui.models.fit_memory import check_coupling_lags
 from vbgui.models.preset import Preset, preset_from_dict
 
 FORM_SOURCE = "preset form"
@@ -31,6 +33,7 @@ class NumberField:
 NUMBER_FIELDS = (
     NumberField("design.stimulus_lags", "Stimulus lags", int, "an integer"),
     NumberField("design.spike_history_lags", "History lags", int, "an integer"),
+    NumberField("design.coupling_lags", "Coupling lags", int, "an integer"),
     NumberField("prior.scale", "Prior scale", float, "a number"),
     NumberField("noise_sd", "Noise sd", float, "a number"),
     NumberField("dispersion", "Dispersion", float, "a number"),
@@ -42,12 +45,16 @@ NUMBER_FIELDS = (
 )
 TOOLTIP_OF_KEY = {
     "design.stimulus_lags": "stimulus_lags", "design.spike_history_lags": "spike_history_lags",
+    "design.coupling_lags": "coupling_lags",
     "prior.scale": "prior_scale", "noise_sd": "noise_sd", "dispersion": "dispersion", "fit.max_iter": "max_iter", "fit.seed": "seed",
     "fit.samples": "samples", "fit.learning_rate": "learning_rate", "fit.rank": "rank",
 }
 MONTE_CARLO_ONLY = ("fit.samples", "fit.learning_rate")
 # Form fields that belong to one likelihood: field -> that likelihood.
 LIKELIHOOD_ONLY = {"noise_sd": "gaussian", "dispersion": "negative-binomial"}
+COUPLING_KEY = "design.coupling_lags"
+ONE_UNIT_NOTE = ("Disabled: the recording holds one unit, so there is no other unit to couple to (a value other "
+                 "than 0 stays editable, to set it back to 0).")
 
 
 class PresetPanel(QWidget):
@@ -64,6 +71,7 @@ class PresetPanel(QWidget):
         self._base: Preset | None = None
         self._current: Preset | None = None
         self._loading = False
+        self.recording: Recording | None = None  # what the form is checked against (set_recording)
         self.preset_list = QListWidget()
         self.preset_list.setToolTip(TOOLTIPS["preset_list"])
         self.preset_list.setMaximumHeight(110)
@@ -90,6 +98,8 @@ class PresetPanel(QWidget):
         form.addRow("Likelihood", self.likelihood)
         form.addRow("Stimulus lags", self.numbers["design.stimulus_lags"])
         form.addRow("History lags", self.numbers["design.spike_history_lags"])
+        form.addRow("Coupling lags", self.numbers[COUPLING_KEY])
+        self.coupling_label = form.labelForField(self.numbers[COUPLING_KEY])
         form.addRow("Bias", self.bias)
         form.addRow("Standardise", self.standardize)
         form.addRow("Prior scale", self.numbers["prior.scale"])
@@ -157,6 +167,7 @@ class PresetPanel(QWidget):
         self.standardize.setChecked(preset.design.standardize)
         values = {"design.stimulus_lags": preset.design.stimulus_lags,
                   "design.spike_history_lags": preset.design.spike_history_lags,
+                  COUPLING_KEY: preset.design.coupling_lags,
                   "prior.scale": preset.prior.scale, "noise_sd": preset.noise_sd,
                   "dispersion": preset.dispersion,
                   "fit.max_iter": preset.fit.max_iter, "fit.seed": preset.fit.seed,
@@ -171,6 +182,12 @@ class PresetPanel(QWidget):
         """The form's preset, or None while a value is invalid."""
         return self._current
 
+    def set_recording(self, recording: Recording | None) -> None:
+        """Check the form against ``recording`` (the unit about to be fitted; None: no recording): the coupling
+        lags apply to a recording of several units only, and must leave it bins and memory to fit."""
+        self.recording = recording
+        self._validate()
+
     def set_family(self, family: str) -> None:
         self.family.setCurrentText(family)
 
@@ -179,9 +196,7 @@ class PresetPanel(QWidget):
         base = self._base
         data: dict = {"name": base.name if base else "", "description": base.description if base else "",
                       "likelihood": self.likelihood.currentText(),
-                      "design": {"bias": self.bias.isChecked(), "standardize": self.standardize.isChecked(),
-                                 # no field of its own yet: kept from the preset loaded
-                                 "coupling_lags": base.design.coupling_lags if base else 0},
+                      "design": {"bias": self.bias.isChecked(), "standardize": self.standardize.isChecked()},
                       "prior": {}, "fit": {"family": self.family.currentText(),
                                            "estimator": self.estimator.currentText(),
                                            "tolerance": base.fit.tolerance if base else 1e-10}}
@@ -200,6 +215,19 @@ class PresetPanel(QWidget):
                 data[field.key] = value
         return data
 
+    def _enable_coupling(self) -> None:
+        """Coupling lags: editable for a recording of several units (or none yet), and for a value other than 0
+        (so it can be set back to 0); otherwise disabled, its tooltip saying why."""
+        edit = self.numbers[COUPLING_KEY]
+        one_unit = self.recording is not None and self.recording.population is None
+        enabled = not one_unit or edit.text().strip() != "0"  # not while typing: "" is a value being changed
+        edit.setEnabled(enabled)
+        tooltip = TOOLTIPS["coupling_lags"] + ("" if enabled else "\n" + ONE_UNIT_NOTE)
+        edit.setToolTip(tooltip)
+        if self.coupling_label is not None:
+            self.coupling_label.setEnabled(enabled)
+            self.coupling_label.setToolTip(tooltip)
+
     def _validate(self, *_args) -> None:
         if self._loading:
             return
@@ -209,10 +237,13 @@ class PresetPanel(QWidget):
         for key in MONTE_CARLO_ONLY:
             self.numbers[key].setEnabled(monte_carlo)
         self.numbers["fit.rank"].setEnabled(self.family.currentText() == "low-rank")
+        self._enable_coupling()
         for edit in self.numbers.values():
             edit.setStyleSheet("")
         try:
             preset = preset_from_dict(self._form_dict(), source=FORM_SOURCE)
+            if self.recording is not None:
+                check_coupling_lags(self.recording, preset, FORM_SOURCE)
         except PresetError as exc:
             self._current = None
             message = str(exc)

@@ -9,6 +9,8 @@ TOOLTIPS: dict[str, str] = {
                      "the temporal filter weighs.",
     "spike_history_lags": "Spike-history lags: how many previous bins of the neuron's own response feed back "
                           "into its rate (refractoriness, bursting).",
+    "coupling_lags": "Coupling lags K: the past counts of every other unit of a multi-unit recording, K bins "
+                     "back each, as regressors (a coupled population GLM, Pillow et al. 2008); 0 for none.",
     "bias": "Bias: a constant regressor, whose weight sets the baseline rate.",
     "standardize": "Standardise: z-score each stimulus column before its lags are built, so weights are "
                    "per standard deviation of the stimulus.",

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from vbgui.core.design_rows import BLOCK_BYTES
 from vbgui.core.rowpass import IN_FLIGHT
-from vbgui.io.limits import check_memory
+from vbgui.errors import PresetError
+from vbgui.io.limits import MemoryLimitError, check_memory
 from vbgui.io.recording import Recording
 from vbgui.models.design import design_bytes, design_width, earliest_row
 from vbgui.models.preset import Preset
@@ -40,3 +41,29 @@ def check_fit_memory(recording: Recording, preset: Preset, first_row: int | None
                  + (f", coupling_lags={settings.coupling_lags}" if settings.coupling_lags else "") + "; "
                  f"{POSTERIOR_MATRICES[preset.fit.family]} matrices of {dim} x {dim})",
                  fit_bytes(recording, preset, n_rows))
+
+
+def check_coupling_lags(recording: Recording, preset: Preset, source: str) -> None:
+    """Refuse, as a PresetError naming ``source`` and 'design.coupling_lags', a ``coupling_lags`` too large for
+    ``recording``: lags that leave no bin to fit, or a coupled design beyond the memory budget.
+
+    Parameters
+    ----------
+    recording
+        The unit about to be fitted; its ``population`` holds the units it would be coupled to (None for a
+        recording of one unit, where a non-zero value is refused by the fit itself, naming the file).
+    preset
+        A preset already validated by :func:`vbgui.models.preset.preset_from_dict` (0 to 10000 lags).
+    source
+        What the message names (e.g. "preset form").
+    """
+    lags = preset.design.coupling_lags
+    if lags == 0 or recording.population is None:
+        return
+    if lags >= recording.n_bins:
+        raise PresetError(f"{source}: 'design.coupling_lags' must be an integer from 0 to {recording.n_bins - 1} "
+                          f"(the recording's {recording.n_bins} bins less one), got {lags}")
+    try:
+        check_fit_memory(recording, preset)
+    except MemoryLimitError as exc:
+        raise PresetError(f"{source}: 'design.coupling_lags' = {lags} is too large for this recording: {exc}") from None

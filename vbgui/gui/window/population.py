@@ -11,9 +11,25 @@ stay.  Clicking a fitted unit rebuilds its fit in the background (session
 and exact reference, as a reopened result) and shows it in the main panels,
 with the unit chosen in the recording panel.  Export summary writes the
 finished units as ``vbgui batch``'s ``summary.csv``, asking before it
-replaces a file.  The dock is tabbed with the Diagnostics dock: it comes to
-the front when a recording of several units is opened, and goes when one of
-a single unit is (View > Population shows it anyway).
+replaces a file.
+
+Amortise… (Fit > Amortise… or the dock's button) asks for the training
+units and refinement passes (the defaults of ``vbgui batch --amortise``) and
+runs :func:`vbgui.app.population.amortise_population` the same way: the
+table gains where each q came from and the amortisation and approximation
+gaps in nats, plotted across units beside it
+(:class:`~vbgui.gui.gap_plot.GapPlot`); Export summary then writes
+``vbgui batch --amortise``'s columns.
+
+When the batch fitted a coupled preset (``coupling_lags`` > 0), the
+posterior over couplings is gathered off the GUI thread
+(:func:`vbgui.app.coupling.coupling_matrix`) and drawn beside the table as
+unit x unit heat maps (:class:`~vbgui.gui.coupling_view.CouplingView`); a
+click on a cell shows the target unit's fit.
+
+The dock is tabbed with the Diagnostics dock: it comes to the front when a
+recording of several units is opened, and goes when one of a single unit is
+(View > Population shows it anyway).
 """
 from __future__ import annotations
 
@@ -21,24 +37,32 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QScrollArea
 
-from vbgui.app.population import (OutcomeCollector, UnitFit, check_population_fit, fit_population, fitted_row,
-                                  rebuild_unit_fit, unfitted_rows)
+from vbgui.app.population import (OutcomeCollector, UnitFit, amortise_population, check_population_fit,
+                                  default_training_units, fit_population, fitted_row, rebuild_unit_fit,
+                                  unfitted_rows)
 from vbgui.errors import VbguiError
+from vbgui.gui.amortise_dialog import AmortiseDialog
+from vbgui.gui.coupling_view import CouplingView
 from vbgui.gui.background import BackgroundJob
+from vbgui.gui.gap_plot import GapPlot
 from vbgui.gui.population_panel import NO_POPULATION, PopulationPanel
 from vbgui.gui.window.actions import add_action
 from vbgui.io.recording import RecordingFile
 
 if TYPE_CHECKING:
     from vbgui.app.batch import UnitOutcome
+    from vbgui.app.coupling import CouplingMatrix
+    from vbgui.models.preset import Preset
 
 PANEL_MIN_HEIGHT = 130
 # Tabbed docks stack a tab bar on their title bar: their scrolled contents give that height back, so a laptop's
 # window (1366 x 700) keeps the plots' minimum heights with both docks shown.
 DOCK_CONTENT_MIN_HEIGHT = 40
+COUPLING_DOCK_HEIGHT = 330  # pixels the dock grows to (as the plots above allow) to show the coupling matrix
+FLOATING_DOCK_SIZE = (1300, 560)  # the Population dock floated by the coupling view's Enlarge
 BATCH_PRESET_LABEL = "population fit (preset)"
 
 
@@ -60,13 +84,15 @@ class PopulationController(QObject):
 
     ``batch_finished`` (units finished), ``batch_cancelled`` (units kept) and
     ``batch_failed`` (message) end each Fit all units; ``unit_shown`` (the
-    unit's index) follows a click once that unit's fit is in the main panels.
+    unit's index) follows a click once that unit's fit is in the main panels;
+    ``couplings_shown`` (the matrix) once a coupled batch's heat maps are drawn.
     """
 
     batch_finished = Signal(int)
     batch_cancelled = Signal(int)
     batch_failed = Signal(str)
     unit_shown = Signal(int)
+    couplings_shown = Signal(object)
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
@@ -76,6 +102,12 @@ class PopulationController(QObject):
         self.collector = OutcomeCollector()
         self.batch: BackgroundJob | None = None
         self.unit_view: BackgroundJob | None = None
+        self.couplings: BackgroundJob | None = None
+        self.coupling_view: CouplingView | None = None
+        self.batch_preset: Preset | None = None
+        self.amortised = False  # the last batch was amortised inference
+        self.amortise_dialog: AmortiseDialog | None = None
+        self.gap_plot: GapPlot | None = None
         self.closed = False
         self.panel = PopulationPanel()
         self.panel.setMinimumHeight(PANEL_MIN_HEIGHT)
@@ -101,9 +133,15 @@ class PopulationController(QObject):
         fit_menu = menu_titled(window, "Fit")
         fit_menu.addSeparator()
         fit_menu.addAction(self.fit_all_action)
+        self.amortise_action = add_action(window, "&Amortise…", self.ask_amortise, None,
+                                          "Amortised inference over every unit (the Population dock): fit some "
+                                          "units exactly, train an encoder, give the others their q by one forward "
+                                          "pass, and measure each unit's gaps in nats.")
+        fit_menu.addAction(self.amortise_action)
         menu_titled(window, "View").addAction(self.dock.toggleViewAction())
 
         self.panel.fit_all_requested.connect(self.fit_all)
+        self.panel.amortise_requested.connect(self.ask_amortise)
         self.panel.cancel_requested.connect(self.cancel)
         self.panel.export_requested.connect(self.export_summary)
         self.panel.unit_clicked.connect(self.show_unit)
@@ -122,6 +160,9 @@ class PopulationController(QObject):
                                                      and recording_file.n_units == 1):
             return
         self._stop_batch()
+        self._clear_couplings()
+        self.panel.set_gap_view(None)
+        self.gap_plot = None
         self.recording_file = recording_file if recording_file is not None and recording_file.n_units > 1 else None
         self.outcomes = {}
         if self.recording_file is None:
@@ -148,52 +189,115 @@ class PopulationController(QObject):
                    and not self.window.is_fitting())
         self.panel.set_running(running, can_fit, bool(self.outcomes))
         self.fit_all_action.setEnabled(can_fit and not running)
+        self.amortise_action.setEnabled(can_fit and not running)
 
     # -- the batch ----------------------------------------------------------------------------------
     def is_running(self) -> bool:
         return self.batch is not None and self.batch.is_running()
 
-    def fit_all(self) -> bool:
-        """Fit the form's preset to every unit in the background; False (and a message) when it cannot start."""
+    def _startable_preset(self, what: str) -> Preset | None:
+        """The form's preset when a batch may start now (``what``: 'fit all units', 'amortise'), else None
+        after saying why."""
         window = self.window
         preset = window.preset_panel.current_preset()
         if self.recording_file is None:
             window.show_error("No population", NO_POPULATION)
-            return False
+            return None
         if preset is None:
-            window.show_error("Cannot fit", "Fix the preset form first.")
-            return False
+            window.show_error(f"Cannot {what}", "Fix the preset form first.")
+            return None
         if window.is_fitting():
-            window.show_error("Fit running", "Stop the running fit before fitting all units.")
-            return False
+            window.show_error("Fit running", f"Stop the running fit before you {what}.")
+            return None
         if self.is_running():
+            return None
+        return preset
+
+    def fit_all(self) -> bool:
+        """Fit the form's preset to every unit in the background; False (and a message) when it cannot start."""
+        preset = self._startable_preset("fit all units")
+        if preset is None:
             return False
         try:
             slow = check_population_fit(self.recording_file, preset, Path(self.recording_file.source).name)
         except VbguiError as exc:
-            window.show_error("Cannot fit all units", str(exc))
+            self.window.show_error("Cannot fit all units", str(exc))
             return False
-        recording, indices = self.recording_file, list(range(self.recording_file.n_units))
-        self.outcomes = {}
-        self.collector = collector = OutcomeCollector()
-        self.panel.set_units(unfitted_rows(recording), recording.response_name == "counts")
-        self.panel.set_progress(0, len(indices))
+        recording, collector = self.recording_file, OutcomeCollector()
+        indices = list(range(recording.n_units))
 
         def task(cancel, report):
             return fit_population(recording, preset, indices, collector, cancel, report)
 
+        self._start_batch(task, preset, collector, False,
+                          f"Fitting {preset.name or 'the preset'} ({preset.fit.family}) to {units(len(indices))}…"
+                          + (f" Note: {slow}." if slow else ""))
+        return True
+
+    def ask_amortise(self) -> None:
+        """Amortise…: ask for the training units and refinement passes (a non-blocking dialog), then start."""
+        if self._startable_preset("amortise") is None:
+            return
+        usable = self.recording_file.n_units - len(self.recording_file.unit_problems)
+        dialog = AmortiseDialog(usable, default_training_units(self.recording_file), self.window)
+        dialog.accepted.connect(lambda: self.amortise(*dialog.settings()))
+        dialog.finished.connect(dialog.deleteLater)
+        self.amortise_dialog = dialog
+        dialog.open()
+
+    def amortise(self, train: int | None = None, refine: int = 0) -> bool:
+        """Amortised inference over every unit in the background (as ``vbgui batch --amortise --train train
+        --refine refine``; ``train`` None: its default); False (and a one-line message) when it cannot start."""
+        from vbgui.app.amortise import AmortiseSettings, check_amortisable
+
+        preset = self._startable_preset("amortise")
+        if preset is None:
+            return False
+        recording = self.recording_file
+        settings = AmortiseSettings(train=train, refine=refine, seed=preset.fit.seed)
+        usable = recording.n_units - len(recording.unit_problems)
+        try:
+            check_amortisable(preset, recording.n_units, settings, usable, flag="Amortise")
+            slow = check_population_fit(recording, preset, Path(recording.source).name)
+        except VbguiError as exc:
+            self.window.show_error("Cannot amortise", str(exc))
+            return False
+        collector = OutcomeCollector()
+        indices = list(range(recording.n_units))
+
+        def task(cancel, report):
+            return amortise_population(recording, preset, indices, settings, collector, cancel, report)
+
+        trained = default_training_units(recording) if train is None else train
+        self._start_batch(task, preset, collector, True,
+                          f"Amortising {preset.name or 'the preset'} ({preset.fit.family}) over "
+                          f"{units(len(indices))}: {units(trained)} fitted exactly to train the encoder, "
+                          f"{refine} refinement pass(es), then every unit's gaps…"
+                          + (f" Note: {slow}." if slow else ""))
+        return True
+
+    def _start_batch(self, task, preset: Preset, collector: OutcomeCollector, amortised: bool, message: str) -> None:
+        """Run ``task`` (a batch filling ``collector``) in the background; the table starts afresh."""
+        recording = self.recording_file
+        self.outcomes = {}
+        self.batch_preset = preset
+        self.amortised = amortised
+        self._clear_couplings()
+        self.panel.set_gap_view(None)
+        self.gap_plot = None
+        self.collector = collector
+        self.panel.set_units(unfitted_rows(recording), recording.response_name == "counts", amortised)
+        self.panel.set_progress(0, recording.n_units)
         self.batch = BackgroundJob(task, "vbgui-population", self)
         worker = self.batch.worker
         worker.yielded.connect(self._take_outcomes)
         worker.returned.connect(self._on_finished)
         worker.cancelled.connect(self._on_cancelled)
         worker.errored.connect(self._on_failed)
-        self.panel.show_message(f"Fitting {preset.name or 'the preset'} ({preset.fit.family}) to "
-                                f"{units(len(indices))}…" + (f" Note: {slow}." if slow else ""))
+        self.panel.show_message(message)
         self.dock.raise_()
         self.batch.start()
         self.update_controls()
-        return True
 
     def cancel(self) -> None:
         """Stop the batch (thread-safe token): running fits stop at their next check; finished units stay."""
@@ -225,13 +329,21 @@ class PopulationController(QObject):
         self._end_batch()
         failed = sum(not outcome.succeeded for outcome in self.outcomes.values())
         failures = f", {failed} failed (their reasons are in the Status column)" if failed else ""
-        self._say(f"{units(finished)} fitted{failures}: click a row to show that unit's fit.")
+        if self.amortised:
+            self._say(f"{units(finished)} done{failures}: the gaps are in the table and the plot; click a row to "
+                      "show that unit's q.")
+        else:
+            self._say(f"{units(finished)} fitted{failures}: click a row to show that unit's fit.")
+        self._plot_gaps()
         self.batch_finished.emit(finished)
+        self._gather_couplings()
 
     def _on_cancelled(self) -> None:
         self._end_batch()
         self._say(f"Cancelled: kept the {units(len(self.outcomes))} fitted before.")
+        self._plot_gaps()
         self.batch_cancelled.emit(len(self.outcomes))
+        self._gather_couplings()
 
     def _on_failed(self, message: str) -> None:
         self._end_batch()
@@ -246,11 +358,76 @@ class PopulationController(QObject):
             for signal in (worker.yielded, worker.returned, worker.cancelled, worker.errored):
                 signal.disconnect()
             self.batch.shutdown()
-        if self.unit_view is not None:
-            for signal in (self.unit_view.worker.returned, self.unit_view.worker.errored):
-                signal.disconnect()
-            self.unit_view.shutdown()
-        self.batch = self.unit_view = None
+        for runner in (self.unit_view, self.couplings):
+            if runner is not None:
+                for signal in (runner.worker.returned, runner.worker.errored):
+                    signal.disconnect()
+                runner.shutdown()
+        self.batch = self.unit_view = self.couplings = None
+
+    def _plot_gaps(self) -> None:
+        """After amortised inference: both gaps of every finished unit across units, beside the table."""
+        if not self.amortised or not self.outcomes:
+            return
+        if self.gap_plot is None:
+            self.gap_plot = GapPlot()
+            self.panel.set_gap_view(self.gap_plot)
+        self.gap_plot.show_rows(self.panel.model.rows)
+
+    # -- the coupling matrix ------------------------------------------------------------------------
+    def _gather_couplings(self) -> None:
+        """After a batch of a coupled preset: gather the fitted units' couplings in the background."""
+        from vbgui.app.coupling import coupling_matrix
+
+        preset = self.batch_preset
+        results = [self.outcomes[index].result for index in sorted(self.outcomes)
+                   if self.outcomes[index].result is not None]
+        if preset is None or preset.design.coupling_lags == 0 or not results or self.recording_file is None:
+            return
+        names = self.recording_file.unit_names
+
+        def task(_cancel, _report):
+            return coupling_matrix(results, names)
+
+        self.couplings = BackgroundJob(task, "vbgui-couplings", self)
+        self.couplings.worker.returned.connect(self._on_couplings)
+        self.couplings.worker.errored.connect(self._on_couplings_failed)
+        self.couplings.start()
+
+    def _on_couplings(self, matrix: CouplingMatrix) -> None:
+        self.couplings.shutdown()
+        if self.coupling_view is None:
+            self.coupling_view = CouplingView()
+            self.coupling_view.unit_clicked.connect(self.show_coupled_unit)
+            self.coupling_view.enlarge_requested.connect(self.float_dock)
+            self.panel.set_coupling_view(self.coupling_view)
+        self.coupling_view.show_matrix(matrix)
+        if not self.dock.isFloating() and self.dock.height() < COUPLING_DOCK_HEIGHT:  # room for the heat maps
+            self.window.resizeDocks([self.dock], [COUPLING_DOCK_HEIGHT], Qt.Orientation.Vertical)
+        self.couplings_shown.emit(matrix)
+
+    def _on_couplings_failed(self, message: str) -> None:
+        self.couplings.shutdown()
+        self._say(f"The coupling matrix cannot be drawn: {message}")
+
+    def _clear_couplings(self) -> None:
+        """No coupling matrix: another recording, or a new batch."""
+        self.panel.set_coupling_view(None)
+        self.coupling_view = None
+
+    def float_dock(self) -> None:
+        """The coupling view's Enlarge: the dock in a window of its own, most of the screen wide."""
+        self.dock.setFloating(True)
+        screen = self.window.screen().availableGeometry()
+        self.dock.resize(min(FLOATING_DOCK_SIZE[0], screen.width()), min(FLOATING_DOCK_SIZE[1], screen.height()))
+        self.dock.move(screen.center() - self.dock.rect().center())
+        self.dock.raise_()
+        QTimer.singleShot(0, self.panel.share_views)  # once the floated dock is laid out at its new width
+
+    def show_coupled_unit(self, index: int) -> None:
+        """A click on a heat map's cell: select the target unit's row and show its fit."""
+        self.panel.select_unit(index)
+        self.show_unit(index)
 
     # -- one unit -----------------------------------------------------------------------------------
     def show_unit(self, index: int) -> None:
@@ -331,7 +508,13 @@ class PopulationController(QObject):
         if exists and not window.results.confirm_overwrite([path]):
             window.show_status(f"Not exported: {path} was kept.")
             return False
-        text = summary_csv_text([self.outcomes[index] for index in sorted(self.outcomes)])
+        done = [self.outcomes[index] for index in sorted(self.outcomes)]
+        if self.amortised:  # vbgui batch --amortise's summary: the gaps too
+            from vbgui.app.amortise import AMORTISE_SUMMARY_COLUMNS, amortised_summary_row
+
+            text = summary_csv_text(done, AMORTISE_SUMMARY_COLUMNS, amortised_summary_row)
+        else:
+            text = summary_csv_text(done)
         try:
             write_file(path, lambda handle: handle.write(text.encode("utf-8")), force=exists,
                        inputs=[self.recording_file.source])

@@ -1,7 +1,8 @@
 """Presets: the list of shipped and opened presets, File > Open preset and Save preset as, the last one used.
 
 The form itself is :class:`~vbgui.gui.preset_panel.PresetPanel`; this
-controller fills its list, opens and writes TOML files, and remembers the
+controller fills its list, opens and writes TOML files, hands the form the
+recording shown (so the coupling lags are checked against it), and remembers the
 preset used last (a shipped one by name, a file by path) in the preferences.
 """
 from __future__ import annotations
@@ -33,6 +34,14 @@ class PresetsController:
                                              "Open a preset TOML file and add it to the preset list.")
         self.save_preset_action = add_action(window, "&Save preset as…", self.save_preset, "Ctrl+Shift+S",
                                              TOOLTIPS["save_preset"])
+        # the form checks the coupling lags against the recording shown (each new recording or unit clears the fit)
+        window.fit_cleared.connect(self.follow_recording)
+
+    def follow_recording(self) -> None:
+        """Check the form against the window's recording (when it is another one: a fit's start clears the fit
+        too): coupling lags need several units, bins and memory."""
+        if self.window.recording is not self.panel.recording:
+            self.panel.set_recording(self.window.recording)
 
     def load_presets(self) -> None:
         """List the shipped presets, select the one used last and remember each shipped one chosen from now on."""
