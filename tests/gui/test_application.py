@@ -1,6 +1,11 @@
 """The application entry point and the guard against Qt bindings known to crash."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -44,3 +49,35 @@ def test_no_display_is_said_in_one_line_before_qt_starts() -> None:
     completed = subprocess.run([sys.executable, "-m", "vbgui"], capture_output=True, text=True, timeout=60, env=env)
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("vbgui: error: no display")
+
+
+LEAVE_DURING_WARMUP = """
+import sys, time
+from PySide6.QtWidgets import QApplication
+import vbgui.gui.engine_warmup as warmup_module
+
+def slow_warm_up(_cancel, _report):
+    time.sleep(30)  # numba 'still compiling'
+    return 30.0
+
+warmup_module._warm_up = slow_warm_up
+app = QApplication([])
+from vbgui.gui.application import leave_after_warmup
+
+warmup_module.engine_warmup()
+print("leaving", flush=True)
+sys.exit(leave_after_warmup(3, join_seconds=0.2))
+"""
+
+
+def test_leaving_while_the_engine_still_compiles_exits_with_the_status_not_an_abort(tmp_path) -> None:
+    """Qt aborts a process whose running QThread is destroyed; a warm-up still compiling after the wait
+    must not turn a normal close into that abort (nor keep the process waiting for it)."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    started = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-c", LEAVE_DURING_WARMUP], capture_output=True, text=True,
+                               timeout=120, env=env, cwd=tmp_path)
+    assert completed.stdout.strip() == "leaving"
+    assert completed.returncode == 3, completed.stderr
+    assert "QThread: Destroyed" not in completed.stderr
+    assert time.perf_counter() - started < 25  # did not wait for the 30 s 'compile'

@@ -107,7 +107,6 @@ def run_application(argv: list[str]) -> int:
     if "--reset-layout" in argv:
         preferences.forget_layout()
     from vbgui.gui.crash_report import install_exception_hook
-    from vbgui.gui.engine_warmup import engine_warmup
     from vbgui.gui.main_window import MainWindow  # after pyqtgraph's configuration
 
     if selftest:
@@ -130,5 +129,21 @@ def run_application(argv: list[str]) -> int:
         with install_exception_hook(window):
             status = app.exec()
         window.deleteLater()  # before the interpreter tears Qt down
-    engine_warmup().wait(WARMUP_JOIN_SECONDS)  # never exit while numba compiles in another thread
-    return status
+    return leave_after_warmup(status)
+
+
+def leave_after_warmup(status: int, join_seconds: float = WARMUP_JOIN_SECONDS) -> int:
+    """Wait up to ``join_seconds`` for the engine's warm-up, then return ``status`` to exit with.
+
+    numba must not be interrupted mid-compile by the interpreter's teardown,
+    and Qt aborts the process when a running QThread is destroyed: when the
+    warm-up is still compiling after the wait, the process leaves at once
+    with ``status`` (streams flushed, no teardown).
+    """
+    from vbgui.gui.engine_warmup import engine_warmup
+
+    if engine_warmup().wait(join_seconds):
+        return status
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
