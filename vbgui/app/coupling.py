@@ -195,6 +195,11 @@ def describe_coupling(matrix: CouplingMatrix, target: int, source: int) -> str:
         The couplings, rows the target (postsynaptic) unit, columns the source (presynaptic) unit.
     target, source
         Row and column indices into ``matrix.units``.
+
+    Returns
+    -------
+    str
+        The line, in the coupling's unit (COUPLING_UNIT) and posterior sds.
     """
     pair = f"{matrix.units[source]} → {matrix.units[target]}"
     if target == source:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from vbgui.app.result_checks import (AGREEMENT_TOLERANCE, _check_preset, _check_trace, _Field, _require, finite_number,
+from vbgui.app.result_checks import (AGREEMENT_TOLERANCE, check_preset, check_trace, Field, require_keys, finite_number,
                                      flag, one_of, table, text, whole_number)
 from vbgui.core.lds.loading_prior import LoadingPrior
 from vbgui.core.lds.model import INPUT_PARAMETER_NAME
@@ -40,14 +40,14 @@ SCALAR_RULES = {"vbgui_version": text, "recording": text, "family": one_of(PATH_
                 "created": text}
 
 
-def numeric_array(value: Any, where: _Field, shape: tuple[int, ...]) -> np.ndarray:
+def numeric_array(value: Any, where: Field, shape: tuple[int, ...]) -> np.ndarray:
     """Nested lists of finite numbers with exactly ``shape``.
 
     Parameters
     ----------
     value : Any
         The field's value as read from the file.
-    where : _Field
+    where : Field
         The file and the field, for the error message.
     shape : tuple of int
         The shape required (() for a scalar).
@@ -74,7 +74,7 @@ def numeric_array(value: Any, where: _Field, shape: tuple[int, ...]) -> np.ndarr
     return array
 
 
-def _spd(matrix: np.ndarray, where: _Field) -> None:
+def _spd(matrix: np.ndarray, where: Field) -> None:
     if np.max(np.abs(matrix - matrix.T), initial=0.0) > 1e-8 * max(1.0, float(np.max(np.abs(matrix)))):
         raise where.fail("is not symmetric")
     try:
@@ -107,47 +107,47 @@ def check_lds_result_dict(data: Any, source: str, version: int) -> dict[str, np.
     ResultFileError
         Naming the file and the first field that is missing, malformed or inconsistent.
     """
-    top = _Field(source, "")
+    top = Field(source, "")
     if not isinstance(data, dict) or data.get("model") != MODEL_NAME:
         raise ResultFileError(f"{source}: not a vbgui latent-dynamics result (field 'model' is not "
                               f"\"{MODEL_NAME}\")")
     if isinstance(data.get("result_version"), bool) or data.get("result_version") != version:
         raise ResultFileError(f"{source}: unsupported result_version {data.get('result_version')!r} "
                               f"(this vbgui reads version {version})")
-    _require(data, top, REQUIRED, OPTIONAL)
+    require_keys(data, top, REQUIRED, OPTIONAL)
     for key, rule in SCALAR_RULES.items():
         if key in data:
-            rule(data[key], _Field(source, key))
-    preset = _check_preset(data["preset"], _Field(source, "preset"))
+            rule(data[key], Field(source, key))
+    preset = check_preset(data["preset"], Field(source, "preset"))
     latent_dim = preset.get("latent_dim")
     settings = preset_from_dict(preset)
     if not isinstance(latent_dim, int) or isinstance(latent_dim, bool):
-        raise _Field(source, "preset.latent_dim").fail("is missing: not a latent-dynamics preset")
-    _check_trace(data["trace"], _Field(source, "trace"))
+        raise Field(source, "preset.latent_dim").fail("is missing: not a latent-dynamics preset")
+    check_trace(data["trace"], Field(source, "trace"))
     if len(data["trace"]["iteration"]) != data["iterations"]:
-        raise _Field(source, "trace.iteration").fail(f"has {len(data['trace']['iteration'])} entries; "
+        raise Field(source, "trace.iteration").fail(f"has {len(data['trace']['iteration'])} entries; "
                                                      f"iterations says {data['iterations']}")
-    bins = table(data["bins"], _Field(source, "bins"))
-    _require(bins, _Field(source, "bins"), ("total", "first_row"), ())
-    n_bins = whole_number(bins["total"], _Field(source, "bins.total"), 2)
-    units = table(data["units"], _Field(source, "units"))
-    _require(units, _Field(source, "units"), ("bin_width_s", "elbo", "evidence"), ())
-    if finite_number(units["bin_width_s"], _Field(source, "units.bin_width_s")) <= 0:
-        raise _Field(source, "units.bin_width_s").fail("must be positive")
+    bins = table(data["bins"], Field(source, "bins"))
+    require_keys(bins, Field(source, "bins"), ("total", "first_row"), ())
+    n_bins = whole_number(bins["total"], Field(source, "bins.total"), 2)
+    units = table(data["units"], Field(source, "units"))
+    require_keys(units, Field(source, "units"), ("bin_width_s", "elbo", "evidence"), ())
+    if finite_number(units["bin_width_s"], Field(source, "units.bin_width_s")) <= 0:
+        raise Field(source, "units.bin_width_s").fail("must be positive")
     names = data["unit_names"]
     if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-        raise _Field(source, "unit_names").fail("must be a non-empty list of unit names")
+        raise Field(source, "unit_names").fail("must be a non-empty list of unit names")
     if data["kl"] < -AGREEMENT_TOLERANCE * max(1.0, abs(data["elbo"])):
-        raise _Field(source, "kl").fail(f"must not be negative (a KL divergence), got {data['kl']!r}")
+        raise Field(source, "kl").fail(f"must not be negative (a KL divergence), got {data['kl']!r}")
     scale = max(1.0, abs(data["expected_log_likelihood"]), abs(data["kl"]))
     if abs(data["elbo"] - (data["expected_log_likelihood"] - data["kl"])) > AGREEMENT_TOLERANCE * scale:
-        raise _Field(source, "elbo").fail("differs from expected_log_likelihood - kl")
+        raise Field(source, "elbo").fail("differs from expected_log_likelihood - kl")
     arrays = _check_arrays(data, source, n_bins, latent_dim, len(names), settings.dynamics.stimulus_input)
     _check_loading_prior(data, source, settings, arrays)
     return arrays
 
 
-def _check_trial_starts(value: Any, where: _Field, n_bins: int) -> np.ndarray:
+def _check_trial_starts(value: Any, where: Field, n_bins: int) -> np.ndarray:
     if not isinstance(value, list) or not value:
         raise where.fail("must be a non-empty list of bin indices")
     starts = np.array([whole_number(entry, where) for entry in value], dtype=np.int64)
@@ -160,14 +160,14 @@ def _check_trial_starts(value: Any, where: _Field, n_bins: int) -> np.ndarray:
 
 
 def _check_loading_prior(data: dict[str, Any], source: str, settings: Preset, arrays: dict[str, np.ndarray]) -> None:
-    where = _Field(source, "loading_prior")
+    where = Field(source, "loading_prior")
     prior = LoadingPrior(settings.loading_prior.loading_sd, settings.loading_prior.offset_sd)
     if ("loading_prior" in data) == prior.is_flat:
         raise where.fail("must be present exactly when the preset has a [loading_prior]")
     if prior.is_flat:
         return
     block = table(data["loading_prior"], where)
-    _require(block, where, ("log_density", "trace"), ())
+    require_keys(block, where, ("log_density", "trace"), ())
     value = finite_number(block["log_density"], where.sub("log_density"))
     trace = block["trace"]
     if not isinstance(trace, list) or len(trace) != data["iterations"]:
@@ -181,29 +181,29 @@ def _check_loading_prior(data: dict[str, Any], source: str, settings: Preset, ar
 
 def _check_arrays(data: dict[str, Any], source: str, n_bins: int, size: int, n_units: int,
                   has_input: bool) -> dict[str, np.ndarray]:
-    latents = table(data["latents"], _Field(source, "latents"))
-    _require(latents, _Field(source, "latents"), ("mean", "sd", "cross_cov"), ("trial_start",))
-    arrays = {"mean": numeric_array(latents["mean"], _Field(source, "latents.mean"), (n_bins, size)),
-              "sd": numeric_array(latents["sd"], _Field(source, "latents.sd"), (n_bins, size)),
-              "cross_cov": numeric_array(latents["cross_cov"], _Field(source, "latents.cross_cov"),
+    latents = table(data["latents"], Field(source, "latents"))
+    require_keys(latents, Field(source, "latents"), ("mean", "sd", "cross_cov"), ("trial_start",))
+    arrays = {"mean": numeric_array(latents["mean"], Field(source, "latents.mean"), (n_bins, size)),
+              "sd": numeric_array(latents["sd"], Field(source, "latents.sd"), (n_bins, size)),
+              "cross_cov": numeric_array(latents["cross_cov"], Field(source, "latents.cross_cov"),
                                          (n_bins - 1, size, size))}
     if np.any(arrays["sd"] <= 0):
-        raise _Field(source, "latents.sd").fail("must hold positive numbers")
+        raise Field(source, "latents.sd").fail("must hold positive numbers")
     arrays["trial_start"] = _check_trial_starts(latents.get("trial_start", [0]),
-                                                _Field(source, "latents.trial_start"), n_bins)
-    params = table(data["lds_parameters"], _Field(source, "lds_parameters"))
+                                                Field(source, "latents.trial_start"), n_bins)
+    params = table(data["lds_parameters"], Field(source, "lds_parameters"))
     shapes = {"A": (size, size), "b": (size,), "Q": (size, size), "mu0": (size,), "Sigma0": (size, size),
               "C": (n_units, size), "d": (n_units,)}
     if has_input:
         given = params.get(INPUT_PARAMETER_NAME)
         n_inputs = len(given[0]) if isinstance(given, list) and given and isinstance(given[0], list) else 0
         if n_inputs < 1:
-            raise _Field(source, f"lds_parameters.{INPUT_PARAMETER_NAME}").fail(
+            raise Field(source, f"lds_parameters.{INPUT_PARAMETER_NAME}").fail(
                 f"must be a {size} x M array (M >= 1 stimulus columns): the preset has [dynamics] stimulus_input")
         shapes[INPUT_PARAMETER_NAME] = (size, n_inputs)
-    _require(params, _Field(source, "lds_parameters"), tuple(shapes), ())
+    require_keys(params, Field(source, "lds_parameters"), tuple(shapes), ())
     for name, shape in shapes.items():
-        arrays[name] = numeric_array(params[name], _Field(source, f"lds_parameters.{name}"), shape)
+        arrays[name] = numeric_array(params[name], Field(source, f"lds_parameters.{name}"), shape)
     for name in ("Q", "Sigma0"):
-        _spd(arrays[name], _Field(source, f"lds_parameters.{name}"))
+        _spd(arrays[name], Field(source, f"lds_parameters.{name}"))
     return arrays

@@ -297,7 +297,18 @@ def fit_population(recording: RecordingFile, preset: Preset, indices: Sequence[i
 
 def default_training_units(recording: RecordingFile) -> int:
     """The training subset amortised inference fits exactly unless told: as ``vbgui batch --amortise``'s
-    --train default, min(DEFAULT_TRAIN, usable units - 1), and at least 1."""
+    --train default, min(DEFAULT_TRAIN, usable units - 1), and at least 1.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The multi-unit recording.
+
+    Returns
+    -------
+    int
+        The number of training units.
+    """
     from vbgui.app.amortise import DEFAULT_TRAIN
 
     usable = recording.n_units - len(recording.unit_problems)
@@ -316,6 +327,30 @@ def amortise_population(recording: RecordingFile, preset: Preset, indices: Seque
     FitCancelled when ``cancel`` stopped it first (the finished outcomes stay
     in ``collector``) and VbguiError when the preset or ``settings`` cannot
     be amortised.  Runs in a worker thread: it compiles the engine first.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The multi-unit recording.
+    preset : Preset
+        The GLM preset each unit is fitted with.
+    indices : sequence of int
+        The units to give a q.
+    settings : AmortiseSettings
+        Training units and refinement passes.
+    collector : OutcomeCollector
+        Receives each outcome as its unit finishes.
+    cancel : CancelToken
+        Stops the run at the next check.
+    report : callable
+        Called with the number of units finished so far.
+    workers : int, optional
+        Threads (default :func:`batch_workers`).
+
+    Returns
+    -------
+    int
+        The number of units finished.
     """
     from vbgui.app.amortise import amortise_batch
     from vbgui.app.fit import warm_up_engine

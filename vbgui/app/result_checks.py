@@ -22,17 +22,41 @@ SYMMETRY_TOLERANCE = 1e-8  # relative to the largest variance
 AGREEMENT_TOLERANCE = 1e-6  # relative: sd against sqrt(diag cov), elbo against accuracy - complexity
 
 
-class _Field:
+class Field:
     """Raise ResultFileError for one field of one file."""
 
     def __init__(self, source: str, name: str) -> None:
         self.source, self.name = source, name
 
     def fail(self, problem: str) -> ResultFileError:
+        """The error naming this field and ``problem``.
+
+        Parameters
+        ----------
+        problem : str
+            What is wrong, completing "field 'NAME' ...".
+
+        Returns
+        -------
+        ResultFileError
+            The error to raise.
+        """
         return ResultFileError(f"{self.source}: field '{self.name}' {problem}")
 
-    def sub(self, name: str) -> "_Field":
-        return _Field(self.source, f"{self.name}.{name}")
+    def sub(self, name: str) -> "Field":
+        """The field ``name`` inside this one.
+
+        Parameters
+        ----------
+        name : str
+            The inner field's key.
+
+        Returns
+        -------
+        Field
+            The inner field, named "OUTER.name".
+        """
+        return Field(self.source, f"{self.name}.{name}")
 
 
 def _shown(value: Any) -> str:
@@ -40,14 +64,14 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def finite_number(value: Any, where: _Field) -> float:
+def finite_number(value: Any, where: Field) -> float:
     """A JSON number (not a boolean, not a string) that is finite as a float.
 
     Parameters
     ----------
     value : object
         The field's JSON value.
-    where : _Field
+    where : Field
         The file and field named in an error.
 
     Returns
@@ -71,14 +95,14 @@ def finite_number(value: Any, where: _Field) -> float:
     return number
 
 
-def whole_number(value: Any, where: _Field, minimum: int = 0) -> int:
+def whole_number(value: Any, where: Field, minimum: int = 0) -> int:
     """A JSON integer (not 3.0, not a boolean) at least ``minimum``.
 
     Parameters
     ----------
     value : object
         The field's JSON value.
-    where : _Field
+    where : Field
         The file and field named in an error.
     minimum : int
         The smallest allowed value.
@@ -100,14 +124,14 @@ def whole_number(value: Any, where: _Field, minimum: int = 0) -> int:
     return value
 
 
-def text(value: Any, where: _Field) -> str:
+def text(value: Any, where: Field) -> str:
     """A JSON string.
 
     Parameters
     ----------
     value : object
         The field's JSON value.
-    where : _Field
+    where : Field
         The file and field named in an error.
 
     Returns
@@ -125,14 +149,14 @@ def text(value: Any, where: _Field) -> str:
     return value
 
 
-def flag(value: Any, where: _Field) -> bool:
+def flag(value: Any, where: Field) -> bool:
     """A JSON boolean.
 
     Parameters
     ----------
     value : object
         The field's JSON value.
-    where : _Field
+    where : Field
         The file and field named in an error.
 
     Returns
@@ -150,14 +174,14 @@ def flag(value: Any, where: _Field) -> bool:
     return value
 
 
-def table(value: Any, where: _Field) -> dict[str, Any]:
+def table(value: Any, where: Field) -> dict[str, Any]:
     """A JSON object.
 
     Parameters
     ----------
     value : object
         The field's JSON value.
-    where : _Field
+    where : Field
         The file and field named in an error.
 
     Returns
@@ -175,7 +199,7 @@ def table(value: Any, where: _Field) -> dict[str, Any]:
     return value
 
 
-def one_of(choices: tuple[str, ...]) -> Callable[[Any, _Field], str]:
+def one_of(choices: tuple[str, ...]) -> Callable[[Any, Field], str]:
     """A rule accepting only the strings choices.
 
     Parameters
@@ -188,21 +212,21 @@ def one_of(choices: tuple[str, ...]) -> Callable[[Any, _Field], str]:
     callable
         check(value, where) returning the value or raising ResultFileError naming the file and field.
     """
-    def check(value: Any, where: _Field) -> str:
+    def check(value: Any, where: Field) -> str:
         if value not in choices:
             raise where.fail(f"must be one of {', '.join(choices)}, got {_shown(value)}")
         return value
     return check
 
 
-def vector(value: Any, where: _Field, length: int) -> np.ndarray:
+def vector(value: Any, where: Field, length: int) -> np.ndarray:
     """A list of ``length`` finite numbers.
 
     Parameters
     ----------
     value : object
         The field's JSON value.
-    where : _Field
+    where : Field
         The file and field named in an error.
     length : int
         The required number of entries.
@@ -224,14 +248,14 @@ def vector(value: Any, where: _Field, length: int) -> np.ndarray:
     return np.array([finite_number(v, where) for v in value], dtype=float)
 
 
-def square_matrix(value: Any, where: _Field, size: int) -> np.ndarray:
+def square_matrix(value: Any, where: Field, size: int) -> np.ndarray:
     """A list of ``size`` lists of ``size`` finite numbers.
 
     Parameters
     ----------
     value : object
         The field's JSON value.
-    where : _Field
+    where : Field
         The file and field named in an error.
     size : int
         The required number of rows and columns.
@@ -248,18 +272,18 @@ def square_matrix(value: Any, where: _Field, size: int) -> np.ndarray:
     """
     if not isinstance(value, list) or len(value) != size or not all(isinstance(row, list) for row in value):
         raise where.fail(f"must be a {size} x {size} list of lists (one row per parameter name)")
-    rows = [vector(row, _Field(where.source, f"{where.name}[{i}]"), size) for i, row in enumerate(value)]
+    rows = [vector(row, Field(where.source, f"{where.name}[{i}]"), size) for i, row in enumerate(value)]
     return np.array(rows, dtype=float).reshape(size, size)
 
 
-def covariance(value: Any, where: _Field, size: int) -> np.ndarray:
+def covariance(value: Any, where: Field, size: int) -> np.ndarray:
     """A symmetric positive definite ``size`` x ``size`` matrix.
 
     Parameters
     ----------
     value : object
         The field's JSON value.
-    where : _Field
+    where : Field
         The file and field named in an error.
     size : int
         The required number of rows and columns.
@@ -289,7 +313,7 @@ def covariance(value: Any, where: _Field, size: int) -> np.ndarray:
     return matrix
 
 
-def _names(value: Any, where: _Field) -> tuple[str, ...]:
+def _names(value: Any, where: Field) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise where.fail("must be a non-empty list of parameter names")
     names = tuple(text(n, where) for n in value)
@@ -298,7 +322,21 @@ def _names(value: Any, where: _Field) -> tuple[str, ...]:
     return names
 
 
-def _check_preset(value: Any, where: _Field) -> dict[str, Any]:
+def check_preset(value: Any, where: Field) -> dict[str, Any]:
+    """A result's ``preset``: a table that the preset rules accept.
+
+    Parameters
+    ----------
+    value : Any
+        The field's JSON value.
+    where : Field
+        The field, for the error.
+
+    Returns
+    -------
+    dict
+        The preset's table.
+    """
     data = table(value, where)
     try:
         preset_from_dict(data, source=f"{where.source} (field 'preset')")
@@ -307,9 +345,9 @@ def _check_preset(value: Any, where: _Field) -> dict[str, Any]:
     return data
 
 
-def _check_parameters(value: Any, where: _Field) -> dict[str, Any]:
+def _check_parameters(value: Any, where: Field) -> dict[str, Any]:
     data = table(value, where)
-    _require(data, where, ("names", "mean", "sd", "cov"), ())
+    require_keys(data, where, ("names", "mean", "sd", "cov"), ())
     names = _names(data["names"], where.sub("names"))
     size = len(names)
     vector(data["mean"], where.sub("mean"), size)
@@ -320,10 +358,24 @@ def _check_parameters(value: Any, where: _Field) -> dict[str, Any]:
     return data
 
 
-def _check_trace(value: Any, where: _Field) -> dict[str, Any]:
+def check_trace(value: Any, where: Field) -> dict[str, Any]:
+    """A result's ``trace``: lists of iterations, ELBOs, expected log-likelihoods and KLs of one length.
+
+    Parameters
+    ----------
+    value : Any
+        The field's JSON value.
+    where : Field
+        The field, for the error.
+
+    Returns
+    -------
+    dict
+        The trace's table.
+    """
     data = table(value, where)
     keys = ("iteration", "elbo", "expected_log_likelihood", "kl")
-    _require(data, where, keys, ())
+    require_keys(data, where, keys, ())
     for key in keys:
         if not isinstance(data[key], list):
             raise where.sub(key).fail("must be a list")
@@ -338,9 +390,9 @@ def _check_trace(value: Any, where: _Field) -> dict[str, Any]:
     return data
 
 
-def _check_bins(value: Any, where: _Field) -> dict[str, Any]:
+def _check_bins(value: Any, where: Field) -> dict[str, Any]:
     data = table(value, where)
-    _require(data, where, ("total", "first_row"), ())
+    require_keys(data, where, ("total", "first_row"), ())
     total = whole_number(data["total"], where.sub("total"), 1)
     first = whole_number(data["first_row"], where.sub("first_row"))
     if first >= total:
@@ -348,16 +400,16 @@ def _check_bins(value: Any, where: _Field) -> dict[str, Any]:
     return data
 
 
-def _check_truth(value: Any, where: _Field) -> dict[str, Any]:
+def _check_truth(value: Any, where: Field) -> dict[str, Any]:
     data = table(value, where)
     for key, weight in data.items():
         finite_number(weight, where.sub(key))
     return data
 
 
-def _check_units(value: Any, where: _Field) -> dict[str, Any]:
+def _check_units(value: Any, where: Field) -> dict[str, Any]:
     data = table(value, where)
-    _require(data, where, ("bin_width_s", "lag_s", "elbo", "evidence", "stimulus_standardisation"),
+    require_keys(data, where, ("bin_width_s", "lag_s", "elbo", "evidence", "stimulus_standardisation"),
               ("lags",))
     for key in ("bin_width_s", "lag_s"):
         if finite_number(data[key], where.sub(key)) <= 0:
@@ -371,7 +423,7 @@ def _check_units(value: Any, where: _Field) -> dict[str, Any]:
     if scaling is not None:
         sub = where.sub("stimulus_standardisation")
         table(scaling, sub)
-        _require(scaling, sub, ("mean", "sd"), ())
+        require_keys(scaling, sub, ("mean", "sd"), ())
         if not isinstance(scaling["mean"], list) or not scaling["mean"]:
             raise sub.sub("mean").fail("must be a non-empty list of numbers, one per stimulus column")
         vector(scaling["mean"], sub.sub("mean"), len(scaling["mean"]))
@@ -385,10 +437,10 @@ AMORTISATION_NUMBERS = ("encoder_elbo", "best_elbo", "amortisation_gap", "encode
                         "approximation_gap", "log_evidence", "log_evidence_se", "encode_seconds")
 
 
-def _check_amortisation(value: Any, where: _Field) -> dict[str, Any]:
+def _check_amortisation(value: Any, where: Field) -> dict[str, Any]:
     """The record of vbgui.app.amortise.amortisation_record: numbers finite or null."""
     data = table(value, where)
-    _require(data, where, ("amortised", "role", "train_units", "refine_passes", "best_converged",
+    require_keys(data, where, ("amortised", "role", "train_units", "refine_passes", "best_converged",
                            "evidence_source") + AMORTISATION_NUMBERS, ())
     flag(data["amortised"], where.sub("amortised"))
     one_of(("train", "amortised"))(data["role"], where.sub("role"))
@@ -403,14 +455,25 @@ def _check_amortisation(value: Any, where: _Field) -> dict[str, Any]:
     return data
 
 
-def _check_exact_posterior(value: Any, where: _Field, size: int) -> None:
+def _check_exact_posterior(value: Any, where: Field, size: int) -> None:
     data = table(value, where)
-    _require(data, where, ("mean", "cov"), ())
+    require_keys(data, where, ("mean", "cov"), ())
     vector(data["mean"], where.sub("mean"), size)
     covariance(data["cov"], where.sub("cov"), size)
 
 
-def _require(data: dict[str, Any], where: _Field, required: tuple[str, ...], optional: tuple[str, ...]) -> None:
+def require_keys(data: dict[str, Any], where: Field, required: tuple[str, ...], optional: tuple[str, ...]) -> None:
+    """Raise ResultFileError when a required key is missing from ``data`` or a key is neither required nor optional.
+
+    Parameters
+    ----------
+    data : dict
+        The table to check.
+    where : Field
+        The table's field, for the error.
+    required, optional : tuple of str
+        The keys it must and may hold.
+    """
     prefix = f"{where.name}." if where.name else ""
     for key in required:
         if key not in data:
@@ -420,11 +483,11 @@ def _require(data: dict[str, Any], where: _Field, required: tuple[str, ...], opt
             raise ResultFileError(f"{where.source}: field '{prefix}{key}' is not part of a vbgui result")
 
 
-TOP_LEVEL_RULES: dict[str, Callable[[Any, _Field], Any]] = {
-    "vbgui_version": text, "preset": _check_preset, "recording": text, "family": one_of(FAMILY_NAMES),
+TOP_LEVEL_RULES: dict[str, Callable[[Any, Field], Any]] = {
+    "vbgui_version": text, "preset": check_preset, "recording": text, "family": one_of(FAMILY_NAMES),
     "estimator": one_of(ESTIMATOR_NAMES), "converged": flag, "iterations": whole_number, "elbo": finite_number,
     "expected_log_likelihood": finite_number, "kl": finite_number, "parameters": _check_parameters,
-    "trace": _check_trace, "seconds": finite_number, "bins": _check_bins,
+    "trace": check_trace, "seconds": finite_number, "bins": _check_bins,
     "stop_reason": text, "message": text, "unit": text, "recording_checksum": text, "created": text,
     "log_evidence": finite_number, "truth": _check_truth, "diagnostics": table, "units": _check_units,
     "amortisation": _check_amortisation,
@@ -452,7 +515,7 @@ def check_result_dict(data: Any, source: str, version: int) -> None:
     ResultFileError
         Naming the file and the field.
     """
-    top = _Field(source, "")
+    top = Field(source, "")
     if not isinstance(data, dict):
         raise ResultFileError(f"{source}: not a vbgui result (expected a JSON object)")
     if "result_version" not in data:
@@ -460,26 +523,26 @@ def check_result_dict(data: Any, source: str, version: int) -> None:
     if isinstance(data["result_version"], bool) or data["result_version"] != version:
         raise ResultFileError(f"{source}: unsupported result_version {_shown(data['result_version'])} "
                               f"(this vbgui reads version {version})")
-    _require(data, top, REQUIRED, OPTIONAL)
+    require_keys(data, top, REQUIRED, OPTIONAL)
     for key, rule in TOP_LEVEL_RULES.items():
         if key in data:
-            rule(data[key], _Field(source, key))
+            rule(data[key], Field(source, key))
     size = len(data["parameters"]["names"])
     if data["seconds"] < 0:
-        raise _Field(source, "seconds").fail(f"must not be negative, got {data['seconds']!r}")
+        raise Field(source, "seconds").fail(f"must not be negative, got {data['seconds']!r}")
     if data["kl"] < -AGREEMENT_TOLERANCE * max(1.0, abs(data["elbo"])):
-        raise _Field(source, "kl").fail(f"must not be negative (a KL divergence), got {data['kl']!r}")
+        raise Field(source, "kl").fail(f"must not be negative (a KL divergence), got {data['kl']!r}")
     scale = max(1.0, abs(data["expected_log_likelihood"]), abs(data["kl"]))
     if abs(data["elbo"] - (data["expected_log_likelihood"] - data["kl"])) > AGREEMENT_TOLERANCE * scale:
-        raise _Field(source, "elbo").fail("differs from expected_log_likelihood - kl")
+        raise Field(source, "elbo").fail("differs from expected_log_likelihood - kl")
     if len(data["trace"]["iteration"]) != data["iterations"]:
-        raise _Field(source, "trace.iteration").fail(
+        raise Field(source, "trace.iteration").fail(
             f"has {len(data['trace']['iteration'])} entries; iterations says {data['iterations']}")
     unknown_truth = sorted(set(data.get("truth", {})) - set(data["parameters"]["names"]))
     if unknown_truth:
-        raise _Field(source, f"truth.{unknown_truth[0]}").fail("is not one of parameters.names")
+        raise Field(source, f"truth.{unknown_truth[0]}").fail("is not one of parameters.names")
     if ("log_evidence" in data) != ("exact_posterior" in data):
         raise ResultFileError(f"{source}: fields 'log_evidence' and 'exact_posterior' come together; "
                               "one of them is missing")
     if "exact_posterior" in data:
-        _check_exact_posterior(data["exact_posterior"], _Field(source, "exact_posterior"), size)
+        _check_exact_posterior(data["exact_posterior"], Field(source, "exact_posterior"), size)
