@@ -126,7 +126,8 @@ class LatentsView(QWidget):
     def show_result(self, result: LdsFitResult, path: Path | None = None, truth: AlignedTruth | None = None
                     ) -> None:
         """Draw ``result``: its trajectories (with ``truth``, the true path in the fit's coordinates, when
-        known), ELBO trace, joint of adjacent bins and loadings, and a line of what it is."""
+        known), ELBO trace, joint of adjacent bins and loadings, and a line of what it is.  ``path`` is the
+        result file it was read from, None for a fit just made in the main window."""
         self.result, self.truth = result, truth
         n_bins, latent_dim = result.latent_mean.shape
         shown = min(latent_dim, MAX_SHOWN_LATENTS)
@@ -158,7 +159,9 @@ class LatentsView(QWidget):
             f"{name}: {result.family} q over {n_bins} bins of {1e3 * result.dt:g} ms, {latent_dim} latents, "
             f"{len(result.unit_names)} units{hidden}. ELBO {result.elbo:.1f} nats after {result.iterations} "
             f"iterations ({'converged' if result.converged else result.stop_reason}); fitted on "
-            f"{Path(result.recording).name}. Nothing refitted: shown from the file."
+            f"{Path(result.recording).name}. "
+            + ("Nothing refitted: shown from the file." if path is not None else
+               "Fitted in the main window (File > Export result saves it).")
             + ("" if truth is None else
                f" Black: the true path of the regenerated synthetic population (seed {truth.seed}), mapped affinely "
                f"into the fit's axes; R^2 of q's means on it {', '.join(f'{r:.2f}' for r in truth.r_squared)}."))

@@ -7,6 +7,8 @@ so the GUI thread does a bounded amount of drawing however fast the engine
 iterates.  The controller owns the fit on screen (``result``, the model
 layout the panels show) and announces its end through the window's
 ``fit_started``, ``fit_finished``, ``fit_failed`` and ``fit_cleared`` signals.
+A latent-dynamics preset is fitted by :class:`~vbgui.gui.window.lds_fit.LdsFitController`
+instead, with the same Run, Stop and Reset and the same signals.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from vbgui.errors import FitError
 from vbgui.gui.engine_warmup import engine_warmup
 from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.gui.window.actions import add_action
+from vbgui.gui.window.lds_fit import LdsFitController
 from vbgui.gui.worker import FitRunner, FitSetup
 from vbgui.io.recording import Recording
 from vbgui.models.preset import Preset
@@ -31,6 +34,7 @@ from vbgui.models.step_cost import check_step_cost
 
 if TYPE_CHECKING:  # the engine (scipy, numba) loads in the background, not before the window shows
     from vbgui.app.fit import FitProgress
+    from vbgui.app.lds_result import LdsFitResult
 
 REPAINT_HZ = 30
 # One panel is redrawn per tick, in this order: the ELBO every other tick (15 Hz), the q panels at 7.5 Hz.
@@ -50,7 +54,8 @@ class FitController(QObject):
         super().__init__(window)
         self.window = window
         self.runner: FitRunner | None = None
-        self.result: FitResult | None = None
+        self.result: FitResult | LdsFitResult | None = None
+        self.lds = LdsFitController(window)
         self.layout: ModelLayout | None = None  # the model the posterior and parameters panels are laid out for
         self.fit_label = ""
         self._latest: FitProgress | None = None
@@ -96,6 +101,9 @@ class FitController(QObject):
     # -- state of the controls ----------------------------------------------------------------------
     def is_fitting(self) -> bool:
         """Whether a fit is running (possibly paused)."""
+        return self._glm_fitting() or self.lds.is_running()
+
+    def _glm_fitting(self) -> bool:
         return self.runner is not None and self.runner.is_running()
 
     def update_controls(self, *_args) -> None:
@@ -105,7 +113,7 @@ class FitController(QObject):
         fitting = self.is_fitting()
         preset = window.preset_panel.current_preset()
         self.run_action.setEnabled(window.recording is not None and preset is not None and not fitting)
-        self.pause_action.setEnabled(fitting)
+        self.pause_action.setEnabled(self._glm_fitting())  # a latent-dynamics fit cannot pause
         self.stop_action.setEnabled(fitting)
         window.save_preset_action.setEnabled(preset is not None)
         window.export_action.setEnabled(self.result is not None)
@@ -115,7 +123,7 @@ class FitController(QObject):
                                (window.stop_button, self.stop_action), (window.save_preset_button,
                                                                         window.save_preset_action)):
             button.setEnabled(action.isEnabled())
-        paused = fitting and self.runner.worker.paused
+        paused = self._glm_fitting() and self.runner.worker.paused
         self.pause_action.setText("Resume" if paused else "&Pause")
         window.pause_button.setText("Resume" if paused else "Pause")
         if paused:
@@ -130,7 +138,7 @@ class FitController(QObject):
         """Lay the posterior and parameters panels out for the form's model, if it changed (while idle)."""
         preset = self.window.preset_panel.current_preset()
         recording = self.window.recording
-        if preset is None or recording is None or self.is_fitting():
+        if preset is None or recording is None or self.is_fitting() or preset.is_latent_dynamics:
             return
         layout = model_layout(preset, recording)
         if layout is not None and layout != self.layout:
@@ -153,6 +161,8 @@ class FitController(QObject):
         if recording is None or preset is None:
             window.show_error("Cannot run", "Load a recording and fix the preset form first.")
             return False
+        if preset.is_latent_dynamics:
+            return self.lds.run(preset)
         layout = model_layout(preset, recording)
         slow = None
         if layout is not None:  # settings whose one step takes minutes are refused before anything starts
@@ -182,7 +192,7 @@ class FitController(QObject):
 
     def toggle_pause(self) -> None:
         """Pause a running fit, or resume a paused one."""
-        if not self.is_fitting():
+        if not self._glm_fitting():
             return
         worker = self.runner.worker
         if worker.paused:
@@ -193,7 +203,8 @@ class FitController(QObject):
 
     def stop_fit(self) -> None:
         """Cancel the running fit; it ends within one data pass and reports 'cancelled'."""
-        if self.is_fitting():
+        self.lds.stop()
+        if self._glm_fitting():
             self.runner.worker.stop()
             # no more repaints of iterations in flight: the final result is drawn as soon as it arrives
             self.repaint_timer.stop()
@@ -201,6 +212,11 @@ class FitController(QObject):
 
     def reset_fit(self) -> None:
         """Stop any fit and clear the fit's curves, contours, progress and summary."""
+        self.lds.discard()
+        self.clear_fit()
+
+    def clear_fit(self) -> None:
+        """Stop and forget the GLM fit and clear the panels (a latent-dynamics fit calls this as it starts)."""
         window = self.window
         if self.runner is not None:
             for signal in (self.runner.worker.engine_ready, self.runner.worker.progress,
@@ -225,6 +241,7 @@ class FitController(QObject):
     def shutdown(self) -> None:
         """Stop repainting, cancel a running fit and join its thread (the window is closing)."""
         self.repaint_timer.stop()
+        self.lds.discard()
         if self.runner is not None:
             self.runner.shutdown()
 
