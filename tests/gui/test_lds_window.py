@@ -36,6 +36,18 @@ def four_unit_path(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def endless_fit(tmp_path_factory):
+    """A population whose EM iterations take milliseconds and a preset that would run 100,000 of them
+    (tolerance 1e-15): for Stop, Reset and closing mid-fit."""
+    folder = tmp_path_factory.mktemp("endless")
+    recording, _, _ = make_lds_population(n_bins=1500, n_units=8, latent_dim=2, seed=5)
+    save_units_npz(recording, folder / "eight-units.npz")
+    (folder / "endless-lds.toml").write_text('name = "endless-lds"\nlikelihood = "poisson"\nlatent_dim = 2\n'
+                                             '[fit]\nmax_iter = 100000\ntolerance = 1e-15\n')
+    return folder / "eight-units.npz", folder / "endless-lds.toml"
+
+
 def form_row_shown(window, widget) -> bool:
     return window.preset_panel.form.isRowVisible(widget)
 
@@ -129,11 +141,9 @@ def test_an_lds_fit_from_the_window_reaches_the_sessions_elbo_and_opens_the_late
     assert (out / "fit.json").read_bytes() == before
 
 
-def test_stop_ends_an_lds_fit_within_a_second_and_shows_what_it_reached(qtbot, window, tmp_path) -> None:
-    endless = tmp_path / "endless-lds.toml"
-    endless.write_text('name = "endless-lds"\nlikelihood = "poisson"\nlatent_dim = 3\n'
-                       '[fit]\nmax_iter = 100000\ntolerance = 1e-15\n')
-    assert window.open_recording(SHIPPED_LDS) and window.open_preset(endless)
+def test_stop_ends_an_lds_fit_within_a_second_and_shows_what_it_reached(qtbot, window, endless_fit) -> None:
+    recording_path, endless = endless_fit
+    assert window.open_recording(recording_path) and window.open_preset(endless)
     assert window.preset_panel.is_latent_dynamics()
     with qtbot.waitSignal(window.fit_started, timeout=FIT_TIMEOUT_MS):
         assert window.run_fit()
@@ -152,11 +162,9 @@ def test_stop_ends_an_lds_fit_within_a_second_and_shows_what_it_reached(qtbot, w
     assert "stopped (cancelled)" in window.status_label.text()
 
 
-def test_reset_during_an_lds_fit_stops_it_and_clears_the_panels(qtbot, window, tmp_path) -> None:
-    endless = tmp_path / "endless-lds.toml"
-    endless.write_text('name = "endless-lds"\nlikelihood = "poisson"\nlatent_dim = 3\n'
-                       '[fit]\nmax_iter = 100000\ntolerance = 1e-15\n')
-    assert window.open_recording(SHIPPED_LDS) and window.open_preset(endless)
+def test_reset_during_an_lds_fit_stops_it_and_clears_the_panels(qtbot, window, endless_fit) -> None:
+    recording_path, endless = endless_fit
+    assert window.open_recording(recording_path) and window.open_preset(endless)
     with qtbot.waitSignal(window.fit_started, timeout=FIT_TIMEOUT_MS):
         window.run_fit()
     qtbot.waitUntil(lambda: len(curve_y(window.elbo_plot.elbo_curve)) >= 1, timeout=FIT_TIMEOUT_MS)
@@ -231,11 +239,9 @@ def test_a_small_population_fits_with_each_path_family_and_a_glm_fit_after_it_is
     assert window.posterior_plot.names == glm.names
 
 
-def test_closing_the_window_during_an_lds_fit_joins_its_thread(qtbot, window, tmp_path) -> None:
-    endless = tmp_path / "endless-lds.toml"
-    endless.write_text('name = "endless-lds"\nlikelihood = "poisson"\nlatent_dim = 3\n'
-                       '[fit]\nmax_iter = 100000\ntolerance = 1e-15\n')
-    assert window.open_recording(SHIPPED_LDS) and window.open_preset(endless)
+def test_closing_the_window_during_an_lds_fit_joins_its_thread(qtbot, window, endless_fit) -> None:
+    recording_path, endless = endless_fit
+    assert window.open_recording(recording_path) and window.open_preset(endless)
     with qtbot.waitSignal(window.fit_started, timeout=FIT_TIMEOUT_MS):
         window.run_fit()
     runner = window.fit.lds.runner
@@ -243,3 +249,48 @@ def test_closing_the_window_during_an_lds_fit_joins_its_thread(qtbot, window, tm
     window.close()
     QApplication.processEvents()
     assert not runner.is_running() and time.perf_counter() - started < 2.0
+
+
+def test_the_glm_panels_say_where_a_latent_dynamics_fit_is_drawn_and_come_back_for_a_glm(
+        window, small_recording_path, four_unit_path) -> None:
+    from vbgui.gui.window.fit_control import LATENT_PARAMETERS_NOTE, LATENT_POSTERIOR_NOTE
+
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    glm_names = window.posterior_plot.names
+    assert len(glm_names) > 2 and window.parameters_panel._filters
+    window.open_recording(four_unit_path)
+    window.preset_panel.select("poisson-lds")
+    assert window.posterior_plot.names == () and window.posterior_plot.empty_note.shown
+    assert window.posterior_plot.empty_note.label.toPlainText() == LATENT_POSTERIOR_NOTE
+    assert window.posterior_plot.reference_label.text() == ""
+    notes = [item for item in window.parameters_panel.ci.items if hasattr(item, "vb")]
+    assert len(notes) == 1 and not window.parameters_panel._filters
+    assert any(LATENT_PARAMETERS_NOTE == child.toPlainText() for child in notes[0].childItems()
+               if hasattr(child, "toPlainText"))
+    window.open_recording(small_recording_path)
+    window.preset_panel.select("poisson-glm")
+    assert window.posterior_plot.names == glm_names and window.parameters_panel._filters
+    assert window.posterior_plot.empty_note.label.toPlainText() != LATENT_POSTERIOR_NOTE
+
+
+def test_view_latents_window_brings_the_view_back_and_it_fits_the_screen(qtbot, window, four_unit_path) -> None:
+    window.fit.lds.latents_action.trigger()
+    assert "No latent-dynamics fit yet" in window.status_label.text()
+    choose_lds(window, four_unit_path, max_iter=3)
+    set_field(window, "latent_dim", "2")
+    result = run_to_end(qtbot, window)
+    view = latents_view(window, create=False)
+    available = view.screen().availableGeometry()
+    assert view.width() <= available.width() and view.height() <= available.height()
+    view.close()
+    assert not view.isVisible()
+    window.fit.lds.latents_action.trigger()
+    assert view.isVisible() and view.result is result
+
+
+def test_fit_all_units_refuses_a_latent_dynamics_preset_in_one_line(window, four_unit_path) -> None:
+    choose_lds(window, four_unit_path)
+    assert not window.population.fit_all()
+    assert "fits every unit together" in window.last_error and "\n" not in window.last_error
+    assert not window.population.is_running()

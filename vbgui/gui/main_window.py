@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         self.fit.fill_menu(self.menuBar().addMenu("F&it"))
         view_menu = self.menuBar().addMenu("&View")
         self.window_layout.fill_menu(view_menu)
+        view_menu.addAction(self.fit.lds.latents_action)
         self.theme.fill_menu(view_menu)
         self.help.fill_menu()
 

@@ -41,6 +41,10 @@ REPAINT_HZ = 30
 REPAINT_CYCLE = ("elbo", "posterior", "elbo", "parameters")
 RATE_WINDOW_SECONDS = 1.0
 PROGRESS_FORMAT = "%v / %m iterations"
+LATENT_POSTERIOR_NOTE = ("A latent-dynamics preset has no pair of weights: its q over the latent path opens in "
+                         "the Latents window when the fit ends.")
+LATENT_PARAMETERS_NOTE = ("A latent-dynamics preset fits every unit together through its latents: trajectories "
+                          "and loadings C open in the Latents window.")
 
 
 class FitController(QObject):
@@ -57,6 +61,7 @@ class FitController(QObject):
         self.result: FitResult | LdsFitResult | None = None
         self.lds = LdsFitController(window)
         self.layout: ModelLayout | None = None  # the model the posterior and parameters panels are laid out for
+        self.latent_notes_shown = False  # the panels say where a latent-dynamics fit is drawn instead
         self.fit_label = ""
         self._latest: FitProgress | None = None
         self._drawn = dict.fromkeys(REPAINT_CYCLE, 0)  # the iteration each panel shows
@@ -138,15 +143,25 @@ class FitController(QObject):
         """Lay the posterior and parameters panels out for the form's model, if it changed (while idle)."""
         preset = self.window.preset_panel.current_preset()
         recording = self.window.recording
-        if preset is None or recording is None or self.is_fitting() or preset.is_latent_dynamics:
+        if preset is None or recording is None or self.is_fitting():
+            return
+        if preset.is_latent_dynamics:
+            if not self.latent_notes_shown:
+                self.show_latent_notes()
             return
         layout = model_layout(preset, recording)
         if layout is not None and layout != self.layout:
             self.apply_layout(layout, recording)
 
+    def show_latent_notes(self) -> None:
+        """The posterior and parameters panels say where a latent-dynamics fit is drawn instead of weights."""
+        self.layout, self.latent_notes_shown = None, True
+        self.window.posterior_plot.set_model((), {}, LATENT_POSTERIOR_NOTE)
+        self.window.parameters_panel.show_note(LATENT_PARAMETERS_NOTE)
+
     def apply_layout(self, layout: ModelLayout, recording: Recording) -> None:
         """Lay the posterior and parameters panels out for ``layout`` on ``recording``."""
-        self.layout = layout
+        self.layout, self.latent_notes_shown = layout, False
         self.window.posterior_plot.set_model(layout.names, recording.truth)
         self.window.parameters_panel.set_layout(layout, recording)
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from vbgui.app.lds_live import LdsLiveOutcome, LdsSessionReady, LdsTrace, fit_lds_live, units_of
 from vbgui.gui.diagnostics_worker import TaskRunner
+from vbgui.gui.window.actions import add_action
 from vbgui.models.preset import Preset
 
 if TYPE_CHECKING:
@@ -46,6 +47,22 @@ class LdsFitController(QObject):
         self.preset: Preset | None = None
         self.session_started = False  # the session passed its checks and the previous fit was cleared
         self._kept_progress: tuple[str, int, int, int] | None = None
+        self.latents_action = add_action(window, "&Latents window", self.show_latents_window, None,
+                                         "Show the Latents window of the last latent-dynamics fit (fitted here "
+                                         "or reopened): trajectories, ELBO, joint of adjacent bins, loadings C.")
+
+    def show_latents_window(self) -> None:
+        """View > Latents window: bring the Latents view back (closing it only hides it)."""
+        from vbgui.gui.window.latents import latents_view  # the view imports the engine's result types
+
+        view = latents_view(self.window, create=False)
+        if view is None or view.result is None:
+            self.window.show_status("No latent-dynamics fit yet: choose the poisson-lds preset (or open a "
+                                    "latent-dynamics result) and press Run.")
+            return
+        view.show()
+        view.raise_()
+        view.activateWindow()
 
     def is_running(self) -> bool:
         """Whether a latent-dynamics fit is running (or being prepared)."""
@@ -120,8 +137,9 @@ class LdsFitController(QObject):
             window.show_status(f"Fitting {progress.latent_dim} latents ({progress.family}) to {progress.n_units} "
                                f"units x {progress.n_bins:,} bins…")
         window.summary_panel.show_message(
-            f"Fitting a latent-dynamics model ({preset.latent_dim} latents, {preset.fit.family} q over the path): "
-            "the ELBO grows in the ELBO panel; the latents open in the Latents window when it ends.")
+            f"Fitting {preset.latent_dim} latents ({preset.fit.family} q over the path) to every unit; they "
+            "open in the Latents window when the fit ends.")
+        self._latents_view()  # built now, hidden, so that the fit's end (or Stop) only fills it
         window.fit.update_controls()
         window.fit_started.emit()
 
@@ -142,19 +160,20 @@ class LdsFitController(QObject):
         state = "converged" if result.converged else f"stopped ({result.stop_reason})"
         window.summary_panel.show_message(
             f"Latent-dynamics fit {state} after {result.iterations} iterations in {result.seconds:.2f} s: ELBO "
-            f"{result.elbo:,.3f} nats = accuracy {result.expected_log_likelihood:,.3f} − complexity "
-            f"{result.kl:,.3f}. Trajectories, loadings C and the joint of adjacent bins are in the Latents "
-            "window; File > Export result saves the fit.")
+            f"{result.elbo:,.1f} nats. Its latents are in the Latents window (View menu).")
         self._show_latents(result, outcome)
         window.show_status(f"Fit {state} after {result.iterations:,} iterations in {result.seconds:.2f} s: "
                            f"ELBO {result.elbo:,.3f} nats; the latents are in the Latents window.")
         window.fit.update_controls()
         window.fit_finished.emit(result)
 
-    def _show_latents(self, result: LdsFitResult, outcome: LdsLiveOutcome) -> None:
+    def _latents_view(self):
         from vbgui.gui.window.latents import latents_view  # the view imports the engine's result types
 
-        view = latents_view(self.window)
+        return latents_view(self.window)
+
+    def _show_latents(self, result: LdsFitResult, outcome: LdsLiveOutcome) -> None:
+        view = self._latents_view()
         view.show_result(result, None, outcome.truth)
         view.show()
         view.raise_()

@@ -205,7 +205,7 @@ class ResultsController:
             layout = model_layout(preset, recording)
         else:
             layout = layout_from_names(result.names, preset.likelihood, result.first_row, result.recording)
-        fit.layout = layout
+        fit.layout, fit.latent_notes_shown = layout, False
         window.posterior_plot.set_model(result.names, result.truth)
         window.posterior_plot.set_reference(reference)
         window.parameters_panel.set_layout(layout, recording, result.truth)
