@@ -57,8 +57,10 @@ def test_every_export_carries_the_latents_and_the_parameters(fitted, suffix):
     for name in ("A", "b", "Q", "mu0", "Sigma0", "C", "d"):
         np.testing.assert_allclose(np.squeeze(back[name]), np.squeeze(data["lds_parameters"][name]), rtol=1e-15)
     assert back["metadata"]["elbo"] == data["elbo"]
+    assert data["latents"]["trial_start"] == [0] and np.squeeze(back["trial_start"]).tolist() == 0
+    assert "B" not in back and "B" not in data["lds_parameters"]  # no stimulus input in this preset
     if suffix == ".csv":
-        assert target.read_text().splitlines()[0] == "bin,x1_mean,x2_mean,x3_mean,x1_sd,x2_sd,x3_sd"
+        assert target.read_text().splitlines()[0] == "bin,trial,x1_mean,x2_mean,x3_mean,x1_sd,x2_sd,x3_sd"
 
 
 def write_counts(path, counts):

@@ -13,7 +13,7 @@ from vbgui.app.lds_result import LdsFitResult
 from vbgui.errors import FitError, RecordingError, ResultFileError
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.lds_synthetic import make_lds_population
-from vbgui.models.preset import load_preset
+from vbgui.models.preset import DynamicsSettings, LoadingPriorSettings, load_preset
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +103,59 @@ def test_mean_field_runs_through_the_same_session_with_zero_cross_covariance():
     result = LdsFitSession(preset, recording).run()
     assert result.family == "mean-field" and not np.any(result.latent_cross_cov)
     assert LdsFitResult.from_dict(result.to_dict(), "r.json").family == "mean-field"
+
+
+@pytest.fixture(scope="module")
+def driven_multi_trial():
+    """Three trials (100, 60, 80 bins) of the population, a two-column stimulus, a prior on C and d."""
+    recording, _, _ = make_lds_population(n_bins=240, n_units=8, latent_dim=2, seed=7)
+    stimulus = np.random.default_rng(8).standard_normal((240, 2))
+    recording = replace(recording, stimulus=stimulus, trial_starts=np.array([0, 100, 160]))
+    preset = replace(load_preset("poisson-lds"), latent_dim=2,
+                     dynamics=DynamicsSettings(stimulus_input=True),
+                     loading_prior=LoadingPriorSettings(loading_sd=0.7)).with_fit(max_iter=15)
+    return LdsFitSession(preset, recording).run()
+
+
+def test_a_driven_multi_trial_fit_with_a_prior_round_trips_with_b_trials_and_log_p(driven_multi_trial):
+    result = driven_multi_trial
+    assert result.trial_starts == (0, 100, 160) and result.parameters["B"].shape == (2, 2)
+    assert np.all(result.latent_cross_cov[[99, 159]] == 0.0)
+    assert result.loading_prior.log_density == result.loading_prior.trace[-1]
+    assert result.objective == pytest.approx(result.elbo + result.loading_prior.log_density)
+    back = LdsFitResult.from_dict(result.to_dict(), "r.json")
+    assert back.to_dict() == result.to_dict()
+    np.testing.assert_array_equal(back.parameters["B"], result.parameters["B"])
+
+
+@pytest.mark.parametrize("damage,field", [
+    (lambda d: d["lds_parameters"].pop("B"), "lds_parameters.B"),
+    (lambda d: d["lds_parameters"].__setitem__("B", [[1.0], [2.0], [3.0]]), "lds_parameters.B"),
+    (lambda d: d["latents"].__setitem__("trial_start", [0, 160, 100]), "latents.trial_start"),
+    (lambda d: d["latents"].__setitem__("trial_start", [1, 100]), "latents.trial_start"),
+    (lambda d: d["latents"].__setitem__("trial_start", [0, 1.5]), "latents.trial_start"),
+    (lambda d: d["loading_prior"].__setitem__("log_density", d["loading_prior"]["log_density"] + 1.0),
+     "loading_prior.log_density"),
+    (lambda d: d["loading_prior"]["trace"].pop(), "loading_prior.trace"),
+    (lambda d: d.pop("loading_prior"), "loading_prior"),
+])
+def test_a_damaged_driven_result_is_refused_naming_the_field(driven_multi_trial, damage, field):
+    data = copy.deepcopy(driven_multi_trial.to_dict())
+    damage(data)
+    with pytest.raises(ResultFileError) as caught:
+        LdsFitResult.from_dict(data, "r.json")
+    assert str(caught.value).startswith("r.json: ") and field in str(caught.value)
+
+
+def test_a_result_without_a_prior_or_an_input_refuses_their_fields(fitted):
+    data = copy.deepcopy(fitted[0].to_dict())
+    data["lds_parameters"]["B"] = [[0.0], [0.0]]
+    with pytest.raises(ResultFileError, match="lds_parameters.B' is not part of a vbgui result"):
+        LdsFitResult.from_dict(data, "r.json")
+    data = copy.deepcopy(fitted[0].to_dict())
+    data["loading_prior"] = {"log_density": 0.0, "trace": []}
+    with pytest.raises(ResultFileError, match="loading_prior"):
+        LdsFitResult.from_dict(data, "r.json")
+    data = copy.deepcopy(fitted[0].to_dict())
+    del data["latents"]["trial_start"]  # files written before trials existed read as one trial
+    assert LdsFitResult.from_dict(data, "r.json").trial_starts == (0,)

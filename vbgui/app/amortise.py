@@ -24,16 +24,14 @@ contract) with an ``amortisation`` object (:func:`amortisation_record`).
 """
 from __future__ import annotations
 
-import concurrent.futures
 import math
-import os
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from vbgui.app.batch import POLL_SECONDS, SUMMARY_COLUMNS, BatchProgress, UnitOutcome, _one_line, fit_unit
+from vbgui.app.batch import SUMMARY_COLUMNS, BatchProgress, UnitOutcome, fit_unit, one_line, units_on_threads
 from vbgui.app.diagnose import full_rank_proposal, importance_sample
 from vbgui.app.encoder import RidgeEncoder, q_from_moments, unit_features
 from vbgui.app.fit import FitSession
@@ -157,11 +155,11 @@ def _failure(index: int, name: str, exc: BaseException) -> UnitOutcome:
     if isinstance(exc, FitCancelled):
         return UnitOutcome(index, name, None, "cancelled", cancelled=True)
     if isinstance(exc, VbguiError):
-        return UnitOutcome(index, name, None, _one_line(exc))
+        return UnitOutcome(index, name, None, one_line(exc))
     if isinstance(exc, MemoryError):
         return UnitOutcome(index, name, None, "out of memory (fewer --workers hold fewer designs at once)")
     return UnitOutcome(index, name, None, f"unexpected error, please report it: {exc.__class__.__name__}: "
-                                          f"{_one_line(exc)}")
+                                          f"{one_line(exc)}")
 
 
 def _non_finite(index: int, name: str) -> UnitOutcome:
@@ -282,35 +280,16 @@ def amortise_batch(recording: RecordingFile, preset: Preset, indices: Sequence[i
         return training_outcome(recording, fit_unit(recording, index, preset, cancel), preset, len(train),
                                 settings, cancel)
 
-    for outcome in _on_threads(fit_for_training, train, workers, cancel):
+    for outcome in units_on_threads(fit_for_training, train, workers, cancel):
         if outcome.succeeded:
             trained[outcome.index] = outcome.result
         yield report(outcome)
     if cancel.cancelled:
         return
     encoder = train_encoder(recording, preset, trained)
-    for outcome in _on_threads(lambda index: amortise_unit(recording, index, preset, encoder, settings, cancel),
+    for outcome in units_on_threads(lambda index: amortise_unit(recording, index, preset, encoder, settings, cancel),
                                rest, workers, cancel):
         yield report(outcome)
-
-
-def _on_threads(work: Callable[[int], UnitOutcome], indices: Sequence[int], workers: int | None,
-                cancel: CancelToken) -> Iterator[UnitOutcome]:
-    """``work`` on every index in a thread pool, yielding each outcome as it finishes (not the cancelled)."""
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1),
-                                                 thread_name_prefix="vbgui-amortise")
-    pending = {pool.submit(work, index) for index in indices}
-    try:
-        while pending and not cancel.cancelled:
-            done, pending = concurrent.futures.wait(pending, timeout=POLL_SECONDS,
-                                                    return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: f.result().index):
-                if not future.result().cancelled:
-                    yield future.result()
-    finally:
-        if pending:  # stopped early (cancelled, or the caller closed the generator): stop what still runs
-            cancel.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def amortised_summary_row(outcome: UnitOutcome) -> dict[str, str]:

@@ -43,6 +43,7 @@ from typing import Any, Callable, Iterator, Sequence
 from vbgui.app.cluster import CLUSTER_INSTALL
 from vbgui.app.fit import FitSession, recording_checksum
 from vbgui.core.cancel import CancelToken
+from vbgui.core.rowpass import rows_in_this_thread
 from vbgui.errors import ResultFileError, VbguiError
 from vbgui.io.loaders import LoadOptions, read_recording_file
 from vbgui.io.recording import RecordingFile
@@ -107,7 +108,7 @@ def summary_csv_text(outcomes: Sequence[UnitOutcome], columns: Sequence[str] = S
     return text.getvalue()
 
 
-def _one_line(message: object) -> str:
+def one_line(message: object) -> str:
     return " ".join(str(message).split())
 
 
@@ -155,18 +156,54 @@ def fit_unit(recording: RecordingFile, index: int, preset: Preset, cancel: Cance
         session = FitSession(preset, recording.unit(index), cancel)
         result = session.run()
     except VbguiError as exc:
-        return UnitOutcome(index, name, None, _one_line(exc))
+        return UnitOutcome(index, name, None, one_line(exc))
     except MemoryError:
         return UnitOutcome(index, name, None, "out of memory (fewer --workers hold fewer designs at once)")
     except Exception as exc:  # noqa: BLE001 - one unit's unforeseen failure must not end the others' fits
         return UnitOutcome(index, name, None, f"unexpected error, please report it: {exc.__class__.__name__}: "
-                                              f"{_one_line(exc)}")
+                                              f"{one_line(exc)}")
     if result.stop_reason == "cancelled":
         return UnitOutcome(index, name, None, "cancelled", cancelled=True)
     data = result.to_dict()
     if not all(math.isfinite(data[key]) for key in ("elbo", "expected_log_likelihood", "kl")):
         return UnitOutcome(index, name, None, f"the fit ended with a non-finite ELBO ({result.message})")
     return UnitOutcome(index, name, data)
+
+
+def units_on_threads(work: Callable[[int], UnitOutcome], indices: Sequence[int], workers: int | None,
+                     cancel: CancelToken) -> Iterator[UnitOutcome]:
+    """``work(index)`` for every index on a pool of ``workers`` threads (default: one per core; never more
+    than there are units), yielding each outcome as it finishes (in index order among those finishing
+    together; cancelled ones are not yielded).
+
+    With more than one worker each unit's passes run in its own thread
+    (:func:`vbgui.core.rowpass.rows_in_this_thread`): the units are the
+    parallelism, and passes queued on the shared row pool would make the
+    fits wait for each other's chunks.  Results are bit-identical either way.
+    Stopping early (``cancel`` set, or the caller closing the generator)
+    cancels what still runs.
+    """
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(indices)))
+
+    def run(index: int) -> UnitOutcome:
+        if n_workers == 1:
+            return work(index)
+        with rows_in_this_thread():
+            return work(index)
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="vbgui-unit")
+    pending = {pool.submit(run, index) for index in indices}
+    try:
+        while pending and not cancel.cancelled:
+            done, pending = concurrent.futures.wait(pending, timeout=POLL_SECONDS,
+                                                    return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: f.result().index):
+                if not future.result().cancelled:
+                    yield future.result()
+    finally:
+        if pending:  # stopped early: stop what still runs
+            cancel.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def resumable(result_path: Path, recording: RecordingFile, index: int, preset: Preset) -> bool:
@@ -193,8 +230,9 @@ def fit_unit_from_file(path: str, options_json: str, index: int, preset: Preset)
     try:
         recording = _worker_recording(path, options_json, os.stat(path).st_mtime_ns)
     except (OSError, VbguiError) as exc:
-        return UnitOutcome(index, str(index), None, _one_line(exc))
-    return fit_unit(recording, index, preset, CancelToken())
+        return UnitOutcome(index, str(index), None, one_line(exc))
+    with rows_in_this_thread():  # a Dask worker runs one task per thread: the tasks are the parallelism
+        return fit_unit(recording, index, preset, CancelToken())
 
 
 def connect_dask(scheduler: str, timeout: float = CONNECT_TIMEOUT):
@@ -215,7 +253,7 @@ def connect_dask(scheduler: str, timeout: float = CONNECT_TIMEOUT):
     except (OSError, asyncio.TimeoutError):
         raise VbguiError(f"{where}: cannot reach a Dask scheduler within {timeout:g} s") from None
     except ValueError as exc:
-        raise VbguiError(f"{where}: not a scheduler address like tcp://HOST:PORT ({_one_line(exc)})") from None
+        raise VbguiError(f"{where}: not a scheduler address like tcp://HOST:PORT ({one_line(exc)})") from None
     except Exception as exc:  # noqa: BLE001 - whatever answered spoke another protocol
         raise VbguiError(f"{where}: what answers there is not a Dask scheduler ({exc.__class__.__name__})") from None
     if not isinstance(identity, dict) or identity.get("type") != "Scheduler":
@@ -223,7 +261,7 @@ def connect_dask(scheduler: str, timeout: float = CONNECT_TIMEOUT):
     try:
         return Client(scheduler, timeout=timeout, set_as_default=False)
     except Exception as exc:  # noqa: BLE001 - distributed raises OSError, TimeoutError, ...
-        raise VbguiError(f"{where}: cannot connect to the Dask scheduler ({_one_line(exc)})") from None
+        raise VbguiError(f"{where}: cannot connect to the Dask scheduler ({one_line(exc)})") from None
 
 
 async def _scheduler_identity(scheduler: str, timeout: float) -> Any:
@@ -281,19 +319,9 @@ def run_batch(recording: RecordingFile, preset: Preset, indices: Sequence[int], 
             yield report(outcome)
         return
     if executor == "threads":
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1),
-                                                     thread_name_prefix="vbgui-unit")
-        pending = {pool.submit(fit_unit, recording, index, preset, cancel) for index in indices}
-        try:
-            while pending and not cancel.cancelled:
-                done, pending = concurrent.futures.wait(pending, timeout=POLL_SECONDS,
-                                                        return_when=concurrent.futures.FIRST_COMPLETED)
-                for future in sorted(done, key=lambda f: f.result().index):
-                    if not future.result().cancelled:
-                        yield report(future.result())
-        finally:
-            cancel.cancel()  # a no-op once every unit has finished
-            pool.shutdown(wait=False, cancel_futures=True)
+        for outcome in units_on_threads(lambda index: fit_unit(recording, index, preset, cancel), indices, workers,
+                                        cancel):
+            yield report(outcome)
         return
     yield from _run_on_dask(dask_client, recording_path, load_options, preset, indices, cancel, report)
 
@@ -321,7 +349,7 @@ def _run_on_dask(client: Any, recording_path: str | Path | None, load_options: L
                     outcome = future.result()
                 except Exception as exc:  # noqa: BLE001 - a worker lost or a task killed: this unit fails
                     outcome = UnitOutcome(index, str(index), None,
-                                          f"the Dask task failed ({_one_line(exc) or exc.__class__.__name__})")
+                                          f"the Dask task failed ({one_line(exc) or exc.__class__.__name__})")
                 yield report(outcome)
     finally:
         if pending:

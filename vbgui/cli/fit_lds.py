@@ -32,13 +32,19 @@ def run_lds(args: argparse.Namespace, preset: Preset, options, out: Path, inputs
         for note in recording.notes:
             print(f"note: {note}", file=sys.stderr)
         n_bins, n_units = recording.responses.shape
+        n_trials = len(session.trials)
+        driven = (f", driven by {recording.stimulus.shape[1]} stimulus column(s)"
+                  if preset.dynamics.stimulus_input else "")
         print(f"fitting {preset.name or args.preset} ({preset.likelihood} LDS, {preset.latent_dim} latents, "
-              f"{preset.fit.family}) to {recording.source}: {n_bins} bins x {n_units} units", file=sys.stderr)
+              f"{preset.fit.family}{driven}) to {recording.source}: {n_bins} bins x {n_units} units in {n_trials} "
+              f"trial{'s' if n_trials > 1 else ''}", file=sys.stderr)
     result = run_interruptibly(lambda: session.run(report), cancel)
     if result.stop_reason == "cancelled":
         raise KeyboardInterrupt  # the token is set only by Ctrl-C here
     write_json(result.to_dict(), out, force=args.force, inputs=inputs)
     status = "converged" if result.converged else f"NOT converged ({result.stop_reason}: {result.message})"
+    prior = "" if result.loading_prior is None else \
+        f", log p(C, d) {result.loading_prior.log_density:.6f}, objective {result.objective:.6f}"
     print(f"{status} after {result.iterations} iterations in {result.seconds:.3f} s: "
-          f"elbo {result.elbo:.6f} -> {out}", file=sys.stderr)
+          f"elbo {result.elbo:.6f}{prior} -> {out}", file=sys.stderr)
     return 0

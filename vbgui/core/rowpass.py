@@ -10,14 +10,22 @@ Between chunks the cancel token is checked.  A chunk holds at most
 CHUNK_ROWS rows and, given the work one row costs (``row_cost``, in
 multiply-adds), at most about WORK_PER_CHUNK of work, so a cancelled pass
 stops within milliseconds whatever the number of Monte Carlo draws.
+
+A caller that already runs one fit per core (a batch of units on threads)
+wraps each fit in :func:`rows_in_this_thread`: its passes then run their
+chunks in the calling thread, one after another, in the same order and with
+the same sums, instead of queueing them on the shared pool where the fits
+would wait for each other's chunks.
 """
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -31,6 +39,28 @@ CHUNK_ROWS = 32_768
 MIN_CHUNK_ROWS = 16
 WORK_PER_CHUNK = 4_000_000
 IN_FLIGHT = 2 * max(1, min(os.cpu_count() or 1, 8))
+
+
+_THIS_THREAD_ONLY = threading.local()
+
+
+@contextmanager
+def rows_in_this_thread() -> Iterator[None]:
+    """Within the block, passes started from this thread run their chunks in it, not on the row pool.
+
+    The chunks and the order of their sums are unchanged, so results are
+    bit-identical to the pooled pass.
+    """
+    previous = getattr(_THIS_THREAD_ONLY, "active", False)
+    _THIS_THREAD_ONLY.active = True
+    try:
+        yield
+    finally:
+        _THIS_THREAD_ONLY.active = previous
+
+
+def _pooled() -> bool:
+    return not getattr(_THIS_THREAD_ONLY, "active", False)
 
 
 @lru_cache(maxsize=1)
@@ -72,8 +102,12 @@ def map_rows(kernel: Callable[..., float], X: "DesignRows", y: np.ndarray, out: 
         if cancel is None or not cancel.cancelled:
             kernel(X.rows(start, stop), y[start:stop], out[start:stop], *args)
 
-    for future in [_pool().submit(run, a, b) for a, b in zip(bounds[:-1], bounds[1:])]:
-        future.result()
+    if _pooled():
+        for future in [_pool().submit(run, a, b) for a, b in zip(bounds[:-1], bounds[1:])]:
+            future.result()
+    else:
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            run(a, b)
     if cancel is not None:
         cancel.raise_if_cancelled()
     return out
@@ -119,8 +153,14 @@ def reduce_rows(kernel: Callable[..., tuple], X: "DesignRows", y: np.ndarray, ar
 
     # at most IN_FLIGHT chunks are queued or done-but-unsummed: their blocks and partial sums
     # (a D x D curvature each) are not all held at once
-    pending: deque = deque()
     total = None
+    if not _pooled():
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            total = _add_part(total, run(a, b))
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        return total
+    pending: deque = deque()
     for a, b in zip(bounds[:-1], bounds[1:]):
         if cancel is not None and cancel.cancelled:
             break

@@ -1,17 +1,21 @@
 """Exports of a latent-dynamics result: JSON, CSV, NPZ and MATLAB, each with the latent path and the parameters.
 
 Every format carries q over the path (mean (T, K), sd (T, K), cross_cov
-(T - 1, K, K) = Cov_q(x_t, x_{t+1})), the learned parameters (A, b, Q, mu0,
-Sigma0, C, d), the unit names and the provenance of :data:`METADATA_KEYS`,
-with an ``export_id`` shared by the files of one export.  Layouts:
+(T - 1, K, K) = Cov_q(x_t, x_{t+1})), the trials (trial_start: the bin at
+which each begins; [0] for one), the learned parameters (A, b, Q, mu0,
+Sigma0, C, d, and B (K, M) for a model driven by a stimulus), the unit names
+and the provenance of :data:`METADATA_KEYS` (with the prior's log p(C, d)
+when the fit had one), with an ``export_id`` shared by the files of one
+export.  Layouts:
 
     .json  the result contract itself
-    .csv   ``<stem>.csv`` the latents, header first: ``bin,x1_mean..xK_mean,x1_sd..xK_sd``;
+    .csv   ``<stem>.csv`` the latents, header first: ``bin,trial,x1_mean..xK_mean,x1_sd..xK_sd`` (trial: the
+           index of the trial the bin belongs to, from 0);
            ``<stem>_cross_cov.csv``: ``bin,cov_x1_x1next,..`` (row-major, bin t holds Cov(x_t, x_{t+1}));
            ``<stem>_parameters.csv``: ``parameter,row,column,value`` (column empty for a vector; rows of C
            and d in the order of the unit names); ``<stem>_meta.json``: the metadata, the unit names and
            the sha256 of the three CSV files
-    .npz   arrays latent_mean, latent_sd, latent_cross_cov, A, b, Q, mu0, Sigma0, C, d, unit_names and
+    .npz   arrays latent_mean, latent_sd, latent_cross_cov, trial_start, A, b, Q, mu0, Sigma0, C, d (B), unit_names and
            ``metadata`` (a JSON string)
     .mat   a struct ``vbgui_lds_fit`` with the same fields (metadata as a JSON string)
 
@@ -35,8 +39,10 @@ from vbgui.io.safe_write import write_files
 
 EXPORT_FORMATS = (".json", ".csv", ".npz", ".mat")
 PARAMETER_NAMES = ("A", "b", "Q", "mu0", "Sigma0", "C", "d")
+INPUT_PARAMETER_NAME = "B"  # only in a model driven by a stimulus
 METADATA_KEYS = ("model", "vbgui_version", "preset", "recording", "recording_checksum", "family", "estimator",
-                 "elbo", "expected_log_likelihood", "kl", "converged", "iterations", "created", "units", "unit_names")
+                 "elbo", "expected_log_likelihood", "kl", "converged", "iterations", "created", "units", "unit_names",
+                 "loading_prior")
 SIDECAR_VERSION = 1
 
 
@@ -53,8 +59,10 @@ def _arrays(result: dict[str, Any]) -> dict[str, np.ndarray]:
     latents = result["latents"]
     arrays = {"latent_mean": np.asarray(latents["mean"], float), "latent_sd": np.asarray(latents["sd"], float),
               "latent_cross_cov": np.asarray(latents["cross_cov"], float).reshape(
-                  -1, len(latents["mean"][0]), len(latents["mean"][0]))}
-    arrays.update({name: np.asarray(result["lds_parameters"][name], float) for name in PARAMETER_NAMES})
+                  -1, len(latents["mean"][0]), len(latents["mean"][0])),
+              "trial_start": np.asarray(latents.get("trial_start", [0]), dtype=np.int64)}
+    arrays.update({name: np.asarray(value, float) for name, value in result["lds_parameters"].items()
+                   if name in PARAMETER_NAMES + (INPUT_PARAMETER_NAME,)})
     return arrays
 
 
@@ -67,13 +75,16 @@ def _csv_bytes(rows: Iterable[list[Any]]) -> bytes:
 def _csv_tables(arrays: dict[str, np.ndarray]) -> tuple[bytes, bytes, bytes]:
     mean, sd, cross = arrays["latent_mean"], arrays["latent_sd"], arrays["latent_cross_cov"]
     size = mean.shape[1]
-    latents = _csv_bytes([["bin"] + [f"x{k + 1}_mean" for k in range(size)] + [f"x{k + 1}_sd" for k in range(size)]]
-                         + [[t] + [repr(float(v)) for v in row] for t, row in enumerate(np.hstack([mean, sd]))])
+    trial_of_bin = np.searchsorted(arrays["trial_start"], np.arange(mean.shape[0]), side="right") - 1
+    latents = _csv_bytes([["bin", "trial"] + [f"x{k + 1}_mean" for k in range(size)]
+                          + [f"x{k + 1}_sd" for k in range(size)]]
+                         + [[t, int(trial_of_bin[t])] + [repr(float(v)) for v in row]
+                            for t, row in enumerate(np.hstack([mean, sd]))])
     cross_header = ["bin"] + [f"cov_x{i + 1}_x{j + 1}next" for i in range(size) for j in range(size)]
     cross_rows = _csv_bytes([cross_header] + [[t] + [repr(float(v)) for v in block.ravel()]
                                               for t, block in enumerate(cross)])
     parameter_rows = [["parameter", "row", "column", "value"]]
-    for name in PARAMETER_NAMES:
+    for name in PARAMETER_NAMES + tuple(name for name in (INPUT_PARAMETER_NAME,) if name in arrays):
         value = arrays[name]
         if value.ndim == 1:
             parameter_rows += [[name, i, "", repr(float(v))] for i, v in enumerate(value)]
@@ -160,13 +171,15 @@ def _read_csv(path: Path) -> dict[str, Any]:
         if sidecar["files"].get(member.name) != _sha256(data):
             raise ResultFileError(f"{member}: not from the same export as {meta_path.name}; export again")
     rows = list(csv.reader(io.StringIO(contents[latents_path].decode("utf-8"))))
-    size = (len(rows[0]) - 1) // 2
-    table = np.array([[float(v) for v in r[1:]] for r in rows[1:]])
+    size = (len(rows[0]) - 2) // 2
+    trials = np.array([int(r[1]) for r in rows[1:]])
+    table = np.array([[float(v) for v in r[2:]] for r in rows[1:]])
     cross = np.array([[float(v) for v in r[1:]] for r in
                       list(csv.reader(io.StringIO(contents[cross_path].decode("utf-8"))))[1:]])
     back: dict[str, Any] = {"latent_mean": table[:, :size], "latent_sd": table[:, size:],
                             "latent_cross_cov": cross.reshape(-1, size, size), "metadata": sidecar["metadata"],
-                            "header": rows[0]}
+                            "header": rows[0],
+                            "trial_start": np.concatenate([[0], np.flatnonzero(np.diff(trials)) + 1])}
     entries: dict[str, dict[tuple[int, int], float]] = {}
     for name, row, column, value in list(csv.reader(io.StringIO(contents[parameters_path].decode("utf-8"))))[1:]:
         entries.setdefault(name, {})[(int(row), int(column) if column else -1)] = float(value)

@@ -9,6 +9,8 @@ Variables (names can be remapped with ``variables={"counts": "myName", ...}``):
                          or a cell array of them, one cell per unit
     duration             seconds, with spike_times (default: up to the last spike)
     unit_names           optional cell array of strings
+    trial_start          optional: the bin at which each trial begins, counted from 0
+                         as in every file vbgui reads (:mod:`vbgui.io.trials`)
 
 h5py stores MATLAB's column-major arrays transposed; :func:`_h5_value`
 transposes them back so both versions give the same arrays.
@@ -27,6 +29,7 @@ from vbgui.io.hdf5_checks import check_hdf5_file
 from vbgui.io.limits import MemoryLimitError, check_memory, format_bytes, memory_budget
 from vbgui.io.recording import RecordingFile
 from vbgui.io.spike_times import bin_spike_times, check_binning_memory, n_bins_for
+from vbgui.io.trials import TRIAL_START_NAME
 
 ROLES = ("counts", "response", "stimulus", "dt", "spike_times", "duration", "unit_names")
 
@@ -301,5 +304,8 @@ def read_mat(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
     n_units = 1 if responses.ndim == 1 else responses.shape[1]
     unit_names = (_names(source, get("unit_names"), n_units) if get("unit_names") is not None
                   else tuple(f"unit {i}" for i in range(n_units)))
+    trial_starts = found.get(TRIAL_START_NAME)
+    if trial_starts is not None:
+        trial_starts = numeric_array(source, TRIAL_START_NAME, trial_starts)
     return RecordingFile(responses=responses, unit_names=unit_names, dt=dt, source=source,
-                         stimulus=stimulus, response_name=role)
+                         stimulus=stimulus, response_name=role, trial_starts=trial_starts)

@@ -6,7 +6,9 @@ U units with optional ``unit_names`` (strings); ``stimulus`` (T,) or (T, K);
 ``truth_names`` (strings) and ``truth_weights`` (floats), the ground truth of
 a synthetic recording, with optionally ``truth_units`` (strings, one per
 entry): the unit an entry belongs to, or "" for an entry shared by every unit
-(a simulated population, whose units have their own weights).
+(a simulated population, whose units have their own weights); optionally
+``trial_start`` (whole numbers): the bin at which each trial of a recording of
+several trials begins, counted from 0 (:mod:`vbgui.io.trials`).
 """
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ from vbgui.errors import RecordingError
 from vbgui.io.limits import check_memory
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.io.safe_write import write_file
+from vbgui.io.trials import TRIAL_START_NAME
 
 KNOWN_ARRAYS = ("counts", "response", "unit_names", "stimulus", "dt", "design", "truth_names", "truth_weights",
-                "truth_units")
+                "truth_units", TRIAL_START_NAME)
 
 
 def _numeric(source: str, name: str, array: np.ndarray) -> np.ndarray:
@@ -166,6 +169,7 @@ def read_npz(path: str | Path) -> RecordingFile:
         truth=truth,
         response_name=response_name,
         unit_truth=unit_truth,
+        trial_starts=arrays.get(TRIAL_START_NAME),
     )
 
 
@@ -191,6 +195,8 @@ def save_units_npz(recording: RecordingFile, path: str | Path, *, force: bool = 
     for name in ("stimulus", "design"):
         if getattr(recording, name) is not None:
             arrays[name] = getattr(recording, name)
+    if recording.trial_starts is not None:
+        arrays[TRIAL_START_NAME] = recording.trial_starts
     entries = [("", name, weight) for name, weight in recording.truth.items()]
     entries += [(unit, name, weight) for unit, truth in recording.unit_truth.items() for name, weight in truth.items()]
     if entries:

@@ -7,6 +7,7 @@ import numpy as np
 
 from vbgui.errors import RecordingError
 from vbgui.io.limits import VALUE_RULES, check_values
+from vbgui.io.trials import checked_trial_starts
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,6 +155,8 @@ class RecordingFile:
     :func:`vbgui.io.loaders.read_recording_file` refuses it unless asked to
     keep bad units).  ``unit_truth`` maps a unit's name to ground truth of
     that unit alone (a simulated population), added to the shared ``truth``.
+    ``trial_starts``, when the file has trials, is the bin at which each
+    begins (:mod:`vbgui.io.trials`; None: one trial).
     """
 
     responses: np.ndarray
@@ -166,6 +169,7 @@ class RecordingFile:
     response_name: str = "counts"
     notes: tuple[str, ...] = ()
     unit_truth: dict[str, dict[str, float]] = field(default_factory=dict)
+    trial_starts: np.ndarray | None = None
     unit_problems: dict[int, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -194,6 +198,9 @@ class RecordingFile:
             if len(problems) == responses.shape[1]:
                 raise RecordingError(f"{problems[0]} (and every other unit has a problem too)")
         self._check_unit_truth()
+        if self.trial_starts is not None:
+            object.__setattr__(self, "trial_starts", checked_trial_starts(self.source, self.trial_starts,
+                                                                          responses.shape[0]))
         object.__setattr__(self, "responses", responses)
         object.__setattr__(self, "unit_problems", problems)
 

@@ -4,7 +4,10 @@ A preset names the likelihood, how the design matrix is built, the prior and
 how to fit.  A latent-dynamics preset (a Poisson linear dynamical system of a
 population, :mod:`vbgui.core.lds`) gives ``latent_dim`` instead of a design
 and a prior, and a latent-path family (``structured-markov``, ``mean-field``,
-``full-rank``).  Every key is checked: unknown keys, wrong types and values out
+``full-rank``); its ``[dynamics] stimulus_input = true`` drives the latents
+with the recording's stimulus (x_{t+1} = A x_t + b + B u_t + noise), and its
+``[loading_prior]`` (``loading_sd``, ``offset_sd``; each optional) puts a
+zero-mean Gaussian prior on C and d (absent: none).  Every key is checked: unknown keys, wrong types and values out
 of range raise :class:`PresetError` naming the key.  Shipped presets live in
 ``resources/presets/NAME.toml`` and are addressed by NAME.
 """
@@ -44,6 +47,23 @@ class PriorSettings:
 
 
 @dataclass(frozen=True)
+class DynamicsSettings:
+    """A latent-dynamics preset's dynamics: with ``stimulus_input`` the recording's stimulus u_t (T, M) drives
+    the latents, x_{t+1} = A x_t + b + B u_t + noise, and B (K, M) is learned."""
+
+    stimulus_input: bool = False
+
+
+@dataclass(frozen=True)
+class LoadingPriorSettings:
+    """A latent-dynamics preset's prior on the loadings: c_nk ~ N(0, loading_sd^2), d_n ~ N(0, offset_sd^2);
+    None (the key absent) leaves that parameter without a prior (its maximum-likelihood M-step)."""
+
+    loading_sd: float | None = None
+    offset_sd: float | None = None
+
+
+@dataclass(frozen=True)
 class FitSettings:
     """Variational family, ELBO estimator and optimiser settings."""
 
@@ -70,6 +90,8 @@ class Preset:
     name: str = ""
     description: str = ""
     latent_dim: int | None = None
+    dynamics: DynamicsSettings = field(default_factory=DynamicsSettings)
+    loading_prior: LoadingPriorSettings = field(default_factory=LoadingPriorSettings)
 
     @property
     def is_latent_dynamics(self) -> bool:
@@ -78,13 +100,16 @@ class Preset:
 
     def to_dict(self) -> dict[str, Any]:
         """The preset as a plain dict (``noise_sd`` only for gaussian, ``dispersion`` only for
-        negative-binomial; ``latent_dim`` and no design or prior for a latent-dynamics preset)."""
+        negative-binomial; ``latent_dim``, ``dynamics`` and ``loading_prior`` (without the keys left unset) and
+        no design or prior for a latent-dynamics preset)."""
         data = asdict(self)
         for key, owner in _LIKELIHOOD_KEYS.items():
             if self.likelihood != owner:
                 del data[key]
-        for key in _GLM_SECTIONS if self.is_latent_dynamics else ("latent_dim",):
+        for key in _GLM_SECTIONS if self.is_latent_dynamics else ("latent_dim",) + _LATENT_SECTIONS:
             del data[key]
+        if self.is_latent_dynamics:
+            data["loading_prior"] = {k: v for k, v in data["loading_prior"].items() if v is not None}
         return data
 
     def with_fit(self, source: str | None = None, **changes: Any) -> "Preset":
@@ -103,10 +128,11 @@ class Preset:
                 lines.append(f"{key} = {_toml_value(getattr(self, key))}")
         if self.is_latent_dynamics:
             lines.append(f"latent_dim = {self.latent_dim}")
-        for section in ("fit",) if self.is_latent_dynamics else ("design", "prior", "fit"):
+        for section in _LATENT_SECTIONS + ("fit",) if self.is_latent_dynamics else ("design", "prior", "fit"):
             lines.append(f"\n[{section}]")
             for key, value in asdict(getattr(self, section)).items():
-                lines.append(f"{key} = {_toml_value(value)}")
+                if value is not None:  # an unset optional key (no prior) is written as its absence
+                    lines.append(f"{key} = {_toml_value(value)}")
         return "\n".join(lines) + "\n"
 
 
@@ -151,6 +177,13 @@ _RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
     "prior": {
         "scale": (float, lambda v: 1e-6 <= v <= 1e6, "a number from 1e-6 to 1e6"),
     },
+    "dynamics": {
+        "stimulus_input": (bool, lambda v: True, "true or false"),
+    },
+    "loading_prior": {
+        "loading_sd": (float, lambda v: 1e-6 <= v <= 1e6, "a number from 1e-6 to 1e6 (leave it out for no prior)"),
+        "offset_sd": (float, lambda v: 1e-6 <= v <= 1e6, "a number from 1e-6 to 1e6 (leave it out for no prior)"),
+    },
     "fit": {
         "family": (str, lambda v: v in FAMILY_NAMES + PATH_FAMILY_NAMES,
                    "one of " + ", ".join(dict.fromkeys(FAMILY_NAMES + PATH_FAMILY_NAMES))),
@@ -165,8 +198,10 @@ _RULES: dict[str, dict[str, tuple[type, Any, str]]] = {
 }
 # Top-level keys that belong to one likelihood: key -> that likelihood.
 _LIKELIHOOD_KEYS = {"noise_sd": "gaussian", "dispersion": "negative-binomial"}
-_SECTIONS = {"design": DesignSettings, "prior": PriorSettings, "fit": FitSettings}
+_SECTIONS = {"design": DesignSettings, "prior": PriorSettings, "fit": FitSettings, "dynamics": DynamicsSettings,
+             "loading_prior": LoadingPriorSettings}
 _GLM_SECTIONS = ("design", "prior")
+_LATENT_SECTIONS = ("dynamics", "loading_prior")
 # A latent-dynamics preset's defaults where the GLM's differ.
 LATENT_FIT_DEFAULTS = {"family": "structured-markov", "max_iter": 500, "tolerance": 1e-8}
 
@@ -218,6 +253,9 @@ def preset_from_dict(data: dict[str, Any], source: str = "preset") -> Preset:
             raise PresetError(f"{source}: '{key}' applies only to likelihood = \"{owner}\"")
     if "latent_dim" in top:
         sections["fit"] = _latent_fit(source, top["likelihood"], data, sections)
+    elif any(section in sections for section in _LATENT_SECTIONS):
+        section = next(section for section in _LATENT_SECTIONS if section in sections)
+        raise PresetError(f"{source}: [{section}] applies only to latent-dynamics presets (with 'latent_dim')")
     elif "fit" in sections and sections["fit"].family in PATH_FAMILY_NAMES and \
             sections["fit"].family not in FAMILY_NAMES:
         raise PresetError(f"{source}: 'fit.family' = \"{sections['fit'].family}\" is a latent-path family; "

@@ -1,6 +1,6 @@
 """An independent oracle: the Kalman filter and Rauch-Tung-Striebel smoother in covariance form.
 
-For x_0 ~ N(mu0, Sigma0), x_{t+1} = A x_t + b + N(0, Q), y_t = C x_t + d + N(0, R),
+For x_0 ~ N(mu0, Sigma0), x_{t+1} = A x_t + b + B u_t + N(0, Q), y_t = C x_t + d + N(0, R),
 the filter's one-step predictive densities give the exact log evidence
 log p(y_0..T-1) = sum_t log N(y_t; C m_t|t-1 + d, C P_t|t-1 C' + R); the smoother gives
 the posterior means, marginal covariances and Cov(x_t, x_{t+1} | y) = P_t|T G_t'... written
@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def kalman_smoother(A, b, Q, mu0, Sigma0, C, d, R, y):
-    """(log evidence, smoothed means (T, K), covariances (T, K, K), Cov(x_t, x_{t+1} | y) (T-1, K, K))."""
+def kalman_smoother(A, b, Q, mu0, Sigma0, C, d, R, y, B=None, u=None):
+    """(log evidence, smoothed means (T, K), covariances (T, K, K), Cov(x_t, x_{t+1} | y) (T-1, K, K));
+    ``B`` (K, M) and ``u`` (T, M) the input, if any."""
     n_steps, size = y.shape[0], A.shape[0]
     pred_mean = np.zeros((n_steps, size))
     pred_cov = np.zeros((n_steps, size, size))
@@ -30,7 +31,8 @@ def kalman_smoother(A, b, Q, mu0, Sigma0, C, d, R, y):
         mean = mean + gain @ innovation
         cov = cov - gain @ C @ cov
         filt_mean[t], filt_cov[t] = mean, cov
-        mean, cov = A @ mean + b, A @ cov @ A.T + Q
+        drive = b if B is None else b + B @ u[t]
+        mean, cov = A @ mean + drive, A @ cov @ A.T + Q
     smooth_mean = filt_mean.copy()
     smooth_cov = filt_cov.copy()
     cross = np.zeros((n_steps - 1, size, size))

@@ -6,7 +6,8 @@
     families.py      structured-markov, mean-field (over time) and full-rank q over the path
     elbo.py          the exact ELBO (every constant kept)
     estep.py         Newton on the means and the covariance fixed point, line-searched
-    mstep.py         the dynamics in closed form
+    mstep.py         the dynamics (A, b, B, Q, mu0, Sigma0) in closed form
+    loading_prior.py the optional Gaussian prior on C and d (a MAP M-step for the loadings)
     em.py            variational EM, a generator of reports with cancellation
     names.py         the family and likelihood names (no numba: presets import them)
     sample.py        draws from the model and a starting point for its parameters

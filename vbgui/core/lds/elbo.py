@@ -23,19 +23,32 @@ from vbgui.core.lds.observations import ObservationPass, Observations, observati
 
 @dataclass(frozen=True)
 class LdsElboTerms:
-    """ELBO = expected_log_likelihood - kl, in nats; ``data_pass``, when the terms came from a pass over the
-    data, what that pass gave at these C, d and q (each unit's sums, and the derivatives it was asked for)."""
+    """ELBO = expected_log_likelihood - kl, in nats; ``log_loading_prior`` log p(C, d) under the optional prior
+    on the loadings (:mod:`vbgui.core.lds.loading_prior`; 0 without one), so that EM maximises ``objective`` =
+    ELBO + log p(C, d).  ``data_pass``, when the terms came from a pass over the data, what that pass gave at
+    these C, d and q (each unit's sums, and the derivatives it was asked for)."""
 
     expected_log_likelihood: float
     kl: float
     data_pass: ObservationPass | None = field(default=None, compare=False, repr=False)
+    log_loading_prior: float = 0.0
 
     @property
     def elbo(self) -> float:
         return self.expected_log_likelihood - self.kl
 
+    @property
+    def objective(self) -> float:
+        """ELBO + log p(C, d): what variational EM with a prior on the loadings maximises (the ELBO without)."""
+        return self.elbo + self.log_loading_prior
+
+    def with_loading_prior(self, log_loading_prior: float) -> "LdsElboTerms":
+        """These terms with log p(C, d) set (the prior belongs to the parameters, not to any one trial)."""
+        return LdsElboTerms(self.expected_log_likelihood, self.kl, self.data_pass, log_loading_prior)
+
     def __add__(self, other: "LdsElboTerms") -> "LdsElboTerms":
-        return LdsElboTerms(self.expected_log_likelihood + other.expected_log_likelihood, self.kl + other.kl)
+        return LdsElboTerms(self.expected_log_likelihood + other.expected_log_likelihood, self.kl + other.kl,
+                            log_loading_prior=self.log_loading_prior + other.log_loading_prior)
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,9 +69,9 @@ def entropy(moments: PathMoments, n_steps: int, latent_dim: int) -> float:
     return 0.5 * n_steps * latent_dim * (1.0 + LOG_2PI) + 0.5 * moments.logdet_cov
 
 
-def kl_to_prior(params: LdsParams, mean: np.ndarray, moments: PathMoments) -> float:
-    """KL(q || p(x)) = -E_q[log p(x)] - H[q] for one trial."""
-    return -(expected_log_prior(params, mean, moments.marginal, moments.cross)
+def kl_to_prior(params: LdsParams, mean: np.ndarray, moments: PathMoments, inputs: np.ndarray | None = None) -> float:
+    """KL(q || p(x)) = -E_q[log p(x)] - H[q] for one trial; ``inputs`` its u (T, M), None without an input."""
+    return -(expected_log_prior(params, mean, moments.marginal, moments.cross, inputs)
              + entropy(moments, mean.shape[0], params.latent_dim))
 
 
@@ -69,12 +82,14 @@ def trial_terms(params: LdsParams, observations: Observations, mean: np.ndarray,
     loadings and q, saves the pass over the data.  Otherwise the pass also gives the derivatives asked for
     (:func:`vbgui.core.lds.observations.observation_pass`), kept in the terms' ``data_pass``."""
     if accuracy is not None:
-        return LdsElboTerms(accuracy, kl_to_prior(params, mean, moments))
+        return LdsElboTerms(accuracy, kl_to_prior(params, mean, moments, observations.inputs))
     return terms_from_pass(params, mean, moments, observation_pass(observations, params.C, params.d, mean,
-                                                                   moments.marginal, want_latent, want_loading))
+                                                                   moments.marginal, want_latent, want_loading),
+                           observations.inputs)
 
 
 def terms_from_pass(params: LdsParams, mean: np.ndarray, moments: PathMoments,
-                    data_pass: ObservationPass) -> LdsElboTerms:
-    """The ELBO's two terms for one trial from a pass over its data at ``params``' C, d and this q."""
-    return LdsElboTerms(data_pass.total, kl_to_prior(params, mean, moments), data_pass)
+                    data_pass: ObservationPass, inputs: np.ndarray | None = None) -> LdsElboTerms:
+    """The ELBO's two terms for one trial from a pass over its data at ``params``' C, d and this q; ``inputs``
+    the trial's u (T, M), None without an input."""
+    return LdsElboTerms(data_pass.total, kl_to_prior(params, mean, moments, inputs), data_pass)

@@ -3,10 +3,13 @@
 Each iteration: E-step (:func:`vbgui.core.lds.estep.estep_trial`, per trial),
 then the dynamics in closed form and the loadings by Newton
 (:mod:`vbgui.core.lds.mstep`, :func:`vbgui.core.lds.observations.loading_update`).
-Every part is an ascent step of the same ELBO, and a parameter update that
-would lower it in floating point is not taken, so the ELBO reported after
-each iteration never decreases.  The fit converges when an iteration gains
-less than ``tolerance`` times |ELBO|.
+Every part is an ascent step of the same objective, the ELBO plus, with a
+prior on the loadings (``EmSettings.loading_prior``), log p(C, d) (C and d are
+then MAP estimates; :mod:`vbgui.core.lds.loading_prior`).  A parameter update
+that would lower it in floating point is not taken, so the objective reported
+after each iteration (``terms.objective``; the ELBO without a prior) never
+decreases.  The fit converges when an iteration gains less than
+``tolerance`` times |objective|.
 
 :func:`variational_em` is a generator: it yields an :class:`EmReport` after
 every iteration and returns the :class:`EmOutcome`; a set cancel token ends
@@ -23,6 +26,7 @@ from vbgui.core.cancel import CancelToken
 from vbgui.core.lds.elbo import LdsElboTerms, TrialPosterior, terms_from_pass, trial_terms
 from vbgui.core.lds.estep import estep_trial, initial_posterior
 from vbgui.core.lds.families import FULL_RANK_MAX_DIM, make_path_family
+from vbgui.core.lds.loading_prior import LoadingPrior
 from vbgui.core.lds.model import LdsParams
 from vbgui.core.lds.mstep import update_dynamics
 from vbgui.core.lds.observations import ObservationPass, Observations, loading_update
@@ -31,7 +35,8 @@ from vbgui.core.lds.observations import ObservationPass, Observations, loading_u
 @dataclass(frozen=True)
 class EmSettings:
     """How to fit: the path family, iteration cap, relative tolerance, steps per E-step and per
-    loading update, whether to learn the parameters (False: the E-step alone, for fixed parameters)."""
+    loading update, whether to learn the parameters (False: the E-step alone, for fixed parameters), and the
+    prior on C and d (flat by default: their maximum-likelihood M-step)."""
 
     family: str = "structured-markov"
     max_iter: int = 500
@@ -39,6 +44,7 @@ class EmSettings:
     estep_steps: int = 1
     loading_steps: int = 1
     learn: bool = True
+    loading_prior: LoadingPrior = LoadingPrior()
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +84,11 @@ def summed(terms: list[LdsElboTerms]) -> LdsElboTerms:
     return sum(terms[1:], terms[0])
 
 
+def _total(per_trial: list[LdsElboTerms], params: LdsParams, prior: LoadingPrior) -> LdsElboTerms:
+    """Every trial's terms added, with log p(C, d) of ``params`` under ``prior``."""
+    return summed(per_trial).with_loading_prior(prior.log_density(params.C, params.d))
+
+
 def _stacked(trials: list[Observations], posteriors: list[TrialPosterior]):
     if len(trials) == 1:
         return trials[0], posteriors[0].mean, posteriors[0].moments.marginal
@@ -101,24 +112,25 @@ def variational_em(trials: list[Observations], params: LdsParams, settings: EmSe
     posteriors = list(posteriors) if posteriors is not None else [
         initial_posterior(family, params, o.y.shape[0]) for o in trials]
     per_trial = per_trial_terms(params, trials, posteriors)
-    terms = summed(per_trial)
+    prior = settings.loading_prior
+    terms = _total(per_trial, params, prior)
     learn_initial_cov = len(trials) > 1
     for iteration in range(1, settings.max_iter + 1):
         if cancel.cancelled:
             return EmOutcome("cancelled", "cancelled by the user", terms, params, tuple(posteriors), iteration - 1)
-        previous = terms.elbo
+        previous = terms.objective
         for index, observations in enumerate(trials):
             posteriors[index], per_trial[index] = estep_trial(family, params, observations, posteriors[index],
                                                               per_trial[index], settings.estep_steps,
                                                               0.1 * settings.tolerance, want_loading=settings.learn)
         if cancel.cancelled:  # an iteration at 1e6 bins takes tens of seconds: stop between its halves too
-            return EmOutcome("cancelled", "cancelled by the user", summed(per_trial), params, tuple(posteriors),
-                             iteration - 1)
+            return EmOutcome("cancelled", "cancelled by the user", _total(per_trial, params, prior), params,
+                             tuple(posteriors), iteration - 1)
         if settings.learn:
             params, per_trial = _mstep(params, trials, posteriors, per_trial, settings, learn_initial_cov)
-        terms = summed(per_trial)
+        terms = _total(per_trial, params, prior)
         yield EmReport(iteration, terms, params, tuple(posteriors))
-        if terms.elbo - previous <= settings.tolerance * abs(terms.elbo):
+        if terms.objective - previous <= settings.tolerance * abs(terms.objective):
             return EmOutcome("converged", f"the ELBO gained less than {settings.tolerance:g} relative",
                              terms, params, tuple(posteriors), iteration)
     return EmOutcome("max-iter", f"stopped at max_iter = {settings.max_iter}", terms, params, tuple(posteriors),
@@ -139,23 +151,25 @@ def _mstep(params: LdsParams, trials: list[Observations], posteriors: list[Trial
         start_values = np.sum([data_pass.unit_values for data_pass in known], axis=0)
         if all(data_pass.loading is not None for data_pass in known):  # sums over bins: add over trials
             start_pieces = tuple(np.sum([data_pass.loading[k] for data_pass in known], axis=0) for k in range(2))
-    candidate = update_dynamics(params, posteriors, learn_initial_cov)
+    prior = settings.loading_prior
+    candidate = update_dynamics(params, posteriors, learn_initial_cov, [o.inputs for o in trials])
     candidate_terms = [trial_terms(candidate, o, q.mean, q.moments, accuracy=old.expected_log_likelihood)
                        for o, q, old in zip(trials, posteriors, per_trial)]  # the loadings did not change
-    if summed(candidate_terms).elbo >= summed(per_trial).elbo:
+    if summed(candidate_terms).elbo >= summed(per_trial).elbo:  # log p(C, d) did not change either
         params, per_trial = candidate, candidate_terms
     stacked, mean, marginal = _stacked(trials, posteriors)
     single = len(trials) == 1
     update = loading_update(stacked, params.C, params.d, mean, marginal, settings.loading_steps, start_values,
-                            start_pieces, want_latent=single)
+                            start_pieces, want_latent=single, prior=prior)
     candidate = params.with_changes(C=update.loading, d=update.offset)
     if single:  # the loadings' update evaluated the one trial's accuracy (and its derivatives) already
         data_pass = ObservationPass(float(np.sum(update.unit_values)) + trials[0].log_normaliser,
                                     update.unit_values, update.latent)
-        candidate_terms = [terms_from_pass(candidate, posteriors[0].mean, posteriors[0].moments, data_pass)]
+        candidate_terms = [terms_from_pass(candidate, posteriors[0].mean, posteriors[0].moments, data_pass,
+                                           trials[0].inputs)]
     else:
         candidate_terms = [trial_terms(candidate, o, q.mean, q.moments, want_latent=True)
                            for o, q in zip(trials, posteriors)]
-    if summed(candidate_terms).elbo >= summed(per_trial).elbo:
+    if _total(candidate_terms, candidate, prior).objective >= _total(per_trial, params, prior).objective:
         params, per_trial = candidate, candidate_terms
     return params, per_trial

@@ -50,7 +50,7 @@ def estep_trial(family: Any, params: LdsParams, observations: Observations, q: T
             _, slope, curvature = observation_terms(observations, params.C, params.d, q.mean, q.moments.marginal)
         else:
             slope, curvature = known
-        gradient = prior_gradient(params, q.mean) + slope
+        gradient = prior_gradient(params, q.mean, observations.inputs) + slope
         hessian_diag = prior_diag + curvature
         try:
             direction, hessian_factor = newton_direction(hessian_diag, prior_lower, gradient)

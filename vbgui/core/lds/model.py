@@ -2,10 +2,13 @@
 
 Latents x_t in R^K for t = 0 .. T-1 follow
 
-    x_0 ~ N(mu0, Sigma0),   x_{t+1} = A x_t + b + e_t,   e_t ~ N(0, Q),
+    x_0 ~ N(mu0, Sigma0),   x_{t+1} = A x_t + b + B u_t + e_t,   e_t ~ N(0, Q),
 
 and unit n's observation in bin t depends on eta_{n,t} = c_n' x_t + d_n
 through a likelihood of :mod:`vbgui.core.likelihoods` (C is N x K, d is N).
+u_t in R^M is a known input (the recording's stimulus in bin t; M = 0, B
+a K x 0 matrix, without one), so the transition out of bin t has the drive
+b + B u_t (:func:`transition_drive`).
 
 For a Gaussian q over the path with means m_t, marginal covariances S_t and
 cross covariances P_t = Cov(x_t, x_{t+1}), the expected log prior is exact:
@@ -13,7 +16,7 @@ cross covariances P_t = Cov(x_t, x_{t+1}), the expected log prior is exact:
     E_q[log p(x)] = -1/2 [K log 2 pi + log|Sigma0| + tr Sigma0^{-1} (S_0 + (m_0 - mu0)(m_0 - mu0)')]
                     - 1/2 sum_{t<T-1} [K log 2 pi + log|Q| + tr Q^{-1} (V_t + r_t r_t')]
 
-with r_t = m_{t+1} - A m_t - b and V_t = S_{t+1} - P_t' A' - A P_t + A S_t A'.
+with r_t = m_{t+1} - A m_t - b - B u_t and V_t = S_{t+1} - P_t' A' - A P_t + A S_t A'.
 Its gradient in m is Sigma0^{-1}(mu0 - m_0) [t = 0] + A' Q^{-1} r_t [t < T-1]
 - Q^{-1} r_{t-1} [t > 0], and its (negated) Hessian is the prior precision
 J0, block tridiagonal: J0_tt = Sigma0^{-1} [t = 0] + Q^{-1} [t > 0]
@@ -31,10 +34,11 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 @dataclass(frozen=True, eq=False)
 class LdsParams:
-    """The parameters of a linear dynamical system with K latents and N observed units.
+    """The parameters of a linear dynamical system with K latents, M inputs and N observed units.
 
     Shapes: A (K, K), b (K,), Q (K, K) positive definite, mu0 (K,), Sigma0
-    (K, K) positive definite, C (N, K), d (N,).
+    (K, K) positive definite, C (N, K), d (N,), B (K, M) (None: no input,
+    stored as a K x 0 matrix).
     """
 
     A: np.ndarray
@@ -44,10 +48,20 @@ class LdsParams:
     Sigma0: np.ndarray
     C: np.ndarray
     d: np.ndarray
+    B: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.B is None:
+            object.__setattr__(self, "B", np.zeros((self.A.shape[0], 0)))
 
     @property
     def latent_dim(self) -> int:
         return int(self.A.shape[0])
+
+    @property
+    def input_dim(self) -> int:
+        """M, the number of input columns u_t drives the latents with (0 without an input)."""
+        return int(self.B.shape[1])
 
     @property
     def n_units(self) -> int:
@@ -57,11 +71,40 @@ class LdsParams:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, list]:
-        """Every parameter as nested lists, by its name."""
-        return {name: np.asarray(getattr(self, name)).tolist() for name in PARAMETER_NAMES}
+        """Every parameter as nested lists, by its name; B only when the model has an input (M > 0)."""
+        names = PARAMETER_NAMES + ((INPUT_PARAMETER_NAME,) if self.input_dim else ())
+        return {name: np.asarray(getattr(self, name)).tolist() for name in names}
 
 
 PARAMETER_NAMES = ("A", "b", "Q", "mu0", "Sigma0", "C", "d")
+INPUT_PARAMETER_NAME = "B"  # present only in a model with an input
+
+
+def transition_drive(params: LdsParams, inputs: np.ndarray | None, n_steps: int) -> np.ndarray:
+    """b + B u_t for the transitions t = 0 .. T-2 of a trial of T bins, (T - 1, K).
+
+    Parameters
+    ----------
+    params : LdsParams
+        The parameters (b and B).
+    inputs : ndarray of shape (T, M) or None
+        The trial's input u_t; None when the model has none (M = 0).
+    n_steps : int
+        T, the trial's number of bins.
+
+    Returns
+    -------
+    ndarray of shape (T - 1, K)
+        The drive of each transition; u_{T-1} drives no transition of the trial.
+    """
+    n_moves = max(n_steps - 1, 0)
+    drive = np.broadcast_to(params.b, (n_moves, params.latent_dim))
+    if params.input_dim == 0:
+        return drive
+    if inputs is None or inputs.shape[0] != n_steps or inputs.shape[1] != params.input_dim:
+        raise ValueError(f"the model has {params.input_dim} input(s); give inputs of shape ({n_steps}, "
+                         f"{params.input_dim})")
+    return drive + inputs[:n_moves] @ params.B.T
 
 
 def _logdet(matrix: np.ndarray) -> float:
@@ -77,8 +120,10 @@ def summed_residual_cov(params: LdsParams, marginal: np.ndarray, cross: np.ndarr
     return every - marginal[0] - a_cross - a_cross.T + A @ (every - marginal[-1]) @ A.T
 
 
-def expected_log_prior(params: LdsParams, mean: np.ndarray, marginal: np.ndarray, cross: np.ndarray) -> float:
-    """E_q[log p(x)] for one trial (see the module docstring); mean (T, K), marginal (T, K, K), cross (T-1, K, K)."""
+def expected_log_prior(params: LdsParams, mean: np.ndarray, marginal: np.ndarray, cross: np.ndarray,
+                       inputs: np.ndarray | None = None) -> float:
+    """E_q[log p(x)] for one trial (see the module docstring); mean (T, K), marginal (T, K, K), cross (T-1, K, K),
+    inputs (T, M) or None without an input."""
     size = params.latent_dim
     start = mean[0] - params.mu0
     sigma0_inv = np.linalg.inv(params.Sigma0)
@@ -87,19 +132,20 @@ def expected_log_prior(params: LdsParams, mean: np.ndarray, marginal: np.ndarray
     n_moves = mean.shape[0] - 1
     if n_moves > 0:
         q_inv = np.linalg.inv(params.Q)
-        residual = mean[1:] - mean[:-1] @ params.A.T - params.b
+        residual = mean[1:] - mean[:-1] @ params.A.T - transition_drive(params, inputs, mean.shape[0])
         spread = summed_residual_cov(params, marginal, cross) + residual.T @ residual
         total -= 0.5 * (n_moves * (size * LOG_2PI + _logdet(params.Q)) + float(np.sum(q_inv * spread)))
     return total
 
 
-def prior_gradient(params: LdsParams, mean: np.ndarray) -> np.ndarray:
-    """d E_q[log p(x)] / d m, (T, K)."""
+def prior_gradient(params: LdsParams, mean: np.ndarray, inputs: np.ndarray | None = None) -> np.ndarray:
+    """d E_q[log p(x)] / d m, (T, K); inputs (T, M) or None without an input."""
     gradient = np.zeros_like(mean)
     gradient[0] = np.linalg.solve(params.Sigma0, params.mu0 - mean[0])
     if mean.shape[0] > 1:
         q_inv = np.linalg.inv(params.Q)
-        weighted = (mean[1:] - mean[:-1] @ params.A.T - params.b) @ q_inv  # rows r_t' Q^{-1}
+        residual = mean[1:] - mean[:-1] @ params.A.T - transition_drive(params, inputs, mean.shape[0])
+        weighted = residual @ q_inv  # rows r_t' Q^{-1}
         gradient[:-1] += weighted @ params.A
         gradient[1:] -= weighted
     return gradient

@@ -1,11 +1,15 @@
 """The M-step: the dynamics in closed form, the loadings by line-searched Newton.
 
 With E[x_t] = m_t, E[x_t x_t'] = S_t + m_t m_t', E[x_{t+1} x_t'] = P_t' + m_{t+1} m_t'
-and z_t = [x_t; 1], summed over the transitions of every trial, the expected
-log prior is maximised by
+and z_t = [x_t; 1; u_t] (u_t the input of bin t, absent without one), summed
+over the transitions of every trial, the expected log prior is maximised by
 
-    [A b] = (sum E[x_{t+1} z_t']) (sum E[z_t z_t'])^{-1}
-    Q = (sum E[x_{t+1} x_{t+1}'] - [A b] sum E[z_t x_{t+1}']) / (number of transitions)
+    [A b B] = (sum E[x_{t+1} z_t']) (sum E[z_t z_t'])^{-1}
+    Q = (sum E[x_{t+1} x_{t+1}'] - [A b B] sum E[z_t x_{t+1}']) / (number of transitions)
+
+(A, b and B share one regression of E[x_{t+1}] on (x_t, 1, u_t); when the
+inputs are collinear with the bias the maximiser is not unique and the
+minimum-norm one is taken)
     mu0 = mean over trials of m_0,   Sigma0 = mean over trials of S_0 + (m_0 - mu0)(m_0 - mu0)'.
 
 Sigma0 is learned only from two trials on: with one trial its maximiser
@@ -29,14 +33,35 @@ def _floored(cov: np.ndarray) -> np.ndarray:
     return (vectors * np.maximum(values, floor)) @ vectors.T
 
 
-def update_dynamics(params: LdsParams, posteriors: list[TrialPosterior], learn_initial_cov: bool) -> LdsParams:
-    """The parameters with A, b, Q, mu0 (and Sigma0 when ``learn_initial_cov``) at their maximisers."""
+def update_dynamics(params: LdsParams, posteriors: list[TrialPosterior], learn_initial_cov: bool,
+                    inputs: list[np.ndarray | None] | None = None) -> LdsParams:
+    """The parameters with A, b, B, Q, mu0 (and Sigma0 when ``learn_initial_cov``) at their maximisers.
+
+    Parameters
+    ----------
+    params : LdsParams
+        The current parameters (C and d are kept; B's width M says whether there is an input).
+    posteriors : list of TrialPosterior
+        q over each trial's path.
+    learn_initial_cov : bool
+        Whether Sigma0 is learned too (from two trials on, see the module docstring).
+    inputs : list of (T_i, M) arrays, optional
+        Each trial's input u; needed when M > 0.
+
+    Returns
+    -------
+    LdsParams
+        The parameters at the maximiser of the summed expected log prior over (A, b, B, Q, mu0[, Sigma0]).
+    """
     size = params.latent_dim
-    lifted_second = np.zeros((size + 1, size + 1))  # sum E[z_t z_t']
-    next_lifted = np.zeros((size, size + 1))  # sum E[x_{t+1} z_t']
+    n_inputs = params.input_dim
+    lifted = size + 1 + n_inputs
+    lifted_second = np.zeros((lifted, lifted))  # sum E[z_t z_t']
+    next_lifted = np.zeros((size, lifted))  # sum E[x_{t+1} z_t']
     next_second = np.zeros((size, size))  # sum E[x_{t+1} x_{t+1}']
     count = 0
-    for q in posteriors:
+    inputs = inputs if inputs is not None else [None] * len(posteriors)
+    for q, trial_inputs in zip(posteriors, inputs):
         mean, marginal, cross = q.mean, q.moments.marginal, q.moments.cross
         if mean.shape[0] < 2:
             continue
@@ -48,13 +73,23 @@ def update_dynamics(params: LdsParams, posteriors: list[TrialPosterior], learn_i
         lifted_second[size, size] += head.shape[0]
         next_lifted[:, :size] += cross.sum(axis=0).T + tail.T @ head
         next_lifted[:, size] += every_mean - mean[0]
+        if n_inputs:
+            driving = trial_inputs[:-1]  # u_t of the transitions t = 0 .. T-2
+            state_input = head.T @ driving  # sum m_t u_t'
+            lifted_second[:size, size + 1:] += state_input
+            lifted_second[size + 1:, :size] += state_input.T
+            lifted_second[size, size + 1:] += driving.sum(axis=0)
+            lifted_second[size + 1:, size] += driving.sum(axis=0)
+            lifted_second[size + 1:, size + 1:] += driving.T @ driving
+            next_lifted[:, size + 1:] += tail.T @ driving
         next_second += every_marginal - marginal[0] + tail.T @ tail
         count += head.shape[0]
-    transition = np.linalg.solve(lifted_second, next_lifted.T).T
+    transition = np.linalg.lstsq(lifted_second, next_lifted.T, rcond=None)[0].T
     noise = _floored((next_second - transition @ next_lifted.T) / count)
     starts = np.array([q.mean[0] for q in posteriors])
     mu0 = starts.mean(axis=0)
-    changes = {"A": transition[:, :size], "b": transition[:, size], "Q": noise, "mu0": mu0}
+    changes = {"A": transition[:, :size], "b": transition[:, size], "B": transition[:, size + 1:], "Q": noise,
+               "mu0": mu0}
     if learn_initial_cov:
         spread = starts - mu0
         changes["Sigma0"] = _floored(np.mean([q.moments.marginal[0] for q in posteriors], axis=0)

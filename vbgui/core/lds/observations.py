@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from vbgui.core.lds.loading_prior import LoadingPrior
 from vbgui.core.lds.threads import over_row_ranges
 from vbgui.core.likelihoods import Likelihood, gauss_hermite_standard_normal
 from vbgui.core.likelihoods.common import FAST
@@ -48,20 +49,38 @@ NORMALISER_BLOCK_ROWS = 65_536
 
 @dataclass(frozen=True, eq=False)
 class Observations:
-    """Counts (or responses) y (T, N) of one trial with their likelihood and data-only constant."""
+    """Counts (or responses) y (T, N) of one trial with their likelihood and data-only constant, and the
+    trial's input u (T, M) that drives the latents (None without one)."""
 
     y: np.ndarray
     likelihood: Likelihood
     log_normaliser: float
+    inputs: np.ndarray | None = None
 
     @classmethod
-    def create(cls, y: np.ndarray, likelihood: Likelihood) -> "Observations":
-        """Observations of ``y`` (T, N); the data-only constant is summed over blocks of bins, so no
-        temporary as large as ``y`` is formed."""
+    def create(cls, y: np.ndarray, likelihood: Likelihood, inputs: np.ndarray | None = None) -> "Observations":
+        """Observations of one trial.
+
+        Parameters
+        ----------
+        y : ndarray of shape (T, N)
+            The trial's counts (or responses).
+        likelihood : Likelihood
+            Their likelihood.
+        inputs : ndarray of shape (T, M), optional
+            The input u_t of each bin (x_{t+1} = A x_t + b + B u_t + noise); None without one.
+
+        Returns
+        -------
+        Observations
+            With the data-only constant summed over blocks of bins, so no temporary as large as ``y`` is formed.
+        """
         y = np.ascontiguousarray(y, dtype=np.float64)
         constant = sum(likelihood.log_normaliser(y[start:start + NORMALISER_BLOCK_ROWS])
                        for start in range(0, y.shape[0], NORMALISER_BLOCK_ROWS))
-        return cls(y, likelihood, float(constant))
+        if inputs is not None:
+            inputs = np.ascontiguousarray(inputs, dtype=np.float64)
+        return cls(y, likelihood, float(constant), inputs)
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
@@ -308,26 +327,65 @@ class LoadingUpdate:
 
 
 def update_loadings(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
-                    marginal: np.ndarray, steps: int = 2, start_values: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    marginal: np.ndarray, steps: int = 2, start_values: np.ndarray | None = None,
+                    prior: LoadingPrior | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New (C, d) by up to ``steps`` preconditioned, line-searched steps per unit, and each unit's
     sum_t E(y_nt, mu_nt, v_nt) there (N,): :func:`loading_update` without the pieces it can reuse."""
-    update = loading_update(observations, loading, offset, mean, marginal, steps, start_values)
+    update = loading_update(observations, loading, offset, mean, marginal, steps, start_values, prior=prior)
     return update.loading, update.offset, update.unit_values
+
+
+def loading_objective(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
+                      marginal: np.ndarray, prior: LoadingPrior | None = None) -> tuple[float, np.ndarray]:
+    """The objective the loadings' M-step maximises, and its gradient.
+
+    Parameters
+    ----------
+    observations : Observations
+        Every trial's bins stacked (T, N).
+    loading, offset : ndarray of shape (N, K) and (N,)
+        C and d.
+    mean, marginal : ndarray of shape (T, K) and (T, K, K)
+        q's means and marginal covariances over the same bins.
+    prior : LoadingPrior, optional
+        The prior on C and d (None: flat).
+
+    Returns
+    -------
+    value : float
+        sum_{t,n} E(y_nt, mu_nt, v_nt) + log p(C, d) (the data-only constant of the likelihood left out).
+    gradient : ndarray of shape (N, K + 1)
+        Its derivative in each unit's (c_n, d_n).
+    """
+    prior = prior if prior is not None else LoadingPrior()
+    packed = _packed_cov(marginal)
+    arguments = _kernel_arguments(observations, loading, offset, mean, packed)
+    sums = _data_pass(arguments, loading.shape[0], want_latent=False, want_loading=True)
+    gradient, _ = _loading_newton_pieces(sums, loading)
+    return (float(np.sum(sums.unit_totals)) + prior.log_density(loading, offset),
+            gradient + prior.gradient(loading, offset))
 
 
 def loading_update(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
                    marginal: np.ndarray, steps: int = 2, start_values: np.ndarray | None = None,
-                   start_pieces: tuple[np.ndarray, np.ndarray] | None = None, want_latent: bool = False
-                   ) -> LoadingUpdate:
-    """New (C, d) by up to ``steps`` preconditioned, line-searched steps per unit; no unit's expected
-    log-likelihood falls.  ``observations``, ``mean`` and ``marginal`` hold every trial's bins stacked.
+                   start_pieces: tuple[np.ndarray, np.ndarray] | None = None, want_latent: bool = False,
+                   prior: LoadingPrior | None = None) -> LoadingUpdate:
+    """New (C, d) by up to ``steps`` preconditioned, line-searched steps per unit; no unit's objective falls.
+
+    The objective of unit n is sum_t E(y_nt, mu_nt, v_nt) + log p(c_n) + log p(d_n) (:func:`loading_objective`):
+    with a ``prior`` (:class:`vbgui.core.lds.loading_prior.LoadingPrior`) the update moves towards the MAP
+    estimate of C and d, without one (None or flat) towards their maximum-likelihood estimate; the prior adds
+    its gradient to the step's gradient and its precision to the preconditioner's diagonal.  ``observations``,
+    ``mean`` and ``marginal`` hold every trial's bins stacked.
 
     What a caller already knows at the given (C, d) saves passes: ``start_values`` each unit's sum_t E,
-    ``start_pieces`` the first step's (gradient, preconditioner) (:class:`ObservationPass` ``loading``).  With
-    ``want_latent`` the line search's passes also sum the latent derivatives; they are returned when the
-    pass that set the final (C, d) of every unit that moved computed them (the next E-step's first pass)."""
+    ``start_pieces`` the first step's (gradient, preconditioner) of the expected log-likelihood alone
+    (:class:`ObservationPass` ``loading``).  With ``want_latent`` the line search's passes also sum the latent
+    derivatives; they are returned when the pass that set the final (C, d) of every unit that moved computed
+    them (the next E-step's first pass).  The returned ``unit_values`` are each unit's sum_t E (no prior)."""
     size = loading.shape[1]
+    prior = prior if prior is not None else LoadingPrior()
+    prior_precision = prior.precisions(size)
     packed = _packed_cov(marginal)
     loading = np.array(loading, dtype=np.float64)
     offset = np.array(offset, dtype=np.float64)
@@ -339,10 +397,13 @@ def loading_update(observations: Observations, loading: np.ndarray, offset: np.n
             gradient, precision = (np.array(piece) for piece in start_pieces)
         else:
             gradient, precision = _loading_step(observations, loading, offset, mean, packed)
+        gradient = gradient + prior.gradient(loading, offset)
+        precision[:, np.arange(size + 1), np.arange(size + 1)] += prior_precision
         ridge = 1e-12 * (1.0 + np.abs(np.diagonal(precision, axis1=1, axis2=2)))
         precision[:, np.arange(size + 1), np.arange(size + 1)] += ridge
         direction = np.linalg.solve(precision, gradient[:, :, None])[:, :, 0]
-        pending = np.einsum("ni,ni->n", gradient, direction) > 1e-14 * (1.0 + np.abs(values))
+        objective = values + prior.unit_log_density(loading, offset)
+        pending = np.einsum("ni,ni->n", gradient, direction) > 1e-14 * (1.0 + np.abs(objective))
         step = np.ones(loading.shape[0])
         for _ in range(MAX_HALVINGS):
             if not pending.any():
@@ -352,7 +413,7 @@ def loading_update(observations: Observations, loading: np.ndarray, offset: np.n
             arguments = _kernel_arguments(observations, trial_loading, trial_offset, mean, packed)
             sums = _data_pass(arguments, loading.shape[0], want_latent, want_loading=False)
             trial = sums.unit_totals
-            accept = pending & (trial >= values)
+            accept = pending & (trial + prior.unit_log_density(trial_loading, trial_offset) >= objective)
             if accept.any():  # units moved: derivatives from an earlier pass no longer hold
                 latent = (sums.gradient, _unpacked(sums.curvature_packed, size)) \
                     if want_latent and np.array_equal(accept, pending) else None

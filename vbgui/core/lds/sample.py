@@ -4,17 +4,36 @@ from __future__ import annotations
 import numpy as np
 
 from vbgui.core.likelihoods import Likelihood
-from vbgui.core.lds.model import LdsParams
+from vbgui.core.lds.model import LdsParams, transition_drive
 
 
-def sample_path(params: LdsParams, n_steps: int, rng: np.random.Generator) -> np.ndarray:
-    """x (T, K) from x_0 ~ N(mu0, Sigma0), x_{t+1} = A x_t + b + N(0, Q)."""
+def sample_path(params: LdsParams, n_steps: int, rng: np.random.Generator,
+                inputs: np.ndarray | None = None) -> np.ndarray:
+    """A draw of the latent path.
+
+    Parameters
+    ----------
+    params : LdsParams
+        The model.
+    n_steps : int
+        T, the number of bins.
+    rng : numpy.random.Generator
+        The source of randomness.
+    inputs : ndarray of shape (T, M), optional
+        The input u_t, needed when the model has one (M > 0).
+
+    Returns
+    -------
+    ndarray of shape (T, K)
+        x from x_0 ~ N(mu0, Sigma0), x_{t+1} = A x_t + b + B u_t + N(0, Q).
+    """
     size = params.latent_dim
     noise = rng.standard_normal((n_steps, size)) @ np.linalg.cholesky(params.Q).T
+    drive = transition_drive(params, inputs, n_steps)
     path = np.empty((n_steps, size))
     path[0] = params.mu0 + np.linalg.cholesky(params.Sigma0) @ rng.standard_normal(size)
     for t in range(1, n_steps):  # the recursion is sequential; K is small
-        path[t] = params.A @ path[t - 1] + params.b + noise[t]
+        path[t] = params.A @ path[t - 1] + drive[t - 1] + noise[t]
     return path
 
 
@@ -24,9 +43,10 @@ def sample_observations(params: LdsParams, path: np.ndarray, likelihood: Likelih
     return likelihood.draw(rng, path @ params.C.T + params.d)
 
 
-def initial_params(y: np.ndarray, likelihood: Likelihood, latent_dim: int) -> LdsParams:
+def initial_params(y: np.ndarray, likelihood: Likelihood, latent_dim: int, input_dim: int = 0) -> LdsParams:
     """A starting point: d at the link of each unit's mean, C from the top principal axes of the
-    z-scored responses (scaled by 1/2), A = 0.9 I, Q = 0.19 I (stationary variance 1), x_0 ~ N(0, I)."""
+    z-scored responses (scaled by 1/2), A = 0.9 I, Q = 0.19 I (stationary variance 1), x_0 ~ N(0, I), and
+    B = 0 (K, ``input_dim``) for a model driven by an input of ``input_dim`` columns."""
     n_units = y.shape[1]
     unit_mean = y.mean(axis=0)
     unit_sd = np.maximum(y.std(axis=0), 1e-9)
@@ -38,4 +58,4 @@ def initial_params(y: np.ndarray, likelihood: Likelihood, latent_dim: int) -> Ld
     offset = np.array([likelihood.linear_predictor_of_mean(float(m)) for m in unit_mean])
     eye = np.eye(latent_dim)
     return LdsParams(A=0.9 * eye, b=np.zeros(latent_dim), Q=0.19 * eye, mu0=np.zeros(latent_dim), Sigma0=eye.copy(),
-                     C=loading, d=offset)
+                     C=loading, d=offset, B=np.zeros((latent_dim, input_dim)))
