@@ -294,3 +294,29 @@ def test_fit_all_units_refuses_a_latent_dynamics_preset_in_one_line(window, four
     assert not window.population.fit_all()
     assert "fits every unit together" in window.last_error and "\n" not in window.last_error
     assert not window.population.is_running()
+
+
+def test_the_form_keeps_what_it_does_not_show_of_a_latent_dynamics_preset(window, tmp_path) -> None:
+    path = tmp_path / "driven.toml"
+    path.write_text('name = "driven"\nlikelihood = "poisson"\nlatent_dim = 2\n[dynamics]\nstimulus_input = true\n'
+                    '[loading_prior]\nloading_sd = 0.5\n[fit]\nfamily = "mean-field"\ntolerance = 1e-6\n')
+    assert window.open_preset(path)
+    set_field(window, "latent_dim", "1")
+    preset = window.preset_panel.current_preset()
+    assert preset.latent_dim == 1 and preset.fit.family == "mean-field" and preset.fit.tolerance == 1e-6
+    assert preset.dynamics.stimulus_input and preset.loading_prior.loading_sd == 0.5
+    assert preset.loading_prior.offset_sd is None
+    window.preset_panel.likelihood.setCurrentText("gaussian")
+    set_field(window, "noise_sd", "0.25")
+    assert window.preset_panel.current_preset().noise_sd == 0.25
+
+
+def test_a_stimulus_driven_preset_on_a_recording_without_stimulus_is_refused(qtbot, window, four_unit_path,
+                                                                           tmp_path) -> None:
+    path = tmp_path / "driven.toml"
+    path.write_text('name = "driven"\nlikelihood = "poisson"\nlatent_dim = 2\n[dynamics]\nstimulus_input = true\n')
+    assert window.open_recording(four_unit_path) and window.open_preset(path)
+    with qtbot.waitSignal(window.fit_failed, timeout=FIT_TIMEOUT_MS) as failed:
+        window.run_fit()
+    assert "no 'stimulus' array" in failed.args[0] and four_unit_path.name in failed.args[0]
+    assert window.result is None and not window.is_fitting()

@@ -237,10 +237,12 @@ class PresetPanel(QWidget):
         return data
 
     def _latent_form_dict(self, base: Preset) -> dict:
-        """The form of a latent-dynamics preset as a preset dict (its other [fit] keys kept from ``base``)."""
-        data: dict = {"name": base.name, "description": base.description, "likelihood": self.likelihood.currentText(),
-                      "fit": {"family": self.path_family.currentText(), "estimator": "exact",
-                              "tolerance": base.fit.tolerance, "seed": base.fit.seed}}
+        """The form of a latent-dynamics preset as a preset dict; what the form does not show ([dynamics],
+        [loading_prior], the other [fit] keys) is kept from ``base``."""
+        data = base.to_dict()
+        data.pop("noise_sd", None)  # the form's, below, when the likelihood is gaussian
+        data["likelihood"] = self.likelihood.currentText()
+        data["fit"].update(family=self.path_family.currentText(), estimator="exact")
         for field in NUMBER_FIELDS:
             if field.key not in LATENT_DYNAMICS_KEYS or (field.key in LIKELIHOOD_ONLY and
                                                          data["likelihood"] != LIKELIHOOD_ONLY[field.key]):
