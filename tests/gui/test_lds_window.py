@@ -1,5 +1,5 @@
 """Fitting a latent-dynamics preset from the main window: the form shows latent_dim and the latent-path family,
-Run fits every unit in the background with the live ELBO, Stop ends it within a second, the Latents view opens
+Run fits every unit in the background with the live ELBO, Pause holds it, Stop ends it within a second, the Latents view opens
 with the result (and the true path), Export writes the latent-dynamics contract, and a pair the fit cannot take
 is refused in one line with the window left as it was."""
 from __future__ import annotations
@@ -149,7 +149,15 @@ def test_stop_ends_an_lds_fit_within_a_second_and_shows_what_it_reached(qtbot, w
         assert window.run_fit()
     qtbot.waitUntil(lambda: len(curve_y(window.elbo_plot.elbo_curve)) >= 3, timeout=FIT_TIMEOUT_MS)
     assert window.is_fitting() and window.stop_action.isEnabled() and not window.run_action.isEnabled()
-    assert not window.pause_action.isEnabled()  # EM iterations do not pause
+    window.toggle_pause()  # Pause holds the fit after its current iteration; Resume lets it go on
+    assert window.pause_action.text() == "Resume"
+    qtbot.wait(300)
+    held = len(curve_y(window.elbo_plot.elbo_curve))
+    qtbot.wait(500)
+    assert len(curve_y(window.elbo_plot.elbo_curve)) == held and window.is_fitting()
+    window.toggle_pause()
+    assert window.pause_action.text() == "&Pause"
+    qtbot.waitUntil(lambda: len(curve_y(window.elbo_plot.elbo_curve)) > held + 2, timeout=FIT_TIMEOUT_MS)
     assert window.progress_bar.maximum() == 100000
     started = time.perf_counter()
     with qtbot.waitSignal(window.fit_finished, timeout=FIT_TIMEOUT_MS) as finished:

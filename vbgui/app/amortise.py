@@ -66,7 +66,27 @@ class AmortiseSettings:
 def check_amortisable(preset: Preset, n_units: int, settings: AmortiseSettings, n_usable: int | None = None,
                       flag: str = "--amortise") -> None:
     """Raise VbguiError (one line) when this preset, these settings and ``n_units`` units (``n_usable`` of
-    them with usable data, default all) cannot be amortised."""
+    them with usable data, default all) cannot be amortised.
+
+    Parameters
+    ----------
+    preset : Preset
+        The preset every unit is fitted with.
+    n_units : int
+        Number of units asked for.
+    settings : AmortiseSettings
+        The amortisation settings.
+    n_usable : int, optional
+        Number of those units with usable data.
+    flag : str
+        The flag named in the message.
+
+    Raises
+    ------
+    VbguiError
+        For a family without an encoder, an estimator other than 'exact', fewer than 2 (usable) units,
+        a training count outside 1..usable - 1, or a negative refine.
+    """
     if preset.fit.family not in AMORTISED_FAMILIES:
         raise VbguiError(f"{flag}: the encoder outputs q of the {', '.join(AMORTISED_FAMILIES)} families; "
                          f"the preset's family is {preset.fit.family}")
@@ -88,7 +108,24 @@ def check_amortisable(preset: Preset, n_units: int, settings: AmortiseSettings, 
 
 def training_units(indices: Sequence[int], unusable: set[int], n_train: int | None, seed: int) -> list[int]:
     """The training subset: ``n_train`` usable units of ``indices`` drawn without replacement with ``seed``,
-    in their order (default: min(DEFAULT_TRAIN, usable - 1))."""
+    in their order (default: min(DEFAULT_TRAIN, usable - 1)).
+
+    Parameters
+    ----------
+    indices : sequence of int
+        The units of the batch.
+    unusable : set of int
+        Units without usable data.
+    n_train : int, optional
+        How many to train on.
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    list of int
+        Unit indices, in the order of indices.
+    """
     usable = [index for index in indices if index not in unusable]
     count = min(DEFAULT_TRAIN, len(usable) - 1) if n_train is None else min(n_train, len(usable))
     chosen = np.random.default_rng(seed).choice(len(usable), size=max(count, 0), replace=False)
@@ -107,13 +144,38 @@ class Gaps:
     evidence_source: str
 
     def approximation_gap(self) -> float | None:
+        """log p(y) - best ELBO = KL(q* || posterior) of the family's optimum, in nats; None without the evidence.
+
+        Returns
+        -------
+        float or None
+            The gap.
+        """
         return None if self.log_evidence is None else self.log_evidence - self.best_elbo
 
 
 def measure_gaps(session: FitSession, start: GaussianPosterior, settings: AmortiseSettings, seed: int) -> Gaps:
     """The family's optimum (a fit from ``start`` to convergence) and the log evidence of ``session``'s unit
     (exact for the gaussian likelihood, else importance-weighted with ``settings.evidence_draws`` draws
-    from the full-rank optimum, seeded by ``seed``)."""
+    from the full-rank optimum, seeded by ``seed``).
+
+    Parameters
+    ----------
+    session : FitSession
+        The unit's fit session.
+    start : GaussianPosterior
+        Where the fit to the optimum starts.
+    settings : AmortiseSettings
+        Gives evidence_draws.
+    seed : int
+        Seed of the importance draws.
+
+    Returns
+    -------
+    Gaps
+        The best ELBO and whether its fit converged, and the log evidence and its standard error (nats)
+        with their source; the evidence is None when PSIS k-hat of the proposal is not below RELIABLE_KHAT.
+    """
     best = session.run(start_q=start)
     if best.log_evidence is not None:
         return Gaps(best.elbo, best.converged, best.log_evidence, 0.0, "exact")
@@ -131,7 +193,30 @@ def measure_gaps(session: FitSession, start: GaussianPosterior, settings: Amorti
 def amortisation_record(role: str, n_train: int, refine: int, gaps: Gaps | None, encoder_elbo: float | None,
                         elbo: float, encode_seconds: float | None) -> dict[str, Any]:
     """The ``amortisation`` object of a result: ``amortised`` (the q came from the encoder), ``role``
-    ('train' or 'amortised'), the gaps in nats (null where unknown) and how they were obtained."""
+    ('train' or 'amortised'), the gaps in nats (null where unknown) and how they were obtained.
+
+    Parameters
+    ----------
+    role : str
+        'train' or 'amortised'.
+    n_train : int
+        Number of training units.
+    refine : int
+        Exact passes after the encoder (recorded for amortised units only).
+    gaps : Gaps or None
+        The unit's gaps, None when not measured.
+    encoder_elbo : float or None
+        ELBO of the encoder's q, in nats.
+    elbo : float
+        ELBO of the unit's result, in nats.
+    encode_seconds : float or None
+        Time to encode, in seconds.
+
+    Returns
+    -------
+    dict
+        The record, JSON-ready.
+    """
     best = None if gaps is None else gaps.best_elbo
     return {
         "amortised": role == "amortised",
@@ -168,7 +253,27 @@ def _non_finite(index: int, name: str) -> UnitOutcome:
 
 
 def train_encoder(recording: RecordingFile, preset: Preset, trained: dict[int, dict[str, Any]]) -> RidgeEncoder:
-    """The encoder fitted to the training units' exact results (``trained``: index -> result dict)."""
+    """The encoder fitted to the training units' exact results (``trained``: index -> result dict).
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording the units come from.
+    preset : Preset
+        The preset they were fitted with.
+    trained : dict of int to dict
+        Unit index to its result dict (FitResult.to_dict).
+
+    Returns
+    -------
+    RidgeEncoder
+        The fitted encoder.
+
+    Raises
+    ------
+    VbguiError
+        When trained is empty.
+    """
     features, fitted = [], []
     family = None
     for index, result in sorted(trained.items()):
@@ -189,7 +294,28 @@ def _bias_index(session: FitSession) -> int | None:
 
 def training_outcome(recording: RecordingFile, outcome: UnitOutcome, preset: Preset, n_train: int,
                      settings: AmortiseSettings, cancel: CancelToken) -> UnitOutcome:
-    """A training unit's exact result with its ``amortisation`` record (and approximation gap)."""
+    """A training unit's exact result with its ``amortisation`` record (and approximation gap).
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording.
+    outcome : UnitOutcome
+        The unit's exact fit.
+    preset : Preset
+        The preset it was fitted with.
+    n_train : int
+        Number of training units.
+    settings : AmortiseSettings
+        Whether to measure gaps, and their draws and seed.
+    cancel : CancelToken
+        Checked by the gap measurement.
+
+    Returns
+    -------
+    UnitOutcome
+        outcome unchanged when it failed; else a failure, a cancellation, or the result with its record.
+    """
     if not outcome.succeeded:
         return outcome
     try:
@@ -209,7 +335,28 @@ def training_outcome(recording: RecordingFile, outcome: UnitOutcome, preset: Pre
 
 def amortise_unit(recording: RecordingFile, index: int, preset: Preset, encoder: RidgeEncoder,
                   settings: AmortiseSettings, cancel: CancelToken) -> UnitOutcome:
-    """One unit's q from the encoder (refined by ``settings.refine`` exact passes), its result and gaps."""
+    """One unit's q from the encoder (refined by ``settings.refine`` exact passes), its result and gaps.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording.
+    index : int
+        The unit.
+    preset : Preset
+        The preset.
+    encoder : RidgeEncoder
+        The trained encoder.
+    settings : AmortiseSettings
+        Refinement passes, gap measurement, seed.
+    cancel : CancelToken
+        Stops the unit's work.
+
+    Returns
+    -------
+    UnitOutcome
+        The unit's result with its amortisation record, or why it failed or was cancelled.
+    """
     name = recording.unit_names[index]
     if cancel.cancelled:
         return UnitOutcome(index, name, None, "cancelled", cancelled=True)
@@ -259,6 +406,28 @@ def amortise_batch(recording: RecordingFile, preset: Preset, indices: Sequence[i
     preset or the settings cannot be amortised (:func:`check_amortisable`)
     and when no training unit could be fitted.  ``workers``, ``cancel`` and
     ``on_progress`` work as in :func:`vbgui.app.batch.run_batch`.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording.
+    preset : Preset
+        The preset.
+    indices : sequence of int
+        The units.
+    settings : AmortiseSettings
+        The amortisation settings.
+    workers : int, optional
+        Threads.
+    cancel : CancelToken, optional
+        Stops the batch.
+    on_progress : callable, optional
+        Called with a BatchProgress as each unit finishes.
+
+    Yields
+    ------
+    UnitOutcome
+        One per unit, as it finishes.
     """
     unusable = set(recording.unit_problems)
     check_amortisable(preset, len(indices), settings, sum(index not in unusable for index in indices))
@@ -294,7 +463,18 @@ def amortise_batch(recording: RecordingFile, preset: Preset, indices: Sequence[i
 
 def amortised_summary_row(outcome: UnitOutcome) -> dict[str, str]:
     """The unit's row of ``summary.csv`` in amortised mode: the batch columns, then ``amortised``,
-    ``amortisation_gap`` and ``approximation_gap`` (nats; empty where unknown or not applicable)."""
+    ``amortisation_gap`` and ``approximation_gap`` (nats; empty where unknown or not applicable).
+
+    Parameters
+    ----------
+    outcome : UnitOutcome
+        The unit's outcome.
+
+    Returns
+    -------
+    dict of str to str
+        Column name to cell text.
+    """
     row = dict.fromkeys(AMORTISE_SUMMARY_COLUMNS, "")
     row.update(outcome.summary_row())
     record = (outcome.result or {}).get("amortisation")

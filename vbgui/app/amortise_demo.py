@@ -77,6 +77,22 @@ def amortised_demo(n_train: int = 40, seed: int = 0, cancel: CancelToken | None 
     """Train an encoder on ``n_train`` units of a synthetic population (``seed``), apply it to one more.
 
     Raises VbguiError when ``n_train`` is outside TRAIN_RANGE or a fit fails.
+
+    Parameters
+    ----------
+    n_train : int
+        Training units, in TRAIN_RANGE.
+    seed : int
+        Seed of the synthetic population and the evidence draws.
+    cancel : CancelToken, optional
+        Stops the fits.
+    evidence_draws : int
+        Draws of the importance-weighted evidence.
+
+    Returns
+    -------
+    AmortisedDemo
+        The held-out unit's encoder, refined and exact q, their ELBOs and log evidence (nats), and timings (seconds).
     """
     low, high = TRAIN_RANGE
     if not low <= n_train <= high:

@@ -76,7 +76,13 @@ class UnitOutcome:
         return self.result is not None
 
     def summary_row(self) -> dict[str, str]:
-        """The unit's row of ``summary.csv`` (empty fields where a value is unknown)."""
+        """The unit's row of ``summary.csv`` (empty fields where a value is unknown).
+
+        Returns
+        -------
+        dict of str to str
+            Column name (SUMMARY_COLUMNS) to cell text.
+        """
         row = dict.fromkeys(SUMMARY_COLUMNS, "")
         row["unit"] = self.unit
         row["error"] = self.error
@@ -99,7 +105,22 @@ class BatchProgress:
 def summary_csv_text(outcomes: Sequence[UnitOutcome], columns: Sequence[str] = SUMMARY_COLUMNS,
                      row: Callable[[UnitOutcome], dict[str, str]] | None = None) -> str:
     """``summary.csv`` of a batch (``vbgui batch`` and the window's export): the header, then one row per
-    unit, ``row(outcome)`` (default: :meth:`UnitOutcome.summary_row`) under ``columns``."""
+    unit, ``row(outcome)`` (default: :meth:`UnitOutcome.summary_row`) under ``columns``.
+
+    Parameters
+    ----------
+    outcomes : sequence of UnitOutcome
+        One per unit, in the order of the rows.
+    columns : sequence of str
+        The header.
+    row : callable, optional
+        Gives a unit's row, column name to text.
+
+    Returns
+    -------
+    str
+        The CSV text, lines ending in newline.
+    """
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
@@ -109,6 +130,18 @@ def summary_csv_text(outcomes: Sequence[UnitOutcome], columns: Sequence[str] = S
 
 
 def one_line(message: object) -> str:
+    """``message`` as text on one line: every run of whitespace (line breaks too) becomes one space.
+
+    Parameters
+    ----------
+    message : object
+        An exception or any object; its str() is used.
+
+    Returns
+    -------
+    str
+        The text, without leading or trailing whitespace.
+    """
     return " ".join(str(message).split())
 
 
@@ -116,6 +149,20 @@ def resolve_units(recording: RecordingFile, spec: str, flag: str = "--units") ->
     """Indices of the units ``spec`` names: ``all``, or a comma-separated list of names or indices.
 
     Raises VbguiError naming ``flag`` and listing the units that exist when an entry names none.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording.
+    spec : str
+        The flag's value.
+    flag : str
+        The flag named in a message.
+
+    Returns
+    -------
+    list of int
+        Unit indices, in the order named, without repeats.
     """
     if spec.strip() == "all":
         return list(range(recording.n_units))
@@ -139,7 +186,18 @@ def resolve_units(recording: RecordingFile, spec: str, flag: str = "--units") ->
 
 def result_file_stems(recording: RecordingFile) -> list[str]:
     """The result file name (without .json) of every unit: its name with characters other than letters,
-    digits, '.', '_' and '-' replaced by '_'; prefixed by its index when names would clash or be hidden."""
+    digits, '.', '_' and '-' replaced by '_'; prefixed by its index when names would clash or be hidden.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording.
+
+    Returns
+    -------
+    list of str
+        One stem per unit, in unit order, all different.
+    """
     stems = [re.sub(r"[^A-Za-z0-9._-]", "_", name) for name in recording.unit_names]
     if len(set(stems)) < len(stems) or any(not s or s.startswith(".") for s in stems):
         width = len(str(recording.n_units - 1))
@@ -148,7 +206,24 @@ def result_file_stems(recording: RecordingFile) -> list[str]:
 
 
 def fit_unit(recording: RecordingFile, index: int, preset: Preset, cancel: CancelToken) -> UnitOutcome:
-    """Fit ``preset`` to unit ``index``; a problem of this unit (a VbguiError) becomes the outcome's error."""
+    """Fit ``preset`` to unit ``index``; a problem of this unit (a VbguiError) becomes the outcome's error.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording.
+    index : int
+        The unit.
+    preset : Preset
+        The preset.
+    cancel : CancelToken
+        Stops the fit.
+
+    Returns
+    -------
+    UnitOutcome
+        The result, or the one-line reason it failed, or a cancellation.
+    """
     name = recording.unit_names[index]
     if cancel.cancelled:
         return UnitOutcome(index, name, None, "cancelled", cancelled=True)
@@ -182,6 +257,22 @@ def units_on_threads(work: Callable[[int], UnitOutcome], indices: Sequence[int],
     fits wait for each other's chunks.  Results are bit-identical either way.
     Stopping early (``cancel`` set, or the caller closing the generator)
     cancels what still runs.
+
+    Parameters
+    ----------
+    work : callable
+        work(index) -> UnitOutcome, run in a pool thread.
+    indices : sequence of int
+        The units.
+    workers : int or None
+        Threads.
+    cancel : CancelToken
+        Stops the loop; set by it when it stops early.
+
+    Yields
+    ------
+    UnitOutcome
+        One per unit that was not cancelled, as it finishes.
     """
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(indices)))
 
@@ -207,7 +298,24 @@ def units_on_threads(work: Callable[[int], UnitOutcome], indices: Sequence[int],
 
 
 def resumable(result_path: Path, recording: RecordingFile, index: int, preset: Preset) -> bool:
-    """True when ``result_path`` holds a result of this unit's data (same checksum) under this preset."""
+    """True when ``result_path`` holds a result of this unit's data (same checksum) under this preset.
+
+    Parameters
+    ----------
+    result_path : Path
+        An existing result file, or a path where none is.
+    recording : RecordingFile
+        The recording.
+    index : int
+        The unit.
+    preset : Preset
+        The preset.
+
+    Returns
+    -------
+    bool
+        False also when the file cannot be read.
+    """
     try:
         existing = read_json(result_path)
         checksum = recording_checksum(recording.unit(index), preset.design)
@@ -226,7 +334,24 @@ def _worker_recording(path: str, options_json: str, mtime_ns: int) -> RecordingF
 
 
 def fit_unit_from_file(path: str, options_json: str, index: int, preset: Preset) -> UnitOutcome:
-    """A Dask task: read the recording at ``path`` in the worker, fit unit ``index``."""
+    """A Dask task: read the recording at ``path`` in the worker, fit unit ``index``.
+
+    Parameters
+    ----------
+    path : str
+        The recording file, as the worker sees it.
+    options_json : str
+        The load options (variables, dt, stimulus path) as JSON.
+    index : int
+        The unit.
+    preset : Preset
+        The preset.
+
+    Returns
+    -------
+    UnitOutcome
+        The unit's outcome; a file the worker cannot read becomes its error.
+    """
     try:
         recording = _worker_recording(path, options_json, os.stat(path).st_mtime_ns)
     except (OSError, VbguiError) as exc:
@@ -242,6 +367,18 @@ def connect_dask(scheduler: str, timeout: float = CONNECT_TIMEOUT):
     that an address nothing answers at (or something other than a Dask
     scheduler answers at) leaves no half-built client behind.  Raises
     VbguiError (one line) then, and when Dask is not installed.
+
+    Parameters
+    ----------
+    scheduler : str
+        The scheduler's address.
+    timeout : float
+        Seconds to wait for it.
+
+    Returns
+    -------
+    dask.distributed.Client
+        A client not set as Dask's default.
     """
     try:
         from dask.distributed import Client
@@ -280,10 +417,17 @@ def run_batch(recording: RecordingFile, preset: Preset, indices: Sequence[int], 
               load_options: LoadOptions | None = None, dask_client: Any = None) -> Iterator[UnitOutcome]:
     """Fit ``preset`` to the units ``indices`` of ``recording``; yield each outcome as its unit finishes.
 
+    Closing the generator (or an exception in the caller while it waits, such
+    as KeyboardInterrupt) cancels what still runs and returns at once.
+
     Parameters
     ----------
     recording
         The recording file, read (the serial and thread executors fit from it).
+    preset
+        The preset every unit is fitted with.
+    indices
+        The units to fit, by index.
     executor
         One of :data:`EXECUTORS`.  ``"dask"`` needs ``dask_client`` and
         ``recording_path`` (and ``load_options`` if the file needed them).
@@ -294,9 +438,22 @@ def run_batch(recording: RecordingFile, preset: Preset, indices: Sequence[int], 
         never start, and the generator returns without yielding them.
     on_progress
         Called with a :class:`BatchProgress` before each outcome is yielded.
+    recording_path
+        Path of the recording file, which each Dask worker reads itself (``"dask"`` only).
+    load_options
+        The options the file was loaded with (``"dask"`` only).
+    dask_client
+        A ``dask.distributed.Client`` (``"dask"`` only).
 
-    Closing the generator (or an exception in the caller while it waits, such
-    as KeyboardInterrupt) cancels what still runs and returns at once.
+    Yields
+    ------
+    UnitOutcome
+        One per unit, as it finishes; cancelled units are not yielded.
+
+    Raises
+    ------
+    ValueError
+        For an executor not in :data:`EXECUTORS`, or ``"dask"`` without ``dask_client`` and ``recording_path``.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")

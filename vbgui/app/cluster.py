@@ -100,7 +100,18 @@ SLURM_OPTIONS: dict[str, ClusterOption] = {
 
 
 def check_cluster_kind(kind: str) -> None:
-    """Refuse a ``--cluster`` other than the kinds :data:`CLUSTER_KINDS` names."""
+    """Refuse a ``--cluster`` other than the kinds :data:`CLUSTER_KINDS` names.
+
+    Parameters
+    ----------
+    kind : str
+        The value of --cluster.
+
+    Raises
+    ------
+    VbguiError
+        For an unknown kind.
+    """
     if kind not in CLUSTER_KINDS:
         raise VbguiError(f"--cluster {kind}: unknown cluster kind; the one supported is "
                          f"{', '.join(CLUSTER_KINDS)} (or join a running cluster with --scheduler tcp://HOST:PORT)")
@@ -121,6 +132,16 @@ def parse_cluster_options(texts: Sequence[str]) -> dict[str, Any]:
         control character, an unknown key (with the nearest known ones), a
         value of the wrong kind, a key given twice, or more processes than
         cores.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        The values of the --cluster-option flags, in order.
+
+    Returns
+    -------
+    dict of str to object
+        Keyword to parsed value (a list for a repeatable key).
     """
     options: dict[str, Any] = {}
     for text in texts:
@@ -175,7 +196,18 @@ class RunningCluster:
 
 
 def require_cluster_packages(kind: str) -> None:
-    """Refuse ``--cluster kind`` in one line saying how to install dask-jobqueue when it cannot be imported."""
+    """Refuse ``--cluster kind`` in one line saying how to install dask-jobqueue when it cannot be imported.
+
+    Parameters
+    ----------
+    kind : str
+        The value of --cluster, named in the message.
+
+    Raises
+    ------
+    VbguiError
+        When dask.distributed or dask_jobqueue cannot be imported.
+    """
     try:
         for module in ("dask.distributed", "dask_jobqueue"):
             importlib.import_module(module)
@@ -192,6 +224,20 @@ def start_cluster(kind: str, options: dict[str, Any], jobs: int) -> RunningClust
     the options nor Dask's configuration give the cores and memory of a job,
     or when ``SLURMCluster`` refuses the options or cannot start its
     scheduler (a network interface that is not there, say).
+
+    Parameters
+    ----------
+    kind : str
+        The cluster kind, one of CLUSTER_KINDS.
+    options : dict of str to object
+        SLURMCluster keywords, as from :func:`parse_cluster_options`.
+    jobs : int
+        Number of jobs to ask for.
+
+    Returns
+    -------
+    RunningCluster
+        The client, the cluster and a line describing them.
     """
     check_cluster_kind(kind)
     require_cluster_packages(kind)

@@ -99,6 +99,13 @@ class ComparisonRow:
     seconds: float
 
     def as_dict(self) -> dict[str, Any]:
+        """The row's values by column name, in the order of TABLE_COLUMNS.
+
+        Returns
+        -------
+        dict of str to object
+            Column name to value.
+        """
         return {name: getattr(self, name) for name in TABLE_COLUMNS}
 
 
@@ -143,7 +150,13 @@ class ComparisonTable:
         return sentence
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready; non-finite numbers (none expected) become null."""
+        """JSON-ready; non-finite numbers (none expected) become null.
+
+        Returns
+        -------
+        dict of str to object
+            The recording, bins, first row, columns, note and rows.
+        """
         def clean(value: Any) -> Any:
             if isinstance(value, float) and not np.isfinite(value):
                 return None
@@ -155,7 +168,13 @@ class ComparisonTable:
 
     def to_csv(self) -> str:
         """CSV text with a header line; an unknown exact log evidence, or a non-finite number (a Bayes
-        factor beyond float range), is an empty field."""
+        factor beyond float range), is an empty field.
+
+        Returns
+        -------
+        str
+            The CSV text, lines ending in newline.
+        """
         import csv
         import io
 
@@ -176,7 +195,13 @@ class ComparisonTable:
         return buffer.getvalue()
 
     def format_text(self) -> str:
-        """A short aligned table for a terminal."""
+        """A short aligned table for a terminal.
+
+        Returns
+        -------
+        str
+            A header line, one line per row, then the verdict.
+        """
         lines = [f"{'model':32s} {'elbo':>14s} {'evidence':>14s} {'d_elbo':>9s} {'d_evid':>9s} "
                  f"{'BF':>9s} {'k-hat':>6s} standing"]
         for row in self.rows:
@@ -198,7 +223,20 @@ class ComparisonProgress:
 
 
 def model_specs(presets: Sequence[Preset], families: Sequence[str] = ()) -> list[ModelSpec]:
-    """Every preset with its own family, or with each of ``families`` (a cross product)."""
+    """Every preset with its own family, or with each of ``families`` (a cross product).
+
+    Parameters
+    ----------
+    presets : sequence of Preset
+        The presets.
+    families : sequence of str
+        Families to fit each preset with (empty: its own).
+
+    Returns
+    -------
+    list of ModelSpec
+        One per preset (and family); repeated labels get a " #n" suffix.
+    """
     specs = []
     for preset in presets:
         name = preset.name or "preset"
@@ -221,6 +259,24 @@ def compare_models(recording: Recording, specs: Sequence[ModelSpec],
     only).  Raises :class:`ComparisonError` for fewer than two models or for
     models whose likelihoods score the data on different scales (a density
     for gaussian, probabilities otherwise).
+
+    Parameters
+    ----------
+    recording : Recording
+        The data.
+    specs : sequence of ModelSpec
+        At least two models.
+    settings : DiagnosticsSettings
+        The diagnostics run after each fit.
+    cancel : CancelToken, optional
+        Stops the comparison.
+    on_progress : callable, optional
+        Called with a ComparisonProgress during each fit and its diagnostics.
+
+    Returns
+    -------
+    ComparisonTable
+        The ranked rows (ELBO and evidence in nats, times in seconds).
     """
     if len(specs) < 2:
         raise ComparisonError("give at least two models to compare (several --preset, or several --family)")
@@ -269,6 +325,16 @@ def rank_rows(rows: Sequence[ComparisonRow]) -> list[ComparisonRow]:
     standard error of that difference (the two errors combined) is a tie; rows with an unreliable
     evidence follow, unranked.  Differences and Bayes factors are against the first reliable row (or the
     largest evidence when none is reliable).
+
+    Parameters
+    ----------
+    rows : sequence of ComparisonRow
+        At least one row.
+
+    Returns
+    -------
+    list of ComparisonRow
+        The rows, ranked, with delta_evidence, delta_evidence_se (nats), bayes_factor and standing set.
     """
     reliable = sorted((row for row in rows if row.evidence_reliable), key=lambda row: -row.evidence)
     unreliable = sorted((row for row in rows if not row.evidence_reliable), key=lambda row: -row.evidence)

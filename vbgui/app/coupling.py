@@ -93,6 +93,11 @@ def coupling_matrix(results: Iterable[FitResult | Mapping[str, Any]],
     VbguiError
         When no result holds couplings, two results are of one unit, or
         results were fitted with different ``coupling_lags``.
+
+    Returns
+    -------
+    CouplingMatrix
+        The units' order and the summaries (U, U) and (U, U, K), NaN where no fit couples the pair.
     """
     fitted: dict[str, dict[str, list[tuple[int, int]]]] = {}
     by_unit: dict[str, FitResult] = {}
@@ -148,6 +153,16 @@ def coupling_matrix_of_folder(folder: str | Path) -> CouplingMatrix:
     Rows follow ``summary.csv`` (the order the batch was asked for) when it
     is there; every ``*.json`` file in ``folder`` must be a result file.
     Raises a VbguiError naming the file that cannot be read.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The batch output folder.
+
+    Returns
+    -------
+    CouplingMatrix
+        As :func:`coupling_matrix` gives it.
     """
     folder = Path(folder)
     if not folder.is_dir():

@@ -64,6 +64,23 @@ DEMO_NAMES = tuple(d.name for d in DEMOS)
 
 
 def demo(name: str) -> Demo:
+    """The demonstration called name.
+
+    Parameters
+    ----------
+    name : str
+        One of DEMO_NAMES.
+
+    Returns
+    -------
+    Demo
+        Its name, title and explanation.
+
+    Raises
+    ------
+    VbguiError
+        For an unknown name.
+    """
     for candidate in DEMOS:
         if candidate.name == name:
             return candidate
@@ -87,10 +104,36 @@ class DemoScene:
             raise VbguiError(f"scene: rho must be a number in [-0.99, 0.99], got {self.rho!r}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The scene as a JSON-ready dict, with its scene_version.
+
+        Returns
+        -------
+        dict of str to object
+            The scene.
+        """
         return {"scene_version": SCENE_VERSION, **asdict(self), "families": list(self.families)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "scene") -> "DemoScene":
+        """The scene a dict of :meth:`to_dict` holds.
+
+        Parameters
+        ----------
+        data : dict of str to object
+            The dict.
+        source : str
+            Named in a message (a file path).
+
+        Returns
+        -------
+        DemoScene
+            The scene.
+
+        Raises
+        ------
+        VbguiError
+            When data is not a scene of this version.
+        """
         if data.get("scene_version") != SCENE_VERSION:
             raise VbguiError(f"{source}: not a vbgui demo scene (scene_version {data.get('scene_version')!r})")
         try:
@@ -102,14 +145,53 @@ class DemoScene:
 
 
 def save_scene(scene: DemoScene, path: str | Path) -> None:
+    """Write scene as JSON to path, replacing a file that is there.
+
+    Parameters
+    ----------
+    scene : DemoScene
+        The scene.
+    path : str or Path
+        The file.
+    """
     write_json(scene.to_dict(), path, force=True)  # the save dialog asked before replacing
 
 
 def load_scene(path: str | Path) -> DemoScene:
+    """The scene in the JSON file at path.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    DemoScene
+        The scene.
+
+    Raises
+    ------
+    VbguiError
+        When the file cannot be read or holds no scene.
+    """
     return DemoScene.from_dict(read_json(path), source=str(path))
 
 
 def mean_field_theory(rho: float) -> tuple[float, float]:
     """For a unit-variance Gaussian target with correlation rho: the optimal mean-field
-    q's KL(q || p) = -1/2 log(1 - rho^2) and its variance ratio var_q / var_p = 1 - rho^2."""
+    q's KL(q || p) = -1/2 log(1 - rho^2) and its variance ratio var_q / var_p = 1 - rho^2.
+
+    Parameters
+    ----------
+    rho : float
+        The correlation, in (-1, 1).
+
+    Returns
+    -------
+    kl : float
+        Nats.
+    variance_ratio : float
+        var_q / var_p.
+    """
     return -0.5 * math.log(1.0 - rho ** 2), 1.0 - rho ** 2

@@ -77,7 +77,20 @@ CONFIRM_FACTOR = 4
 
 def khat_standard_error(khat: float, tail_length: int) -> float:
     """(1 + k) / sqrt(M): the asymptotic standard deviation of the maximum-likelihood estimate of a
-    generalized Pareto shape k > -1/2 from M exceedances (Smith 1985); NaN for a k-hat that is not finite."""
+    generalized Pareto shape k > -1/2 from M exceedances (Smith 1985); NaN for a k-hat that is not finite.
+
+    Parameters
+    ----------
+    khat : float
+        The estimated shape.
+    tail_length : int
+        Number of exceedances M.
+
+    Returns
+    -------
+    float
+        The standard error (k-hat below -1/2 counts as -1/2).
+    """
     if not np.isfinite(khat) or tail_length < 1:
         return float("nan")
     return float((1.0 + max(khat, -0.5)) / np.sqrt(tail_length))
@@ -86,7 +99,20 @@ def khat_standard_error(khat: float, tail_length: int) -> float:
 def khat_reading(khat: float, standard_error: float) -> str:
     """The verdict on a k-hat given its standard error: 'poor' from 0.7 up (k-hat itself: an alarm stays
     an alarm), 'unreliable' when k-hat exceeds 0.5 by more than its standard error, 'good' otherwise (below
-    0.5, or within noise of it: the draws cannot tell such a q from a good one)."""
+    0.5, or within noise of it: the draws cannot tell such a q from a good one).
+
+    Parameters
+    ----------
+    khat : float
+        The PSIS k-hat.
+    standard_error : float
+        Its standard error (NaN counts as 0).
+
+    Returns
+    -------
+    str
+        'good', 'unreliable' or 'poor'.
+    """
     if not khat < RELIABLE_KHAT:  # NaN and inf too
         return "poor"
     if khat - (standard_error if np.isfinite(standard_error) else 0.0) >= GOOD_KHAT:
@@ -158,12 +184,37 @@ class ReferencePosterior:
 
         For the exact reference, 4000 draws of the Gaussian (seeded) serve
         the same code path; the exact mean and cov are on the object too.
+
+        Parameters
+        ----------
+        i, j : int
+            The two parameters.
+
+        Returns
+        -------
+        draws : (N, 2) array
+            The draws of the pair.
+        weights : (N,) array
+            Their weights.
         """
         draws, weights = self._weighted_draws()
         return np.ascontiguousarray(draws[:, [i, j]]), weights
 
     def resample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """n equally weighted draws (N, D): multinomial resampling for PSIS, a subset for HMC."""
+        """n equally weighted draws (N, D): multinomial resampling for PSIS, a subset for HMC.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of randomness.
+        n : int
+            Number of draws.
+
+        Returns
+        -------
+        (n, D) array
+            The draws, with replacement.
+        """
         draws, weights = self._weighted_draws()
         return draws[rng.choice(draws.shape[0], size=n, replace=True, p=weights)]
 
@@ -248,7 +299,13 @@ class Diagnostics:
         return self.q_sd / self.reference_posterior.sd
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``"diagnostics"`` object of a result file; non-finite numbers become null."""
+        """The ``"diagnostics"`` object of a result file; non-finite numbers become null.
+
+        Returns
+        -------
+        dict of str to object
+            JSON-ready; 'log_evidence' and 'gap' only when the exact evidence is known, 'hmc' only after HMC.
+        """
         ref = self.reference_posterior
         data: dict[str, Any] = {
             "psis_khat": self.psis_khat,
@@ -302,7 +359,28 @@ def _finite_json(value: Any) -> Any:
 
 def importance_draws(problem: GLMProblem, q: GaussianPosterior, n_draws: int, rng: np.random.Generator,
                      cancel: CancelToken | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Draws w_k ~ q (K, D) and their log ratios log p(y, w_k) - log q(w_k) (K,)."""
+    """Draws w_k ~ q (K, D) and their log ratios log p(y, w_k) - log q(w_k) (K,).
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        The GLM.
+    q : GaussianPosterior
+        The proposal.
+    n_draws : int
+        Number of draws K.
+    rng : numpy.random.Generator
+        Source of randomness.
+    cancel : CancelToken, optional
+        Checked during the pass over the data.
+
+    Returns
+    -------
+    draws : (K, D) array
+        The draws.
+    log_ratios : (K,) array
+        Nats.
+    """
     draws = q.sample(rng, n_draws)
     return draws, hmc.log_joint(problem, draws, cancel) - gaussian_log_density(q, draws)
 
@@ -321,7 +399,26 @@ class ImportanceSample:
 def importance_sample(problem: GLMProblem, q: GaussianPosterior, n_draws: int, rng: np.random.Generator,
                       cancel: CancelToken | None = None) -> ImportanceSample:
     """``n_draws`` draws from ``q``, and CONFIRM_FACTOR times as many when their k-hat lands in
-    [0.5, CONFIRM_BELOW), where so few draws cannot tell a good q from a doubtful one."""
+    [0.5, CONFIRM_BELOW), where so few draws cannot tell a good q from a doubtful one.
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        The GLM.
+    q : GaussianPosterior
+        The proposal.
+    n_draws : int
+        Number of draws before any confirmation.
+    rng : numpy.random.Generator
+        Source of randomness.
+    cancel : CancelToken, optional
+        Checked during the passes over the data.
+
+    Returns
+    -------
+    ImportanceSample
+        All the draws, their PSIS result, k-hat's standard error and the importance-weighted evidence.
+    """
     draws, log_ratios = importance_draws(problem, q, n_draws, rng, cancel)
     smoothed = psis(log_ratios)
     if GOOD_KHAT <= smoothed.khat < CONFIRM_BELOW:
@@ -334,7 +431,24 @@ def importance_sample(problem: GLMProblem, q: GaussianPosterior, n_draws: int, r
 
 def full_rank_proposal(problem: GLMProblem, q: GaussianPosterior, cancel: CancelToken | None = None,
                        max_iter: int = 200) -> GaussianPosterior:
-    """The full-rank q: ``q`` itself when full-rank, else the full-rank ELBO optimum started from q."""
+    """The full-rank q: ``q`` itself when full-rank, else the full-rank ELBO optimum started from q.
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        The GLM.
+    q : GaussianPosterior
+        The fit.
+    cancel : CancelToken, optional
+        Stops the optimiser.
+    max_iter : int
+        Most Newton iterations.
+
+    Returns
+    -------
+    GaussianPosterior
+        A full-rank q.
+    """
     if q.family.name == "full-rank":
         return q
     family = Family.create("full-rank", q.dim)
@@ -344,7 +458,18 @@ def full_rank_proposal(problem: GLMProblem, q: GaussianPosterior, cancel: Cancel
 
 
 def fit_flags(fit: FitResult | None) -> list[str]:
-    """Sentences about how the fit ended: the iteration cap, cancellation, an ELBO still rising."""
+    """Sentences about how the fit ended: the iteration cap, cancellation, an ELBO still rising.
+
+    Parameters
+    ----------
+    fit : FitResult or None
+        The fit.
+
+    Returns
+    -------
+    list of str
+        Empty when the fit ended well or is not given.
+    """
     if fit is None:
         return []
     flags = []
@@ -365,6 +490,16 @@ def elbo_still_rising(trace: np.ndarray) -> bool:
     than two standard errors above zero (so Monte Carlo noise of a reparam
     trace does not count); a trace of fewer than 5 values must gain more than
     RISING_NATS on its last step.
+
+    Parameters
+    ----------
+    trace : (n,) array
+        ELBO per iteration, in nats; non-finite values are dropped.
+
+    Returns
+    -------
+    bool
+        Whether the trace ends on a significant rise.
     """
     trace = np.asarray(trace, dtype=float)
     trace = trace[np.isfinite(trace)]
@@ -396,6 +531,33 @@ def diagnose(problem: GLMProblem, q: GaussianPosterior, names: tuple[str, ...] |
 
     ``fit`` (optional) supplies the ELBO and how the fit ended; otherwise the
     exact ELBO of q is computed.  Raises FitCancelled when ``cancel`` is set.
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        The GLM.
+    q : GaussianPosterior
+        The fit.
+    names : tuple of str, optional
+        Parameter names (default w[0], w[1], ...).
+    fit : FitResult, optional
+        The fit's result.
+    settings : DiagnosticsSettings
+        Draws, seed, reference and HMC settings.
+    cancel : CancelToken, optional
+        Stops the diagnosis.
+    on_progress : callable, optional
+        Called with a DiagnosticsProgress at each stage.
+
+    Returns
+    -------
+    Diagnostics
+        k-hats, evidences (nats), the reference posterior and flags.
+
+    Raises
+    ------
+    ValueError
+        When the exact reference is asked for a likelihood other than gaussian.
     """
     start = time.perf_counter()
     names = tuple(names) if names is not None else tuple(f"w[{i}]" for i in range(problem.dim))
@@ -504,13 +666,43 @@ def _hmc_reference(problem: GLMProblem, proposal: GaussianPosterior, names: tupl
 
 
 def q_of_result(result: FitResult, family: Family) -> GaussianPosterior:
-    """Rebuild the fit's q from a result's mean and covariance."""
+    """Rebuild the fit's q from a result's mean and covariance.
+
+    Parameters
+    ----------
+    result : FitResult
+        The result.
+    family : Family
+        The fit's family.
+
+    Returns
+    -------
+    GaussianPosterior
+        The q (covariance symmetrised).
+    """
     cov = 0.5 * (result.cov + result.cov.T)
     return GaussianPosterior(family, result.mean, np.linalg.cholesky(cov))
 
 
 def diagnose_session(session: FitSession, result: FitResult, settings: DiagnosticsSettings = DiagnosticsSettings(),
                      on_progress: Callable[[DiagnosticsProgress], None] | None = None) -> Diagnostics:
-    """Diagnose a finished :class:`~vbgui.app.fit.FitSession` run; cancelled through ``session.cancel``."""
+    """Diagnose a finished :class:`~vbgui.app.fit.FitSession` run; cancelled through ``session.cancel``.
+
+    Parameters
+    ----------
+    session : FitSession
+        The session that ran the fit.
+    result : FitResult
+        Its result.
+    settings : DiagnosticsSettings
+        The diagnostics' settings.
+    on_progress : callable, optional
+        Called with a DiagnosticsProgress at each stage.
+
+    Returns
+    -------
+    Diagnostics
+        As :func:`diagnose` gives it.
+    """
     q = q_of_result(result, session.family)
     return diagnose(session.problem, q, session.names, result, settings, session.cancel, on_progress)

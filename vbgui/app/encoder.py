@@ -48,6 +48,18 @@ def unit_features(problem: GLMProblem, bias_index: int | None = None) -> np.ndar
     ``bias_index`` is the column of ones, if any (left out of the
     least-squares drive).  Costs two passes over the design's rows, a block
     at a time (X'y, (X*X)'y and X'X, then the drive), and a D x D solve.
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        The unit's GLM.
+    bias_index : int, optional
+        The bias column.
+
+    Returns
+    -------
+    (3 D + 2,) array
+        The features.
     """
     design, response = problem.design, problem.response
     n_rows, dim = design.shape
@@ -97,13 +109,37 @@ def _log_mean_exp_drive(design: DesignRows, response: np.ndarray, mean_response:
 
 
 def q_parameters(q: GaussianPosterior) -> np.ndarray:
-    """theta = [m, log L_ii, L_ij (i > j inside the blocks)]: the unconstrained coordinates of q."""
+    """theta = [m, log L_ii, L_ij (i > j inside the blocks)]: the unconstrained coordinates of q.
+
+    Parameters
+    ----------
+    q : GaussianPosterior
+        The q.
+
+    Returns
+    -------
+    (2 D + F,) array
+        theta, F the number of free strictly-lower entries of L.
+    """
     strict = q.family.chol_mask() & ~np.eye(q.dim, dtype=bool)
     return np.concatenate([q.mean, np.log(np.diag(q.chol)), q.chol[strict]])
 
 
 def q_from_parameters(family: Family, theta: np.ndarray) -> GaussianPosterior:
-    """The inverse of :func:`q_parameters`: always a valid q of ``family`` (positive Cholesky diagonal)."""
+    """The inverse of :func:`q_parameters`: always a valid q of ``family`` (positive Cholesky diagonal).
+
+    Parameters
+    ----------
+    family : Family
+        The family.
+    theta : (2 D + F,) array
+        The coordinates, as from :func:`q_parameters`.
+
+    Returns
+    -------
+    GaussianPosterior
+        The q.
+    """
     dim = family.dim
     chol = np.diag(np.exp(theta[dim:2 * dim]))
     strict = family.chol_mask() & ~np.eye(dim, dtype=bool)
@@ -112,7 +148,22 @@ def q_from_parameters(family: Family, theta: np.ndarray) -> GaussianPosterior:
 
 
 def q_from_moments(family: Family, mean: np.ndarray, cov: np.ndarray) -> GaussianPosterior:
-    """q of ``family`` with this mean and covariance (a result file's ``parameters``)."""
+    """q of ``family`` with this mean and covariance (a result file's ``parameters``).
+
+    Parameters
+    ----------
+    family : Family
+        The family.
+    mean : (D,) array
+        The mean.
+    cov : (D, D) array
+        The covariance, positive definite (symmetrised before its Cholesky factor is taken).
+
+    Returns
+    -------
+    GaussianPosterior
+        The q.
+    """
     return GaussianPosterior(family, mean, np.linalg.cholesky(0.5 * (cov + cov.T)))
 
 
@@ -136,7 +187,27 @@ class RidgeEncoder:
 
     @classmethod
     def fit(cls, family: Family, features: np.ndarray, fitted: list[GaussianPosterior]) -> "RidgeEncoder":
-        """Fit the encoder to training units: their features (N, P) and their exactly fitted q's (N)."""
+        """Fit the encoder to training units: their features (N, P) and their exactly fitted q's (N).
+
+        Parameters
+        ----------
+        family : Family
+            The family of the q's.
+        features : (N, P) array
+            One row of :func:`unit_features` per training unit.
+        fitted : list of GaussianPosterior
+            The N exactly fitted q's.
+
+        Returns
+        -------
+        RidgeEncoder
+            The encoder, with its ridge penalties and leave-one-out error.
+
+        Raises
+        ------
+        ValueError
+            When the rows and q's do not match, or there are none.
+        """
         features = np.asarray(features, dtype=np.float64)
         if features.ndim != 2 or features.shape[0] != len(fitted) or not fitted:
             raise ValueError("the encoder needs one feature row per fitted q, and at least one")
@@ -151,7 +222,18 @@ class RidgeEncoder:
         return cls(family, feature_mean, feature_scale, target_mean, weights, penalties, loo_rmse, len(fitted))
 
     def encode(self, features: np.ndarray) -> GaussianPosterior:
-        """q for one unit's features (P,): one forward pass."""
+        """q for one unit's features (P,): one forward pass.
+
+        Parameters
+        ----------
+        features : (P,) array
+            One unit's features.
+
+        Returns
+        -------
+        GaussianPosterior
+            The encoder's q.
+        """
         standardised = (np.asarray(features, dtype=np.float64) - self.feature_mean) / self.feature_scale
         return q_from_parameters(self.family, self.target_mean + standardised @ self.weights)
 

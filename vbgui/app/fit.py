@@ -52,6 +52,18 @@ def recording_checksum(recording: Recording, design: DesignSettings | None = Non
     (``coupling_lags`` > 0), the coupled units' counts are regressors too and
     follow, each after its name; otherwise (and for ``design`` None) only
     the unit's own data count.
+
+    Parameters
+    ----------
+    recording : Recording
+        The unit's data.
+    design : DesignSettings, optional
+        The preset's design settings.
+
+    Returns
+    -------
+    str
+        "sha256:" and the hex digest.
     """
     digest = hashlib.sha256(np.float64(recording.dt).tobytes())
     for array in (recording.response, recording.stimulus, recording.design):
@@ -66,6 +78,18 @@ def recording_checksum(recording: Recording, design: DesignSettings | None = Non
 
 
 def likelihood_of(preset: Preset) -> Likelihood:
+    """The preset's likelihood with its noise sd and dispersion.
+
+    Parameters
+    ----------
+    preset : Preset
+        The preset.
+
+    Returns
+    -------
+    Likelihood
+        The likelihood.
+    """
     return Likelihood(preset.likelihood, preset.noise_sd, preset.dispersion)
 
 
@@ -139,7 +163,13 @@ class FitSession:
 
         Where the fit is matrix-free (:func:`vbgui.core.names.fits_matrix_free`), a mean-field or low-rank q starts
         from the diagonal of H alone (O(T D), no D x D matrix); the low-rank
-        factor then starts small and seeded (V = 0 is a stationary point)."""
+        factor then starts small and seeded (V = 0 is a stationary point).
+
+        Returns
+        -------
+        GaussianPosterior or LowRankPosterior
+            q0 of the session's family.
+        """
         dim = self.design.dim
         mean = np.zeros(dim)
         if "bias" in self.design.groups:
@@ -173,6 +203,28 @@ class FitSession:
         preset's iteration cap (0 evaluates ``start_q`` without a step).
         Cancelling (through ``self.cancel``) ends the fit with stop_reason
         'cancelled' and the last q reached.
+
+        Parameters
+        ----------
+        start_q : GaussianPosterior, optional
+            The starting q.
+        max_iter : int, optional
+            The iteration cap.
+
+        Yields
+        ------
+        FitProgress
+            The iteration, the cap, the ELBO terms (nats), q and the seconds elapsed.
+
+        Returns
+        -------
+        FitResult
+            The generator's return value (StopIteration.value).
+
+        Raises
+        ------
+        FitError
+            When the starting q's ELBO is not finite.
         """
         start = time.perf_counter()
         max_iter = self.preset.fit.max_iter if max_iter is None else max_iter
@@ -199,15 +251,59 @@ class FitSession:
     def run(self, on_progress: Callable[[FitProgress], None] | None = None,
             start_q: GaussianPosterior | None = None, max_iter: int | None = None) -> FitResult:
         """Run to the end, calling ``on_progress`` after every iteration (``start_q``, ``max_iter``: see
-        :meth:`steps`)."""
+        :meth:`steps`).
+
+        Parameters
+        ----------
+        on_progress : callable, optional
+            Called with a FitProgress after every iteration.
+        start_q : GaussianPosterior, optional
+            The starting q.
+        max_iter : int, optional
+            The iteration cap.
+
+        Returns
+        -------
+        FitResult
+            The result.
+        """
         return run_to_end(self.steps(start_q, max_iter), on_progress)
 
     def result_for(self, q: GaussianPosterior, stop_reason: str, message: str, seconds: float = 0.0) -> FitResult:
         """The FitResult of a q reached without this session's optimiser (no iterations, an empty trace;
-        ``converged`` when ``stop_reason`` is 'converged'), its ELBO evaluated exactly."""
+        ``converged`` when ``stop_reason`` is 'converged'), its ELBO evaluated exactly.
+
+        Parameters
+        ----------
+        q : GaussianPosterior
+            The q.
+        stop_reason : str
+            Recorded as the result's stop reason.
+        message : str
+            Recorded as the result's message.
+        seconds : float
+            Recorded as the time taken.
+
+        Returns
+        -------
+        FitResult
+            The result.
+        """
         return self._result(Outcome(stop_reason, q, message), _TraceBuilder(), None, seconds)
 
     def exact_terms(self, q: GaussianPosterior) -> ElboTerms:
+        """The exact ELBO terms of q on the session's data, in nats.
+
+        Parameters
+        ----------
+        q : GaussianPosterior
+            The q.
+
+        Returns
+        -------
+        ElboTerms
+            ELBO, expected log-likelihood and KL.
+        """
         return ExactEstimator(self.problem).value(q)
 
     def _result(self, outcome: Outcome, trace: "_TraceBuilder", last: IterationReport | None,

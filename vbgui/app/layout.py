@@ -41,7 +41,20 @@ def _head(recording: Recording, n_bins: int) -> Recording:
 
 
 def model_layout(preset: Preset, recording: Recording) -> ModelLayout | None:
-    """The layout of ``preset`` on ``recording``, or None when they do not fit together (the fit will say why)."""
+    """The layout of ``preset`` on ``recording``, or None when they do not fit together (the fit will say why).
+
+    Parameters
+    ----------
+    preset : Preset
+        The preset.
+    recording : Recording
+        The data.
+
+    Returns
+    -------
+    ModelLayout or None
+        The layout.
+    """
     settings = replace(preset.design, standardize=False)  # names do not depend on scaling
     first_row = earliest_row(recording, settings)
     try:
@@ -53,7 +66,24 @@ def model_layout(preset: Preset, recording: Recording) -> ModelLayout | None:
 
 
 def layout_from_names(names: tuple[str, ...], likelihood: str, first_row: int, source: str) -> ModelLayout:
-    """The layout of a fitted model known only by its parameter names ("bias", "stim[3]", "hist[0]", ...)."""
+    """The layout of a fitted model known only by its parameter names ("bias", "stim[3]", "hist[0]", ...).
+
+    Parameters
+    ----------
+    names : tuple of str
+        The parameter names; a group is the part before "[".
+    likelihood : str
+        The likelihood's name.
+    first_row : int
+        The first bin of the design.
+    source : str
+        Where the model came from (a file).
+
+    Returns
+    -------
+    ModelLayout
+        The layout, with no bin width (lags counted in bins).
+    """
     groups: dict[str, list[int]] = {}
     for index, name in enumerate(names):
         groups.setdefault(name.split("[")[0], []).append(index)

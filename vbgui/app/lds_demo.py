@@ -68,11 +68,39 @@ class PathFit:
         return len(self.elbo_trace)
 
     def coverage(self, truth: np.ndarray, iteration: int = -1) -> float:
-        """The fraction of bins whose true latent lies within ``BAND_SDS`` sds of q's mean."""
+        """The fraction of bins whose true latent lies within ``BAND_SDS`` sds of q's mean.
+
+        Parameters
+        ----------
+        truth : (T,) array
+            The true latent path.
+        iteration : int
+            Which iterate, an index into ``means`` (0: the start; -1, the default: the last).
+
+        Returns
+        -------
+        float
+            The fraction, in [0, 1].
+        """
         return float(np.mean(np.abs(truth - self.means[iteration]) <= BAND_SDS * self.sds[iteration]))
 
     def joint(self, t: int, iteration: int = -1) -> tuple[np.ndarray, np.ndarray]:
-        """q's mean (2,) and covariance (2, 2) of (x_t, x_{t+1}) at an iterate (the last by default)."""
+        """q's mean (2,) and covariance (2, 2) of (x_t, x_{t+1}) at an iterate (the last by default).
+
+        Parameters
+        ----------
+        t : int
+            The first bin of the pair, 0 .. T-2.
+        iteration : int
+            Which iterate, an index into ``means`` (0: the start; -1: the last).
+
+        Returns
+        -------
+        mean : (2,) array
+            q's means of x_t and x_{t+1} (a copy).
+        cov : (2, 2) array
+            Their covariance: the sds squared on the diagonal, Cov_q(x_t, x_{t+1}) off it.
+        """
         sd, cross = self.sds[iteration], self.cross_covs[iteration, t]
         return self.means[iteration, t:t + 2].copy(), np.array([[sd[t] ** 2, cross], [cross, sd[t + 1] ** 2]])
 
@@ -141,7 +169,27 @@ def _fit_path(family: str, params, observations: Observations) -> PathFit:
 
 
 def structure_demo(time_constant_ms: float, n_units: int, seed: int) -> StructureDemo:
-    """Draw a path and counts with these settings (seeded) and fit both families of q over the path."""
+    """Draw a path and counts with these settings (seeded) and fit both families of q over the path.
+
+    Parameters
+    ----------
+    time_constant_ms : float
+        tau, the latent's time constant in ms, within TIME_CONSTANT_RANGE_MS.
+    n_units : int
+        How many poisson units observe the latent, within UNITS_RANGE.
+    seed : int
+        Seeds the loadings and offsets, the path and the counts.
+
+    Returns
+    -------
+    StructureDemo
+        The true path over DEMO_BINS bins of DEMO_BIN_SECONDS and each family's :class:`PathFit`.
+
+    Raises
+    ------
+    VbguiError
+        When a setting is outside its range, or a family's fit does not converge.
+    """
     _check(time_constant_ms, n_units)
     decay = math.exp(-1e3 * DEMO_BIN_SECONDS / time_constant_ms)
     params = lds_population_params(n_units, 1, seed).with_changes(

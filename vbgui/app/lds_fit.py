@@ -58,7 +58,29 @@ class LdsProgress:
 
 
 def check_lds_inputs(preset: Preset, recording: RecordingFile) -> Likelihood:
-    """Raise the project's error, in one line naming the problem, unless ``preset`` can fit ``recording``."""
+    """Raise the project's error, in one line naming the problem, unless ``preset`` can fit ``recording``.
+
+    Parameters
+    ----------
+    preset : Preset
+        A latent-dynamics preset (one with ``latent_dim``).
+    recording : RecordingFile
+        The multi-unit recording to fit.
+
+    Returns
+    -------
+    Likelihood
+        The preset's likelihood, which accepts every unit's responses.
+
+    Raises
+    ------
+    FitError
+        When the preset is not a latent-dynamics one, has more latents than the recording has units, or asks for
+        full-rank over more than FULL_RANK_MAX_DIM latent values in a trial.
+    RecordingError
+        When a trial has fewer than MIN_TRIAL_BINS bins, the preset wants a stimulus the recording lacks, or a
+        unit's responses do not suit the likelihood.
+    """
     if not preset.is_latent_dynamics:
         raise FitError(f"{preset.name or 'preset'}: not a latent-dynamics preset (no 'latent_dim')")
     n_bins, n_units = recording.responses.shape
@@ -105,7 +127,18 @@ def trial_starts_of(recording: RecordingFile) -> np.ndarray:
 
 
 def loading_prior_of(preset: Preset) -> LoadingPrior:
-    """The prior on C and d that a preset's ``[loading_prior]`` sets (flat where a key is absent)."""
+    """The prior on C and d that a preset's ``[loading_prior]`` sets (flat where a key is absent).
+
+    Parameters
+    ----------
+    preset : Preset
+        A latent-dynamics preset.
+
+    Returns
+    -------
+    LoadingPrior
+        With the preset's ``loading_sd`` and ``offset_sd``.
+    """
     return LoadingPrior(preset.loading_prior.loading_sd, preset.loading_prior.offset_sd)
 
 
@@ -129,7 +162,23 @@ class LdsFitSession:
                                    tolerance=preset.fit.tolerance, loading_prior=loading_prior_of(preset))
 
     def steps(self) -> Generator[LdsProgress, None, LdsFitResult]:
-        """Run variational EM, yielding after every iteration; returns the result."""
+        """Run variational EM, yielding after every iteration; returns the result.
+
+        Yields
+        ------
+        LdsProgress
+            The iteration, the cap, the ELBO terms (nats) and the seconds elapsed.
+
+        Returns
+        -------
+        LdsFitResult
+            The generator's return value (StopIteration.value); a cancelled fit returns the last state reached.
+
+        Raises
+        ------
+        FitError
+            When the fit's final ELBO is not finite (the data's scale does not suit the model).
+        """
         start = time.perf_counter()
         trace: list[tuple[int, float, float, float]] = []
         prior_trace: list[float] = []
@@ -149,7 +198,18 @@ class LdsFitSession:
         return self._result(outcome, trace, prior_trace, time.perf_counter() - start)
 
     def run(self, on_progress: Callable[[LdsProgress], None] | None = None) -> LdsFitResult:
-        """Run to the end, calling ``on_progress`` after every iteration."""
+        """Run to the end, calling ``on_progress`` after every iteration.
+
+        Parameters
+        ----------
+        on_progress : callable (LdsProgress) -> None, optional
+            Called with each iteration's progress.
+
+        Returns
+        -------
+        LdsFitResult
+            What :meth:`steps` returns.
+        """
         return run_to_end(self.steps(), on_progress)
 
     def _result(self, outcome: EmOutcome, trace: list[tuple[int, float, float, float]], prior_trace: list[float],
@@ -175,7 +235,18 @@ class LdsFitSession:
 
 def stacked_cross_cov(posteriors: tuple[TrialPosterior, ...]) -> np.ndarray:
     """Cov_q(x_t, x_{t+1}) over the trials' paths stacked in bin order, (T - 1, K, K): between the last bin of
-    a trial and the first of the next it is exactly 0 (q, like the model, makes trials independent)."""
+    a trial and the first of the next it is exactly 0 (q, like the model, makes trials independent).
+
+    Parameters
+    ----------
+    posteriors : tuple of TrialPosterior
+        q over each trial's path, in bin order (at least one).
+
+    Returns
+    -------
+    (T - 1, K, K) array
+        T the total number of bins over the trials.
+    """
     size = posteriors[0].mean.shape[1]
     blocks = []
     for index, q in enumerate(posteriors):
@@ -186,7 +257,18 @@ def stacked_cross_cov(posteriors: tuple[TrialPosterior, ...]) -> np.ndarray:
 
 
 def recording_checksum_of_units(recording: RecordingFile) -> str:
-    """sha256 of the data fitted: dt, then the (T, N) responses as float64 in row order."""
+    """sha256 of the data fitted: dt, then the (T, N) responses as float64 in row order.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording fitted (its ``dt`` and ``responses``).
+
+    Returns
+    -------
+    str
+        "sha256:" followed by the hex digest.
+    """
     digest = hashlib.sha256(np.float64(recording.dt).tobytes())
     digest.update(np.ascontiguousarray(recording.responses, dtype=np.float64).tobytes())
     return "sha256:" + digest.hexdigest()

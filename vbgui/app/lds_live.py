@@ -1,7 +1,7 @@
 """A latent-dynamics fit run in the background for the window: the session, its live ELBO trace, the true path.
 
 :func:`fit_lds_live` is a task ``task(cancel, report)`` (the shape
-:class:`vbgui.gui.diagnostics_worker.TaskRunner` runs): it builds an
+:class:`vbgui.gui.background.BackgroundJob` runs): it builds an
 :class:`~vbgui.app.lds_fit.LdsFitSession` (whose check of the preset against
 the recording raises the project's one-line error), reports
 :class:`LdsSessionReady`, drives :meth:`~vbgui.app.lds_fit.LdsFitSession.steps`
@@ -60,7 +60,13 @@ class LdsTrace:
         self._rows: list[tuple[float, float, float, float]] = []
 
     def append(self, progress: LdsProgress) -> None:
-        """Record one iteration's (iteration, ELBO, expected log-likelihood, KL)."""
+        """Record one iteration's (iteration, ELBO, expected log-likelihood, KL).
+
+        Parameters
+        ----------
+        progress : LdsProgress
+            The iteration, with its ELBO terms in nats.
+        """
         terms = progress.terms
         with self._lock:
             self._rows.append((progress.iteration, terms.elbo, terms.expected_log_likelihood, terms.kl))
@@ -70,7 +76,13 @@ class LdsTrace:
             return len(self._rows)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(iteration, elbo, expected_log_likelihood, kl), each (n,), in nats."""
+        """The trace so far.
+
+        Returns
+        -------
+        tuple of four ndarrays of shape (n,)
+            iteration, ELBO, expected log-likelihood and KL (nats), one entry per iteration.
+        """
         with self._lock:
             table = np.array(self._rows, dtype=float).reshape(-1, 4)
         return table[:, 0], table[:, 1], table[:, 2], table[:, 3]
@@ -78,7 +90,20 @@ class LdsTrace:
 
 def units_of(recording_file: RecordingFile | None, recording: Recording) -> RecordingFile:
     """The units a latent-dynamics fit takes: every unit of the loaded file, or the one ``recording`` holds
-    when it was read on its own (a reopened result's recording)."""
+    when it was read on its own (a reopened result's recording).
+
+    Parameters
+    ----------
+    recording_file : RecordingFile or None
+        The file loaded in the window, with every unit; None when the recording was read on its own.
+    recording : Recording
+        The unit shown.
+
+    Returns
+    -------
+    RecordingFile
+        ``recording_file``, or a one-unit file holding ``recording``.
+    """
     if recording_file is not None:
         return recording_file
     return RecordingFile(responses=recording.response.reshape(-1, 1), unit_names=(recording.unit or "unit 1",),
@@ -90,8 +115,29 @@ def fit_lds_live(preset: Preset, recording: RecordingFile, trace: LdsTrace, canc
                  report: Callable[[Any], None]) -> LdsLiveOutcome:
     """Fit ``preset`` (a latent-dynamics preset) to every unit of ``recording``; see the module's docstring.
 
-    Raises the project's error (one line naming the problem) when the pair
-    cannot be fitted; a set ``cancel`` ends the fit with reason 'cancelled'.
+    Parameters
+    ----------
+    preset : Preset
+        A latent-dynamics preset.
+    recording : RecordingFile
+        The units, (T, N) responses.
+    trace : LdsTrace
+        Receives every iteration's ELBO terms.
+    cancel : CancelToken
+        Set, it ends the fit with reason 'cancelled' (the result keeps what it reached).
+    report : callable
+        Called with :class:`LdsSessionReady` once the checks pass, then with every
+        :class:`~vbgui.app.lds_fit.LdsProgress`.
+
+    Returns
+    -------
+    LdsLiveOutcome
+        The result and the true path in its axes (None when unknown or when no iteration ran).
+
+    Raises
+    ------
+    VbguiError
+        The project's error, one line naming the problem, when the pair cannot be fitted.
     """
     from vbgui.app.lds_fit import LdsFitSession
     from vbgui.app.lds_truth import aligned_truth

@@ -79,7 +79,13 @@ class LdsFitResult:
         return self.elbo + (0.0 if self.loading_prior is None else self.loading_prior.log_density)
 
     def to_dict(self) -> dict[str, Any]:
-        """The result contract (see the module docstring) as plain JSON types."""
+        """The result contract (see the module docstring) as plain JSON types.
+
+        Returns
+        -------
+        dict of str to Any
+            Ready for ``json.dump``; :meth:`from_dict` reads it back.
+        """
         names = PARAMETER_NAMES + tuple(name for name in (INPUT_PARAMETER_NAME,) if name in self.parameters)
         extra = {} if self.loading_prior is None else {"loading_prior": {
             "log_density": self.loading_prior.log_density, "trace": list(self.loading_prior.trace)}}
@@ -103,7 +109,25 @@ class LdsFitResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "result") -> "LdsFitResult":
-        """Rebuild a result from :meth:`to_dict` output; raises ResultFileError naming the file and the field."""
+        """Rebuild a result from :meth:`to_dict` output; raises ResultFileError naming the file and the field.
+
+        Parameters
+        ----------
+        data : dict of str to Any
+            The parsed JSON of a result file.
+        source : str
+            The file's name, for error messages.
+
+        Returns
+        -------
+        LdsFitResult
+            The result, every field checked (:func:`vbgui.app.lds_result_checks.check_lds_result_dict`).
+
+        Raises
+        ------
+        ResultFileError
+            When a field is missing, of the wrong type or shape, or inconsistent with another.
+        """
         arrays = check_lds_result_dict(data, source, RESULT_VERSION)
         trace = data["trace"]
         prior = data.get("loading_prior")
@@ -126,5 +150,16 @@ class LdsFitResult:
 
 
 def is_lds_result(data: Any) -> bool:
-    """True for a dict that says it is a latent-dynamics result."""
+    """True for a dict that says it is a latent-dynamics result.
+
+    Parameters
+    ----------
+    data : Any
+        A parsed result file (or anything else).
+
+    Returns
+    -------
+    bool
+        Whether ``data`` is a dict whose "model" is "latent-dynamics" (its other fields are not checked).
+    """
     return isinstance(data, dict) and data.get("model") == MODEL_NAME

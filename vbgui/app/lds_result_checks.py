@@ -41,7 +41,27 @@ SCALAR_RULES = {"vbgui_version": text, "recording": text, "family": one_of(PATH_
 
 
 def numeric_array(value: Any, where: _Field, shape: tuple[int, ...]) -> np.ndarray:
-    """Nested lists of finite numbers with exactly ``shape``."""
+    """Nested lists of finite numbers with exactly ``shape``.
+
+    Parameters
+    ----------
+    value : Any
+        The field's value as read from the file.
+    where : _Field
+        The file and the field, for the error message.
+    shape : tuple of int
+        The shape required (() for a scalar).
+
+    Returns
+    -------
+    ndarray of float64
+        The value as an array of ``shape``.
+
+    Raises
+    ------
+    ResultFileError
+        When the value is not numbers, has another shape, or holds a number that is not finite.
+    """
     described = " x ".join(map(str, shape)) or "scalar"
     try:
         array = np.array(value, dtype=np.float64)
@@ -65,7 +85,28 @@ def _spd(matrix: np.ndarray, where: _Field) -> None:
 
 def check_lds_result_dict(data: Any, source: str, version: int) -> dict[str, np.ndarray]:
     """Raise ResultFileError unless ``data`` is a complete, consistent latent-dynamics result; return its arrays
-    (mean, sd, cross_cov and the parameters by name)."""
+    (mean, sd, cross_cov and the parameters by name).
+
+    Parameters
+    ----------
+    data : Any
+        The parsed JSON of a result file.
+    source : str
+        The file's name, for error messages.
+    version : int
+        The result_version this vbgui reads.
+
+    Returns
+    -------
+    dict of str to ndarray
+        "mean", "sd" (T, K), "cross_cov" (T - 1, K, K), "trial_start" (n_trials,), and "A", "b", "Q", "mu0",
+        "Sigma0", "C", "d" (and "B" with a stimulus input) in their shapes.
+
+    Raises
+    ------
+    ResultFileError
+        Naming the file and the first field that is missing, malformed or inconsistent.
+    """
     top = _Field(source, "")
     if not isinstance(data, dict) or data.get("model") != MODEL_NAME:
         raise ResultFileError(f"{source}: not a vbgui latent-dynamics result (field 'model' is not "

@@ -31,7 +31,19 @@ class AlignedTruth:
 
 
 def aligned_truth(result: LdsFitResult) -> AlignedTruth | None:
-    """The true path behind ``result`` when its data are a regenerable synthetic population, else None."""
+    """The true path behind ``result`` when its data are a regenerable synthetic population, else None.
+
+    Parameters
+    ----------
+    result : LdsFitResult
+        A latent-dynamics result (its checksum, shape, dt and likelihood identify the population).
+
+    Returns
+    -------
+    AlignedTruth or None
+        The true path mapped affinely onto q's means with each latent's R^2; None when the result has no
+        checksum, its data are larger than MAX_REGENERATED_VALUES, or no seed tried regenerates them.
+    """
     n_bins, latent_dim = result.latent_mean.shape
     n_units = len(result.unit_names)
     likelihood = str(result.preset.get("likelihood", "poisson"))

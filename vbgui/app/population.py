@@ -65,7 +65,18 @@ class UnitRow:
 
 
 def unfitted_rows(recording: RecordingFile) -> list[UnitRow]:
-    """One row per unit of ``recording``, in file order, before any fit (NaN mean for unusable data)."""
+    """One row per unit of ``recording``, in file order, before any fit (NaN mean for unusable data).
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording.
+
+    Returns
+    -------
+    list of UnitRow
+        One per unit.
+    """
     means = np.mean(recording.responses, axis=0)  # one pass over the (T, U) array, row by row
     rows = []
     for index, name in enumerate(recording.unit_names):
@@ -75,13 +86,45 @@ def unfitted_rows(recording: RecordingFile) -> list[UnitRow]:
 
 
 def fitted_row(row: UnitRow, outcome: UnitOutcome) -> UnitRow:
-    """``row`` (of :func:`unfitted_rows`) with the numbers of its unit's batch ``outcome``."""
+    """``row`` (of :func:`unfitted_rows`) with the numbers of its unit's batch ``outcome``.
+
+    Parameters
+    ----------
+    row : UnitRow
+        The unit's row.
+    outcome : UnitOutcome
+        Its batch outcome.
+
+    Returns
+    -------
+    UnitRow
+        The new row.
+    """
     return unit_row(row.index, row.unit, row.mean_response_per_bin, row.bin_width, outcome)
 
 
 def unit_row(index: int, unit: str, mean_response_per_bin: float, bin_width: float,
              outcome: UnitOutcome | None) -> UnitRow:
-    """The table row of unit ``index``: its data's mean, and ``outcome``'s numbers when it was fitted."""
+    """The table row of unit ``index``: its data's mean, and ``outcome``'s numbers when it was fitted.
+
+    Parameters
+    ----------
+    index : int
+        The unit.
+    unit : str
+        Its name.
+    mean_response_per_bin : float
+        Its data's mean response per bin.
+    bin_width : float
+        Seconds.
+    outcome : UnitOutcome or None
+        Its batch outcome, None before a fit.
+
+    Returns
+    -------
+    UnitRow
+        The row (ELBO per fitted bin, in nats; the gap in nats where the evidence is known).
+    """
     if outcome is None:
         return UnitRow(index, unit, mean_response_per_bin, bin_width)
     if outcome.result is None:
@@ -109,13 +152,30 @@ class OutcomeCollector:
         self._taken = 0
 
     def add(self, outcome: UnitOutcome) -> int:
-        """Keep ``outcome``; returns how many outcomes there are now."""
+        """Keep ``outcome``; returns how many outcomes there are now.
+
+        Parameters
+        ----------
+        outcome : UnitOutcome
+            The outcome.
+
+        Returns
+        -------
+        int
+            The number of outcomes kept.
+        """
         with self._lock:
             self._outcomes.append(outcome)
             return len(self._outcomes)
 
     def take_new(self) -> list[UnitOutcome]:
-        """The outcomes added since the last call."""
+        """The outcomes added since the last call.
+
+        Returns
+        -------
+        list of UnitOutcome
+            In the order they were added.
+        """
         with self._lock:
             new = self._outcomes[self._taken:]
             self._taken = len(self._outcomes)
@@ -127,12 +187,34 @@ class OutcomeCollector:
 
 
 def batch_workers(recording: RecordingFile) -> int:
-    """Threads :func:`fit_population` uses: one per CPU, no more than the units."""
+    """Threads :func:`fit_population` uses: one per CPU, no more than the units.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
     return max(1, min(os.cpu_count() or 1, recording.n_units))
 
 
 def latent_batch_problem(preset: Preset) -> str:
-    """Why a batch (one GLM per unit) cannot take ``preset``, a latent-dynamics preset."""
+    """Why a batch (one GLM per unit) cannot take a latent-dynamics preset.
+
+    Parameters
+    ----------
+    preset : Preset
+        A latent-dynamics preset.
+
+    Returns
+    -------
+    str
+        One line naming the preset, for a dialog or ``vbgui batch``'s error.
+    """
     return (f"{preset.name or 'preset'}: a latent-dynamics preset fits every unit together in one model, not one "
             "GLM per unit; fit it with Run in the window or `vbgui fit`")
 
@@ -140,7 +222,22 @@ def latent_batch_problem(preset: Preset) -> str:
 def check_population_fit(recording: RecordingFile, preset: Preset, source: str) -> str | None:
     """Refuse, before anything starts, a batch whose steps take minutes or whose designs (one per thread) would
     not fit in memory (raises FitError or MemoryLimitError naming ``source``); return a sentence when each
-    step takes several seconds, else None.  As ``vbgui batch`` checks it."""
+    step takes several seconds, else None.  As ``vbgui batch`` checks it.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording.
+    preset : Preset
+        The preset.
+    source : str
+        Named in a message.
+
+    Returns
+    -------
+    str or None
+        The warning sentence, or None.
+    """
     if preset.is_latent_dynamics:
         raise FitError(latent_batch_problem(preset))
     usable = [index for index in range(recording.n_units) if index not in recording.unit_problems]
@@ -165,6 +262,28 @@ def fit_population(recording: RecordingFile, preset: Preset, indices: Sequence[i
     FitCancelled when ``cancel`` stopped the batch before every unit finished
     (the finished outcomes stay in ``collector``).  Runs in a worker thread:
     it compiles the engine first.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording.
+    preset : Preset
+        The preset.
+    indices : sequence of int
+        The units.
+    collector : OutcomeCollector
+        Receives every outcome.
+    cancel : CancelToken
+        Stops the batch.
+    report : callable
+        Called with the number of outcomes so far.
+    workers : int, optional
+        Threads.
+
+    Returns
+    -------
+    int
+        The number of outcomes in collector.
     """
     from vbgui.app.batch import run_batch
     from vbgui.app.fit import warm_up_engine
@@ -198,6 +317,22 @@ def rebuild_unit_fit(recording: RecordingFile, index: int, result_data: dict[str
     unit's data with the fit's preset and first bin, and the exact posterior
     (closed form or grid) is computed where the model allows one, as for a
     reopened result.  Call it off the GUI thread; ``cancel`` stops a grid.
+
+    Parameters
+    ----------
+    recording : RecordingFile
+        The recording.
+    index : int
+        The unit.
+    result_data : dict of str to object
+        Its result.
+    cancel : CancelToken, optional
+        Stops a grid.
+
+    Returns
+    -------
+    UnitFit
+        The result, preset, unit data, session and exact reference (or None).
     """
     from vbgui.app.fit import FitSession
     from vbgui.app.shown_reference import ShownReference, reference_posterior

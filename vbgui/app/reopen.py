@@ -45,7 +45,21 @@ def _exact_reference(result: FitResult) -> ShownReference | None:
 
 def reopen_result(path: str | Path, data: dict[str, Any] | None = None) -> ReopenedFit:
     """Read the result file ``path`` (``data``: its JSON, when the caller has read it already); raises a
-    VbguiError when the file itself is not a readable result."""
+    VbguiError when the file itself is not a readable result.
+
+    Parameters
+    ----------
+    path : str or Path
+        The result file.
+    data : dict of str to object, optional
+        Its JSON content, already read.
+
+    Returns
+    -------
+    ReopenedFit
+        The result and preset, with the recording and session when the data are found unchanged
+        (else problem says why not).
+    """
     path = Path(path)
     result = FitResult.from_dict(read_json(path) if data is None else data, source=str(path))
     preset = preset_from_dict(result.preset, source=f"{path} (preset)")

@@ -91,6 +91,13 @@ class FitResult:
         return None if self.log_evidence is None else self.log_evidence - self.elbo
 
     def to_dict(self) -> dict[str, Any]:
+        """The result file's JSON object (versioned); the exact posterior, truth, diagnostics, amortisation and units only when known.
+
+        Returns
+        -------
+        dict of str to object
+            JSON-ready.
+        """
         data: dict[str, Any] = {
             "result_version": RESULT_VERSION,
             "vbgui_version": self.vbgui_version,
@@ -136,7 +143,20 @@ class FitResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "result") -> "FitResult":
-        """Rebuild a result from :meth:`to_dict` output; raises ResultFileError naming the file and the field."""
+        """Rebuild a result from :meth:`to_dict` output; raises ResultFileError naming the file and the field.
+
+        Parameters
+        ----------
+        data : dict of str to object
+            A result file's JSON object.
+        source : str
+            Named in a message (the file).
+
+        Returns
+        -------
+        FitResult
+            The result.
+        """
         check_result_dict(data, source, RESULT_VERSION)
         params, trace, exact = data["parameters"], data["trace"], data.get("exact_posterior")
         units = data.get("units")

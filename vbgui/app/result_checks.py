@@ -41,7 +41,25 @@ def _shown(value: Any) -> str:
 
 
 def finite_number(value: Any, where: _Field) -> float:
-    """A JSON number (not a boolean, not a string) that is finite as a float."""
+    """A JSON number (not a boolean, not a string) that is finite as a float.
+
+    Parameters
+    ----------
+    value : object
+        The field's JSON value.
+    where : _Field
+        The file and field named in an error.
+
+    Returns
+    -------
+    float
+        The number.
+
+    Raises
+    ------
+    ResultFileError
+        Naming the file and field.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise where.fail(f"must be a number, got {_shown(value)}")
     try:
@@ -54,7 +72,27 @@ def finite_number(value: Any, where: _Field) -> float:
 
 
 def whole_number(value: Any, where: _Field, minimum: int = 0) -> int:
-    """A JSON integer (not 3.0, not a boolean) at least ``minimum``."""
+    """A JSON integer (not 3.0, not a boolean) at least ``minimum``.
+
+    Parameters
+    ----------
+    value : object
+        The field's JSON value.
+    where : _Field
+        The file and field named in an error.
+    minimum : int
+        The smallest allowed value.
+
+    Returns
+    -------
+    int
+        The number.
+
+    Raises
+    ------
+    ResultFileError
+        Naming the file and field.
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         raise where.fail(f"must be a whole number, got {_shown(value)}")
     if value < minimum:
@@ -63,24 +101,93 @@ def whole_number(value: Any, where: _Field, minimum: int = 0) -> int:
 
 
 def text(value: Any, where: _Field) -> str:
+    """A JSON string.
+
+    Parameters
+    ----------
+    value : object
+        The field's JSON value.
+    where : _Field
+        The file and field named in an error.
+
+    Returns
+    -------
+    str
+        The value.
+
+    Raises
+    ------
+    ResultFileError
+        Naming the file and field.
+    """
     if not isinstance(value, str):
         raise where.fail(f"must be a string, got {_shown(value)}")
     return value
 
 
 def flag(value: Any, where: _Field) -> bool:
+    """A JSON boolean.
+
+    Parameters
+    ----------
+    value : object
+        The field's JSON value.
+    where : _Field
+        The file and field named in an error.
+
+    Returns
+    -------
+    bool
+        The value.
+
+    Raises
+    ------
+    ResultFileError
+        Naming the file and field.
+    """
     if not isinstance(value, bool):
         raise where.fail(f"must be true or false, got {_shown(value)}")
     return value
 
 
 def table(value: Any, where: _Field) -> dict[str, Any]:
+    """A JSON object.
+
+    Parameters
+    ----------
+    value : object
+        The field's JSON value.
+    where : _Field
+        The file and field named in an error.
+
+    Returns
+    -------
+    dict of str to object
+        The value.
+
+    Raises
+    ------
+    ResultFileError
+        Naming the file and field.
+    """
     if not isinstance(value, dict):
         raise where.fail(f"must be an object, got {_shown(value)}")
     return value
 
 
 def one_of(choices: tuple[str, ...]) -> Callable[[Any, _Field], str]:
+    """A rule accepting only the strings choices.
+
+    Parameters
+    ----------
+    choices : tuple of str
+        The allowed values.
+
+    Returns
+    -------
+    callable
+        check(value, where) returning the value or raising ResultFileError naming the file and field.
+    """
     def check(value: Any, where: _Field) -> str:
         if value not in choices:
             raise where.fail(f"must be one of {', '.join(choices)}, got {_shown(value)}")
@@ -89,7 +196,27 @@ def one_of(choices: tuple[str, ...]) -> Callable[[Any, _Field], str]:
 
 
 def vector(value: Any, where: _Field, length: int) -> np.ndarray:
-    """A list of ``length`` finite numbers."""
+    """A list of ``length`` finite numbers.
+
+    Parameters
+    ----------
+    value : object
+        The field's JSON value.
+    where : _Field
+        The file and field named in an error.
+    length : int
+        The required number of entries.
+
+    Returns
+    -------
+    (length,) array
+        The numbers.
+
+    Raises
+    ------
+    ResultFileError
+        Naming the file and field.
+    """
     if not isinstance(value, list):
         raise where.fail(f"must be a list of {length} numbers, got {_shown(value)}")
     if len(value) != length:
@@ -98,7 +225,27 @@ def vector(value: Any, where: _Field, length: int) -> np.ndarray:
 
 
 def square_matrix(value: Any, where: _Field, size: int) -> np.ndarray:
-    """A list of ``size`` lists of ``size`` finite numbers."""
+    """A list of ``size`` lists of ``size`` finite numbers.
+
+    Parameters
+    ----------
+    value : object
+        The field's JSON value.
+    where : _Field
+        The file and field named in an error.
+    size : int
+        The required number of rows and columns.
+
+    Returns
+    -------
+    (size, size) array
+        The numbers.
+
+    Raises
+    ------
+    ResultFileError
+        Naming the file and field (and the row).
+    """
     if not isinstance(value, list) or len(value) != size or not all(isinstance(row, list) for row in value):
         raise where.fail(f"must be a {size} x {size} list of lists (one row per parameter name)")
     rows = [vector(row, _Field(where.source, f"{where.name}[{i}]"), size) for i, row in enumerate(value)]
@@ -106,7 +253,27 @@ def square_matrix(value: Any, where: _Field, size: int) -> np.ndarray:
 
 
 def covariance(value: Any, where: _Field, size: int) -> np.ndarray:
-    """A symmetric positive definite ``size`` x ``size`` matrix."""
+    """A symmetric positive definite ``size`` x ``size`` matrix.
+
+    Parameters
+    ----------
+    value : object
+        The field's JSON value.
+    where : _Field
+        The file and field named in an error.
+    size : int
+        The required number of rows and columns.
+
+    Returns
+    -------
+    (size, size) array
+        The matrix.
+
+    Raises
+    ------
+    ResultFileError
+        Naming the file and field.
+    """
     matrix = square_matrix(value, where, size)
     variances = np.diag(matrix)
     if np.any(variances <= 0):
@@ -269,7 +436,22 @@ OPTIONAL = ("stop_reason", "message", "unit", "recording_checksum", "created", "
 
 
 def check_result_dict(data: Any, source: str, version: int) -> None:
-    """Raise ResultFileError (naming ``source`` and the field) unless ``data`` is a complete, consistent result."""
+    """Raise ResultFileError (naming ``source`` and the field) unless ``data`` is a complete, consistent result.
+
+    Parameters
+    ----------
+    data : object
+        The file's JSON value.
+    source : str
+        The file, named in an error.
+    version : int
+        The result_version this vbgui reads.
+
+    Raises
+    ------
+    ResultFileError
+        Naming the file and the field.
+    """
     top = _Field(source, "")
     if not isinstance(data, dict):
         raise ResultFileError(f"{source}: not a vbgui result (expected a JSON object)")

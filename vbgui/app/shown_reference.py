@@ -42,7 +42,18 @@ class ShownReference:
 
 
 def sampled_reference(reference: diagnose.ReferencePosterior) -> ShownReference | None:
-    """Wrap the diagnostics' reference when it is made of draws (PSIS, HMC); None for the exact one."""
+    """Wrap the diagnostics' reference when it is made of draws (PSIS, HMC); None for the exact one.
+
+    Parameters
+    ----------
+    reference : ReferencePosterior
+        The diagnostics' reference.
+
+    Returns
+    -------
+    ShownReference or None
+        The wrapped reference.
+    """
     return ShownReference("sampled", sampled=reference) if reference.draws is not None else None
 
 
@@ -51,6 +62,16 @@ def reference_posterior(session: FitSession) -> ShownReference | None:
 
     Closed form for the gaussian likelihood; an exact grid for at most
     MAX_GRID_DIM weights (cancelled through the session's token); None otherwise.
+
+    Parameters
+    ----------
+    session : FitSession
+        The fit session.
+
+    Returns
+    -------
+    ShownReference or None
+        The exact reference.
     """
     from vbgui.core.conjugate import linear_gaussian_posterior
     from vbgui.core.grid_posterior import MAX_GRID_DIM, glm_grid_posterior

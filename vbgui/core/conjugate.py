@@ -31,7 +31,23 @@ class GaussianPosteriorExact:
 
 
 def linear_gaussian_posterior(problem: GLMProblem) -> GaussianPosteriorExact:
-    """Exact posterior and log evidence of a GLM with the gaussian likelihood."""
+    """Exact posterior and log evidence of a GLM with the gaussian likelihood.
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        A GLM with the gaussian likelihood.
+
+    Returns
+    -------
+    GaussianPosteriorExact
+        Posterior mean (D,), covariance and precision (D, D), and log p(y) in nats.
+
+    Raises
+    ------
+    ValueError
+        For any other likelihood.
+    """
     if problem.likelihood.name != "gaussian":
         raise ValueError("the exact posterior is known in closed form for the gaussian likelihood only")
     y = problem.response
@@ -51,6 +67,17 @@ def linear_gaussian_posterior(problem: GLMProblem) -> GaussianPosteriorExact:
 
 
 def mean_field_gap(precision: np.ndarray) -> float:
-    """KL(q* || posterior) of the optimal mean-field q for a Gaussian posterior with this precision."""
+    """KL(q* || posterior) of the optimal mean-field q for a Gaussian posterior with this precision.
+
+    Parameters
+    ----------
+    precision : (D, D) array
+        The posterior precision Lambda.
+
+    Returns
+    -------
+    float
+        Nats: (sum_i log Lambda_ii - log det Lambda) / 2.
+    """
     sign, log_det = np.linalg.slogdet(precision)
     return float(0.5 * (np.sum(np.log(np.diag(precision))) - log_det))

@@ -44,14 +44,36 @@ def _as_chains(draws: np.ndarray) -> np.ndarray:
 
 
 def split_chains(draws: np.ndarray) -> np.ndarray:
-    """Cut each chain into two halves (dropping the middle draw of an odd length): (2M, N // 2)."""
+    """Cut each chain into two halves (dropping the middle draw of an odd length): (2M, N // 2).
+
+    Parameters
+    ----------
+    draws : (M, N) array
+        M chains of N draws of one scalar, N >= 4.
+
+    Returns
+    -------
+    (2M, N // 2) array
+        The halves, first halves of all chains before second halves.
+    """
     draws = _as_chains(draws)
     half = draws.shape[1] // 2
     return np.concatenate([draws[:, :half], draws[:, -half:]], axis=0)
 
 
 def rank_normalize(draws: np.ndarray) -> np.ndarray:
-    """z = Phi^-1((r - 3/8) / (S + 1/4)) with r the average rank of each draw among all S draws."""
+    """z = Phi^-1((r - 3/8) / (S + 1/4)) with r the average rank of each draw among all S draws.
+
+    Parameters
+    ----------
+    draws : array
+        Draws of one scalar, any shape.
+
+    Returns
+    -------
+    array
+        z, the shape of draws.
+    """
     draws = np.asarray(draws, dtype=np.float64)
     ranks = rankdata(draws, method="average").reshape(draws.shape)
     return ndtri((ranks - 0.375) / (draws.size + 0.25))
@@ -69,12 +91,34 @@ def _basic_rhat(chains: np.ndarray) -> float:
 
 
 def split_rhat(draws: np.ndarray) -> float:
-    """The classic split R-hat (no rank normalization) of (chains, draws)."""
+    """The classic split R-hat (no rank normalization) of (chains, draws).
+
+    Parameters
+    ----------
+    draws : (M, N) array
+        M chains of N draws of one scalar, N >= 4.
+
+    Returns
+    -------
+    float
+        R-hat (1 at convergence).
+    """
     return _basic_rhat(split_chains(draws))
 
 
 def rhat(draws: np.ndarray) -> float:
-    """Rank-normalized split R-hat: max of the bulk and the folded (tail) R-hat."""
+    """Rank-normalized split R-hat: max of the bulk and the folded (tail) R-hat.
+
+    Parameters
+    ----------
+    draws : (M, N) array
+        M chains of N draws of one scalar, N >= 4.
+
+    Returns
+    -------
+    float
+        R-hat (1 at convergence).
+    """
     chains = split_chains(draws)
     bulk = _basic_rhat(rank_normalize(chains))
     folded = np.abs(chains - np.median(chains))
@@ -116,17 +160,50 @@ def _ess_of_chains(chains: np.ndarray) -> float:
 
 
 def ess_mean(draws: np.ndarray) -> float:
-    """ESS for the mean: Geyer ESS of the raw split chains."""
+    """ESS for the mean: Geyer ESS of the raw split chains.
+
+    Parameters
+    ----------
+    draws : (M, N) array
+        M chains of N draws of one scalar, N >= 4.
+
+    Returns
+    -------
+    float
+        Effective sample size, in draws.
+    """
     return _ess_of_chains(split_chains(draws))
 
 
 def ess_bulk(draws: np.ndarray) -> float:
-    """Bulk ESS: Geyer ESS of the rank-normalized split chains."""
+    """Bulk ESS: Geyer ESS of the rank-normalized split chains.
+
+    Parameters
+    ----------
+    draws : (M, N) array
+        M chains of N draws of one scalar, N >= 4.
+
+    Returns
+    -------
+    float
+        Effective sample size, in draws.
+    """
     return _ess_of_chains(rank_normalize(split_chains(draws)))
 
 
 def mcse_mean(draws: np.ndarray) -> float:
-    """Monte Carlo standard error of the posterior mean: sd / sqrt(ESS_mean)."""
+    """Monte Carlo standard error of the posterior mean: sd / sqrt(ESS_mean).
+
+    Parameters
+    ----------
+    draws : (M, N) array
+        M chains of N draws of one scalar, N >= 4.
+
+    Returns
+    -------
+    float
+        In the units of the draws.
+    """
     draws = _as_chains(draws)
     return float(np.std(draws, ddof=1) / np.sqrt(ess_mean(draws)))
 
@@ -136,6 +213,16 @@ def mcse_sd(draws: np.ndarray) -> float:
 
     With v = E[(x - mu)^2], se(v) = sd((x - mu)^2) / sqrt(ESS of (x - mu)^2)
     and se(sd) = se(v) / (2 sqrt(v)).
+
+    Parameters
+    ----------
+    draws : (M, N) array
+        M chains of N draws of one scalar, N >= 4.
+
+    Returns
+    -------
+    float
+        In the units of the draws.
     """
     draws = _as_chains(draws)
     squared = (draws - np.mean(draws)) ** 2
@@ -145,7 +232,18 @@ def mcse_sd(draws: np.ndarray) -> float:
 
 
 def summarize(draws: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-parameter rhat, ess_bulk, ess_mean, mcse_mean, mcse_sd of (chains, draws, D)."""
+    """Per-parameter rhat, ess_bulk, ess_mean, mcse_mean, mcse_sd of (chains, draws, D).
+
+    Parameters
+    ----------
+    draws : (M, N, D) array
+        M chains of N draws of D parameters.
+
+    Returns
+    -------
+    dict of str to (D,) array
+        Keys 'rhat', 'ess_bulk', 'ess_mean', 'mcse_mean', 'mcse_sd'.
+    """
     draws = np.asarray(draws, dtype=np.float64)
     if draws.ndim != 3:
         raise ValueError(f"need (chains, draws, D), got shape {draws.shape}")

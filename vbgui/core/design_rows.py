@@ -73,14 +73,43 @@ class DenseRows:
     max_block_rows = CHUNK_ROWS  # blocks are views: only the work per chunk limits them
 
     def rows(self, start: int, stop: int) -> np.ndarray:
-        """Rows start..stop-1 (a view)."""
+        """Rows start..stop-1 (a view).
+
+        Parameters
+        ----------
+        start, stop : int
+            The row range.
+
+        Returns
+        -------
+        (stop - start, D) array
+            A view of the matrix.
+        """
         return self.matrix[start:stop]
 
     def take(self, rows: np.ndarray) -> np.ndarray:
-        """The rows with the given indices."""
+        """The rows with the given indices.
+
+        Parameters
+        ----------
+        rows : (n,) int array
+            Row indices.
+
+        Returns
+        -------
+        (n, D) array
+            A copy of those rows.
+        """
         return self.matrix[rows]
 
     def materialise(self) -> np.ndarray:
+        """The whole (T, D) matrix (the stored one, not a copy).
+
+        Returns
+        -------
+        (T, D) array
+            The matrix.
+        """
         return self.matrix
 
 
@@ -130,7 +159,23 @@ class LaggedRows:
         return max(1, BLOCK_BYTES // (8 * max(1, self.shape[1])))
 
     def take(self, rows: np.ndarray) -> np.ndarray:
-        """The rows with the given indices (0 is bin ``first_row``)."""
+        """The rows with the given indices (0 is bin ``first_row``).
+
+        Parameters
+        ----------
+        rows : (n,) int array
+            Row indices.
+
+        Returns
+        -------
+        (n, D) array
+            The rows, built now.
+
+        Raises
+        ------
+        IndexError
+            When an index lies outside the design.
+        """
         bins = np.asarray(rows, dtype=np.int64) + self.first_row
         if bins.size and (bins.min() < self.first_row or bins.max() >= self.response.shape[0]):
             raise IndexError("row index outside the design")
@@ -140,12 +185,29 @@ class LaggedRows:
         return out
 
     def rows(self, start: int, stop: int) -> np.ndarray:
-        """Rows start..stop-1, built now (a new C-contiguous array)."""
+        """Rows start..stop-1, built now (a new C-contiguous array).
+
+        Parameters
+        ----------
+        start, stop : int
+            The row range; stop is clipped to the number of rows.
+
+        Returns
+        -------
+        (n, D) array
+            The rows.
+        """
         stop = min(stop, self.shape[0])
         return self.take(np.arange(start, max(start, stop)))
 
     def materialise(self) -> np.ndarray:
-        """The whole (T, D) matrix: for small designs and tests only."""
+        """The whole (T, D) matrix: for small designs and tests only.
+
+        Returns
+        -------
+        (T, D) array
+            The matrix.
+        """
         return self.rows(0, self.shape[0])
 
 
@@ -153,13 +215,37 @@ DesignRows = Union[DenseRows, LaggedRows]
 
 
 def as_design_rows(design: np.ndarray | DesignRows) -> DesignRows:
-    """A matrix becomes :class:`DenseRows`; a row source is returned as it is."""
+    """A matrix becomes :class:`DenseRows`; a row source is returned as it is.
+
+    Parameters
+    ----------
+    design : (T, D) array or DesignRows
+        A matrix or a row source.
+
+    Returns
+    -------
+    DesignRows
+        The row source.
+    """
     return design if isinstance(design, (DenseRows, LaggedRows)) else DenseRows(design)
 
 
 def blocks(design: DesignRows) -> Iterator[tuple[int, int, np.ndarray]]:
     """(start, stop, rows start..stop-1) over the whole design, one block of at most BLOCK_BYTES at a time
-    for a streamed design (a dense one is one block: its rows are a view)."""
+    for a streamed design (a dense one is one block: its rows are a view).
+
+    Parameters
+    ----------
+    design : DesignRows
+        The row source.
+
+    Yields
+    ------
+    start, stop : int
+        The block's row range.
+    rows : (stop - start, D) array
+        Its rows.
+    """
     if isinstance(design, DenseRows):
         yield 0, design.shape[0], design.matrix
         return

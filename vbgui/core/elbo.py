@@ -130,9 +130,30 @@ class ElboTerms:
 
     @classmethod
     def from_parts(cls, expected_log_likelihood: float, kl: float) -> "ElboTerms":
+        """The terms from the expected log-likelihood and the KL, elbo being their difference.
+
+        Parameters
+        ----------
+        expected_log_likelihood : float
+            E_q[log p(y | X w)], in nats.
+        kl : float
+            KL(q || prior), in nats.
+
+        Returns
+        -------
+        ElboTerms
+            The three numbers as floats.
+        """
         return cls(float(expected_log_likelihood - kl), float(expected_log_likelihood), float(kl))
 
     def is_finite(self) -> bool:
+        """Whether the ELBO and both of its terms are finite.
+
+        Returns
+        -------
+        bool
+            True if no term is NaN or infinite.
+        """
         return bool(np.isfinite(self.elbo) and np.isfinite(self.expected_log_likelihood) and np.isfinite(self.kl))
 
 
@@ -195,7 +216,21 @@ class ExactEstimator:
         return self._gh_nodes, self._gh_weights
 
     def evaluate(self, q: GaussianPosterior, want_curvature: bool = False) -> ExactPass:
-        """One fused pass over the data; ``want_curvature`` adds H = X' diag(c) X."""
+        """One fused pass over the data; ``want_curvature`` adds H = X' diag(c) X.
+
+        Parameters
+        ----------
+        q : GaussianPosterior
+            The posterior approximation, D parameters.
+        want_curvature : bool
+            Also accumulate the full (D, D) curvature H.
+
+        Returns
+        -------
+        ExactPass
+            The ELBO terms (nats), dELBO/dm (D,), G = dE_q[log p]/dS (D, D) (only its diagonal
+            unless ``want_curvature``; then G = -H / 2), and H (D, D) or None.
+        """
         p = self.problem
         lik = p.likelihood
         if q.family.is_diagonal:
@@ -221,6 +256,18 @@ class ExactEstimator:
         return ExactPass(terms, grad_ell_mean - grad_kl_mean, grad_cov_ell, full_curvature)
 
     def value(self, q: GaussianPosterior) -> ElboTerms:
+        """The ELBO and its two terms at q, in nats.
+
+        Parameters
+        ----------
+        q : GaussianPosterior
+            The posterior approximation.
+
+        Returns
+        -------
+        ElboTerms
+            ELBO, expected log-likelihood and KL, in nats.
+        """
         return self.evaluate(q).terms
 
     def _point_pass(self, weights: np.ndarray, want_curvature: bool) -> tuple:
@@ -234,21 +281,67 @@ class ExactEstimator:
 
     def point_derivatives(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """X' g and H = X' diag(c) X at a point mass, g_t and -c_t the first and second
-        eta-derivatives of log p(y_t | eta) at eta = X w."""
+        eta-derivatives of log p(y_t | eta) at eta = X w.
+
+        Parameters
+        ----------
+        weights : (D,) array
+            The point w.
+
+        Returns
+        -------
+        slope : (D,) array
+            X' g, the gradient of log p(y | X w) in w.
+        curvature : (D, D) array
+            H = X' diag(c) X, symmetric.
+        """
         _, slope, _, curvature = self._point_pass(weights, True)
         return slope, _symmetric(curvature)
 
     def curvature_at_point(self, weights: np.ndarray) -> np.ndarray:
-        """H = X' diag(c) X at a point mass (S = 0), c_t = -d^2 log p(y_t | eta) / d eta^2 at eta = X w."""
+        """H = X' diag(c) X at a point mass (S = 0), c_t = -d^2 log p(y_t | eta) / d eta^2 at eta = X w.
+
+        Parameters
+        ----------
+        weights : (D,) array
+            The point w.
+
+        Returns
+        -------
+        (D, D) array
+            H, symmetric.
+        """
         return self.point_derivatives(weights)[1]
 
     def curvature_diagonal_at_point(self, weights: np.ndarray) -> np.ndarray:
-        """diag(H) = sum_t c_t x_t^2 at a point mass: O(T D), no D x D matrix."""
+        """diag(H) = sum_t c_t x_t^2 at a point mass: O(T D), no D x D matrix.
+
+        Parameters
+        ----------
+        weights : (D,) array
+            The point w.
+
+        Returns
+        -------
+        (D,) array
+            diag(H).
+        """
         _, _, grad_var, _ = self._point_pass(weights, False)
         return -2.0 * grad_var
 
     def row_curvatures(self, q: GaussianPosterior) -> np.ndarray:
-        """c_t = -2 dE_t/dv_t for every row (T,), for a diagonal q: the weights of H = X' diag(c) X."""
+        """c_t = -2 dE_t/dv_t for every row (T,), for a diagonal q: the weights of H = X' diag(c) X.
+
+        Parameters
+        ----------
+        q : GaussianPosterior
+            A diagonal (mean-field) q.
+
+        Returns
+        -------
+        (T,) array
+            c_t, one per row.
+        """
         p = self.problem
         lik = p.likelihood
         curvatures = np.empty(p.n_rows)
@@ -258,13 +351,37 @@ class ExactEstimator:
         return curvatures
 
     def curvature_product(self, curvatures: np.ndarray, vector: np.ndarray) -> np.ndarray:
-        """H v = X' diag(c) (X v): two matrix-vector products, no D x D matrix."""
+        """H v = X' diag(c) (X v): two matrix-vector products, no D x D matrix.
+
+        Parameters
+        ----------
+        curvatures : (T,) array
+            Row weights c, as from :meth:`row_curvatures`.
+        vector : (D,) array
+            v.
+
+        Returns
+        -------
+        (D,) array
+            H v.
+        """
         if self.cancel is not None:
             self.cancel.raise_if_cancelled()
         return weighted_gram_product(self.problem.design, curvatures, vector)
 
     def gradient(self, q: GaussianPosterior) -> ElboGradient:
-        """ELBO and its gradients in (m, L); the L gradient is 2 G L - dKL/dL on the family's mask."""
+        """ELBO and its gradients in (m, L); the L gradient is 2 G L - dKL/dL on the family's mask.
+
+        Parameters
+        ----------
+        q : GaussianPosterior
+            The posterior approximation.
+
+        Returns
+        -------
+        ElboGradient
+            The ELBO terms (nats), dELBO/dm (D,) and dELBO/dL (D, D), zero off the family's mask.
+        """
         exact = self.evaluate(q, want_curvature=not q.family.is_diagonal)
         _, grad_kl_chol = kl_gradients(q, self.problem.prior_scale)
         grad_chol = np.where(q.family.chol_mask(), 2.0 * exact.grad_cov_ell @ q.chol, 0.0) - grad_kl_chol
@@ -290,15 +407,60 @@ class MonteCarloEstimator:
         self.cancel = cancel
 
     def draw_noise(self) -> np.ndarray:
+        """Fresh standard-normal draws from the estimator's generator.
+
+        Returns
+        -------
+        (K, D) array
+            eps, K = n_samples.
+        """
         return self.rng.standard_normal((self.n_samples, self.problem.dim))
 
     def gradient_at(self, q: GaussianPosterior, eps: np.ndarray) -> ElboGradient:
+        """The estimate for given standard-normal draws; subclasses give it.
+
+        Parameters
+        ----------
+        q : GaussianPosterior
+            The posterior approximation.
+        eps : (K, D) array
+            Standard-normal draws; w_k = m + L eps_k.
+
+        Returns
+        -------
+        ElboGradient
+            Estimated ELBO terms (nats), dELBO/dm (D,) and dELBO/dL (D, D).
+        """
         raise NotImplementedError
 
     def gradient(self, q: GaussianPosterior) -> ElboGradient:
+        """The estimate at q from fresh draws (:meth:`draw_noise`).
+
+        Parameters
+        ----------
+        q : GaussianPosterior
+            The posterior approximation.
+
+        Returns
+        -------
+        ElboGradient
+            Estimated ELBO terms (nats), dELBO/dm (D,) and dELBO/dL (D, D).
+        """
         return self.gradient_at(q, self.draw_noise())
 
     def value(self, q: GaussianPosterior) -> ElboTerms:
+        """The estimated ELBO terms at q from fresh draws.
+
+        Parameters
+        ----------
+        q : GaussianPosterior
+            The posterior approximation.
+
+        Returns
+        -------
+        ElboTerms
+            ELBO, expected log-likelihood (the mean over draws) and KL (closed form), in nats.
+        """
         return self.gradient(q).terms
 
 
@@ -308,7 +470,20 @@ class ReparamEstimator(MonteCarloEstimator):
     name = "reparam"
 
     def gradient_at(self, q: GaussianPosterior, eps: np.ndarray) -> ElboGradient:
-        """The estimate for given standard-normal draws ``eps`` (K, D) (common random numbers)."""
+        """The estimate for given standard-normal draws ``eps`` (K, D) (common random numbers).
+
+        Parameters
+        ----------
+        q : GaussianPosterior
+            The posterior approximation.
+        eps : (K, D) array
+            Standard-normal draws; w_k = m + L eps_k.
+
+        Returns
+        -------
+        ElboGradient
+            Estimated ELBO terms (nats), dELBO/dm (D,) and dELBO/dL (D, D), masked to the family.
+        """
         p = self.problem
         loglik, grad_eta = log_likelihood_of_draws(p, q.mean + eps @ q.chol.T, self.cancel, want_gradient=True)
         k = eps.shape[0]
@@ -336,6 +511,20 @@ class ScoreFunctionEstimator(MonteCarloEstimator):
     name = "score-function"
 
     def gradient_at(self, q: GaussianPosterior, eps: np.ndarray) -> ElboGradient:
+        """The estimate for given standard-normal draws eps (K, D) (common random numbers).
+
+        Parameters
+        ----------
+        q : GaussianPosterior
+            The posterior approximation.
+        eps : (K, D) array
+            Standard-normal draws; w_k = m + L eps_k.
+
+        Returns
+        -------
+        ElboGradient
+            Estimated ELBO terms (nats), dELBO/dm (D,) and dELBO/dL (D, D), masked to the family.
+        """
         p = self.problem
         loglik, _ = log_likelihood_of_draws(p, q.mean + eps @ q.chol.T, self.cancel)
         k = eps.shape[0]
@@ -365,6 +554,11 @@ def make_estimator(name: str, problem: GLMProblem, n_samples: int = 10, seed: in
     problem : the GLM
     n_samples, seed : draws per call and their seed (Monte Carlo estimators only)
     cancel : checked during every pass over the data
+
+    Returns
+    -------
+    ExactEstimator or MonteCarloEstimator
+        A new estimator on problem.
     """
     if name == ExactEstimator.name:
         return ExactEstimator(problem, cancel)

@@ -46,7 +46,29 @@ class Family:
     def create(cls, name: str, dim: int, groups: Sequence[Sequence[int]] | None = None,
                rank: int | None = None) -> "Family":
         """Build a family by name; ``groups`` (the parameter groups) are used by 'structured',
-        ``rank`` (at most D) by 'low-rank'."""
+        ``rank`` (at most D) by 'low-rank'.
+
+        Parameters
+        ----------
+        name : str
+            One of :data:`vbgui.core.names.FAMILY_NAMES`.
+        dim : int
+            Number of parameters D.
+        groups : sequence of sequences of int, optional
+            Parameter indices of each block (structured only; empty groups are dropped).
+        rank : int, optional
+            Number of columns k of V (low-rank only), clipped to D.
+
+        Returns
+        -------
+        Family
+            The family.
+
+        Raises
+        ------
+        ValueError
+            For an unknown name, or a missing groups or rank.
+        """
         if name == "mean-field":
             return cls(name, tuple((i,) for i in range(dim)))
         if name == "full-rank":
@@ -89,11 +111,23 @@ class Family:
         return mask
 
     def block_mask(self) -> np.ndarray:
-        """Boolean (D, D), read-only, built once: True where two parameters share a block."""
+        """Boolean (D, D), read-only, built once: True where two parameters share a block.
+
+        Returns
+        -------
+        (D, D) bool array
+            Read-only.
+        """
         return self._block_mask
 
     def chol_mask(self) -> np.ndarray:
-        """Boolean (D, D), read-only, built once: the free entries of the lower-triangular factor L."""
+        """Boolean (D, D), read-only, built once: the free entries of the lower-triangular factor L.
+
+        Returns
+        -------
+        (D, D) bool array
+            Read-only.
+        """
         return self._chol_mask
 
 
@@ -102,11 +136,28 @@ class GaussianSummaries:
     ``log_det_cov()`` (the block families here, the low-rank family in :mod:`vbgui.core.low_rank`)."""
 
     def entropy(self) -> float:
-        """H[q] = D/2 log(2 pi e) + 1/2 log det S."""
+        """H[q] = D/2 log(2 pi e) + 1/2 log det S.
+
+        Returns
+        -------
+        float
+            Nats.
+        """
         return float(0.5 * self.dim * np.log(2.0 * np.pi * np.e) + 0.5 * self.log_det_cov())
 
     def kl_to_prior(self, prior_scale: float) -> float:
-        """KL(q || N(0, s^2 I)) in closed form, s = ``prior_scale``."""
+        """KL(q || N(0, s^2 I)) in closed form, s = ``prior_scale``.
+
+        Parameters
+        ----------
+        prior_scale : float
+            Prior standard deviation s of every parameter.
+
+        Returns
+        -------
+        float
+            Nats.
+        """
         s2 = prior_scale ** 2
         trace = float(np.sum(self.variance))
         return float(0.5 * ((trace + self.mean @ self.mean) / s2 - self.dim
@@ -134,11 +185,48 @@ class GaussianPosterior(GaussianSummaries):
 
     @classmethod
     def isotropic(cls, family: Family, mean: np.ndarray, sd: float) -> "GaussianPosterior":
+        """q with the given mean and covariance sd^2 I.
+
+        Parameters
+        ----------
+        family : Family
+            The family of q.
+        mean : (D,) array
+            The mean m.
+        sd : float
+            Standard deviation of every parameter.
+
+        Returns
+        -------
+        GaussianPosterior
+            q = N(mean, sd^2 I).
+        """
         return cls(family, mean, sd * np.eye(family.dim))
 
     @classmethod
     def from_precision(cls, family: Family, mean: np.ndarray, precision: np.ndarray) -> "GaussianPosterior":
-        """Build q from its mean and precision; only the family's blocks of the precision are used."""
+        """Build q from its mean and precision; only the family's blocks of the precision are used.
+
+        Parameters
+        ----------
+        family : Family
+            The family of q.
+        mean : (D,) array
+            The mean m.
+        precision : (D, D) array
+            A symmetric precision; each of the family's blocks must be positive definite.
+
+        Returns
+        -------
+        GaussianPosterior
+            q whose covariance is, block by block, the inverse of the precision's block
+            (for a diagonal family, 1 / its diagonal).
+
+        Raises
+        ------
+        numpy.linalg.LinAlgError
+            When a block (or, diagonal family, the diagonal) is not positive definite.
+        """
         if family.is_diagonal:
             diagonal = np.diag(precision)
             if not np.all(np.isfinite(diagonal) & (diagonal > 0)):
@@ -175,7 +263,13 @@ class GaussianPosterior(GaussianSummaries):
         return np.sqrt(self.variance)
 
     def precision(self) -> np.ndarray:
-        """S^-1, block by block (zero between blocks)."""
+        """S^-1, block by block (zero between blocks).
+
+        Returns
+        -------
+        (D, D) array
+            The precision.
+        """
         if self.family.is_diagonal:
             return np.diag(1.0 / self.variance)
         inverse_chol = np.zeros_like(self.chol)
@@ -185,17 +279,57 @@ class GaussianPosterior(GaussianSummaries):
         return inverse_chol.T @ inverse_chol
 
     def log_det_cov(self) -> float:
+        """log det S = 2 sum_i log L_ii.
+
+        Returns
+        -------
+        float
+            The log-determinant.
+        """
         return float(2.0 * np.sum(np.log(np.diag(self.chol))))
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Draw n reparameterised samples w = m + L eps, eps ~ N(0, I); returns (n, D)."""
+        """Draw n reparameterised samples w = m + L eps, eps ~ N(0, I); returns (n, D).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of randomness.
+        n : int
+            Number of draws.
+
+        Returns
+        -------
+        (n, D) array
+            The draws, one per row.
+        """
         eps = rng.standard_normal((n, self.dim))
         return self.mean + eps @ self.chol.T
 
     def marginal(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and covariance of q's marginal over ``indices``."""
+        """Mean and covariance of q's marginal over ``indices``.
+
+        Parameters
+        ----------
+        indices : sequence of int
+            The k parameters kept.
+
+        Returns
+        -------
+        mean : (k,) array
+            Their means (a copy).
+        cov : (k, k) array
+            Their covariance (a copy).
+        """
         idx = np.asarray(indices, dtype=int)
         return self.mean[idx].copy(), self.cov[np.ix_(idx, idx)].copy()
 
     def is_finite(self) -> bool:
+        """Whether the mean and the Cholesky factor hold no NaN or infinity.
+
+        Returns
+        -------
+        bool
+            True if both are finite.
+        """
         return bool(np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.chol)))

@@ -41,9 +41,33 @@ NODES_PER_AXIS = 24
 
 
 class Target(Protocol):
-    def log_density(self, points: np.ndarray) -> np.ndarray: ...
+    def log_density(self, points: np.ndarray) -> np.ndarray:
+        """The normalised log density log p(x) at each point.
 
-    def score(self, points: np.ndarray) -> np.ndarray: ...
+        Parameters
+        ----------
+        points : (n, 2) array
+            One point per row.
+
+        Returns
+        -------
+        (n,) array
+            log p, in nats.
+        """
+
+    def score(self, points: np.ndarray) -> np.ndarray:
+        """The gradient d/dx log p(x) at each point.
+
+        Parameters
+        ----------
+        points : (n, 2) array
+            One point per row.
+
+        Returns
+        -------
+        (n, 2) array
+            The score, one row per point.
+        """
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +76,18 @@ class Gaussian2D:
     cov: np.ndarray
 
     def mahalanobis_squared(self, points: np.ndarray) -> np.ndarray:
+        """(x - mean)' cov^-1 (x - mean) for each point x.
+
+        Parameters
+        ----------
+        points : (n, 2) array
+            One point per row.
+
+        Returns
+        -------
+        (n,) array
+            The squared Mahalanobis distances.
+        """
         diff = points - self.mean
         return np.einsum("ni,ij,nj->n", diff, np.linalg.inv(self.cov), diff)
 
@@ -76,7 +112,26 @@ def _unpack(theta: np.ndarray, mean_field: bool) -> tuple[np.ndarray, np.ndarray
 
 
 def elbo_2d(target: Target, mean: np.ndarray, chol: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """E_q[log p] + H[q] by the tensor Gauss-Hermite rule, with its gradients in m and L."""
+    """E_q[log p] + H[q] by the tensor Gauss-Hermite rule, with its gradients in m and L.
+
+    Parameters
+    ----------
+    target : Target
+        The normalised target density p.
+    mean : (2,) array
+        The mean m of q.
+    chol : (2, 2) array
+        Lower-triangular Cholesky factor L of q's covariance, positive diagonal.
+
+    Returns
+    -------
+    elbo : float
+        E_q[log p] + H[q], in nats.
+    grad_mean : (2,) array
+        dELBO/dm.
+    grad_chol : (2, 2) array
+        dELBO/dL, lower-triangular.
+    """
     nodes, weights = _standard_rule()
     points = mean + nodes @ chol.T
     entropy = np.log(2.0 * np.pi * np.e) + np.log(chol[0, 0]) + np.log(chol[1, 1])
@@ -90,6 +145,24 @@ def reverse_kl_fit(target: Target, mean_field: bool, start_mean: np.ndarray = np
     """The Gaussian maximising the ELBO (minimising KL(q || p)), from the given start.
 
     ``on_iterate`` sees q after every optimiser iteration (for animation).
+
+    Parameters
+    ----------
+    target : Target
+        The normalised target density p.
+    mean_field : bool
+        Restrict q to a diagonal covariance.
+    start_mean : (2,) array
+        The start's mean.
+    start_sd : float
+        The start's standard deviation of each coordinate.
+    on_iterate : callable, optional
+        Called with q (a Gaussian2D) after every iteration.
+
+    Returns
+    -------
+    Gaussian2D
+        The optimum found by BFGS.
     """
     theta0 = np.concatenate([start_mean, [np.log(start_sd)] * 2, [] if mean_field else [0.0]])
 
@@ -112,14 +185,46 @@ def reverse_kl_fit(target: Target, mean_field: bool, start_mean: np.ndarray = np
 
 
 def grid(limit: float, n: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """Points (n^2, 2) of a square grid on [-limit, limit]^2, its axis and the cell area."""
+    """Points (n^2, 2) of a square grid on [-limit, limit]^2, its axis and the cell area.
+
+    Parameters
+    ----------
+    limit : float
+        Half-width of the square.
+    n : int
+        Points per axis.
+
+    Returns
+    -------
+    points : (n^2, 2) array
+        The grid points, the first coordinate varying slowest.
+    axis : (n,) array
+        The points of one axis.
+    cell : float
+        Area of one grid cell.
+    """
     axis = np.linspace(-limit, limit, n)
     points = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
     return points, axis, float((axis[1] - axis[0]) ** 2)
 
 
 def moment_matched(target: Target, limit: float = 10.0, n: int = 401) -> Gaussian2D:
-    """The forward-KL optimum: the Gaussian with the target's mean and covariance (grid integration)."""
+    """The forward-KL optimum: the Gaussian with the target's mean and covariance (grid integration).
+
+    Parameters
+    ----------
+    target : Target
+        The target density p.
+    limit : float
+        Half-width of the integration grid.
+    n : int
+        Grid points per axis.
+
+    Returns
+    -------
+    Gaussian2D
+        N(E_p[x], Cov_p[x]).
+    """
     points, _, _ = grid(limit, n)
     log_p = target.log_density(points)
     p = np.exp(log_p - log_p.max())
@@ -130,7 +235,26 @@ def moment_matched(target: Target, limit: float = 10.0, n: int = 401) -> Gaussia
 
 
 def mass_outside(target: Target, q: Gaussian2D, level: float = 0.99, limit: float = 12.0, n: int = 601) -> float:
-    """Target probability mass outside q's central ``level`` region (grid integration)."""
+    """Target probability mass outside q's central ``level`` region (grid integration).
+
+    Parameters
+    ----------
+    target : Target
+        The target density p.
+    q : Gaussian2D
+        The approximation.
+    level : float
+        Probability mass of q's central ellipse (0 < level < 1).
+    limit : float
+        Half-width of the integration grid.
+    n : int
+        Grid points per axis.
+
+    Returns
+    -------
+    float
+        The fraction of p's mass, in [0, 1].
+    """
     points, _, _ = grid(limit, n)
     log_p = target.log_density(points)
     p = np.exp(log_p - log_p.max())
@@ -139,7 +263,18 @@ def mass_outside(target: Target, q: Gaussian2D, level: float = 0.99, limit: floa
 
 
 def kl_gaussians(q: Gaussian2D, p: Gaussian2D) -> float:
-    """KL(q || p) between Gaussians."""
+    """KL(q || p) between Gaussians.
+
+    Parameters
+    ----------
+    q, p : Gaussian2D
+        The two Gaussians.
+
+    Returns
+    -------
+    float
+        Nats.
+    """
     p_inv = np.linalg.inv(p.cov)
     diff = p.mean - q.mean
     return float(0.5 * (np.trace(p_inv @ q.cov) + diff @ p_inv @ diff - 2
@@ -147,7 +282,24 @@ def kl_gaussians(q: Gaussian2D, p: Gaussian2D) -> float:
 
 
 def fit_path(target: Target, mean_field: bool, start_mean: np.ndarray, start_sd: float) -> list[Gaussian2D]:
-    """The start N(start_mean, start_sd^2 I), every optimiser iterate and the optimum of a reverse-KL fit."""
+    """The start N(start_mean, start_sd^2 I), every optimiser iterate and the optimum of a reverse-KL fit.
+
+    Parameters
+    ----------
+    target : Target
+        The normalised target density p.
+    mean_field : bool
+        Restrict q to a diagonal covariance.
+    start_mean : (2,) array
+        The start's mean.
+    start_sd : float
+        The start's standard deviation of each coordinate.
+
+    Returns
+    -------
+    list of Gaussian2D
+        The start first, the optimum last.
+    """
     path = [Gaussian2D(np.array(start_mean, dtype=float), start_sd ** 2 * np.eye(2))]
     optimum = reverse_kl_fit(target, mean_field, np.array(start_mean, dtype=float), start_sd, on_iterate=path.append)
     if not (np.array_equal(optimum.mean, path[-1].mean) and np.array_equal(optimum.cov, path[-1].cov)):
@@ -160,6 +312,18 @@ def reverse_kl(target: Target, q: Gaussian2D) -> float:
 
     E_q[log p] is taken by the tensor Gauss-Hermite rule of :func:`elbo_2d`: exact when p is Gaussian
     (log p is then quadratic), a close approximation for smooth p.
+
+    Parameters
+    ----------
+    target : Target
+        The normalised target density p.
+    q : Gaussian2D
+        The approximation.
+
+    Returns
+    -------
+    float
+        Nats.
     """
     return -elbo_2d(target, q.mean, np.linalg.cholesky(q.cov))[0]
 
@@ -183,13 +347,34 @@ class DensityGrid:
         return np.exp(self.log_density).reshape(n, n)
 
     def marginal_x(self) -> np.ndarray:
-        """p(x) = integral p(x, y) dy on ``axis``, by the grid: sum_y p(x, y) dy."""
+        """p(x) = integral p(x, y) dy on ``axis``, by the grid: sum_y p(x, y) dy.
+
+        Returns
+        -------
+        (n,) array
+            p(x) at each point of axis.
+        """
         return self.density.sum(axis=1) * (self.axis[1] - self.axis[0])
 
 
 def density_grid(target: Target, limit: float, n: int) -> DensityGrid:
     """p on the n x n grid over [-limit, limit]^2, renormalised so that sum p dA = 1 there:
-    log p_k = log p~_k - log(sum_j p~_j dA), computed stably (shifted by the maximum)."""
+    log p_k = log p~_k - log(sum_j p~_j dA), computed stably (shifted by the maximum).
+
+    Parameters
+    ----------
+    target : Target
+        The target density.
+    limit : float
+        Half-width of the square.
+    n : int
+        Points per axis.
+
+    Returns
+    -------
+    DensityGrid
+        The axis, the (n^2, 2) points, log p at them and the cell area.
+    """
     points, axis, cell = grid(limit, n)
     log_p = target.log_density(points)
     log_p = log_p - np.log(np.sum(np.exp(log_p - log_p.max())) * cell) - log_p.max()
@@ -201,6 +386,18 @@ def forward_kl(target_grid: DensityGrid, q: Gaussian2D) -> float:
 
     The mass-covering direction: it grows without bound when q misses mass of p (a mode); accurate
     when the grid covers p's mass and resolves both densities.
+
+    Parameters
+    ----------
+    target_grid : DensityGrid
+        p on a grid, as from :func:`density_grid`.
+    q : Gaussian2D
+        The approximation.
+
+    Returns
+    -------
+    float
+        Nats.
     """
     p = np.exp(target_grid.log_density)
     log_q = gaussian_log_density(target_grid.points, q.mean, q.cov)
@@ -208,6 +405,21 @@ def forward_kl(target_grid: DensityGrid, q: Gaussian2D) -> float:
 
 
 def gaussian_marginal(q: Gaussian2D, index: int, x: np.ndarray) -> np.ndarray:
-    """The marginal density of coordinate ``index`` under q = N(m, Sigma): N(x; m_i, Sigma_ii)."""
+    """The marginal density of coordinate ``index`` under q = N(m, Sigma): N(x; m_i, Sigma_ii).
+
+    Parameters
+    ----------
+    q : Gaussian2D
+        The Gaussian.
+    index : int
+        The coordinate, 0 or 1.
+    x : array
+        Values of that coordinate, any shape.
+
+    Returns
+    -------
+    array
+        The density at x, the shape of x.
+    """
     variance = float(q.cov[index, index])
     return np.exp(-0.5 * (x - q.mean[index]) ** 2 / variance) / np.sqrt(2.0 * np.pi * variance)

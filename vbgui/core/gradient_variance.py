@@ -26,7 +26,20 @@ class GradientSpread:
 
 
 def flatten(q: GaussianPosterior, gradient: ElboGradient) -> np.ndarray:
-    """The gradient as one vector: dELBO/dm, then dELBO/dL on L's free entries (row-major)."""
+    """The gradient as one vector: dELBO/dm, then dELBO/dL on L's free entries (row-major).
+
+    Parameters
+    ----------
+    q : GaussianPosterior
+        Gives the family's mask.
+    gradient : ElboGradient
+        The gradient.
+
+    Returns
+    -------
+    (D + F,) array
+        F the number of free entries of L.
+    """
     return np.concatenate([gradient.grad_mean, gradient.grad_chol[q.family.chol_mask()]])
 
 

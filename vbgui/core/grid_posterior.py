@@ -61,6 +61,25 @@ class GridPosterior:
         ``resolution`` x ``resolution`` grid spanning the same box, and
         renormalises.  Returns x (resolution,), y (resolution,) and the
         density (resolution, resolution) indexed [x, y].
+
+        Parameters
+        ----------
+        i, j : int
+            The two weights, different, in 0..D-1.
+        resolution : int
+            Points per axis of the returned grid.
+
+        Returns
+        -------
+        x, y : (resolution,) array
+            The axes.
+        density : (resolution, resolution) array
+            The marginal density, indexed [x, y], integrating to 1 over the box.
+
+        Raises
+        ------
+        ValueError
+            When i == j or either is out of range.
         """
         if i == j or not (0 <= i < self.dim and 0 <= j < self.dim):
             raise ValueError(f"need two different weights among 0..{self.dim - 1}, got {i} and {j}")
@@ -91,6 +110,23 @@ def hpd_thresholds(density: np.ndarray, masses: Sequence[float]) -> np.ndarray:
     ``density`` is on a regular grid and sums to 1 times the cell area (any
     positive normalisation works: only ratios matter).  Returns one level
     per mass, in the order given.
+
+    Parameters
+    ----------
+    density : array
+        Density values on a regular grid, any shape.
+    masses : sequence of float
+        Probability masses, each in (0, 1).
+
+    Returns
+    -------
+    (len(masses),) array
+        The density levels.
+
+    Raises
+    ------
+    ValueError
+        For a mass outside (0, 1).
     """
     values = np.sort(np.ravel(density))[::-1]
     cumulative = np.cumsum(values)
@@ -110,6 +146,20 @@ def laplace_approximation(problem: GLMProblem, max_iter: int = 100) -> tuple[np.
     The gradient X'g - w/s^2 and the negative Hessian X' diag(c) X + I/s^2
     (g, -c the first and second eta-derivatives of log p(y_t | eta)) come
     from one exact pass at a point mass (the kernels' pass with S = 0).
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        The GLM.
+    max_iter : int
+        Most Newton steps.
+
+    Returns
+    -------
+    weights : (D,) array
+        The MAP weights.
+    cov : (D, D) array
+        The inverse negative Hessian there, symmetric.
     """
     prior_precision = np.eye(problem.dim) / problem.prior_scale ** 2
     estimator = ExactEstimator(problem)
@@ -140,7 +190,22 @@ def laplace_approximation(problem: GLMProblem, max_iter: int = 100) -> tuple[np.
 
 
 def points_per_axis(n_rows: int, dim: int, budget: float = EVALUATION_BUDGET) -> int:
-    """Grid nodes per axis so that rows x nodes stays near ``budget`` (within the allowed range)."""
+    """Grid nodes per axis so that rows x nodes stays near ``budget`` (within the allowed range).
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows T of the design.
+    dim : int
+        Number of weights D.
+    budget : float
+        Target number of row evaluations (rows x grid nodes).
+
+    Returns
+    -------
+    int
+        An odd number of nodes, clipped to [MIN_POINTS_PER_AXIS, MAX_POINTS_PER_AXIS].
+    """
     nodes = int((budget / max(1, n_rows)) ** (1.0 / dim))
     return int(np.clip(nodes | 1, MIN_POINTS_PER_AXIS, MAX_POINTS_PER_AXIS))
 
@@ -153,6 +218,22 @@ def glm_grid_posterior(problem: GLMProblem, n_points: int | None = None, extent_
     ``n_points`` nodes per axis (default: :func:`points_per_axis`).  Raises
     ValueError for larger models and :class:`~vbgui.core.cancel.FitCancelled`
     when ``cancel`` is set.
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        The GLM, at most MAX_GRID_DIM weights.
+    n_points : int, optional
+        Nodes per axis.
+    extent_sd : float
+        Half-width of the grid, in Laplace standard deviations.
+    cancel : CancelToken, optional
+        Checked during the pass over the data.
+
+    Returns
+    -------
+    GridPosterior
+        The axes and the normalised log density on the grid (n_points,) * D.
     """
     dim = problem.dim
     if dim > MAX_GRID_DIM:

@@ -58,13 +58,41 @@ DIVERGENCE_ENERGY = 1000.0
 
 
 def log_prior(problem: GLMProblem, weights: np.ndarray) -> np.ndarray:
-    """log N(w; 0, s^2 I) for every row of ``weights`` (K, D)."""
+    """log N(w; 0, s^2 I) for every row of ``weights`` (K, D).
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        Gives the prior scale s and D.
+    weights : (K, D) array
+        One weight vector per row.
+
+    Returns
+    -------
+    (K,) array
+        Nats.
+    """
     s2 = problem.prior_scale ** 2
     return -0.5 * np.sum(weights ** 2, axis=1) / s2 - 0.5 * problem.dim * np.log(2.0 * np.pi * s2)
 
 
 def log_joint(problem: GLMProblem, weights: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
-    """log p(y, w_k) = log p(y | X w_k) + log p(w_k), all constants included, for (K, D) weights."""
+    """log p(y, w_k) = log p(y | X w_k) + log p(w_k), all constants included, for (K, D) weights.
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        The GLM.
+    weights : (K, D) or (D,) array
+        Weight vectors, one per row.
+    cancel : CancelToken, optional
+        Checked during the pass over the data.
+
+    Returns
+    -------
+    (K,) array
+        Nats.
+    """
     weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
     loglik, _ = log_likelihood_of_draws(problem, weights, cancel)
     return loglik + log_prior(problem, weights)
@@ -158,6 +186,13 @@ class HmcResult:
         return self.warmup_seconds + self.sampling_seconds
 
     def summary_message(self) -> str:
+        """One line: chains x draws, max R-hat, min bulk ESS, divergences; prefixed "NOT converged: " unless converged.
+
+        Returns
+        -------
+        str
+            The line.
+        """
         text = (f"{self.draws.shape[0]} chains x {self.draws.shape[1]} draws, max R-hat {np.max(self.rhat):.4f}, "
                 f"min bulk ESS {np.min(self.ess_bulk):.0f}, {self.divergences} divergences")
         return text if self.converged else "NOT converged: " + text
@@ -169,6 +204,16 @@ def adaptation_windows(warmup: int) -> list[tuple[int, int]]:
     Initial buffer 75, first window 25 (doubling), terminal buffer 50; when
     warm-up is shorter than 150, 15 % / 75 % / 10 %.  A window is stretched
     to the terminal buffer when the next one (twice as long) would not fit.
+
+    Parameters
+    ----------
+    warmup : int
+        Number of warm-up iterations.
+
+    Returns
+    -------
+    list of (int, int)
+        The windows in order; empty for fewer than 20 warm-up iterations.
     """
     init_buffer, base_window, term_buffer = 75, 25, 50
     if warmup < 20:
@@ -309,6 +354,31 @@ def sample(problem: GLMProblem, initial: np.ndarray, settings: HmcSettings = Hmc
     prior's when there is a single chain).  ``on_progress`` is called after
     every iteration; ``cancel`` stops the run (raises
     :class:`~vbgui.core.cancel.FitCancelled`) within one data pass.
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        The GLM whose posterior is sampled.
+    initial : (chains, D) array
+        Starting points.
+    settings : HmcSettings
+        Chains, iterations, seed, metric, target acceptance, leapfrog cap.
+    initial_inverse_metric : (D, D) array, optional
+        Starting inverse metric.
+    cancel : CancelToken, optional
+        Stops the run.
+    on_progress : callable, optional
+        Called with an HmcProgress after every iteration.
+
+    Returns
+    -------
+    HmcResult
+        Kept draws (chains, draws, D), adaptation, diagnostics and timings (seconds).
+
+    Raises
+    ------
+    ValueError
+        When initial has the wrong shape or the log posterior is not finite there.
     """
     initial = np.array(initial, dtype=np.float64, ndmin=2)
     n_chains, dim = initial.shape

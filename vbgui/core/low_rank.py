@@ -66,6 +66,25 @@ class LowRankPosterior(GaussianSummaries):
         d = 1 / diag(precision) (the mean-field fixed point), and V holds the
         k leading eigen-directions of precision^-1 - diag(d), scaled by the
         square roots of their (positive) eigenvalues.
+
+        Parameters
+        ----------
+        family : Family
+            A low-rank family (its ``dim`` D and ``rank`` k).
+        mean : (D,) array
+            m.
+        precision : (D, D) array
+            A symmetric positive definite precision.
+
+        Returns
+        -------
+        LowRankPosterior
+            q with d = 1 / diag(precision) and V (D, k) from the truncated eigen-decomposition.
+
+        Raises
+        ------
+        numpy.linalg.LinAlgError
+            When the precision's diagonal is not positive and finite, or the precision is not positive definite.
         """
         diagonal = np.diag(precision)
         if not np.all(np.isfinite(diagonal) & (diagonal > 0)):
@@ -116,16 +135,35 @@ class LowRankPosterior(GaussianSummaries):
         return scaled, cho_factor(capacitance, lower=True)
 
     def log_det_cov(self) -> float:
+        """log det S = sum_i log d_i + log det C (the determinant lemma), O(D k^2).
+
+        Returns
+        -------
+        float
+            log det S.
+        """
         _, (factor, _) = self._capacitance
         return float(np.sum(np.log(self.diag_var)) + 2.0 * np.sum(np.log(np.diag(factor))))
 
     def inverse_cov_diagonal(self) -> np.ndarray:
-        """diag(S^-1) = 1/d - row sums of (W C^-1) * W."""
+        """diag(S^-1) = 1/d - row sums of (W C^-1) * W.
+
+        Returns
+        -------
+        (D,) array
+            The diagonal of the precision S^-1.
+        """
         scaled, _ = self._capacitance
         return 1.0 / self.diag_var - np.einsum("ij,ij->i", self.inverse_cov_times_factor(), scaled)
 
     def inverse_cov_times_factor(self) -> np.ndarray:
-        """S^-1 V = W C^-1 (formed once)."""
+        """S^-1 V = W C^-1 (formed once).
+
+        Returns
+        -------
+        (D, k) array
+            S^-1 V (cached: the same array on every call).
+        """
         return self._inverse_cov_times_factor
 
     @cached_property
@@ -134,26 +172,77 @@ class LowRankPosterior(GaussianSummaries):
         return cho_solve(capacitance, scaled.T).T
 
     def inverse_cov_times(self, vectors: np.ndarray) -> np.ndarray:
-        """S^-1 applied to the columns of ``vectors`` (D, n): diag(d)^-1 v - W C^-1 W' v, O(D k n)."""
+        """S^-1 applied to the columns of ``vectors`` (D, n): diag(d)^-1 v - W C^-1 W' v, O(D k n).
+
+        Parameters
+        ----------
+        vectors : (D, n) array
+            The columns v to multiply.
+
+        Returns
+        -------
+        (D, n) array
+            S^-1 v for each column.
+        """
         scaled, capacitance = self._capacitance
         return vectors / self.diag_var[:, None] - scaled @ cho_solve(capacitance, scaled.T @ vectors)
 
     def precision(self) -> np.ndarray:
-        """S^-1 = diag(d)^-1 - W C^-1 W' (dense, D^2)."""
+        """S^-1 = diag(d)^-1 - W C^-1 W' (dense, D^2).
+
+        Returns
+        -------
+        (D, D) array
+            The precision S^-1.
+        """
         scaled, capacitance = self._capacitance
         return np.diag(1.0 / self.diag_var) - scaled @ cho_solve(capacitance, scaled.T)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """n draws w = m + sqrt(d) * e1 + V e2, e1 ~ N(0, I_D), e2 ~ N(0, I_k); returns (n, D)."""
+        """n draws w = m + sqrt(d) * e1 + V e2, e1 ~ N(0, I_D), e2 ~ N(0, I_k); returns (n, D).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The source of the standard normals.
+        n : int
+            How many draws.
+
+        Returns
+        -------
+        (n, D) array
+            One draw of w per row.
+        """
         noise = rng.standard_normal((n, self.dim + self.family.rank))
         return self.mean + noise[:, :self.dim] * np.sqrt(self.diag_var) + noise[:, self.dim:] @ self.factor.T
 
     def marginal(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """q's marginal over the coordinates ``indices``: N(m[idx], diag(d[idx]) + V[idx] V[idx]').
+
+        Parameters
+        ----------
+        indices : sequence of int
+            The n coordinates, in the order wanted.
+
+        Returns
+        -------
+        mean : (n,) array
+            Their means (a copy).
+        cov : (n, n) array
+            Their covariance.
+        """
         idx = np.asarray(indices, dtype=int)
         cov = np.diag(self.diag_var[idx]) + self.factor[idx] @ self.factor[idx].T
         return self.mean[idx].copy(), cov
 
     def is_finite(self) -> bool:
+        """Whether m, log sqrt(d) and V hold finite numbers only.
+
+        Returns
+        -------
+        bool
+            True when every entry of ``mean``, ``log_sd`` and ``factor`` is finite.
+        """
         return bool(np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.log_sd))
                     and np.all(np.isfinite(self.factor)))
 
@@ -250,7 +339,21 @@ def monte_carlo_low_rank_gradient(estimator: MonteCarloEstimator, q: LowRankPost
 
 
 def low_rank_gradient(estimator: ExactEstimator | MonteCarloEstimator, q: LowRankPosterior) -> LowRankGradient:
-    """The ELBO and its gradients in (m, log sqrt(d), V) by whichever estimator is given."""
+    """The ELBO and its gradients in (m, log sqrt(d), V) by whichever estimator is given.
+
+    Parameters
+    ----------
+    estimator : ExactEstimator or MonteCarloEstimator
+        The exact one (it offers curvature) takes :func:`exact_low_rank_gradient`, any other
+        :func:`monte_carlo_low_rank_gradient` with fresh draws.
+    q : LowRankPosterior
+        The low-rank q = N(m, diag(d) + V V').
+
+    Returns
+    -------
+    LowRankGradient
+        The ELBO terms (nats) and the gradients in m (D,), log sqrt(d) (D,) and V (D, k).
+    """
     if estimator.offers_curvature:
         return exact_low_rank_gradient(estimator, q)
     return monte_carlo_low_rank_gradient(estimator, q)
@@ -265,14 +368,46 @@ class LowRankCoordinates:
         self.dim, self.rank = q0.dim, q0.family.rank
 
     def start(self) -> np.ndarray:
+        """theta at q0: u = 0, q0's log sqrt(d), B = V0 / sd0.
+
+        Returns
+        -------
+        (2 D + D k,) array
+            (u, log sqrt(d), B flattened row by row).
+        """
         return np.concatenate([np.zeros(self.dim), self.q0.log_sd, (self.q0.factor / self.scale[:, None]).ravel()])
 
     def to_q(self, theta: np.ndarray) -> LowRankPosterior:
+        """The q at coordinates ``theta``.
+
+        Parameters
+        ----------
+        theta : (2 D + D k,) array
+            (u, log sqrt(d), B flattened row by row).
+
+        Returns
+        -------
+        LowRankPosterior
+            m = m0 + sd0 * u, log sqrt(d), V = sd0[:, None] * B, in q0's family.
+        """
         dim = self.dim
         factor = theta[2 * dim:].reshape(dim, self.rank) * self.scale[:, None]
         return LowRankPosterior(self.q0.family, self.q0.mean + self.scale * theta[:dim], theta[dim:2 * dim], factor)
 
     def gradient(self, theta: np.ndarray, gradient: LowRankGradient) -> np.ndarray:
-        """The ascent gradient in theta (``theta`` is unused: the map is linear but for log sqrt(d))."""
+        """The ascent gradient in theta (``theta`` is unused: the map is linear but for log sqrt(d)).
+
+        Parameters
+        ----------
+        theta : (2 D + D k,) array
+            The coordinates the gradient was taken at (not used).
+        gradient : LowRankGradient
+            The ELBO's gradients in (m, log sqrt(d), V) at ``to_q(theta)``.
+
+        Returns
+        -------
+        (2 D + D k,) array
+            dELBO/dtheta: (sd0 * dELBO/dm, dELBO/dlog sqrt(d), (dELBO/dV * sd0[:, None]) flattened).
+        """
         return np.concatenate([self.scale * gradient.grad_mean, gradient.grad_log_sd,
                                (gradient.grad_factor * self.scale[:, None]).ravel()])

@@ -18,5 +18,18 @@ MATRIX_FREE_FAMILIES = ("mean-field", "low-rank")
 def fits_matrix_free(family: str, dim: int) -> bool:
     """Whether a fit of this family at this many parameters forms no D x D curvature (the one place this
     is decided): from MATRIX_FREE_MIN_DIM parameters on, mean-field solves its Newton step by conjugate
-    gradients, and both families start from the diagonal of the curvature alone."""
+    gradients, and both families start from the diagonal of the curvature alone.
+
+    Parameters
+    ----------
+    family : str
+        A family name.
+    dim : int
+        Number of parameters D.
+
+    Returns
+    -------
+    bool
+        True for a matrix-free fit.
+    """
     return family in MATRIX_FREE_FAMILIES and dim >= MATRIX_FREE_MIN_DIM

@@ -65,6 +65,20 @@ Optimizer = Generator[IterationReport, None, Outcome]
 
 
 def relative_change(new: float, old: float) -> float:
+    """|new - old| / max(1, |new|): a change relative to the new value, absolute below 1.
+
+    Parameters
+    ----------
+    new : float
+        The latest value (an ELBO, nats).
+    old : float
+        The value before it.
+
+    Returns
+    -------
+    float
+        The change, >= 0.
+    """
     return abs(new - old) / max(1.0, abs(new))
 
 

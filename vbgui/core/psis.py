@@ -76,7 +76,18 @@ class PsisResult:
 
 
 def khat_verdict(khat: float) -> str:
-    """'good' for k < 0.5, 'unreliable' for 0.5 <= k < 0.7, 'poor' above (and for NaN)."""
+    """'good' for k < 0.5, 'unreliable' for 0.5 <= k < 0.7, 'poor' above (and for NaN).
+
+    Parameters
+    ----------
+    khat : float
+        The Pareto shape estimate k_hat.
+
+    Returns
+    -------
+    str
+        'good', 'unreliable' or 'poor'.
+    """
     if khat < GOOD_KHAT:
         return "good"
     if khat < RELIABLE_KHAT:
@@ -97,6 +108,25 @@ def fit_generalized_pareto(exceedances: np.ndarray, prior: bool = True) -> tuple
     k = k(b_hat) and sigma = -k / b_hat.  ``prior`` applies the weakly
     informative prior of Vehtari et al.: k <- (n k + 10 * 0.5) / (n + 10).
     Returns (k, sigma).
+
+    Parameters
+    ----------
+    exceedances : (n,) array
+        Positive exceedances over the threshold, n >= MIN_TAIL.
+    prior : bool
+        Apply the prior on k.
+
+    Returns
+    -------
+    k : float
+        The shape.
+    sigma : float
+        The scale, in the units of the exceedances.
+
+    Raises
+    ------
+    ValueError
+        With fewer than MIN_TAIL exceedances.
     """
     x = np.sort(np.asarray(exceedances, dtype=np.float64))
     n = x.size
@@ -121,7 +151,22 @@ def fit_generalized_pareto(exceedances: np.ndarray, prior: bool = True) -> tuple
 
 
 def generalized_pareto_quantile(p: np.ndarray, k: float, sigma: float) -> np.ndarray:
-    """F^-1(p) = sigma ((1 - p)^-k - 1) / k of GPD(k, sigma) (k = 0: the exponential)."""
+    """F^-1(p) = sigma ((1 - p)^-k - 1) / k of GPD(k, sigma) (k = 0: the exponential).
+
+    Parameters
+    ----------
+    p : array
+        Probabilities in [0, 1), any shape.
+    k : float
+        The shape.
+    sigma : float
+        The scale.
+
+    Returns
+    -------
+    array
+        The quantiles, the shape of p.
+    """
     p = np.asarray(p, dtype=np.float64)
     if abs(k) < 1e-12:
         return -sigma * np.log1p(-p)
@@ -129,7 +174,18 @@ def generalized_pareto_quantile(p: np.ndarray, k: float, sigma: float) -> np.nda
 
 
 def tail_length(n_draws: int) -> int:
-    """M = ceil(min(0.2 S, 3 sqrt(S)))."""
+    """M = ceil(min(0.2 S, 3 sqrt(S))).
+
+    Parameters
+    ----------
+    n_draws : int
+        Number of draws S.
+
+    Returns
+    -------
+    int
+        The tail length M.
+    """
     return int(np.ceil(min(0.2 * n_draws, 3.0 * np.sqrt(n_draws))))
 
 
@@ -140,6 +196,21 @@ def psis(log_ratios: np.ndarray) -> PsisResult:
     rounding, as when q is the posterior itself) there is no tail to fit:
     the weights are left as they are and k_hat is reported as -1, the shape
     of a bounded (uniform) tail.  With fewer than 5 tail draws k_hat is inf.
+
+    Parameters
+    ----------
+    log_ratios : (S,) array
+        Finite raw log weights log p(y, w_s) - log q(w_s), S >= 2.
+
+    Returns
+    -------
+    PsisResult
+        The smoothed normalised log weights (S,), k_hat, M and the effective sample size.
+
+    Raises
+    ------
+    ValueError
+        When log_ratios is not a finite 1-D array of at least 2 values.
     """
     log_ratios = np.asarray(log_ratios, dtype=np.float64)
     n_draws = log_ratios.size
@@ -177,7 +248,23 @@ class EvidenceEstimate:
 
 
 def importance_weighted_evidence(log_ratios: np.ndarray) -> EvidenceEstimate:
-    """L_K = logsumexp(log r) - log K, se = sd(r) / (sqrt(K) mean(r)) (computed on r / max r)."""
+    """L_K = logsumexp(log r) - log K, se = sd(r) / (sqrt(K) mean(r)) (computed on r / max r).
+
+    Parameters
+    ----------
+    log_ratios : (K,) array
+        Finite raw log weights log p(y, w_k) - log q(w_k), K >= 2.
+
+    Returns
+    -------
+    EvidenceEstimate
+        L_K and its standard error, in nats, and K.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 2 draws or a non-finite ratio.
+    """
     log_ratios = np.asarray(log_ratios, dtype=np.float64)
     n_draws = log_ratios.size
     if n_draws < 2 or not np.all(np.isfinite(log_ratios)):
@@ -189,7 +276,20 @@ def importance_weighted_evidence(log_ratios: np.ndarray) -> EvidenceEstimate:
 
 
 def gaussian_log_density(q: GaussianPosterior, weights: np.ndarray) -> np.ndarray:
-    """log q(w) = -D/2 log 2pi - sum_i log L_ii - |L^-1 (w - m)|^2 / 2 for the rows of ``weights`` (K, D)."""
+    """log q(w) = -D/2 log 2pi - sum_i log L_ii - |L^-1 (w - m)|^2 / 2 for the rows of ``weights`` (K, D).
+
+    Parameters
+    ----------
+    q : GaussianPosterior
+        The Gaussian, D parameters.
+    weights : (K, D) or (D,) array
+        The points.
+
+    Returns
+    -------
+    (K,) array
+        log q, in nats.
+    """
     whitened = solve_triangular(q.chol, (np.atleast_2d(weights) - q.mean).T, lower=True)
     return (-0.5 * q.dim * np.log(2.0 * np.pi) - float(np.sum(np.log(np.diag(q.chol))))
             - 0.5 * np.sum(whitened ** 2, axis=0))

@@ -50,6 +50,11 @@ def rows_in_this_thread() -> Iterator[None]:
 
     The chunks and the order of their sums are unchanged, so results are
     bit-identical to the pooled pass.
+
+    Yields
+    ------
+    None
+        Control returns to the ``with`` block; the previous setting is restored after it.
     """
     previous = getattr(_THIS_THREAD_ONLY, "active", False)
     _THIS_THREAD_ONLY.active = True
@@ -77,13 +82,39 @@ def _add_part(total: tuple | None, part: tuple | None) -> tuple | None:
 
 
 def chunk_rows(row_cost: int) -> int:
-    """Rows per chunk for rows costing ``row_cost`` multiply-adds each."""
+    """Rows per chunk for rows costing ``row_cost`` multiply-adds each.
+
+    Parameters
+    ----------
+    row_cost : int
+        Multiply-adds per row.
+
+    Returns
+    -------
+    int
+        Between MIN_CHUNK_ROWS and CHUNK_ROWS.
+    """
     return int(min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, WORK_PER_CHUNK // max(1, row_cost))))
 
 
 def row_blocks(n_rows: int, row_cost: int, max_rows: int = CHUNK_ROWS) -> list[tuple[int, int]]:
     """(start, stop) of the chunks a pass over ``n_rows`` rows of ``row_cost`` multiply-adds is cut into
-    (at most ``max_rows`` rows each)."""
+    (at most ``max_rows`` rows each).
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of rows.
+    row_cost : int
+        Multiply-adds per row.
+    max_rows : int
+        Most rows per chunk.
+
+    Returns
+    -------
+    list of (int, int)
+        (start, stop) pairs covering 0..n_rows in order.
+    """
     bounds = _chunk_bounds(n_rows, row_cost, max_rows)
     return list(zip(bounds[:-1], bounds[1:]))
 
@@ -93,6 +124,26 @@ def map_rows(kernel: Callable[..., float], X: "DesignRows", y: np.ndarray, out: 
     """Fill ``out`` (T,) by ``kernel(X.rows(a, b), y[a:b], out[a:b], *args)`` over row chunks, on threads.
 
     Raises :class:`~vbgui.core.cancel.FitCancelled` when ``cancel`` is set.
+
+    Parameters
+    ----------
+    kernel : callable
+        Called as kernel(rows, y_chunk, out_chunk, *args); writes its rows of out.
+    X : DesignRows
+        Design rows (T, D).
+    y : (T,) array
+        Responses.
+    out : (T,) array
+        Output, filled in place.
+    args : tuple
+        Further arguments of kernel.
+    cancel : CancelToken, optional
+        Checked before and after the pass; a chunk not yet started is skipped once it is set.
+
+    Returns
+    -------
+    (T,) array
+        out.
     """
     bounds = _chunk_bounds(X.shape[0], 1, X.max_block_rows)
     if cancel is not None:

@@ -2,7 +2,7 @@
 
 The fits and their diagnostics run in the background
 (:func:`vbgui.app.compare.compare_models` in a
-:class:`~vbgui.gui.diagnostics_worker.TaskRunner`); the table shows the
+:class:`~vbgui.gui.background.BackgroundJob`); the table shows the
 ELBO and the log evidence that ranks it (exact, else importance-weighted,
 +- its standard error, with where it comes from and its k-hat), the
 differences to the best model in nats, the approximate Bayes factors and
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QGroupBox, QHBox
 from vbgui.app.compare import TOOLTIP, ComparisonProgress, ComparisonTable, compare_models, model_specs
 from vbgui.core.names import FAMILY_NAMES
 from vbgui.errors import VbguiError
-from vbgui.gui.diagnostics_worker import TaskRunner
+from vbgui.gui.background import BackgroundJob
 from vbgui.gui.style import TEXT_COLOURS
 from vbgui.io.recording import Recording
 from vbgui.io.safe_write import write_file
@@ -93,7 +93,7 @@ class CompareDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Compare models")
         self.recording = recording
-        self.runner: TaskRunner | None = None
+        self.runner: BackgroundJob | None = None
         self.table: ComparisonTable | None = None
 
         self.preset_list = QListWidget()
@@ -179,11 +179,11 @@ class CompareDialog(QDialog):
         def task(cancel, report):
             return compare_models(recording, specs, cancel=cancel, on_progress=report)
 
-        self.runner = TaskRunner(task, "vbgui-compare", self)
+        self.runner = BackgroundJob(task, "vbgui-compare", self)
         worker = self.runner.worker
-        worker.progress.connect(self._on_progress)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
+        worker.yielded.connect(self._on_progress)
+        worker.returned.connect(self._on_finished)
+        worker.errored.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
         self.status.setText(f"Fitting {len(specs)} models…")
         self._set_running(True)
@@ -192,7 +192,7 @@ class CompareDialog(QDialog):
 
     def cancel(self) -> None:
         if self.runner is not None:
-            self.runner.cancel()
+            self.runner.abort()
             self.status.setText("Cancelling…")
 
     def _set_running(self, running: bool) -> None:

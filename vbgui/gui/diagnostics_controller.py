@@ -2,7 +2,7 @@
 
 :func:`install_diagnostics` is the whole hook the window needs.  After each
 fit the window announces (``fit_finished``), the controller diagnoses it in
-a :class:`~vbgui.gui.diagnostics_worker.TaskRunner` (cancelling one still
+a :class:`~vbgui.gui.background.BackgroundJob` (cancelling one still
 running), shows the outcome in the :class:`DiagnosticsPanel` dock (a tab
 beside the plots on a short window: :mod:`vbgui.gui.diagnostics_place`), and, for
 models without an exact reference, gives the posterior panel the
@@ -21,11 +21,12 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMenu, QScrollArea
 
+from vbgui.app.fit_diagnostics import FitDiagnostics, diagnose_fit
 from vbgui.app.result import FitResult
 from vbgui.gui.axes import hold_layout_minimum
+from vbgui.gui.background import BackgroundJob
 from vbgui.gui.diagnostics_panel import DiagnosticsPanel
 from vbgui.gui.diagnostics_place import DiagnosticsPlacement
-from vbgui.gui.diagnostics_worker import FitDiagnostics, TaskRunner, diagnose_fit
 from vbgui.app.shown_reference import sampled_reference
 
 DOCK_HEIGHT = 300
@@ -55,7 +56,7 @@ class DiagnosticsController(QObject):
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self.runner: TaskRunner | None = None
+        self.runner: BackgroundJob | None = None
         self.closed = False  # set when the window closes: a fit ending after that is not diagnosed
         self.compare_dialog: QDialog | None = None
         self.last_outcome: FitDiagnostics | None = None
@@ -147,11 +148,11 @@ class DiagnosticsController(QObject):
         def task(cancel, report):
             return diagnose_fit(result, recording, settings, cancel, report)
 
-        self.runner = TaskRunner(task, "vbgui-diagnostics", self)
+        self.runner = BackgroundJob(task, "vbgui-diagnostics", self)
         worker = self.runner.worker
-        worker.progress.connect(self.panel.show_progress)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
+        worker.yielded.connect(self.panel.show_progress)
+        worker.returned.connect(self._on_finished)
+        worker.errored.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
         self.panel.set_running(f"Diagnosing the {result.family} fit ({settings.reference} reference)…")
         self.runner.start()
@@ -181,7 +182,7 @@ class DiagnosticsController(QObject):
     def cancel(self) -> None:
         """Stop the running diagnostics (they end with 'cancelled')."""
         if self.runner is not None:
-            self.runner.cancel()
+            self.runner.abort()
 
     def diagnostics_of(self, result: FitResult) -> dict | None:
         """The ``"diagnostics"`` object of the last diagnosis if it was of ``result`` (exports carry it)."""

@@ -71,6 +71,22 @@ def block_cholesky(diag, lower):
     """The Cholesky factor of a block-tridiagonal J: (M (T, K, K), B (T - 1, K, K), ok).
 
     ``ok`` is False (and the factor incomplete) when J is not positive definite.
+
+    Parameters
+    ----------
+    diag : (T, K, K) array
+        The diagonal blocks J_tt (symmetric; only the lower triangle is read).
+    lower : (T - 1, K, K) array
+        The sub-diagonal blocks, ``lower[t] = J[t+1, t]``.
+
+    Returns
+    -------
+    factor_diag : (T, K, K) array
+        The lower-triangular diagonal blocks M_t of L.
+    factor_lower : (T - 1, K, K) array
+        The sub-diagonal blocks B_t of L.
+    ok : bool
+        Whether every Schur complement was positive definite (J is); when False the factor is incomplete.
     """
     n_steps, size = diag.shape[0], diag.shape[1]
     factor_diag = np.zeros((n_steps, size, size))
@@ -101,7 +117,18 @@ def block_cholesky(diag, lower):
 
 @njit(cache=True, nogil=True)
 def block_logdet(factor_diag):
-    """log det J from the diagonal blocks of its Cholesky factor."""
+    """log det J from the diagonal blocks of its Cholesky factor.
+
+    Parameters
+    ----------
+    factor_diag : (T, K, K) array
+        The diagonal blocks M_t of L, from :func:`block_cholesky`.
+
+    Returns
+    -------
+    float
+        log det J = 2 sum_t sum_i log (M_t)_ii.
+    """
     total = 0.0
     for t in range(factor_diag.shape[0]):
         for i in range(factor_diag.shape[1]):
@@ -111,7 +138,22 @@ def block_logdet(factor_diag):
 
 @njit(cache=True, nogil=True)
 def block_solve(factor_diag, factor_lower, rhs):
-    """x with J x = rhs for J = L L' (rhs and x are (T, K)): forward then backward substitution."""
+    """x with J x = rhs for J = L L' (rhs and x are (T, K)): forward then backward substitution.
+
+    Parameters
+    ----------
+    factor_diag : (T, K, K) array
+        The diagonal blocks M_t of L, from :func:`block_cholesky`.
+    factor_lower : (T - 1, K, K) array
+        The sub-diagonal blocks B_t of L.
+    rhs : (T, K) array
+        The right-hand side, one K-vector per step.
+
+    Returns
+    -------
+    (T, K) array
+        The solution x of J x = rhs.
+    """
     n_steps, size = rhs.shape[0], rhs.shape[1]
     forward = np.empty((n_steps, size))
     for t in range(n_steps):
@@ -138,7 +180,22 @@ def block_solve(factor_diag, factor_lower, rhs):
 
 @njit(cache=True, nogil=True)
 def block_selected_inverse(factor_diag, factor_lower):
-    """The blocks of J^{-1} on the diagonal (T, K, K) and above it, ``cross[t] = (J^{-1})[t, t+1]`` (T - 1, K, K)."""
+    """The blocks of J^{-1} on the diagonal (T, K, K) and above it, ``cross[t] = (J^{-1})[t, t+1]`` (T - 1, K, K).
+
+    Parameters
+    ----------
+    factor_diag : (T, K, K) array
+        The diagonal blocks M_t of L, from :func:`block_cholesky`.
+    factor_lower : (T - 1, K, K) array
+        The sub-diagonal blocks B_t of L.
+
+    Returns
+    -------
+    marginal : (T, K, K) array
+        Sigma_t = (J^{-1})[t, t], symmetrised exactly.
+    cross : (T - 1, K, K) array
+        Sigma_{t,t+1} = (J^{-1})[t, t+1].
+    """
     n_steps, size = factor_diag.shape[0], factor_diag.shape[1]
     marginal = np.zeros((n_steps, size, size))
     cross = np.zeros((max(n_steps - 1, 0), size, size))
@@ -187,7 +244,20 @@ def block_selected_inverse(factor_diag, factor_lower):
 
 
 def dense_from_blocks(diag: np.ndarray, lower: np.ndarray) -> np.ndarray:
-    """The dense (T K) x (T K) matrix of a block-tridiagonal one (for small problems and tests)."""
+    """The dense (T K) x (T K) matrix of a block-tridiagonal one (for small problems and tests).
+
+    Parameters
+    ----------
+    diag : (T, K, K) array
+        The diagonal blocks J_tt.
+    lower : (T - 1, K, K) array
+        The sub-diagonal blocks, ``lower[t] = J[t+1, t]``; their transposes fill the blocks above the diagonal.
+
+    Returns
+    -------
+    (T K, T K) array
+        J, with step t's block at rows and columns t K to (t + 1) K.
+    """
     n_steps, size = diag.shape[0], diag.shape[1]
     dense = np.zeros((n_steps * size, n_steps * size))
     for t in range(n_steps):

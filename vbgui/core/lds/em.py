@@ -75,12 +75,38 @@ class EmOutcome:
 
 def per_trial_terms(params: LdsParams, trials: list[Observations],
                     posteriors: list[TrialPosterior]) -> list[LdsElboTerms]:
-    """The ELBO's two terms of every trial."""
+    """The ELBO's two terms of every trial.
+
+    Parameters
+    ----------
+    params : LdsParams
+        The parameters.
+    trials : list of Observations
+        Each trial's data.
+    posteriors : list of TrialPosterior
+        q over each trial's path, in the same order.
+
+    Returns
+    -------
+    list of LdsElboTerms
+        One per trial, each from a pass over its data (without derivatives).
+    """
     return [trial_terms(params, o, q.mean, q.moments) for o, q in zip(trials, posteriors)]
 
 
 def summed(terms: list[LdsElboTerms]) -> LdsElboTerms:
-    """The terms of several trials added."""
+    """The terms of several trials added.
+
+    Parameters
+    ----------
+    terms : list of LdsElboTerms
+        At least one.
+
+    Returns
+    -------
+    LdsElboTerms
+        The summed expected log-likelihoods, KLs and log p(C, d) terms (no data pass kept).
+    """
     return sum(terms[1:], terms[0])
 
 
@@ -104,6 +130,35 @@ def variational_em(trials: list[Observations], params: LdsParams, settings: EmSe
 
     ``trials`` hold (T_i, N) observations; ``posteriors`` a starting q per trial
     (default: the prior's precision, zero means).
+
+    Parameters
+    ----------
+    trials : list of Observations
+        Each trial's data (T_i, N), with its input when the model has one.
+    params : LdsParams
+        The starting parameters (kept when ``settings.learn`` is False).
+    settings : EmSettings
+        The family, iteration cap, tolerance, steps and prior on the loadings.
+    cancel : CancelToken, optional
+        Checked before each iteration and between its E-step and M-step.
+    posteriors : list of TrialPosterior, optional
+        A starting q per trial.
+
+    Yields
+    ------
+    EmReport
+        The iteration, the summed terms (nats), the parameters and every trial's q after it.
+
+    Returns
+    -------
+    EmOutcome
+        The generator's return value (StopIteration.value): why it stopped ("converged", "max-iter" or
+        "cancelled"), with the last terms, parameters, posteriors and the number of iterations completed.
+
+    Raises
+    ------
+    ValueError
+        When ``settings.family`` is unknown, or full-rank is asked for with T K above FULL_RANK_MAX_DIM.
     """
     family = make_path_family(settings.family, params.latent_dim)
     if settings.family == "full-rank" and max(o.y.shape[0] for o in trials) * params.latent_dim > FULL_RANK_MAX_DIM:

@@ -28,7 +28,22 @@ MAX_HALVINGS = 30
 
 
 def initial_posterior(family: Any, params: LdsParams, n_steps: int) -> TrialPosterior:
-    """q at the prior's precision (restricted to the family) with zero means."""
+    """q at the prior's precision (restricted to the family) with zero means.
+
+    Parameters
+    ----------
+    family : StructuredMarkov or MeanFieldOverTime or FullRank
+        The family of q (:mod:`vbgui.core.lds.families`).
+    params : LdsParams
+        The parameters whose prior precision J0 q starts from.
+    n_steps : int
+        T, the trial's number of bins.
+
+    Returns
+    -------
+    TrialPosterior
+        Means zero (T, K), precision the family's target at J0, and its moments.
+    """
     diag, lower = prior_precision_blocks(params, n_steps)
     state = family.target(diag, lower)
     return TrialPosterior(np.zeros((n_steps, params.latent_dim)), state, family.moments(state))
@@ -42,7 +57,35 @@ def estep_trial(family: Any, params: LdsParams, observations: Observations, q: T
 
     ``terms`` belong to ``params`` and ``q``: latent derivatives in their ``data_pass`` serve the first step
     without a pass.  With ``want_loading`` the line search's passes also give the loadings' Newton pieces at
-    the new q (for the M-step)."""
+    the new q (for the M-step).
+
+    Parameters
+    ----------
+    family : StructuredMarkov or MeanFieldOverTime or FullRank
+        The family of q.
+    params : LdsParams
+        The parameters, held fixed.
+    observations : Observations
+        The trial's data (and input).
+    q : TrialPosterior
+        The current q over the trial's path.
+    terms : LdsElboTerms
+        The ELBO's terms at ``params`` and ``q``.
+    max_steps : int
+        The most line-searched steps to take.
+    tolerance : float
+        Stop when a step gains no more than this times |ELBO|.
+    want_loading : bool
+        Whether the line search's passes also give the loadings' Newton pieces at the new q.
+
+    Returns
+    -------
+    q : TrialPosterior
+        The new q (``q`` itself when no step was taken: H not positive definite, or no candidate in the line
+        search had an ELBO at least as high).
+    terms : LdsElboTerms
+        Its terms, with an ELBO not below that of ``terms``.
+    """
     prior_diag, prior_lower = prior_precision_blocks(params, q.mean.shape[0])
     for _ in range(max_steps):
         known = terms.data_pass.latent if terms.data_pass is not None else None

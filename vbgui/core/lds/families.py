@@ -34,12 +34,43 @@ class NotPositiveDefinite(ArithmeticError):
 
 
 def linear_blend(state: Any, target: Any, alpha: float) -> Any:
-    """state + alpha (target - state): a precision moved a fraction alpha towards its fixed point."""
+    """state + alpha (target - state): a precision moved a fraction alpha towards its fixed point.
+
+    Parameters
+    ----------
+    state : array
+        The current precision (any array form a family uses).
+    target : array
+        The precision it moves towards, of the same form.
+    alpha : float
+        The fraction of the way, in (0, 1].
+
+    Returns
+    -------
+    array
+        The blended precision; ``target`` itself (not a copy) when alpha is 1.
+    """
     return target if alpha == 1.0 else state + alpha * (target - state)
 
 
 def cholesky_or_raise(precision: np.ndarray) -> np.ndarray:
-    """The Cholesky factor(s) of ``precision`` (one matrix or a stack); NotPositiveDefinite if it has none."""
+    """The Cholesky factor(s) of ``precision`` (one matrix or a stack); NotPositiveDefinite if it has none.
+
+    Parameters
+    ----------
+    precision : (D, D) or (T, K, K) array
+        One symmetric matrix or a stack of them.
+
+    Returns
+    -------
+    array
+        The lower Cholesky factor(s), of the same shape.
+
+    Raises
+    ------
+    NotPositiveDefinite
+        When a matrix is not positive definite.
+    """
     try:
         return np.linalg.cholesky(precision)
     except np.linalg.LinAlgError:
@@ -62,15 +93,63 @@ class StructuredMarkov:
     target_is_hessian = True  # so the Newton step's factor of H is the target's
 
     def target(self, hessian_diag: np.ndarray, hessian_lower: np.ndarray) -> Any:
+        """The member nearest the fixed point S^{-1} = H: H itself.
+
+        Parameters
+        ----------
+        hessian_diag : (T, K, K) array
+            The diagonal blocks of H = J0 + blockdiag(W_t).
+        hessian_lower : (T - 1, K, K) array
+            Its sub-diagonal blocks, ``hessian_lower[t] = H[t+1, t]``.
+
+        Returns
+        -------
+        (diag (T, K, K), lower (T - 1, K, K))
+            Copies of H's blocks.
+        """
         return hessian_diag.copy(), hessian_lower.copy()
 
     def blend(self, state: Any, target: Any, alpha: float) -> Any:
+        """The precision moved a fraction alpha towards ``target``, block by block.
+
+        Parameters
+        ----------
+        state : (diag (T, K, K), lower (T - 1, K, K))
+            The current precision.
+        target : (diag (T, K, K), lower (T - 1, K, K))
+            The precision it moves towards (from :meth:`target`).
+        alpha : float
+            The fraction of the way, in (0, 1].
+
+        Returns
+        -------
+        (diag (T, K, K), lower (T - 1, K, K))
+            state + alpha (target - state); ``target`` itself when alpha is 1.
+        """
         if alpha == 1.0:
             return target
         return tuple(old + alpha * (new - old) for old, new in zip(state, target))
 
     def moments(self, state: Any, factor: tuple[np.ndarray, np.ndarray] | None = None) -> PathMoments:
-        """The moments of q; ``factor``, when known, the block Cholesky factor of ``state``."""
+        """The moments of q; ``factor``, when known, the block Cholesky factor of ``state``.
+
+        Parameters
+        ----------
+        state : (diag (T, K, K), lower (T - 1, K, K))
+            q's block-tridiagonal precision.
+        factor : (factor_diag (T, K, K), factor_lower (T - 1, K, K)), optional
+            Its block Cholesky factor (:func:`vbgui.core.lds.blocktri.block_cholesky`), which saves factoring it.
+
+        Returns
+        -------
+        PathMoments
+            S_t and P_t from the selected inverse, and log det Cov = -log det J.
+
+        Raises
+        ------
+        NotPositiveDefinite
+            When ``state`` is not positive definite (only checked when ``factor`` is not given).
+        """
         if factor is None:
             factor_diag, factor_lower, ok = block_cholesky(*state)
             if not ok:
@@ -81,6 +160,18 @@ class StructuredMarkov:
         return PathMoments(marginal, cross, -block_logdet(factor_diag))
 
     def dense_precision(self, state: Any) -> np.ndarray:
+        """The precision as a dense (T K) x (T K) matrix (for small problems and tests).
+
+        Parameters
+        ----------
+        state : (diag (T, K, K), lower (T - 1, K, K))
+            q's precision.
+
+        Returns
+        -------
+        (T K, T K) array
+            J, block tridiagonal.
+        """
         return dense_from_blocks(*state)
 
 
@@ -91,13 +182,61 @@ class MeanFieldOverTime:
     target_is_hessian = False
 
     def target(self, hessian_diag: np.ndarray, hessian_lower: np.ndarray) -> Any:
+        """The member nearest the fixed point S^{-1} = H: H's diagonal blocks (the rest is dropped).
+
+        Parameters
+        ----------
+        hessian_diag : (T, K, K) array
+            The diagonal blocks of H = J0 + blockdiag(W_t).
+        hessian_lower : (T - 1, K, K) array
+            Its sub-diagonal blocks (not used).
+
+        Returns
+        -------
+        (T, K, K) array
+            A copy of H's diagonal blocks.
+        """
         return hessian_diag.copy()
 
     def blend(self, state: Any, target: Any, alpha: float) -> Any:
+        """The precision moved a fraction alpha towards ``target``, block by block.
+
+        Parameters
+        ----------
+        state : (T, K, K) array
+            The current precision.
+        target : (T, K, K) array
+            The precision it moves towards (from :meth:`target`).
+        alpha : float
+            The fraction of the way, in (0, 1].
+
+        Returns
+        -------
+        (T, K, K) array
+            state + alpha (target - state); ``target`` itself when alpha is 1.
+        """
         return linear_blend(state, target, alpha)
 
     def moments(self, state: Any, factor: Any = None) -> PathMoments:
-        """The moments of q (``factor`` is not used: this family's target is not H)."""
+        """The moments of q (``factor`` is not used: this family's target is not H).
+
+        Parameters
+        ----------
+        state : (T, K, K) array
+            q's precision blocks, one per bin.
+        factor : optional
+            Ignored.
+
+        Returns
+        -------
+        PathMoments
+            S_t = state[t]^{-1} (symmetrised), P_t = 0, and log det Cov = -sum_t log det state[t].
+
+        Raises
+        ------
+        NotPositiveDefinite
+            When a block is not positive definite.
+        """
         factor = cholesky_or_raise(state)
         marginal = np.linalg.inv(state)
         marginal = 0.5 * (marginal + marginal.transpose(0, 2, 1))
@@ -106,6 +245,18 @@ class MeanFieldOverTime:
         return PathMoments(marginal, np.zeros((state.shape[0] - 1, size, size)), -logdet)
 
     def dense_precision(self, state: Any) -> np.ndarray:
+        """The precision as a dense (T K) x (T K) matrix (for small problems and tests).
+
+        Parameters
+        ----------
+        state : (T, K, K) array
+            q's precision.
+
+        Returns
+        -------
+        (T K, T K) array
+            J, block diagonal.
+        """
         return dense_from_blocks(state, np.zeros((state.shape[0] - 1,) + state.shape[1:]))
 
 
@@ -119,13 +270,61 @@ class FullRank:
         self.latent_dim = latent_dim
 
     def target(self, hessian_diag: np.ndarray, hessian_lower: np.ndarray) -> Any:
+        """The member nearest the fixed point S^{-1} = H: H itself, as a dense matrix.
+
+        Parameters
+        ----------
+        hessian_diag : (T, K, K) array
+            The diagonal blocks of H = J0 + blockdiag(W_t).
+        hessian_lower : (T - 1, K, K) array
+            Its sub-diagonal blocks, ``hessian_lower[t] = H[t+1, t]``.
+
+        Returns
+        -------
+        (T K, T K) array
+            H.
+        """
         return dense_from_blocks(hessian_diag, hessian_lower)
 
     def blend(self, state: Any, target: Any, alpha: float) -> Any:
+        """The precision moved a fraction alpha towards ``target``.
+
+        Parameters
+        ----------
+        state : (T K, T K) array
+            The current precision.
+        target : (T K, T K) array
+            The precision it moves towards (from :meth:`target`).
+        alpha : float
+            The fraction of the way, in (0, 1].
+
+        Returns
+        -------
+        (T K, T K) array
+            state + alpha (target - state); ``target`` itself when alpha is 1.
+        """
         return linear_blend(state, target, alpha)
 
     def moments(self, state: Any, factor: Any = None) -> PathMoments:
-        """The moments of q (``factor`` is not used: the dense state is factored here)."""
+        """The moments of q (``factor`` is not used: the dense state is factored here).
+
+        Parameters
+        ----------
+        state : (T K, T K) array
+            q's dense precision.
+        factor : optional
+            Ignored.
+
+        Returns
+        -------
+        PathMoments
+            The diagonal and next-to-diagonal K x K blocks of Cov = state^{-1}, and log det Cov.
+
+        Raises
+        ------
+        NotPositiveDefinite
+            When ``state`` is not positive definite.
+        """
         factor = cholesky_or_raise(state)
         identity = np.eye(state.shape[0])
         cov = np.linalg.solve(factor.T, np.linalg.solve(factor, identity))
@@ -140,11 +339,41 @@ class FullRank:
         return PathMoments(marginal, cross, -2.0 * float(np.sum(np.log(np.diag(factor)))))
 
     def dense_precision(self, state: Any) -> np.ndarray:
+        """The precision as a dense (T K) x (T K) matrix (for small problems and tests).
+
+        Parameters
+        ----------
+        state : (T K, T K) array
+            q's precision.
+
+        Returns
+        -------
+        (T K, T K) array
+            ``state`` itself.
+        """
         return state
 
 
 def make_path_family(name: str, latent_dim: int) -> StructuredMarkov | MeanFieldOverTime | FullRank:
-    """The family called ``name`` (one of PATH_FAMILY_NAMES)."""
+    """The family called ``name`` (one of PATH_FAMILY_NAMES).
+
+    Parameters
+    ----------
+    name : str
+        "structured-markov", "mean-field" or "full-rank".
+    latent_dim : int
+        K, the number of latents (the full-rank family splits its dense covariance into K x K blocks).
+
+    Returns
+    -------
+    StructuredMarkov or MeanFieldOverTime or FullRank
+        A new instance of the family.
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is not a family's name.
+    """
     if name == "structured-markov":
         return StructuredMarkov()
     if name == "mean-field":
@@ -157,7 +386,29 @@ def make_path_family(name: str, latent_dim: int) -> StructuredMarkov | MeanField
 def newton_direction(hessian_diag: np.ndarray, hessian_lower: np.ndarray, gradient: np.ndarray
                      ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """H^{-1} g for the block-tridiagonal H (the Newton step of the means), (T, K), and the block Cholesky
-    factor of H (the structured family's moments at its target reuse it)."""
+    factor of H (the structured family's moments at its target reuse it).
+
+    Parameters
+    ----------
+    hessian_diag : (T, K, K) array
+        The diagonal blocks of H (the ELBO's negative Hessian in the means).
+    hessian_lower : (T - 1, K, K) array
+        Its sub-diagonal blocks, ``hessian_lower[t] = H[t+1, t]``.
+    gradient : (T, K) array
+        g = dELBO/dm.
+
+    Returns
+    -------
+    direction : (T, K) array
+        H^{-1} g.
+    factor : (factor_diag (T, K, K), factor_lower (T - 1, K, K))
+        The block Cholesky factor of H.
+
+    Raises
+    ------
+    NotPositiveDefinite
+        When H is not positive definite.
+    """
     factor_diag, factor_lower, ok = block_cholesky(hessian_diag, hessian_lower)
     if not ok:
         raise NotPositiveDefinite()

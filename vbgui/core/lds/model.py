@@ -68,10 +68,28 @@ class LdsParams:
         return int(self.C.shape[0])
 
     def with_changes(self, **changes: np.ndarray) -> "LdsParams":
+        """A copy with some parameters replaced.
+
+        Parameters
+        ----------
+        **changes : ndarray
+            New values by parameter name (A, b, Q, mu0, Sigma0, C, d, B).
+
+        Returns
+        -------
+        LdsParams
+            These parameters with ``changes`` applied (the arrays not named are shared, not copied).
+        """
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, list]:
-        """Every parameter as nested lists, by its name; B only when the model has an input (M > 0)."""
+        """Every parameter as nested lists, by its name; B only when the model has an input (M > 0).
+
+        Returns
+        -------
+        dict of str to list
+            A, b, Q, mu0, Sigma0, C, d (and B) as nested lists of floats.
+        """
         names = PARAMETER_NAMES + ((INPUT_PARAMETER_NAME,) if self.input_dim else ())
         return {name: np.asarray(getattr(self, name)).tolist() for name in names}
 
@@ -113,7 +131,22 @@ def _logdet(matrix: np.ndarray) -> float:
 
 def summed_residual_cov(params: LdsParams, marginal: np.ndarray, cross: np.ndarray) -> np.ndarray:
     """sum_t V_t, V_t = Cov_q(x_{t+1} - A x_t) = S_{t+1} - P_t' A' - A P_t + A S_t A' (linear in the
-    blocks, so only their sums are formed), (K, K)."""
+    blocks, so only their sums are formed), (K, K).
+
+    Parameters
+    ----------
+    params : LdsParams
+        The parameters (A).
+    marginal : (T, K, K) array
+        q's marginal covariances S_t.
+    cross : (T - 1, K, K) array
+        q's cross covariances P_t = Cov(x_t, x_{t+1}).
+
+    Returns
+    -------
+    (K, K) array
+        The sum of V_t over the transitions t = 0 .. T-2.
+    """
     A = params.A
     a_cross = A @ cross.sum(axis=0)
     every = marginal.sum(axis=0)  # one reduction over the long axis, the two ends taken off
@@ -123,7 +156,26 @@ def summed_residual_cov(params: LdsParams, marginal: np.ndarray, cross: np.ndarr
 def expected_log_prior(params: LdsParams, mean: np.ndarray, marginal: np.ndarray, cross: np.ndarray,
                        inputs: np.ndarray | None = None) -> float:
     """E_q[log p(x)] for one trial (see the module docstring); mean (T, K), marginal (T, K, K), cross (T-1, K, K),
-    inputs (T, M) or None without an input."""
+    inputs (T, M) or None without an input.
+
+    Parameters
+    ----------
+    params : LdsParams
+        The parameters (A, b, B, Q, mu0, Sigma0).
+    mean : (T, K) array
+        q's means m_t.
+    marginal : (T, K, K) array
+        q's marginal covariances S_t.
+    cross : (T - 1, K, K) array
+        q's cross covariances P_t = Cov(x_t, x_{t+1}).
+    inputs : (T, M) array, optional
+        The trial's input u_t; None when the model has none.
+
+    Returns
+    -------
+    float
+        E_q[log p(x)] in nats, every constant kept.
+    """
     size = params.latent_dim
     start = mean[0] - params.mu0
     sigma0_inv = np.linalg.inv(params.Sigma0)
@@ -139,7 +191,22 @@ def expected_log_prior(params: LdsParams, mean: np.ndarray, marginal: np.ndarray
 
 
 def prior_gradient(params: LdsParams, mean: np.ndarray, inputs: np.ndarray | None = None) -> np.ndarray:
-    """d E_q[log p(x)] / d m, (T, K); inputs (T, M) or None without an input."""
+    """d E_q[log p(x)] / d m, (T, K); inputs (T, M) or None without an input.
+
+    Parameters
+    ----------
+    params : LdsParams
+        The parameters (A, b, B, Q, mu0, Sigma0).
+    mean : (T, K) array
+        q's means m_t.
+    inputs : (T, M) array, optional
+        The trial's input u_t; None when the model has none.
+
+    Returns
+    -------
+    (T, K) array
+        The gradient of the expected log prior in the means (it does not depend on q's covariance).
+    """
     gradient = np.zeros_like(mean)
     gradient[0] = np.linalg.solve(params.Sigma0, params.mu0 - mean[0])
     if mean.shape[0] > 1:
@@ -152,7 +219,22 @@ def prior_gradient(params: LdsParams, mean: np.ndarray, inputs: np.ndarray | Non
 
 
 def prior_precision_blocks(params: LdsParams, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """The blocks of J0: diagonal (T, K, K) and sub-diagonal (T - 1, K, K)."""
+    """The blocks of J0: diagonal (T, K, K) and sub-diagonal (T - 1, K, K).
+
+    Parameters
+    ----------
+    params : LdsParams
+        The parameters (A, Q, Sigma0).
+    n_steps : int
+        T, the trial's number of bins.
+
+    Returns
+    -------
+    diag : (T, K, K) array
+        J0_tt = Sigma0^{-1} [t = 0] + Q^{-1} [t > 0] + A' Q^{-1} A [t < T-1].
+    lower : (T - 1, K, K) array
+        J0_{t+1,t} = -Q^{-1} A.
+    """
     size = params.latent_dim
     q_inv = np.linalg.inv(params.Q)
     diag = np.empty((n_steps, size, size))

@@ -156,7 +156,18 @@ def _pass(code, parameter, y, loading_t, offset, mean, packed, pairs_t, nodes, w
 
 
 def pair_index(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column indices of the upper triangle of a K x K block (i <= j)."""
+    """Row and column indices of the upper triangle of a K x K block (i <= j).
+
+    Parameters
+    ----------
+    size : int
+        K.
+
+    Returns
+    -------
+    rows, cols : (P,) int arrays
+        The P = K (K + 1) / 2 index pairs, row by row (``numpy.triu_indices``).
+    """
     return np.triu_indices(size)
 
 
@@ -255,7 +266,31 @@ def observation_pass(observations: Observations, loading: np.ndarray, offset: np
                      marginal: np.ndarray, want_latent: bool = False, want_loading: bool = False
                      ) -> ObservationPass:
     """One pass over the trial at (C, d) = (``loading``, ``offset``) and q = (``mean``, ``marginal``), with the
-    derivatives asked for."""
+    derivatives asked for.
+
+    Parameters
+    ----------
+    observations : Observations
+        The trial's data (or every trial's bins stacked), T bins of N units.
+    loading : (N, K) array
+        C.
+    offset : (N,) array
+        d.
+    mean : (T, K) array
+        q's means m_t over the same bins.
+    marginal : (T, K, K) array
+        q's marginal covariances S_t.
+    want_latent : bool
+        Whether to sum the derivatives in the means: the gradient (T, K) and W (T, K, K).
+    want_loading : bool
+        Whether to sum the loadings' Newton pieces: the gradient (N, K + 1) and preconditioner (N, K + 1, K + 1).
+
+    Returns
+    -------
+    ObservationPass
+        E_q[log p(y | x)] with its constant (nats), each unit's sum without it, and the pieces asked for (None
+        otherwise).
+    """
     arguments = _kernel_arguments(observations, loading, offset, mean, _packed_cov(marginal))
     sums = _data_pass(arguments, loading.shape[0], want_latent, want_loading)
     size = mean.shape[1]
@@ -268,7 +303,32 @@ def observation_terms(observations: Observations, loading: np.ndarray, offset: n
                       marginal: np.ndarray, want_derivatives: bool = True
                       ) -> tuple[float, np.ndarray, np.ndarray]:
     """(E_q[log p(y | x)] with its constant, its gradient in m (T, K), W (T, K, K)) for one trial
-    (empty arrays without ``want_derivatives``)."""
+    (empty arrays without ``want_derivatives``).
+
+    Parameters
+    ----------
+    observations : Observations
+        The trial's data (or every trial's bins stacked), T bins of N units.
+    loading : (N, K) array
+        C.
+    offset : (N,) array
+        d.
+    mean : (T, K) array
+        q's means m_t over the same bins.
+    marginal : (T, K, K) array
+        q's marginal covariances S_t.
+    want_derivatives : bool
+        Whether to sum the gradient and W.
+
+    Returns
+    -------
+    total : float
+        E_q[log p(y | x)] in nats, with the likelihood's data-only constant.
+    gradient : (T, K) array
+        sum_n dE/dmu c_n per bin ((0, K) without ``want_derivatives``).
+    curvature : (T, K, K) array
+        W_t = -2 sum_n dE/dv c_n c_n' per bin ((0, K, K) without ``want_derivatives``).
+    """
     size = mean.shape[1]
     if not want_derivatives:
         total, _ = observation_values(observations, loading, offset, mean, marginal)
@@ -279,7 +339,28 @@ def observation_terms(observations: Observations, loading: np.ndarray, offset: n
 
 def observation_values(observations: Observations, loading: np.ndarray, offset: np.ndarray, mean: np.ndarray,
                        marginal: np.ndarray) -> tuple[float, np.ndarray]:
-    """(E_q[log p(y | x)] with its constant, each unit's sum_t E(y_nt, mu_nt, v_nt) without it (N,))."""
+    """(E_q[log p(y | x)] with its constant, each unit's sum_t E(y_nt, mu_nt, v_nt) without it (N,)).
+
+    Parameters
+    ----------
+    observations : Observations
+        The trial's data (or every trial's bins stacked), T bins of N units.
+    loading : (N, K) array
+        C.
+    offset : (N,) array
+        d.
+    mean : (T, K) array
+        q's means m_t over the same bins.
+    marginal : (T, K, K) array
+        q's marginal covariances S_t.
+
+    Returns
+    -------
+    total : float
+        E_q[log p(y | x)] in nats, with the likelihood's data-only constant.
+    unit_values : (N,) array
+        Each unit's sum_t E(y_nt, mu_nt, v_nt), without the constant.
+    """
     data_pass = observation_pass(observations, loading, offset, mean, marginal)
     return data_pass.total, data_pass.unit_values
 
@@ -330,7 +411,36 @@ def update_loadings(observations: Observations, loading: np.ndarray, offset: np.
                     marginal: np.ndarray, steps: int = 2, start_values: np.ndarray | None = None,
                     prior: LoadingPrior | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New (C, d) by up to ``steps`` preconditioned, line-searched steps per unit, and each unit's
-    sum_t E(y_nt, mu_nt, v_nt) there (N,): :func:`loading_update` without the pieces it can reuse."""
+    sum_t E(y_nt, mu_nt, v_nt) there (N,): :func:`loading_update` without the pieces it can reuse.
+
+    Parameters
+    ----------
+    observations : Observations
+        The trial's data (or every trial's bins stacked), T bins of N units.
+    loading : (N, K) array
+        C.
+    offset : (N,) array
+        d.
+    mean : (T, K) array
+        q's means m_t over the same bins.
+    marginal : (T, K, K) array
+        q's marginal covariances S_t.
+    steps : int
+        The most preconditioned, line-searched steps per unit.
+    start_values : (N,) array, optional
+        Each unit's sum_t E at the given (C, d), when known (saves a pass).
+    prior : LoadingPrior, optional
+        The prior on C and d (None: flat, the maximum-likelihood update).
+
+    Returns
+    -------
+    loading : (N, K) array
+        The new C.
+    offset : (N,) array
+        The new d.
+    unit_values : (N,) array
+        Each unit's sum_t E(y_nt, mu_nt, v_nt) at the new (C, d), without the prior.
+    """
     update = loading_update(observations, loading, offset, mean, marginal, steps, start_values, prior=prior)
     return update.loading, update.offset, update.unit_values
 
@@ -382,7 +492,37 @@ def loading_update(observations: Observations, loading: np.ndarray, offset: np.n
     ``start_pieces`` the first step's (gradient, preconditioner) of the expected log-likelihood alone
     (:class:`ObservationPass` ``loading``).  With ``want_latent`` the line search's passes also sum the latent
     derivatives; they are returned when the pass that set the final (C, d) of every unit that moved computed
-    them (the next E-step's first pass).  The returned ``unit_values`` are each unit's sum_t E (no prior)."""
+    them (the next E-step's first pass).  The returned ``unit_values`` are each unit's sum_t E (no prior).
+
+    Parameters
+    ----------
+    observations : Observations
+        The trial's data (or every trial's bins stacked), T bins of N units.
+    loading : (N, K) array
+        C.
+    offset : (N,) array
+        d.
+    mean : (T, K) array
+        q's means m_t over the same bins.
+    marginal : (T, K, K) array
+        q's marginal covariances S_t.
+    steps : int
+        The most preconditioned, line-searched steps per unit.
+    start_values : (N,) array, optional
+        Each unit's sum_t E at the given (C, d), when known (saves a pass).
+    start_pieces : ((N, K + 1) array, (N, K + 1, K + 1) array), optional
+        The first step's gradient and preconditioner of the expected log-likelihood at the given (C, d).
+    want_latent : bool
+        Whether the line search's passes also sum the latent derivatives.
+    prior : LoadingPrior, optional
+        The prior on C and d (None: flat, the maximum-likelihood update).
+
+    Returns
+    -------
+    LoadingUpdate
+        The new C and d, each unit's sum_t E there, and the latent derivatives at them when asked for and known
+        (else None).
+    """
     size = loading.shape[1]
     prior = prior if prior is not None else LoadingPrior()
     prior_precision = prior.precisions(size)

@@ -39,14 +39,48 @@ def sample_path(params: LdsParams, n_steps: int, rng: np.random.Generator,
 
 def sample_observations(params: LdsParams, path: np.ndarray, likelihood: Likelihood,
                         rng: np.random.Generator) -> np.ndarray:
-    """y (T, N) with y_nt ~ p(y | c_n' x_t + d_n)."""
+    """y (T, N) with y_nt ~ p(y | c_n' x_t + d_n).
+
+    Parameters
+    ----------
+    params : LdsParams
+        The model (C and d).
+    path : (T, K) array
+        The latent path x.
+    likelihood : Likelihood
+        The observation model.
+    rng : numpy.random.Generator
+        The source of randomness.
+
+    Returns
+    -------
+    (T, N) array
+        One draw per bin and unit.
+    """
     return likelihood.draw(rng, path @ params.C.T + params.d)
 
 
 def initial_params(y: np.ndarray, likelihood: Likelihood, latent_dim: int, input_dim: int = 0) -> LdsParams:
     """A starting point: d at the link of each unit's mean, C from the top principal axes of the
     z-scored responses (scaled by 1/2), A = 0.9 I, Q = 0.19 I (stationary variance 1), x_0 ~ N(0, I), and
-    B = 0 (K, ``input_dim``) for a model driven by an input of ``input_dim`` columns."""
+    B = 0 (K, ``input_dim``) for a model driven by an input of ``input_dim`` columns.
+
+    Parameters
+    ----------
+    y : (T, N) array
+        The counts (or responses), every trial's bins stacked.
+    likelihood : Likelihood
+        The observation model (its link maps each unit's mean to d_n).
+    latent_dim : int
+        K, the number of latents (columns of C beyond min(K, N) stay zero).
+    input_dim : int
+        M, the number of input columns (0: no input).
+
+    Returns
+    -------
+    LdsParams
+        The starting parameters.
+    """
     n_units = y.shape[1]
     unit_mean = y.mean(axis=0)
     unit_sd = np.maximum(y.std(axis=0), 1e-9)

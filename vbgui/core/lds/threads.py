@@ -27,14 +27,39 @@ def _workers() -> int:
 
 
 def row_ranges(n_rows: int) -> list[tuple[int, int]]:
-    """[start, stop) ranges covering ``n_rows``: one per worker, none shorter than MIN_ROWS_PER_RANGE."""
+    """[start, stop) ranges covering ``n_rows``: one per worker, none shorter than MIN_ROWS_PER_RANGE.
+
+    Parameters
+    ----------
+    n_rows : int
+        How many rows (bins) the pass covers.
+
+    Returns
+    -------
+    list of (int, int)
+        Contiguous [start, stop) ranges in order, at least one (``[(0, n_rows)]`` for a short pass).
+    """
     count = max(1, min(_workers(), n_rows // MIN_ROWS_PER_RANGE))
     bounds = [n_rows * k // count for k in range(count + 1)]
     return list(zip(bounds[:-1], bounds[1:]))
 
 
 def over_row_ranges(work: Callable[[int, int], Part], n_rows: int) -> list[Part]:
-    """``work(start, stop)`` for each range of :func:`row_ranges`, on the pool; the results in range order."""
+    """``work(start, stop)`` for each range of :func:`row_ranges`, on the pool; the results in range order.
+
+    Parameters
+    ----------
+    work : callable (int, int) -> Part
+        Computes one range's part from its [start, stop) rows; called on pool threads when there are several ranges,
+        inline when there is one.
+    n_rows : int
+        How many rows the pass covers.
+
+    Returns
+    -------
+    list of Part
+        ``work``'s results, one per range, in range order.
+    """
     ranges = row_ranges(n_rows)
     if len(ranges) == 1:
         return [work(*ranges[0])]

@@ -20,28 +20,93 @@ CODE = 1
 
 @njit(cache=True, nogil=True, fastmath=FAST, inline="always")
 def log_density(y, eta, parameter):
-    """(log p(y | eta), its first and second derivatives in eta)."""
+    """(log p(y | eta), its first and second derivatives in eta).
+
+    Parameters
+    ----------
+    y : float
+        Response of the row, 0 or 1.
+    eta : float
+        Linear predictor (log odds).
+    parameter : float
+        Unused (the bernoulli likelihood has no parameter).
+
+    Returns
+    -------
+    tuple of float
+        (y eta - log(1 + exp(eta)), y - sigmoid(eta), -sigmoid(eta) (1 - sigmoid(eta))), in nats.
+    """
     softplus, sigmoid = softplus_sigmoid(eta)
     return y * eta - softplus, y - sigmoid, -sigmoid * (1.0 - sigmoid)
 
 
 def log_normaliser_terms(y: np.ndarray, parameter: float) -> np.ndarray:
-    """No data-only part."""
+    """No data-only part.
+
+    Parameters
+    ----------
+    y : (T,) array
+        Responses.
+    parameter : float
+        Unused.
+
+    Returns
+    -------
+    (T,) array
+        Zeros.
+    """
     return np.zeros(y.shape)
 
 
 def mean_response(eta: np.ndarray, parameter: float) -> np.ndarray:
-    """P(y = 1 | eta) = sigmoid(eta)."""
+    """P(y = 1 | eta) = sigmoid(eta).
+
+    Parameters
+    ----------
+    eta : array
+        Linear predictor, any shape.
+    parameter : float
+        Unused.
+
+    Returns
+    -------
+    array
+        sigmoid(eta), the shape of eta.
+    """
     return expit(eta)
 
 
 def linear_predictor_of_mean(mean: float, parameter: float) -> float:
-    """logit(mean), the mean clipped into [1e-6, 1 - 1e-6]."""
+    """logit(mean), the mean clipped into [1e-6, 1 - 1e-6].
+
+    Parameters
+    ----------
+    mean : float
+        Probability of a 1.
+    parameter : float
+        Unused.
+
+    Returns
+    -------
+    float
+        The log odds of the clipped mean.
+    """
     return float(logit(min(max(mean, 1e-6), 1 - 1e-6)))
 
 
 def response_problem(y: np.ndarray) -> str | None:
-    """Only 0 and 1 are allowed."""
+    """Only 0 and 1 are allowed.
+
+    Parameters
+    ----------
+    y : (T,) array
+        Candidate responses.
+
+    Returns
+    -------
+    str or None
+        A phrase naming the first bin holding neither 0 nor 1, or None.
+    """
     other = (y != 0) & (y != 1)
     if np.any(other):
         return f"must hold only 0 and 1 (first other value at bin {int(np.flatnonzero(other)[0])})"
@@ -49,5 +114,20 @@ def response_problem(y: np.ndarray) -> str | None:
 
 
 def draw(rng: np.random.Generator, eta: np.ndarray, parameter: float) -> np.ndarray:
-    """y ~ Bernoulli(sigmoid(eta))."""
+    """y ~ Bernoulli(sigmoid(eta)).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of randomness.
+    eta : array
+        Linear predictor, any shape.
+    parameter : float
+        Unused.
+
+    Returns
+    -------
+    array of float64
+        Zeros and ones, the shape of eta.
+    """
     return (rng.random(np.shape(eta)) < expit(eta)).astype(np.float64)

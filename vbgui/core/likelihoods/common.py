@@ -12,7 +12,20 @@ FAST = {"reassoc", "contract", "nsz", "arcp"}
 
 @njit(cache=True, nogil=True, fastmath=FAST, inline="always")
 def softplus_sigmoid(x: float) -> tuple[float, float]:
-    """Return log(1 + exp(x)) and 1 / (1 + exp(-x)) without overflow."""
+    """Return log(1 + exp(x)) and 1 / (1 + exp(-x)) without overflow.
+
+    Parameters
+    ----------
+    x : float
+        The argument.
+
+    Returns
+    -------
+    softplus : float
+        log(1 + exp(x)).
+    sigmoid : float
+        1 / (1 + exp(-x)).
+    """
     if x > 0.0:
         z = math.exp(-x)
         return x + math.log1p(z), 1.0 / (1.0 + z)

@@ -52,27 +52,95 @@ class Likelihood:
         return float(self.noise_sd ** 2)
 
     def log_normaliser_terms(self, y: np.ndarray) -> np.ndarray:
-        """The data-only part of log p(y_t | eta_t), per row."""
+        """The data-only part of log p(y_t | eta_t), per row.
+
+        Parameters
+        ----------
+        y : (T,) array
+            Responses.
+
+        Returns
+        -------
+        (T,) array
+            Nats per row (zeros for bernoulli).
+        """
         return self.module.log_normaliser_terms(np.asarray(y, dtype=np.float64), self.parameter)
 
     def log_normaliser(self, y: np.ndarray) -> float:
-        """The data-only part of sum_t log p(y_t | eta_t)."""
+        """The data-only part of sum_t log p(y_t | eta_t).
+
+        Parameters
+        ----------
+        y : (T,) array
+            Responses.
+
+        Returns
+        -------
+        float
+            Nats.
+        """
         return float(np.sum(self.log_normaliser_terms(y)))
 
     def mean_response(self, eta: np.ndarray) -> np.ndarray:
-        """Inverse link: E[y | eta] (counts per bin, probability, or value)."""
+        """Inverse link: E[y | eta] (counts per bin, probability, or value).
+
+        Parameters
+        ----------
+        eta : array
+            Linear predictor, any shape.
+
+        Returns
+        -------
+        array
+            The mean response, the shape of eta.
+        """
         return self.module.mean_response(eta, self.parameter)
 
     def linear_predictor_of_mean(self, mean_response: float) -> float:
-        """Link: the eta whose mean response is ``mean_response`` (clipped into range)."""
+        """Link: the eta whose mean response is ``mean_response`` (clipped into range).
+
+        Parameters
+        ----------
+        mean_response : float
+            Mean response (counts per bin, probability, or value).
+
+        Returns
+        -------
+        float
+            The linear predictor.
+        """
         return self.module.linear_predictor_of_mean(mean_response, self.parameter)
 
     def draw(self, rng: np.random.Generator, eta: np.ndarray) -> np.ndarray:
-        """Responses drawn from p(y | eta), one per entry of ``eta``."""
+        """Responses drawn from p(y | eta), one per entry of ``eta``.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of randomness.
+        eta : array
+            Linear predictor, any shape.
+
+        Returns
+        -------
+        array of float64
+            Responses, the shape of eta.
+        """
         return self.module.draw(rng, np.asarray(eta, dtype=np.float64), self.parameter)
 
     def response_problem(self, y: np.ndarray) -> str | None:
-        """Return why ``y`` cannot be a response of this model, or None if it can."""
+        """Return why ``y`` cannot be a response of this model, or None if it can.
+
+        Parameters
+        ----------
+        y : array
+            Candidate responses.
+
+        Returns
+        -------
+        str or None
+            A phrase saying what is wrong (shape, emptiness, NaN or Inf, or the model's own check), or None.
+        """
         if y.ndim != 1:
             return f"must be one-dimensional, got shape {y.shape}"
         if y.shape[0] == 0:

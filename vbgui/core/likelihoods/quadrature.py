@@ -22,7 +22,15 @@ RULES = ((8, 0.02), (16, 0.25), (96, np.inf))
 
 @lru_cache(maxsize=1)
 def gauss_hermite_standard_normal() -> tuple[np.ndarray, np.ndarray]:
-    """The rules of RULES for E[f(z)], z ~ N(0, 1), back to back: (nodes, weights), read-only."""
+    """The rules of RULES for E[f(z)], z ~ N(0, 1), back to back: (nodes, weights), read-only.
+
+    Returns
+    -------
+    nodes : (120,) array
+        Probabilists' nodes z_k of the 8-, 16- and 96-node rules, in that order.
+    weights : (120,) array
+        Their weights; each rule's weights sum to one.
+    """
     parts = [np.polynomial.hermite.hermgauss(n) for n, _ in RULES]
     nodes = np.ascontiguousarray(np.concatenate([np.sqrt(2.0) * x for x, _ in parts]))
     weights = np.ascontiguousarray(np.concatenate([w / np.sqrt(np.pi) for _, w in parts]))
@@ -33,7 +41,18 @@ def gauss_hermite_standard_normal() -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True, nogil=True, inline="always")
 def rule_range(var: float) -> tuple[int, int]:
-    """The slice [first, stop) of the stored nodes that serves a variance ``var``."""
+    """The slice [first, stop) of the stored nodes that serves a variance ``var``.
+
+    Parameters
+    ----------
+    var : float
+        Variance of the linear predictor.
+
+    Returns
+    -------
+    first, stop : int
+        Indices into the nodes and weights of :func:`gauss_hermite_standard_normal`.
+    """
     first = 0
     stop = RULES[0][0]
     for r in range(len(RULES) - 1):

@@ -1,14 +1,15 @@
 """Fit control: Run, Pause, Stop and Reset, the throttled repaint of a running fit, the engine's warm-up.
 
-A fit runs in a :class:`~vbgui.gui.worker.FitRunner` (worker QObject in a
-QThread).  Its progress signals only store the latest iteration; a QTimer
-repaints at REPAINT_HZ from the worker's trace buffer, one panel per tick,
+A fit runs in a :class:`~vbgui.gui.background.BackgroundJob` (its
+:class:`~vbgui.gui.worker.FitWorker` in a QThread).  Its progress signals
+only store the latest iteration; a QTimer repaints at REPAINT_HZ from the
+worker's trace buffer, one panel per tick,
 so the GUI thread does a bounded amount of drawing however fast the engine
 iterates.  The controller owns the fit on screen (``result``, the model
 layout the panels show) and announces its end through the window's
 ``fit_started``, ``fit_finished``, ``fit_failed`` and ``fit_cleared`` signals.
 A latent-dynamics preset is fitted by :class:`~vbgui.gui.window.lds_fit.LdsFitController`
-instead, with the same Run, Stop and Reset and the same signals.
+instead, with the same Run, Pause, Stop and Reset and the same signals.
 """
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 from vbgui.app.layout import ModelLayout, model_layout
 from vbgui.app.result import FitResult
 from vbgui.errors import FitError
+from vbgui.gui.background import BackgroundJob
 from vbgui.gui.engine_warmup import engine_warmup
 from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.gui.window.actions import add_action
 from vbgui.gui.window.lds_fit import LdsFitController
-from vbgui.gui.worker import FitRunner, FitSetup
+from vbgui.gui.worker import FitSetup, FitWorker
 from vbgui.io.recording import Recording
 from vbgui.models.preset import Preset
 from vbgui.models.step_cost import check_step_cost
@@ -57,7 +59,7 @@ class FitController(QObject):
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self.runner: FitRunner | None = None
+        self.runner: BackgroundJob | None = None
         self.result: FitResult | LdsFitResult | None = None
         self.lds = LdsFitController(window)
         self.layout: ModelLayout | None = None  # the model the posterior and parameters panels are laid out for
@@ -111,6 +113,12 @@ class FitController(QObject):
     def _glm_fitting(self) -> bool:
         return self.runner is not None and self.runner.is_running()
 
+    def _running_job(self) -> BackgroundJob | None:
+        """The job of the running fit, a GLM's or a latent-dynamics one, or None."""
+        if self._glm_fitting():
+            return self.runner
+        return self.lds.runner if self.lds.is_running() else None
+
     def update_controls(self, *_args) -> None:
         """Enable the actions and buttons that make sense now (Run when ready and idle, Pause and Stop while
         fitting, Export when there is a fit) and name Pause 'Resume' while paused."""
@@ -118,7 +126,7 @@ class FitController(QObject):
         fitting = self.is_fitting()
         preset = window.preset_panel.current_preset()
         self.run_action.setEnabled(window.recording is not None and preset is not None and not fitting)
-        self.pause_action.setEnabled(self._glm_fitting())  # a latent-dynamics fit cannot pause
+        self.pause_action.setEnabled(fitting)
         self.stop_action.setEnabled(fitting)
         window.save_preset_action.setEnabled(preset is not None)
         window.export_action.setEnabled(self.result is not None)
@@ -128,7 +136,8 @@ class FitController(QObject):
                                (window.stop_button, self.stop_action), (window.save_preset_button,
                                                                         window.save_preset_action)):
             button.setEnabled(action.isEnabled())
-        paused = self._glm_fitting() and self.runner.worker.paused
+        job = self._running_job()
+        paused = job is not None and job.paused
         self.pause_action.setText("Resume" if paused else "&Pause")
         window.pause_button.setText("Resume" if paused else "Pause")
         if paused:
@@ -189,12 +198,13 @@ class FitController(QObject):
                 return False
         self.reset_fit()
         window.posterior_plot.set_reference_pending()
-        self.runner = FitRunner(preset, recording, window)
+        self.runner = BackgroundJob(FitWorker(preset, recording), "vbgui-fit", window)
         worker = self.runner.worker
         worker.engine_ready.connect(self._on_engine_ready)
-        worker.progress.connect(self._on_progress)
+        worker.yielded.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        worker.errored.connect(self._on_failed)
         self.fit_label = f"{preset.fit.family}, {preset.fit.estimator}"
         window.progress_bar.setRange(0, 0)  # busy until the engine is ready
         window.show_status("Preparing the engine (compiling on the first run) and the reference posterior…"
@@ -207,20 +217,20 @@ class FitController(QObject):
 
     def toggle_pause(self) -> None:
         """Pause a running fit, or resume a paused one."""
-        if not self._glm_fitting():
+        job = self._running_job()
+        if job is None:
             return
-        worker = self.runner.worker
-        if worker.paused:
-            worker.resume()
+        if job.paused:
+            job.resume()
         else:
-            worker.pause()
+            job.pause()
         self.update_controls()
 
     def stop_fit(self) -> None:
         """Cancel the running fit; it ends within one data pass and reports 'cancelled'."""
         self.lds.stop()
         if self._glm_fitting():
-            self.runner.worker.stop()
+            self.runner.abort()
             # no more repaints of iterations in flight: the final result is drawn as soon as it arrives
             self.repaint_timer.stop()
             self.window.show_status("Stopping…")
@@ -234,8 +244,8 @@ class FitController(QObject):
         """Stop and forget the GLM fit and clear the panels (a latent-dynamics fit calls this as it starts)."""
         window = self.window
         if self.runner is not None:
-            for signal in (self.runner.worker.engine_ready, self.runner.worker.progress,
-                           self.runner.worker.finished, self.runner.worker.failed):
+            worker = self.runner.worker
+            for signal in (worker.engine_ready, worker.yielded, worker.finished, worker.cancelled, worker.errored):
                 signal.disconnect()
             self.runner.shutdown()
             self.runner = None
@@ -311,7 +321,7 @@ class FitController(QObject):
             self._rate_samples.popleft()
         (t0, i0), (t1, i1) = self._rate_samples[0], self._rate_samples[-1]
         rate = (i1 - i0) / (t1 - t0) if t1 > t0 else progress.iteration / max(progress.elapsed, 1e-9)
-        paused = " (paused)" if self.runner.worker.paused else ""
+        paused = " (paused)" if self.runner.paused else ""
         self.window.show_status(f"iteration {progress.iteration:,} / {progress.max_iter:,}  ·  ELBO "
                                 f"{progress.terms.elbo:,.3f} nats  ·  {rate:,.0f} iterations/s{paused}")
 
@@ -349,6 +359,9 @@ class FitController(QObject):
                                f"ELBO {result.elbo:,.3f} nats")
         self.update_controls()
         window.fit_finished.emit(result)
+
+    def _on_cancelled(self) -> None:
+        self._on_failed("stopped before the first iteration")
 
     def _on_failed(self, message: str) -> None:
         window = self.window

@@ -1,18 +1,18 @@
-"""Fitting a latent-dynamics preset from the main window: Run, Stop, the live ELBO, the Latents view at the end.
+"""Fitting a latent-dynamics preset from the main window: Run, Pause, Stop, the live ELBO, the Latents view.
 
 A latent-dynamics preset (``poisson-lds`` or a user's preset with
 ``latent_dim``) fits every unit of the loaded file together, in a
-:class:`~vbgui.gui.diagnostics_worker.TaskRunner` running
+:class:`~vbgui.gui.background.BackgroundJob` running
 :func:`vbgui.app.lds_live.fit_lds_live`.  The window keeps its previous fit
 until the session has passed its checks (latent_dim against the units, bins,
 responses): a pair that cannot be fitted is refused in one line (dialog and
 status line) and nothing on screen changes.  Once the session is ready the
 previous fit is cleared, the ELBO panel draws every EM iteration's ELBO and
-its two terms (nats) as the throttled progress arrives, Stop cancels between
-(or within) iterations, and the finished fit becomes the window's ``result``
-(File > Export result writes the latent-dynamics result contract, as ``vbgui
-fit`` does) and opens in the Latents view, with the true path of a synthetic
-population.  Pause does not apply: EM iterations are not interruptible steps.
+its two terms (nats) as the throttled progress arrives, Pause holds the fit
+after its current EM iteration, Stop cancels between (or within) iterations,
+and the finished fit becomes the window's ``result`` (File > Export result
+writes the latent-dynamics result contract, as ``vbgui fit`` does) and opens
+in the Latents view, with the true path of a synthetic population.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMainWindow
 
 from vbgui.app.lds_live import LdsLiveOutcome, LdsSessionReady, LdsTrace, fit_lds_live, units_of
-from vbgui.gui.diagnostics_worker import TaskRunner
+from vbgui.gui.background import BackgroundJob
 from vbgui.gui.window.actions import add_action
 from vbgui.models.preset import Preset
 
@@ -42,7 +42,7 @@ class LdsFitController(QObject):
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self.runner: TaskRunner | None = None
+        self.runner: BackgroundJob | None = None
         self.trace: LdsTrace | None = None
         self.preset: Preset | None = None
         self.session_started = False  # the session passed its checks and the previous fit was cleared
@@ -79,12 +79,12 @@ class LdsFitController(QObject):
             return fit_lds_live(preset, units_of(recording_file, recording), trace, cancel, report)
 
         self.runner, self.trace, self.preset, self.session_started = (
-            TaskRunner(task, "vbgui-lds-fit", self), trace, preset, False)
+            BackgroundJob(task, "vbgui-lds-fit", self), trace, preset, False)
         worker = self.runner.worker
-        worker.progress.connect(self._on_progress)
-        worker.finished.connect(self._on_finished)
+        worker.yielded.connect(self._on_progress)
+        worker.returned.connect(self._on_finished)
         worker.cancelled.connect(self._on_cancelled)
-        worker.failed.connect(self._on_failed)
+        worker.errored.connect(self._on_failed)
         bar = window.progress_bar
         self._kept_progress = (bar.format(), bar.minimum(), bar.maximum(), bar.value())
         bar.setRange(0, 0)  # busy until the session is ready
@@ -97,7 +97,7 @@ class LdsFitController(QObject):
     def stop(self) -> None:
         """Cancel the running fit; it ends within the current EM iteration, keeping what it reached."""
         if self.is_running():
-            self.runner.cancel()
+            self.runner.abort()
             self.window.show_status("Stopping…")
 
     def discard(self) -> None:
@@ -105,7 +105,7 @@ class LdsFitController(QObject):
         if self.runner is None:
             return
         worker = self.runner.worker
-        for signal in (worker.progress, worker.finished, worker.cancelled, worker.failed):
+        for signal in (worker.yielded, worker.returned, worker.cancelled, worker.errored):
             signal.disconnect()
         self.runner.shutdown()
         self.runner = None

@@ -2,9 +2,9 @@
 
 Fit all units runs :func:`vbgui.app.population.fit_population` (the batch
 service of ``vbgui batch``, on threads) in a
-:class:`~vbgui.gui.diagnostics_worker.TaskRunner`; finished outcomes wait in
+:class:`~vbgui.gui.background.BackgroundJob`; finished outcomes wait in
 an :class:`~vbgui.app.population.OutcomeCollector` and reach the table at
-most every PROGRESS_INTERVAL of the worker (its throttled progress signal),
+most every MIN_INTERVAL of the worker (its throttled ``yielded`` signal),
 so hundreds of units never flood the GUI thread.  Cancel sets the batch's
 cancel token: running fits stop at their next check, the finished units
 stay.  Clicking a fitted unit rebuilds its fit in the background (session
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QScr
 from vbgui.app.population import (OutcomeCollector, UnitFit, check_population_fit, fit_population, fitted_row,
                                   rebuild_unit_fit, unfitted_rows)
 from vbgui.errors import VbguiError
-from vbgui.gui.diagnostics_worker import TaskRunner
+from vbgui.gui.background import BackgroundJob
 from vbgui.gui.population_panel import NO_POPULATION, PopulationPanel
 from vbgui.gui.window.actions import add_action
 from vbgui.io.recording import RecordingFile
@@ -74,8 +74,8 @@ class PopulationController(QObject):
         self.recording_file: RecordingFile | None = None
         self.outcomes: dict[int, UnitOutcome] = {}
         self.collector = OutcomeCollector()
-        self.batch: TaskRunner | None = None
-        self.unit_view: TaskRunner | None = None
+        self.batch: BackgroundJob | None = None
+        self.unit_view: BackgroundJob | None = None
         self.closed = False
         self.panel = PopulationPanel()
         self.panel.setMinimumHeight(PANEL_MIN_HEIGHT)
@@ -182,12 +182,12 @@ class PopulationController(QObject):
         def task(cancel, report):
             return fit_population(recording, preset, indices, collector, cancel, report)
 
-        self.batch = TaskRunner(task, "vbgui-population", self)
+        self.batch = BackgroundJob(task, "vbgui-population", self)
         worker = self.batch.worker
-        worker.progress.connect(self._take_outcomes)
-        worker.finished.connect(self._on_finished)
+        worker.yielded.connect(self._take_outcomes)
+        worker.returned.connect(self._on_finished)
         worker.cancelled.connect(self._on_cancelled)
-        worker.failed.connect(self._on_failed)
+        worker.errored.connect(self._on_failed)
         self.panel.show_message(f"Fitting {preset.name or 'the preset'} ({preset.fit.family}) to "
                                 f"{units(len(indices))}…" + (f" Note: {slow}." if slow else ""))
         self.dock.raise_()
@@ -198,7 +198,7 @@ class PopulationController(QObject):
     def cancel(self) -> None:
         """Stop the batch (thread-safe token): running fits stop at their next check; finished units stay."""
         if self.is_running():
-            self.batch.cancel()
+            self.batch.abort()
             self.panel.cancel_button.setEnabled(False)
             self.panel.show_message("Cancelling…")
 
@@ -243,11 +243,11 @@ class PopulationController(QObject):
         """Cancel a running batch and join its thread (another file is shown, or the window closes)."""
         if self.batch is not None:
             worker = self.batch.worker
-            for signal in (worker.progress, worker.finished, worker.cancelled, worker.failed):
+            for signal in (worker.yielded, worker.returned, worker.cancelled, worker.errored):
                 signal.disconnect()
             self.batch.shutdown()
         if self.unit_view is not None:
-            for signal in (self.unit_view.worker.finished, self.unit_view.worker.failed):
+            for signal in (self.unit_view.worker.returned, self.unit_view.worker.errored):
                 signal.disconnect()
             self.unit_view.shutdown()
         self.batch = self.unit_view = None
@@ -271,7 +271,7 @@ class PopulationController(QObject):
                 window.show_status(f"Unit {outcome.unit} was not fitted: {outcome.error}", error=True)
             return
         if self.unit_view is not None:  # the user clicked another unit before the last one was shown
-            for signal in (self.unit_view.worker.finished, self.unit_view.worker.failed):
+            for signal in (self.unit_view.worker.returned, self.unit_view.worker.errored):
                 signal.disconnect()
             self.unit_view.shutdown()
         recording, data = self.recording_file, outcome.result
@@ -279,9 +279,9 @@ class PopulationController(QObject):
         def task(cancel, _report):
             return rebuild_unit_fit(recording, index, data, cancel)
 
-        self.unit_view = TaskRunner(task, "vbgui-unit-view", self)
-        self.unit_view.worker.finished.connect(self._on_unit_rebuilt)
-        self.unit_view.worker.failed.connect(self._on_unit_failed)
+        self.unit_view = BackgroundJob(task, "vbgui-unit-view", self)
+        self.unit_view.worker.returned.connect(self._on_unit_rebuilt)
+        self.unit_view.worker.errored.connect(self._on_unit_failed)
         window.show_status(f"Showing unit {outcome.unit}'s fit…")
         self.unit_view.start()
 
