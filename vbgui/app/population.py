@@ -18,6 +18,7 @@ import numpy as np
 
 from vbgui.app.result import FitResult
 from vbgui.core.cancel import CancelToken
+from vbgui.errors import FitError
 from vbgui.io.limits import check_memory
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.design import design_width
@@ -219,6 +220,23 @@ def batch_workers(recording: RecordingFile) -> int:
     return max(1, min(os.cpu_count() or 1, recording.n_units))
 
 
+def latent_batch_problem(preset: Preset) -> str:
+    """Why a batch (one GLM per unit) cannot take a latent-dynamics preset.
+
+    Parameters
+    ----------
+    preset : Preset
+        A latent-dynamics preset.
+
+    Returns
+    -------
+    str
+        One line naming the preset, for a dialog or ``vbgui batch``'s error.
+    """
+    return (f"{preset.name or 'preset'}: a latent-dynamics preset fits every unit together in one model, not one "
+            "GLM per unit; fit it with Run in the window or `vbgui fit`")
+
+
 def check_population_fit(recording: RecordingFile, preset: Preset, source: str) -> str | None:
     """Refuse, before anything starts, a batch whose steps take minutes or whose designs (one per thread) would
     not fit in memory (raises FitError or MemoryLimitError naming ``source``); return a sentence when each
@@ -238,6 +256,8 @@ def check_population_fit(recording: RecordingFile, preset: Preset, source: str) 
     str or None
         The warning sentence, or None.
     """
+    if preset.is_latent_dynamics:
+        raise FitError(latent_batch_problem(preset))
     usable = [index for index in range(recording.n_units) if index not in recording.unit_problems]
     if not usable:
         return None

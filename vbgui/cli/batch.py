@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from vbgui.app.batch import (UnitOutcome, connect_dask, resolve_units, result_file_stems, resumable, run_batch,
                                  summary_csv_text)
     from vbgui.app.cluster import start_cluster
+    from vbgui.app.population import latent_batch_problem
     from vbgui.app.fit import warm_up_engine
     from vbgui.core.cancel import CancelToken
     from vbgui.io.limits import check_memory
@@ -145,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     inputs = [args.recording, preset_path(args.preset), *([args.stimulus] if args.stimulus else [])]
     preset = load_preset(args.preset)
+    if preset.is_latent_dynamics:
+        raise VbguiError(f"--preset: {latent_batch_problem(preset)}")
     options = LoadOptions(parse_variables(args.variable), args.dt, keep_bad_units=True,  # a bad unit fails alone
                           stimulus_path=args.stimulus)
     recording = run_interruptibly(lambda: read_recording_file(args.recording, options))

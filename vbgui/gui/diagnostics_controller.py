@@ -134,7 +134,7 @@ class DiagnosticsController(QObject):
         if problem:
             self.panel.set_idle(problem, can_diagnose=result is not None)
             plot = window.posterior_plot
-            if result is not None and plot.reference is None and plot.names == tuple(result.names):
+            if isinstance(result, FitResult) and plot.reference is None and plot.names == tuple(result.names):
                 plot.set_reference(None, f"reference posterior: none drawn. {problem}")
             return False
         if self.runner is not None:
@@ -165,6 +165,8 @@ class DiagnosticsController(QObject):
 
         if result is None:
             return "No fit to diagnose: run one first."
+        if not isinstance(result, FitResult):
+            return "A latent-dynamics fit has no diagnostics here: its latents are in the Latents window."
         if not (np.all(np.isfinite(result.mean)) and np.all(np.isfinite(result.cov))):
             return "The fit diverged: nothing to diagnose."
         recording = self.window.recording

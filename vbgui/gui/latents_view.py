@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from vbgui.app.lds_result import LdsFitResult
@@ -27,11 +28,13 @@ from vbgui.app.lds_truth import AlignedTruth
 from vbgui.gui.elbo_plot import ElboPlot
 from vbgui.gui.posterior_plot import HPD_RADII, HPD_TEXT, ellipse
 from vbgui.gui.style import PALETTE, band_brush, correlation_colour_map, pen, style_plot
+from vbgui.gui.window.layout import TITLE_BAR_ALLOWANCE
 
 MAX_SHOWN_LATENTS = 6  # rows of trajectories; more would leave each too short to read
 MAX_NAMED_UNITS = 30  # C's rows are named by their units up to this many, numbered beyond
 BAND_SDS = 2.0
 LATENT_PLOT_MIN_HEIGHT = 90
+PREFERRED_SIZE = (1520, 820)  # pixels; less on a smaller screen
 
 
 def loading_limit(loadings: np.ndarray) -> float:
@@ -62,7 +65,7 @@ class LatentsView(QWidget):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.elbo_plot)
         right.addWidget(lower_right)
-        right.setSizes([280, 520])
+        right.setSizes([340, 460])  # the ELBO and its complexity plot stay readable on a 768-pixel screen
         columns = QSplitter(Qt.Orientation.Horizontal)
         columns.addWidget(self.graphics)
         columns.addWidget(right)
@@ -98,7 +101,13 @@ class LatentsView(QWidget):
         self.colour_bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=correlation_colour_map(), interactive=False,
                                           width=15)
         self.colour_bar.setImageItem(self.loadings_image, insert_in=self.loadings_plot)
-        self.resize(1520, 820)
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(*PREFERRED_SIZE)
+        else:  # never larger than the screen (a laptop's 1366 x 768)
+            available = screen.availableGeometry()
+            self.resize(min(PREFERRED_SIZE[0], available.width()),
+                        min(PREFERRED_SIZE[1], available.height() - TITLE_BAR_ALLOWANCE))
 
     def _latent_rows(self, count: int) -> None:
         """Exactly ``count`` trajectory plots, their time axes linked, built once and reused."""
@@ -126,7 +135,8 @@ class LatentsView(QWidget):
     def show_result(self, result: LdsFitResult, path: Path | None = None, truth: AlignedTruth | None = None
                     ) -> None:
         """Draw ``result``: its trajectories (with ``truth``, the true path in the fit's coordinates, when
-        known), ELBO trace, joint of adjacent bins and loadings, and a line of what it is."""
+        known), ELBO trace, joint of adjacent bins and loadings, and a line of what it is.  ``path`` is the
+        result file it was read from, None for a fit just made in the main window."""
         self.result, self.truth = result, truth
         n_bins, latent_dim = result.latent_mean.shape
         shown = min(latent_dim, MAX_SHOWN_LATENTS)
@@ -158,7 +168,9 @@ class LatentsView(QWidget):
             f"{name}: {result.family} q over {n_bins} bins of {1e3 * result.dt:g} ms, {latent_dim} latents, "
             f"{len(result.unit_names)} units{hidden}. ELBO {result.elbo:.1f} nats after {result.iterations} "
             f"iterations ({'converged' if result.converged else result.stop_reason}); fitted on "
-            f"{Path(result.recording).name}. Nothing refitted: shown from the file."
+            f"{Path(result.recording).name}. "
+            + ("Nothing refitted: shown from the file." if path is not None else
+               "Fitted in the main window (File > Export result saves it).")
             + ("" if truth is None else
                f" Black: the true path of the regenerated synthetic population (seed {truth.seed}), mapped affinely "
                f"into the fit's axes; R^2 of q's means on it {', '.join(f'{r:.2f}' for r in truth.r_squared)}."))

@@ -45,8 +45,10 @@ __all__ = ["DEFAULT_PRESET", "DEFAULT_SIZE", "SAMPLE_RECORDING", "MainWindow", "
 class MainWindow(QMainWindow):
     """The vbgui application window.
 
-    ``fit_started``, then ``fit_finished`` (FitResult) or ``fit_failed``
-    (message) are emitted after the window has shown a fit's start and end,
+    ``fit_started``, then ``fit_finished`` (FitResult, or LdsFitResult for a
+    latent-dynamics preset) or ``fit_failed`` (message) are emitted after the
+    window has shown a fit's start and end (a latent-dynamics pair refused by
+    its checks emits only ``fit_failed``),
     for tests and scripts; ``result_reopened`` (FitResult) after it has shown
     a fit read from its file, ``fit_cleared`` when it no longer shows any fit (Reset).
     """
@@ -144,6 +146,7 @@ class MainWindow(QMainWindow):
         self.fit.fill_menu(self.menuBar().addMenu("F&it"))
         view_menu = self.menuBar().addMenu("&View")
         self.window_layout.fill_menu(view_menu)
+        view_menu.addAction(self.fit.lds.latents_action)
         self.theme.fill_menu(view_menu)
         self.help.fill_menu()
 

@@ -174,6 +174,16 @@ class ParametersPanel(pg.GraphicsLayoutWidget):
             self.legend.setColumnCount(LEGEND_COLUMNS - 1)
         hold_layout_minimum(self)
 
+    def show_note(self, text: str) -> None:
+        """No plots, only ``text``: the window's model has no filters to draw (a latent-dynamics preset)."""
+        self.clear()
+        self._filters, self.legend, self._truth_in_legend = [], None, False
+        self._layout, self._recording, self._session, self._mean = None, None, None, None
+        self.rate_plot = self.observed_curve = self.predicted_curve = None
+        plot = self.addPlot(row=0, col=0)
+        plot.setMouseEnabled(x=False, y=False)
+        EmptyPlotNote(plot, text).set_shown(True)
+
     def attach(self, session: FitSession) -> None:
         """The session whose design the predicted rate uses (its layout was set before)."""
         self._session = session

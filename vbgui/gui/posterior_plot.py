@@ -147,9 +147,11 @@ class PosteriorPlot(QWidget):
         self.y_choice.currentIndexChanged.connect(self._redraw)
 
     # -- inputs -------------------------------------------------------------------------------------
-    def set_model(self, names: tuple[str, ...], truth: dict[str, float]) -> None:
-        """New parameter names (a new fit); keeps the chosen pair when both names still exist."""
+    def set_model(self, names: tuple[str, ...], truth: dict[str, float], note: str = NO_FIT) -> None:
+        """New parameter names (a new fit); keeps the chosen pair when both names still exist.  ``note`` is
+        what the plot says while it draws nothing (no names: why there is no pair to draw)."""
         previous = (self.x_choice.currentText(), self.y_choice.currentText())
+        self.empty_note.label.setText(note)
         self.names, self.truth = tuple(names), dict(truth)
         self._q, self.reference, self._reference_known = None, None, False
         self._grid_cache.clear()
@@ -228,7 +230,8 @@ class PosteriorPlot(QWidget):
         self.mean_marker.setData([], [])
         if pair is None:
             self.reference_label.setText("pick two different parameters" if len(self.names) > 1
-                                         else "the posterior plot needs a model with at least two parameters")
+                                         else "the posterior plot needs a model with at least two parameters"
+                                         if self.names else "")
             return
         names = (self.names[pair[0]], self.names[pair[1]])
         self.plot.setLabel("bottom", f"weight {names[0]}")

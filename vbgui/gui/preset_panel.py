@@ -1,4 +1,10 @@
-"""The preset panel: a list of presets and a form of their settings, validated as typed."""
+"""The preset panel: a list of presets and a form of their settings, validated as typed.
+
+A GLM preset shows its design, prior, family and estimator; a latent-dynamics
+preset (``latent_dim`` set, :attr:`Preset.is_latent_dynamics`) shows instead its
+number of latents and its latent-path family (LATENT_DYNAMICS_KEYS), the
+form's rows following the preset selected in the list.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QVBoxLayout, QWidget)
 
+from vbgui.core.lds.names import LDS_LIKELIHOOD_NAMES, PATH_FAMILY_NAMES
 from vbgui.core.names import ESTIMATOR_NAMES, FAMILY_NAMES, LIKELIHOOD_NAMES
 from vbgui.errors import PresetError
 from vbgui.gui.style import TEXT_COLOURS
@@ -31,6 +38,7 @@ class NumberField:
 
 
 NUMBER_FIELDS = (
+    NumberField("latent_dim", "Latent dim", int, "an integer"),
     NumberField("design.stimulus_lags", "Stimulus lags", int, "an integer"),
     NumberField("design.spike_history_lags", "History lags", int, "an integer"),
     NumberField("design.coupling_lags", "Coupling lags", int, "an integer"),
@@ -44,6 +52,7 @@ NUMBER_FIELDS = (
     NumberField("fit.rank", "Rank", int, "an integer"),
 )
 TOOLTIP_OF_KEY = {
+    "latent_dim": "latent_dim",
     "design.stimulus_lags": "stimulus_lags", "design.spike_history_lags": "spike_history_lags",
     "design.coupling_lags": "coupling_lags",
     "prior.scale": "prior_scale", "noise_sd": "noise_sd", "dispersion": "dispersion", "fit.max_iter": "max_iter", "fit.seed": "seed",
@@ -55,6 +64,8 @@ LIKELIHOOD_ONLY = {"noise_sd": "gaussian", "dispersion": "negative-binomial"}
 COUPLING_KEY = "design.coupling_lags"
 ONE_UNIT_NOTE = ("Disabled: the recording holds one unit, so there is no other unit to couple to (a value other "
                  "than 0 stays editable, to set it back to 0).")
+# The number fields of a latent-dynamics preset; a GLM's are every other one.
+LATENT_DYNAMICS_KEYS = ("latent_dim", "noise_sd", "fit.max_iter")
 
 
 class PresetPanel(QWidget):
@@ -79,6 +90,7 @@ class PresetPanel(QWidget):
 
         self.likelihood = self._combo(LIKELIHOOD_NAMES, "likelihood")
         self.family = self._combo(FAMILY_NAMES, "family")
+        self.path_family = self._combo(PATH_FAMILY_NAMES, "path_family")
         self.estimator = self._combo(ESTIMATOR_NAMES, "estimator")
         self.bias = QCheckBox("constant bias regressor")
         self.bias.setToolTip(TOOLTIPS["bias"])
@@ -96,6 +108,8 @@ class PresetPanel(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Likelihood", self.likelihood)
+        form.addRow("Latent dim", self.numbers["latent_dim"])
+        form.addRow("Latent path", self.path_family)
         form.addRow("Stimulus lags", self.numbers["design.stimulus_lags"])
         form.addRow("History lags", self.numbers["design.spike_history_lags"])
         form.addRow("Coupling lags", self.numbers[COUPLING_KEY])
@@ -114,6 +128,11 @@ class PresetPanel(QWidget):
             label = form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget()
             field = form.itemAt(row, QFormLayout.ItemRole.FieldRole).widget()
             label.setToolTip(field.toolTip())
+        self.form = form
+        self.latent_rows: tuple[QWidget, ...] = (self.numbers["latent_dim"], self.path_family)
+        self.glm_rows: tuple[QWidget, ...] = (
+            self.bias, self.standardize, self.family, self.estimator,
+            *(edit for key, edit in self.numbers.items() if key not in LATENT_DYNAMICS_KEYS))
 
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -156,16 +175,39 @@ class PresetPanel(QWidget):
             self.load(item.data(Qt.ItemDataRole.UserRole))
 
     # -- the form -------------------------------------------------------------------------------
+    def is_latent_dynamics(self) -> bool:
+        """Whether the form shows a latent-dynamics preset (latent_dim and a latent-path family)."""
+        return self._base is not None and self._base.is_latent_dynamics
+
+    def family_name(self) -> str:
+        """The family the form's fit would use: the latent-path family or the GLM's."""
+        return (self.path_family if self.is_latent_dynamics() else self.family).currentText()
+
+    def _show_rows_of(self, latent: bool) -> None:
+        """Show the rows a latent-dynamics (``latent``) or a GLM preset uses; offer the likelihoods it allows."""
+        for widget in self.latent_rows:
+            self.form.setRowVisible(widget, latent)
+        for widget in self.glm_rows:
+            self.form.setRowVisible(widget, not latent)
+        model = self.likelihood.model()
+        for row, name in enumerate(LIKELIHOOD_NAMES):
+            model.item(row).setEnabled(not latent or name in LDS_LIKELIHOOD_NAMES)
+
     def load(self, preset: Preset) -> None:
         """Fill the form from ``preset``."""
         self._base = preset
         self._loading = True
+        self._show_rows_of(preset.is_latent_dynamics)
         self.likelihood.setCurrentText(preset.likelihood)
-        self.family.setCurrentText(preset.fit.family)
+        if preset.is_latent_dynamics:
+            self.path_family.setCurrentText(preset.fit.family)
+        else:
+            self.family.setCurrentText(preset.fit.family)
         self.estimator.setCurrentText(preset.fit.estimator)
         self.bias.setChecked(preset.design.bias)
         self.standardize.setChecked(preset.design.standardize)
-        values = {"design.stimulus_lags": preset.design.stimulus_lags,
+        values = {"latent_dim": preset.latent_dim if preset.is_latent_dynamics else "",
+                  "design.stimulus_lags": preset.design.stimulus_lags,
                   "design.spike_history_lags": preset.design.spike_history_lags,
                   COUPLING_KEY: preset.design.coupling_lags,
                   "prior.scale": preset.prior.scale, "noise_sd": preset.noise_sd,
@@ -194,6 +236,8 @@ class PresetPanel(QWidget):
     def _form_dict(self) -> dict:
         """The form as a preset dict; raises PresetError for text that is not a number."""
         base = self._base
+        if self.is_latent_dynamics():
+            return self._latent_form_dict(base)
         data: dict = {"name": base.name if base else "", "description": base.description if base else "",
                       "likelihood": self.likelihood.currentText(),
                       "design": {"bias": self.bias.isChecked(), "standardize": self.standardize.isChecked()},
@@ -203,16 +247,8 @@ class PresetPanel(QWidget):
         for field in NUMBER_FIELDS:
             if field.key in LIKELIHOOD_ONLY and data["likelihood"] != LIKELIHOOD_ONLY[field.key]:
                 continue
-            text = self.numbers[field.key].text().strip()
-            try:
-                value = field.parse(text)
-            except ValueError:
-                raise PresetError(f"{FORM_SOURCE}: '{field.key}' must be {field.kind}, got {text!r}") from None
-            if "." in field.key:
-                section, key = field.key.split(".")
-                data[section][key] = value
-            else:
-                data[field.key] = value
+            if field.key != "latent_dim":
+                self._put(data, field)
         return data
 
     def _enable_coupling(self) -> None:
@@ -227,6 +263,33 @@ class PresetPanel(QWidget):
         if self.coupling_label is not None:
             self.coupling_label.setEnabled(enabled)
             self.coupling_label.setToolTip(tooltip)
+
+    def _latent_form_dict(self, base: Preset) -> dict:
+        """The form of a latent-dynamics preset as a preset dict; what the form does not show ([dynamics],
+        [loading_prior], the other [fit] keys) is kept from ``base``."""
+        data = base.to_dict()
+        data.pop("noise_sd", None)  # the form's, below, when the likelihood is gaussian
+        data["likelihood"] = self.likelihood.currentText()
+        data["fit"].update(family=self.path_family.currentText(), estimator="exact")
+        for field in NUMBER_FIELDS:
+            if field.key not in LATENT_DYNAMICS_KEYS or (field.key in LIKELIHOOD_ONLY and
+                                                         data["likelihood"] != LIKELIHOOD_ONLY[field.key]):
+                continue
+            self._put(data, field)
+        return data
+
+    def _put(self, data: dict, field: NumberField) -> None:
+        """Parse ``field``'s text into ``data`` (a preset dict); raises PresetError for text that is not a number."""
+        text = self.numbers[field.key].text().strip()
+        try:
+            value = field.parse(text)
+        except ValueError:
+            raise PresetError(f"{FORM_SOURCE}: '{field.key}' must be {field.kind}, got {text!r}") from None
+        if "." in field.key:
+            section, key = field.key.split(".")
+            data[section][key] = value
+        else:
+            data[field.key] = value
 
     def _validate(self, *_args) -> None:
         if self._loading:

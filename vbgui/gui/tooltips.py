@@ -29,6 +29,12 @@ TOOLTIPS: dict[str, str] = {
     "rank": "Rank k of the low-rank family: q's covariance is diag(d) + V·Vᵀ with V of k columns, so k "
             "directions of correlation are kept at a cost that grows with k, not with the square of the "
             "number of weights.",
+    "latent_dim": "Latent dim K: how many hidden states x_t drive the population's rates (from 1 to the number of "
+                  "units of the recording); every unit is fitted together, through the loadings C.",
+    "path_family": "Latent-path family of q over x_1..x_T: structured-markov = correlations between adjacent "
+                   "bins kept (block-tridiagonal precision, as exact as full-rank at a cost linear in T); "
+                   "mean-field = every bin independent; full-rank = a dense covariance over the whole path "
+                   "(small T x K only, the check).",
     "max_iter": "Maximum iterations: the fit stops here even if it has not converged.",
     "seed": "Random seed of the Monte Carlo draws (Monte Carlo estimators), so a fit can be repeated exactly.",
     "samples": "Monte Carlo samples of w per iteration (Monte Carlo estimators): more samples, less noisy "

@@ -301,7 +301,7 @@ def preset_from_toml(text: str, source: str = "preset") -> Preset:
 
 def shipped_preset_names(include_latent: bool = False) -> list[str]:
     """The shipped presets' names: the GLMs, and with ``include_latent`` the latent-dynamics ones too
-    (which the window does not fit)."""
+    (the window lists both; a GLM-only caller leaves the latter out)."""
     names = sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
     return names if include_latent else [n for n in names if not load_preset(n).is_latent_dynamics]
 

@@ -8,6 +8,8 @@ so the GUI thread does a bounded amount of drawing however fast the engine
 iterates.  The controller owns the fit on screen (``result``, the model
 layout the panels show) and announces its end through the window's
 ``fit_started``, ``fit_finished``, ``fit_failed`` and ``fit_cleared`` signals.
+A latent-dynamics preset is fitted by :class:`~vbgui.gui.window.lds_fit.LdsFitController`
+instead, with the same Run, Pause, Stop and Reset and the same signals.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from vbgui.gui.background import BackgroundJob
 from vbgui.gui.engine_warmup import engine_warmup
 from vbgui.gui.tooltips import TOOLTIPS
 from vbgui.gui.window.actions import add_action
+from vbgui.gui.window.lds_fit import LdsFitController
 from vbgui.gui.worker import FitSetup, FitWorker
 from vbgui.io.recording import Recording
 from vbgui.models.preset import Preset
@@ -33,12 +36,17 @@ from vbgui.models.step_cost import check_step_cost
 
 if TYPE_CHECKING:  # the engine (scipy, numba) loads in the background, not before the window shows
     from vbgui.app.fit import FitProgress
+    from vbgui.app.lds_result import LdsFitResult
 
 REPAINT_HZ = 30
 # One panel is redrawn per tick, in this order: the ELBO every other tick (15 Hz), the q panels at 7.5 Hz.
 REPAINT_CYCLE = ("elbo", "posterior", "elbo", "parameters")
 RATE_WINDOW_SECONDS = 1.0
 PROGRESS_FORMAT = "%v / %m iterations"
+LATENT_POSTERIOR_NOTE = ("A latent-dynamics preset has no pair of weights: its q over the latent path opens in "
+                         "the Latents window when the fit ends.")
+LATENT_PARAMETERS_NOTE = ("A latent-dynamics preset fits every unit together through its latents: trajectories "
+                          "and loadings C open in the Latents window.")
 
 
 class FitController(QObject):
@@ -52,8 +60,10 @@ class FitController(QObject):
         super().__init__(window)
         self.window = window
         self.runner: BackgroundJob | None = None
-        self.result: FitResult | None = None
+        self.result: FitResult | LdsFitResult | None = None
+        self.lds = LdsFitController(window)
         self.layout: ModelLayout | None = None  # the model the posterior and parameters panels are laid out for
+        self.latent_notes_shown = False  # the panels say where a latent-dynamics fit is drawn instead
         self.fit_label = ""
         self._latest: FitProgress | None = None
         self._drawn = dict.fromkeys(REPAINT_CYCLE, 0)  # the iteration each panel shows
@@ -98,7 +108,16 @@ class FitController(QObject):
     # -- state of the controls ----------------------------------------------------------------------
     def is_fitting(self) -> bool:
         """Whether a fit is running (possibly paused)."""
+        return self._glm_fitting() or self.lds.is_running()
+
+    def _glm_fitting(self) -> bool:
         return self.runner is not None and self.runner.is_running()
+
+    def _running_job(self) -> BackgroundJob | None:
+        """The job of the running fit, a GLM's or a latent-dynamics one, or None."""
+        if self._glm_fitting():
+            return self.runner
+        return self.lds.runner if self.lds.is_running() else None
 
     def update_controls(self, *_args) -> None:
         """Enable the actions and buttons that make sense now (Run when ready and idle, Pause and Stop while
@@ -117,7 +136,8 @@ class FitController(QObject):
                                (window.stop_button, self.stop_action), (window.save_preset_button,
                                                                         window.save_preset_action)):
             button.setEnabled(action.isEnabled())
-        paused = fitting and self.runner.paused
+        job = self._running_job()
+        paused = job is not None and job.paused
         self.pause_action.setText("Resume" if paused else "&Pause")
         window.pause_button.setText("Resume" if paused else "Pause")
         if paused:
@@ -134,13 +154,23 @@ class FitController(QObject):
         recording = self.window.recording
         if preset is None or recording is None or self.is_fitting():
             return
+        if preset.is_latent_dynamics:
+            if not self.latent_notes_shown:
+                self.show_latent_notes()
+            return
         layout = model_layout(preset, recording)
         if layout is not None and layout != self.layout:
             self.apply_layout(layout, recording)
 
+    def show_latent_notes(self) -> None:
+        """The posterior and parameters panels say where a latent-dynamics fit is drawn instead of weights."""
+        self.layout, self.latent_notes_shown = None, True
+        self.window.posterior_plot.set_model((), {}, LATENT_POSTERIOR_NOTE)
+        self.window.parameters_panel.show_note(LATENT_PARAMETERS_NOTE)
+
     def apply_layout(self, layout: ModelLayout, recording: Recording) -> None:
         """Lay the posterior and parameters panels out for ``layout`` on ``recording``."""
-        self.layout = layout
+        self.layout, self.latent_notes_shown = layout, False
         self.window.posterior_plot.set_model(layout.names, recording.truth)
         self.window.parameters_panel.set_layout(layout, recording)
 
@@ -155,6 +185,8 @@ class FitController(QObject):
         if recording is None or preset is None:
             window.show_error("Cannot run", "Load a recording and fix the preset form first.")
             return False
+        if preset.is_latent_dynamics:
+            return self.lds.run(preset)
         layout = model_layout(preset, recording)
         slow = None
         if layout is not None:  # settings whose one step takes minutes are refused before anything starts
@@ -185,17 +217,19 @@ class FitController(QObject):
 
     def toggle_pause(self) -> None:
         """Pause a running fit, or resume a paused one."""
-        if not self.is_fitting():
+        job = self._running_job()
+        if job is None:
             return
-        if self.runner.paused:
-            self.runner.resume()
+        if job.paused:
+            job.resume()
         else:
-            self.runner.pause()
+            job.pause()
         self.update_controls()
 
     def stop_fit(self) -> None:
         """Cancel the running fit; it ends within one data pass and reports 'cancelled'."""
-        if self.is_fitting():
+        self.lds.stop()
+        if self._glm_fitting():
             self.runner.abort()
             # no more repaints of iterations in flight: the final result is drawn as soon as it arrives
             self.repaint_timer.stop()
@@ -203,6 +237,11 @@ class FitController(QObject):
 
     def reset_fit(self) -> None:
         """Stop any fit and clear the fit's curves, contours, progress and summary."""
+        self.lds.discard()
+        self.clear_fit()
+
+    def clear_fit(self) -> None:
+        """Stop and forget the GLM fit and clear the panels (a latent-dynamics fit calls this as it starts)."""
         window = self.window
         if self.runner is not None:
             worker = self.runner.worker
@@ -227,6 +266,7 @@ class FitController(QObject):
     def shutdown(self) -> None:
         """Stop repainting, cancel a running fit and join its thread (the window is closing)."""
         self.repaint_timer.stop()
+        self.lds.discard()
         if self.runner is not None:
             self.runner.shutdown()
 

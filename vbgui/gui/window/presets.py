@@ -45,7 +45,7 @@ class PresetsController:
 
     def load_presets(self) -> None:
         """List the shipped presets, select the one used last and remember each shipped one chosen from now on."""
-        for name in shipped_preset_names():
+        for name in shipped_preset_names(include_latent=True):
             self.panel.add_preset(load_preset(name), name, "shipped preset", select=False)
         self.restore_last_preset()
         self.panel.preset_list.currentTextChanged.connect(self.remember_shipped_preset)
@@ -71,13 +71,13 @@ class PresetsController:
 
     def remember_shipped_preset(self, label: str) -> None:
         """Remember a shipped preset chosen in the list (an opened file is remembered when opened)."""
-        if label in shipped_preset_names():
+        if label in shipped_preset_names(include_latent=True):
             self.preferences.last_preset = label
 
     def restore_last_preset(self) -> None:
         """Select the preset used last: a shipped one by name, or a TOML file opened again by path."""
         last = self.preferences.last_preset
-        if last in shipped_preset_names():
+        if last in shipped_preset_names(include_latent=True):
             self.panel.select(last)
         elif last and Path(last).is_file() and self.open_preset(last):
             return

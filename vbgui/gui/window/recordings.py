@@ -174,7 +174,7 @@ class RecordingsController:
         self.window.setWindowTitle(f"vbgui — {Path(recording.source).name}{unit}")
         self.window.reset_fit()
         self.window.show_status(f"Loaded {Path(recording.source).name}{unit}: press Run (Ctrl+R) to fit "
-                                f"{self.window.preset_panel.family.currentText()} q.")
+                                f"{self.window.preset_panel.family_name()} q.")
 
     def fill_recent_menu(self) -> None:
         """Fill File > Open recent with the remembered recordings (when it is about to show)."""

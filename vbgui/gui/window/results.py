@@ -2,7 +2,8 @@
 
 Save dialogs open in the folder used last, else the recording's, never
 in the directory the application was started from.  An export that would
-replace files asks once, naming every file it replaces.
+replace files asks once, naming every file it replaces.  A latent-dynamics
+fit exports its own contract (:mod:`vbgui.io.lds_exports`, as ``vbgui export`` does).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from vbgui.gui.window.actions import add_action
 from vbgui.gui.window.fit_control import PROGRESS_FORMAT
 from vbgui.gui.window.recordings import SAMPLE_RECORDING
 from vbgui.io.exports import EXPORT_FORMATS, export_files, write_export
+from vbgui.io.lds_exports import lds_export_files, write_lds_export
 from vbgui.io.recording import Recording
 from vbgui.io.result_json import read_json
 from vbgui.models.preset import Preset
@@ -91,16 +93,20 @@ class ResultsController:
         """Export the last fit in the format of ``path``'s extension; an existing file is replaced only if confirmed."""
         window = self.window
         path = Path(path)
-        existing = [target for target in export_files(path) if target.exists()]
+        latent = not isinstance(window.result, FitResult)  # an LdsFitResult
+        existing = [target for target in (lds_export_files if latent else export_files)(path) if target.exists()]
         if existing and not self.confirm_overwrite(existing):
             window.show_status(f"Not exported: {existing[0]} was kept.")
             return False
         try:
             data = window.result.to_dict()
-            diagnostics = window.diagnostics.diagnostics_of(window.result)
-            if diagnostics is not None and "diagnostics" not in data:
-                data["diagnostics"] = diagnostics
-            written = write_export(data, path, force=bool(existing))
+            if latent:
+                written = write_lds_export(data, path, force=bool(existing))
+            else:
+                diagnostics = window.diagnostics.diagnostics_of(window.result)
+                if diagnostics is not None and "diagnostics" not in data:
+                    data["diagnostics"] = diagnostics
+                written = write_export(data, path, force=bool(existing))
         except VbguiError as exc:
             window.show_error("Cannot export the result", str(exc))
             return False
@@ -199,7 +205,7 @@ class ResultsController:
             layout = model_layout(preset, recording)
         else:
             layout = layout_from_names(result.names, preset.likelihood, result.first_row, result.recording)
-        fit.layout = layout
+        fit.layout, fit.latent_notes_shown = layout, False
         window.posterior_plot.set_model(result.names, result.truth)
         window.posterior_plot.set_reference(reference)
         window.parameters_panel.set_layout(layout, recording, result.truth)
