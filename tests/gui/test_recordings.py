@@ -120,3 +120,18 @@ def test_recent_files_are_remembered_in_isolated_settings(window, small_recordin
     window.open_recording(small_recording_path)
     assert window.recent.paths()[0] == str(small_recording_path.resolve())
     assert window.recent.settings.fileName().startswith(str(tmp_path))
+
+
+def test_every_shipped_recording_opens_from_the_sample_menu_with_a_note(window) -> None:
+    from vbgui.io.loaders import SHIPPED_RECORDING_NOTES, shipped_recordings
+
+    actions = {action.text(): action for action in window.recordings.sample_menu.actions()}
+    assert set(actions) == set(shipped_recordings())
+    assert set(SHIPPED_RECORDING_NOTES) == set(shipped_recordings())  # a new shipped file needs its note
+    for name, action in actions.items():
+        assert action.toolTip() == SHIPPED_RECORDING_NOTES[name]
+    recent_before = window.recent.paths()
+    actions["coupled-population"].trigger()
+    assert window.recordings.recording_file.n_units == 20
+    assert window.recordings.recording_file.source.endswith("coupled-population.npz")
+    assert window.recent.paths() == recent_before  # a sample is not a recent file of the user's

@@ -44,6 +44,18 @@ class LoadOptions:
     stimulus_path: str | None = None
 
 
+# What each shipped recording is, in one line (the window's File > Open sample recording says it).
+SHIPPED_RECORDING_NOTES = {
+    "grasshopper-receptor-1": "a grasshopper auditory receptor neuron, 10 s at 1 ms (Rokem et al. 2006)",
+    "grasshopper-receptor-2": "a second grasshopper auditory receptor neuron, 10 s at 1 ms (Rokem et al. 2006)",
+    "synthetic-poisson": "one simulated unit with a known filter and spike history, 60,000 bins of 5 ms",
+    "coupled-population": "20 simulated units with known couplings, 50,000 bins of 5 ms (Fit all units, "
+                          "coupling lags)",
+    "synthetic-poisson-lds": "30 simulated units driven by 3 known latents, 3000 bins of 10 ms (the poisson-lds "
+                             "preset)",
+}
+
+
 def shipped_recordings() -> dict[str, Path]:
     """The recordings shipped with vbgui, by name (the file name without its extension)."""
     return {path.stem: path for path in sorted(SHIPPED_RECORDINGS_DIR.iterdir())

@@ -21,7 +21,8 @@ from vbgui.gui.recent_files import RecentFiles
 from vbgui.gui.recording_panel import RecordingPanel
 from vbgui.gui.variables_dialog import VariablesDialog
 from vbgui.gui.window.actions import add_action
-from vbgui.io.loaders import EXTENSIONS, FILE_FILTER, LoadOptions, read_recording_file
+from vbgui.io.loaders import (EXTENSIONS, FILE_FILTER, SHIPPED_RECORDING_NOTES, LoadOptions, read_recording_file,
+                              shipped_recordings)
 from vbgui.io.phy import is_phy_folder
 from vbgui.io.recording import Recording, RecordingFile
 
@@ -55,12 +56,20 @@ class RecordingsController:
                                              "folder in the Pillow lab tutorial layout (Stim.mat, stimtimes.mat, "
                                              "SpTimes.mat).")
         self.recent_menu: QMenu | None = None
+        self.sample_menu: QMenu | None = None
         panel.unit_chosen.connect(self.select_unit)
 
     def fill_menu(self, file_menu: QMenu) -> None:
-        """Add Open recording, Open recording folder and Open recent to ``file_menu``."""
+        """Add Open recording, Open recording folder, Open sample recording and Open recent to ``file_menu``."""
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.open_folder_action)
+        self.sample_menu = file_menu.addMenu("Open &sample recording")
+        self.sample_menu.setToolTipsVisible(True)
+        for name, path in shipped_recordings().items():
+            action = self.sample_menu.addAction(name, lambda p=path: self.open_recording(str(p), remember=False))
+            note = SHIPPED_RECORDING_NOTES.get(name, "")
+            action.setToolTip(note)
+            action.setStatusTip(f"{name}: {note}" if note else name)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
 
