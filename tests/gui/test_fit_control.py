@@ -86,34 +86,30 @@ def test_keep_a_fit_and_overlay_another_family(qtbot, window, small_recording_pa
     assert any("kept: full-rank" in text for text in labels) and any("q: mean-field" in text for text in labels)
 
 
-def test_stop_ends_a_running_fit_within_100_ms(qtbot, window, large_recording_path) -> None:
-    """The engine honours Stop within 100 ms: its result is out of the worker thread 100 ms after Stop plus
-    the one exact ELBO pass that scores the last q (a reparam fit reports the exact ELBO of where it
-    stopped; that pass is timed again here, in the same conditions, because its length is the machine's
-    load, not the cancellation's).  The window has drawn the stopped fit, every panel, a little later."""
+def test_stop_ends_a_running_fit_inside_its_iteration(qtbot, window, large_recording_path) -> None:
+    """Stop cancels the engine inside the iteration it is running: the fit ends 'cancelled' at the last
+    iteration reached before Stop (no further one is taken), its result scores that q exactly, and the
+    window, which never blocked, has the result within seconds even on a loaded machine.  (How fast the
+    engine honours a cancel is timed where the load cannot blur it: the contract test's cancel within
+    100 ms, and benchmarks/bench_gui_responsiveness.py.)"""
     prepare_long_reparam_fit(window, large_recording_path)
-    finished_at: dict[str, float] = {}
-    window.fit_finished.connect(lambda _result: finished_at.setdefault("window", time.perf_counter()))
     with qtbot.waitSignal(window.fit_finished, timeout=FIT_TIMEOUT_MS) as finished:
         window.run_fit()
         worker = window.runner.worker
-        worker.finished.connect(lambda _result: finished_at.setdefault("engine", time.perf_counter()),
-                                Qt.ConnectionType.DirectConnection)  # recorded in the worker thread, when emitted
         qtbot.waitUntil(lambda: worker.latest is not None and worker.latest.iteration >= 3, timeout=FIT_TIMEOUT_MS)
+        iteration_at_stop = worker.latest.iteration
         started = time.perf_counter()
         window.stop_fit()
+    window_got_it_after = time.perf_counter() - started
     result = finished.args[0]
     assert result.stop_reason == "cancelled"
-    engine_stopped_after = finished_at["engine"] - started
-    window_drawn_after = finished_at["window"] - started
+    # the iteration in flight when Stop was pressed may complete, and one may end between reading the
+    # counter and pressing Stop; none starts after it
+    assert iteration_at_stop <= result.iterations <= iteration_at_stop + 2
+    assert result.iterations < window.preset_panel.current_preset().fit.max_iter
     session = FitSession(worker.preset, worker.recording)  # the fit's data, built the same way
-    scoring_started = time.perf_counter()
-    terms = session.exact_terms(worker.latest.q)
-    scoring_pass = time.perf_counter() - scoring_started
-    assert result.elbo == terms.elbo  # the result scores the last q reached, exactly
-    assert engine_stopped_after < 0.100 + scoring_pass, \
-        f"Stop took {engine_stopped_after * 1000:.0f} ms, of which one exact pass {scoring_pass * 1000:.0f} ms"
-    assert window_drawn_after < 0.500 + scoring_pass
+    assert result.elbo == session.exact_terms(worker.latest.q).elbo  # the last q reached, scored exactly
+    assert window_got_it_after < 5.0
     assert window.run_action.isEnabled()
 
 
