@@ -135,3 +135,15 @@ def test_every_shipped_recording_opens_from_the_sample_menu_with_a_note(window) 
     assert window.recordings.recording_file.n_units == 20
     assert window.recordings.recording_file.source.endswith("coupled-population.npz")
     assert window.recent.paths() == recent_before  # a sample is not a recent file of the user's
+
+
+def test_a_recording_without_stimulus_says_so_instead_of_empty_axes(window) -> None:
+    panel = window.recording_panel
+    actions = {action.text(): action for action in window.recordings.sample_menu.actions()}
+    actions["synthetic-poisson-lds"].trigger()
+    assert window.recording_file.stimulus is None
+    assert panel.no_stimulus_note.label.isVisible()
+    assert panel.stimulus_plot.getAxis("left").opacity() == 0.0
+    actions["synthetic-poisson"].trigger()
+    assert not panel.no_stimulus_note.label.isVisible()
+    assert panel.stimulus_plot.getAxis("left").opacity() == 1.0

@@ -11,12 +11,14 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from vbgui.gui.about import credit_for
 from vbgui.gui.axes import MIN_PLOT_HEIGHT, TIME_AXIS_HEIGHT, IntegerAxis, hold_layout_minimum, tighten
+from vbgui.gui.empty_plot import EmptyPlotNote
 from vbgui.gui.style import PALETTE, TITLE_SIZE, style_plot
 from vbgui.io.recording import Recording
 
 INITIAL_VIEW_BINS = 2_000  # the first view shows single spikes, not a solid band of them
 # recordings store the stimulus in their own units, which no file format vbgui reads names
 STIMULUS_TITLE = "Stimulus (a.u., as stored in the file)"
+NO_STIMULUS_NOTE = "This recording has no stimulus: a latent-dynamics preset fits its units without one."
 LEFT_AXIS_WIDTH = 55
 SUMMARY_MIN_WIDTH = 450  # pixels: the narrowest the summary is laid out to, for its height
 # room above and below the data (fraction of its span), so the ticks at its ends keep their labels
@@ -80,6 +82,7 @@ class RecordingPanel(QWidget):
         hold_layout_minimum(self.plots)
         self.stimulus_curve = self._curve(self.stimulus_plot, PALETTE["stimulus"])
         self.response_curve = self._curve(self.response_plot, PALETTE["counts"])
+        self.no_stimulus_note = EmptyPlotNote(self.stimulus_plot, NO_STIMULUS_NOTE)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
@@ -114,6 +117,7 @@ class RecordingPanel(QWidget):
             self.stimulus_curve.setData(time, recording.design[:, 0])
         else:
             self.stimulus_curve.setData([], [])
+        self.no_stimulus_note.set_shown(recording.stimulus is None and recording.design is None)
         self.response_curve.setData(time, recording.response)
         self.response_plot.setTitle(f"Response: {recording.response_name} per {recording.dt * 1000:g} ms bin",
                                     size=TITLE_SIZE)
