@@ -6,6 +6,16 @@ stimulus is a TimeSeries from the file's ``stimulus`` group (the one named by
 (linearly interpolated at bin centres when it is sampled more coarsely than
 the bins).  Units are named by the table's 'unit_name' column when it has
 one, else by their ids.
+
+Trials: when the file has a trials table (``/intervals/trials`` with the NWB
+standard's ``start_time`` and ``stop_time`` columns, in seconds), the
+recording is cut into those trials (:mod:`vbgui.io.nwb_trials`): the bins whose
+centres lie in each trial's [start_time, stop_time), concatenated in trial
+order, with ``trial_starts`` where each begins (:mod:`vbgui.io.trials`); the
+stimulus is cut the same way and bins outside every trial are dropped (the
+recording's notes say how many).  The recording then runs at least to the
+last trial's stop_time (bins without spikes count 0); a stimulus must cover
+every trial.
 """
 from __future__ import annotations
 
@@ -16,6 +26,8 @@ import numpy as np
 
 from vbgui.errors import RecordingError
 from vbgui.io.hdf5_checks import check_hdf5_file
+from vbgui.io.limits import check_memory
+from vbgui.io.nwb_trials import TRIALS_TABLE, read_trial_windows, trial_bin_index, trial_bin_ranges
 from vbgui.io.recording import RecordingFile
 from vbgui.io.spike_times import bin_edges, bin_spike_times, check_binning_memory, n_bins_for
 
@@ -74,6 +86,7 @@ def read_nwb(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
     dt = DEFAULT_DT if dt is None else dt
     check_hdf5_file(path, source, "NWB")
     try:
+        windows = read_trial_windows(path, source)
         with NWBHDF5IO(str(path), "r", load_namespaces=True) as io:
             nwbfile = io.read()
             units = nwbfile.units
@@ -102,8 +115,39 @@ def read_nwb(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
     if samples is not None:
         ends.append(float(samples[0][-1]))
     n_bins = n_bins_for(max(ends, default=dt), dt, source) + 1
-    check_binning_memory(source, n_bins, len(trains), 0 if samples is None else samples[1].shape[1])
-    responses = np.column_stack([bin_spike_times(t, dt, n_bins, source, "spike_times") for t in trains])
-    stimulus = None if samples is None else resample_onto_bins(samples[0], samples[1], dt, n_bins)
+    n_stimuli = 0 if samples is None else samples[1].shape[1]
+    if windows is None:
+        check_binning_memory(source, n_bins, len(trains), n_stimuli)
+        responses = np.column_stack([bin_spike_times(t, dt, n_bins, source, "spike_times") for t in trains])
+        stimulus = None if samples is None else resample_onto_bins(samples[0], samples[1], dt, n_bins)
+        return RecordingFile(responses=responses, unit_names=names, dt=dt, source=source, stimulus=stimulus,
+                             response_name="counts")
+    first, end = trial_bin_ranges(windows, dt, source)
+    if samples is not None:
+        stimulus_bins = n_bins_for(samples[0][-1], dt, source) + 1
+        _check_stimulus_covers_trials(source, series.name, stimulus_bins, dt, end, windows)
+    n_bins = max(n_bins, int(end[-1]))
+    n_kept = int(np.sum(end - first))
+    # binning as without trials, plus the kept bins' index, counts (and their float64 copy) and stimulus
+    check_memory(source, f"binning {len(trains)} spike train(s) into {n_bins} bins and cutting {n_kept} of them "
+                 f"into {len(first)} trial(s)",
+                 float(n_bins) * 8 * (2 + 2 * len(trains) + 2 * n_stimuli)
+                 + float(n_kept) * 8 * (1 + 2 * len(trains) + n_stimuli))
+    kept, trial_starts = trial_bin_index(first, end)
+    responses = np.column_stack([bin_spike_times(t, dt, n_bins, source, "spike_times")[kept] for t in trains])
+    stimulus = None if samples is None else resample_onto_bins(samples[0], samples[1], dt, n_bins)[kept]
+    note = (f"cut into {len(first)} trial(s) by the trials table {TRIALS_TABLE}: {n_kept} of {n_bins} bins kept, "
+            "bins outside every trial dropped")
     return RecordingFile(responses=responses, unit_names=names, dt=dt, source=source, stimulus=stimulus,
-                         response_name="counts")
+                         response_name="counts", notes=(note,), trial_starts=trial_starts)
+
+
+def _check_stimulus_covers_trials(source: str, series_name: str, stimulus_bins: int, dt: float, end: np.ndarray,
+                                  windows: np.ndarray) -> None:
+    """Refuse a trial that runs past the bin of the stimulus's last sample (its values there would be invented)."""
+    beyond = np.flatnonzero(end > stimulus_bins)
+    if beyond.size:
+        index = int(beyond[0])
+        raise RecordingError(f"{source}: trial {index} stops at {windows[index, 1]:g} s, after the stimulus "
+                             f"'{series_name}' ends (its last sample lies in the bin ending at "
+                             f"{stimulus_bins * dt:g} s)")
