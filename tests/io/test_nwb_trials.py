@@ -13,6 +13,8 @@ from vbgui.app.lds_fit import LdsFitSession
 from vbgui.errors import RecordingError
 from vbgui.io.loaders import LoadOptions, read_recording_file
 from vbgui.io.nwb_trials import trial_bin_index, trial_bin_ranges
+from vbgui.io.recording import RecordingFile
+from vbgui.io.spike_writers import save_nwb
 from vbgui.models.preset import load_preset
 
 pynwb = pytest.importorskip("pynwb")
@@ -76,6 +78,20 @@ def test_a_file_without_a_trials_table_is_one_trial_of_every_bin(tmp_path):
     recording = read_recording_file(write_nwb(tmp_path / "r.nwb", trials=()), LoadOptions(dt=DT))
     assert recording.trial_starts is None and recording.notes == ()
     np.testing.assert_array_equal(recording.responses, COUNTS)
+
+
+def test_a_recording_of_trials_written_as_nwb_reads_back_with_the_same_trials(tmp_path):
+    trials = RecordingFile(COUNTS[KEPT], ("a", "b", "c", "d"), DT, "trials.npz", stimulus=STIMULUS[KEPT],
+                           trial_starts=STARTS)
+    path = save_nwb(trials, tmp_path / "trials.nwb", seed=2)
+    with h5py.File(path, "r") as handle:
+        np.testing.assert_allclose(handle["/intervals/trials/start_time"][()], STARTS * DT, rtol=1e-15)
+    back = read_recording_file(path, LoadOptions(dt=DT))
+    np.testing.assert_array_equal(back.responses, COUNTS[KEPT])
+    np.testing.assert_array_equal(back.trial_starts, STARTS)
+    np.testing.assert_allclose(back.stimulus, STIMULUS[KEPT], atol=1e-12)
+    assert back.notes == ("cut into 3 trial(s) by the trials table /intervals/trials: 120 of 120 bins kept, "
+                          "bins outside every trial dropped",)
 
 
 def test_bins_are_those_whose_centres_lie_in_the_trial_and_shared_boundaries_share_no_bin():

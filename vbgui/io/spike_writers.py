@@ -102,7 +102,8 @@ def save_phy_folder(recording: RecordingFile, folder: str | Path, *, seed: int =
 
 def save_nwb(recording: RecordingFile, path: str | Path, *, seed: int = 0, force: bool = False) -> Path:
     """Write ``recording`` (spike counts) as an NWB file: a units table with spike times in seconds and a
-    'unit_name' column, and the stimulus as a TimeSeries at the bin centres.  Needs pynwb."""
+    'unit_name' column, the stimulus as a TimeSeries at the bin centres, and the trials (when ``recording``
+    has ``trial_starts``) as a trials table whose times are the trials' bin edges.  Needs pynwb."""
     from vbgui.io.nwb import INSTALL_HINT
 
     try:
@@ -123,6 +124,10 @@ def save_nwb(recording: RecordingFile, path: str | Path, *, seed: int = 0, force
         centres = (np.arange(recording.stimulus.shape[0]) + 0.5) * recording.dt
         nwbfile.add_stimulus(pynwb.TimeSeries(name="stimulus", data=recording.stimulus, unit="a.u.",
                                               timestamps=centres))
+    if recording.trial_starts is not None:
+        edges = np.append(recording.trial_starts, recording.responses.shape[0]) * recording.dt
+        for start, stop in zip(edges[:-1], edges[1:]):
+            nwbfile.add_trial(start_time=float(start), stop_time=float(stop))
 
     def write(handle) -> None:
         import h5py
