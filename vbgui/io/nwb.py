@@ -116,30 +116,29 @@ def read_nwb(path: str | Path, variables: Mapping[str, str] | None = None, dt: f
         ends.append(float(samples[0][-1]))
     n_bins = n_bins_for(max(ends, default=dt), dt, source) + 1
     n_stimuli = 0 if samples is None else samples[1].shape[1]
+    kept: np.ndarray | slice = slice(None)  # every bin, as a view
+    trial_starts, notes = None, ()
     if windows is None:
         check_binning_memory(source, n_bins, len(trains), n_stimuli)
-        responses = np.column_stack([bin_spike_times(t, dt, n_bins, source, "spike_times") for t in trains])
-        stimulus = None if samples is None else resample_onto_bins(samples[0], samples[1], dt, n_bins)
-        return RecordingFile(responses=responses, unit_names=names, dt=dt, source=source, stimulus=stimulus,
-                             response_name="counts")
-    first, end = trial_bin_ranges(windows, dt, source)
-    if samples is not None:
-        stimulus_bins = n_bins_for(samples[0][-1], dt, source) + 1
-        _check_stimulus_covers_trials(source, series.name, stimulus_bins, dt, end, windows)
-    n_bins = max(n_bins, int(end[-1]))
-    n_kept = int(np.sum(end - first))
-    # binning as without trials, plus the kept bins' index, counts (and their float64 copy) and stimulus
-    check_memory(source, f"binning {len(trains)} spike train(s) into {n_bins} bins and cutting {n_kept} of them "
-                 f"into {len(first)} trial(s)",
-                 float(n_bins) * 8 * (2 + 2 * len(trains) + 2 * n_stimuli)
-                 + float(n_kept) * 8 * (1 + 2 * len(trains) + n_stimuli))
-    kept, trial_starts = trial_bin_index(first, end)
+    else:
+        first, end = trial_bin_ranges(windows, dt, source)
+        if samples is not None:
+            stimulus_bins = n_bins_for(samples[0][-1], dt, source) + 1
+            _check_stimulus_covers_trials(source, series.name, stimulus_bins, dt, end, windows)
+        n_bins = max(n_bins, int(end[-1]))
+        n_kept = int(np.sum(end - first))
+        # binning as without trials, plus the kept bins' index, counts (and their float64 copy) and stimulus
+        check_memory(source, f"binning {len(trains)} spike train(s) into {n_bins} bins and cutting {n_kept} of "
+                     f"them into {len(first)} trial(s)",
+                     float(n_bins) * 8 * (2 + 2 * len(trains) + 2 * n_stimuli)
+                     + float(n_kept) * 8 * (1 + 2 * len(trains) + n_stimuli))
+        kept, trial_starts = trial_bin_index(first, end)
+        notes = (f"cut into {len(first)} trial(s) by the trials table {TRIALS_TABLE}: {n_kept} of {n_bins} bins "
+                 "kept, bins outside every trial dropped",)
     responses = np.column_stack([bin_spike_times(t, dt, n_bins, source, "spike_times")[kept] for t in trains])
     stimulus = None if samples is None else resample_onto_bins(samples[0], samples[1], dt, n_bins)[kept]
-    note = (f"cut into {len(first)} trial(s) by the trials table {TRIALS_TABLE}: {n_kept} of {n_bins} bins kept, "
-            "bins outside every trial dropped")
     return RecordingFile(responses=responses, unit_names=names, dt=dt, source=source, stimulus=stimulus,
-                         response_name="counts", notes=(note,), trial_starts=trial_starts)
+                         response_name="counts", notes=notes, trial_starts=trial_starts)
 
 
 def _check_stimulus_covers_trials(source: str, series_name: str, stimulus_bins: int, dt: float, end: np.ndarray,
