@@ -2,6 +2,7 @@
 and every bad trials table named in one line."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -197,3 +198,14 @@ def test_the_cli_refuses_a_bad_trials_table_in_one_line_and_writes_nothing(tmp_p
     completed = run_vbgui("fit", "--preset", "poisson-lds", "--recording", path, "--dt", DT, "--out", out)
     assert_refused(completed, str(path), *fragments)
     assert not out.exists()
+
+
+def test_the_cli_fits_an_nwb_file_as_its_trials_and_says_so(tmp_path):
+    path = write_nwb(tmp_path / "r.nwb")
+    out = tmp_path / "fit.json"
+    completed = run_vbgui("fit", "--preset", "poisson-lds", "--recording", path, "--dt", DT, "--max-iter", 3,
+                          "--out", out)
+    assert completed.returncode == 0, completed.stderr
+    assert "120 bins x 4 units in 3 trials" in completed.stderr
+    assert "cut into 3 trial(s) by the trials table /intervals/trials: 120 of 150 bins kept" in completed.stderr
+    assert json.loads(out.read_text())["latents"]["trial_start"] == [0, 40, 90]
