@@ -328,3 +328,19 @@ def test_a_stimulus_driven_preset_on_a_recording_without_stimulus_is_refused(qtb
         window.run_fit()
     assert "no 'stimulus' array" in failed.args[0] and four_unit_path.name in failed.args[0]
     assert window.result is None and not window.is_fitting()
+
+
+def test_a_latent_dynamics_preset_disables_the_batch_buttons_and_says_why(window, four_unit_path) -> None:
+    """Fit all units and Amortise… fit one GLM per unit: with a latent-dynamics preset (Run fits every unit
+    together) they are disabled, their tooltips saying why; a GLM preset enables them again."""
+    population = window.population
+    window.open_recording(four_unit_path)
+    window.preset_panel.select("poisson-lds")
+    for button in (population.panel.fit_all_button, population.panel.amortise_button):
+        assert not button.isEnabled()
+        assert "latent-dynamics preset fits every unit together" in button.toolTip()
+    assert not population.fit_all_action.isEnabled() and not population.amortise_action.isEnabled()
+    window.preset_panel.select("poisson-glm")
+    for button in (population.panel.fit_all_button, population.panel.amortise_button):
+        assert button.isEnabled()
+        assert "Unavailable" not in button.toolTip()

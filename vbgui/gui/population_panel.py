@@ -24,6 +24,10 @@ PROGRESS_FORMAT = "%v / %m units"
 NO_POPULATION = "Open a recording of several units (File > Open recording) to fit and compare them all here."
 
 
+FIT_ALL_TOOLTIP = "Fit the form's preset to every unit of the recording, several at once, in the background."
+AMORTISE_TOOLTIP = ("Amortised inference: fit some units exactly, train an encoder on them, give every other unit "
+                    "its q by one forward pass, and measure each unit's amortisation and approximation gaps in nats.")
+
 class PopulationPanel(QWidget):
     """Buttons, progress and the sortable table of a multi-unit recording's units.
 
@@ -41,12 +45,9 @@ class PopulationPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.fit_all_button = QPushButton("Fit all units")
-        self.fit_all_button.setToolTip("Fit the form's preset to every unit of the recording, several at once, "
-                                       "in the background.")
+        self.fit_all_button.setToolTip(FIT_ALL_TOOLTIP)
         self.amortise_button = QPushButton("Amortise…")
-        self.amortise_button.setToolTip("Amortised inference: fit some units exactly, train an encoder on them, "
-                                        "give every other unit its q by one forward pass, and measure each "
-                                        "unit's amortisation and approximation gaps in nats.")
+        self.amortise_button.setToolTip(AMORTISE_TOOLTIP)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the batch: the units already fitted stay in the table.")
         self.export_button = QPushButton("Export summary…")
@@ -145,6 +146,12 @@ class PopulationPanel(QWidget):
         self.amortise_button.setEnabled(can_fit and not running)
         self.cancel_button.setEnabled(running)
         self.export_button.setEnabled(can_export)
+
+    def explain_batch_unavailable(self, reason: str | None) -> None:
+        """Add ``reason`` (why no batch can start with this preset) to Fit all units' and Amortise…'s
+        tooltips, or restore them (None)."""
+        for button, tooltip in ((self.fit_all_button, FIT_ALL_TOOLTIP), (self.amortise_button, AMORTISE_TOOLTIP)):
+            button.setToolTip(tooltip if reason is None else f"{tooltip}\n\nUnavailable: {reason}.")
 
     def show_message(self, text: str) -> None:
         self.status.setText(text)

@@ -41,8 +41,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QScrollArea
 
 from vbgui.app.population import (OutcomeCollector, UnitFit, amortise_population, check_population_fit,
-                                  default_training_units, fit_population, fitted_row, rebuild_unit_fit,
-                                  unfitted_rows)
+                                  default_training_units, fit_population, fitted_row, latent_batch_problem,
+                                  rebuild_unit_fit, unfitted_rows)
 from vbgui.errors import VbguiError
 from vbgui.gui.amortise_dialog import AmortiseDialog
 from vbgui.gui.coupling_view import CouplingView
@@ -184,10 +184,15 @@ class PopulationController(QObject):
         self.dock.setVisible(self.recording_file is not None)
 
     def update_controls(self, *_args) -> None:
+        """Enable Fit all units and Amortise… when a GLM preset may start a batch now; a latent-dynamics
+        preset, fitted to every unit together by Run, disables them and their tooltips say why."""
         running = self.is_running()
-        can_fit = (self.recording_file is not None and self.window.preset_panel.current_preset() is not None
+        preset = self.window.preset_panel.current_preset()
+        latent = preset is not None and preset.is_latent_dynamics
+        can_fit = (self.recording_file is not None and preset is not None and not latent
                    and not self.window.is_fitting())
         self.panel.set_running(running, can_fit, bool(self.outcomes))
+        self.panel.explain_batch_unavailable(latent_batch_problem(preset) if latent else None)
         self.fit_all_action.setEnabled(can_fit and not running)
         self.amortise_action.setEnabled(can_fit and not running)
 
