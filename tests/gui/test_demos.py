@@ -21,7 +21,6 @@ from vbgui.gui.demos.window import DemosWindow
 from tests.gui.axes import check_axes_show_their_numbers
 
 SETTLE_MS = 30_000
-REFIT_BUDGET_SECONDS = 0.100
 FROZEN_SECONDS = 0.5  # a gap this long between animation frames is a blocked GUI thread, not load
 QUICK_ITERATIONS = 50  # the noisy-gradients demo's fits, cut short for the tests
 
@@ -109,11 +108,11 @@ def test_correlated_gaussian_reaches_the_closed_forms(qtbot, demos) -> None:
         assert decimal(kl, 4) in page.readout.text() and "-0.0000" not in page.readout.text()
 
 
-def test_slider_refits_within_budget_off_the_gui_thread_and_the_animation_keeps_running(
-        qtbot, demos, monkeypatch) -> None:
-    """Every refit runs in the runner's thread, never the GUI thread; the animation keeps ticking through
-    a drag and is never frozen for a blocking length of time.  (How smooth it is, the 95th percentile of
-    the frame gaps, depends on the machine's load: ``benchmarks/bench_demo_animation.py`` measures it.)"""
+def test_slider_refits_off_the_gui_thread_and_the_animation_keeps_running(qtbot, demos, monkeypatch) -> None:
+    """Every refit runs in the runner's thread, never the GUI thread, and each slider move is drawn; the
+    animation keeps ticking through a drag and is never frozen for a blocking length of time.  (How fast a
+    refit is drawn and how smooth the animation is depend on the machine's load:
+    ``benchmarks/bench_demo_animation.py`` measures both against their 100 ms bars.)"""
     import vbgui.gui.demos.correlated as correlated
 
     fit_threads: set[int] = set()
@@ -126,11 +125,10 @@ def test_slider_refits_within_budget_off_the_gui_thread_and_the_animation_keeps_
     monkeypatch.setattr(correlated, "fit_path", recording_fit_path)
     settle(qtbot, demos)
     page = demos.page
-    latencies = []
     for rho in (0.1, 0.45, -0.7, 0.95, -0.3, 0.8, 0.99):
         set_rho(qtbot, demos, rho)
-        latencies.append(page.refit_seconds)
-    assert float(np.median(latencies)) < REFIT_BUDGET_SECONDS, latencies
+        assert page.refit_seconds is not None
+        assert page.fits.target.rho == pytest.approx(rho)  # this move's fit is the one drawn
 
     frames: list[float] = []
     page.animation.frame.connect(lambda: frames.append(time.perf_counter()))

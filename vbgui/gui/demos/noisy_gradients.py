@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from vbgui.app.demos import DemoScene
 from vbgui.app.fit import FitSession
 from vbgui.app.gradient_noise import gradient_variances
+from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.gui.demos.jobs import LatestJobRunner
 from vbgui.gui.demos.page import DemoPage, readout_table
 from vbgui.gui.demos.fit2d_page import ParameterSlider
@@ -58,7 +59,15 @@ class Traces:
         self.exact_final: dict[str, float] = {}
         self.gradient_variance: dict[str, float] = {}
         self.stop = threading.Event()
+        self.cancel = CancelToken()  # the fits' token: ending stops them inside a pass, not after it
         self.running = threading.Event()
+        self.running.set()
+
+    def end(self) -> None:
+        """Stop the run from any thread: no further iteration, and the pass or gradient-variance
+        measurement under way stops at its next check."""
+        self.stop.set()
+        self.cancel.cancel()
         self.running.set()
 
     def snapshot(self, name: str, limit: int | None = None) -> np.ndarray:
@@ -82,23 +91,26 @@ def run_fits(traces: Traces, seed: int, max_iter: int) -> Traces:
     fits = {"exact": preset.with_fit(estimator="exact", max_iter=max_iter, seed=seed)}
     fits.update({f"reparam-{k}": preset.with_fit(estimator="reparam", samples=k, max_iter=max_iter, seed=seed)
                  for k in SAMPLES})
-    sessions = {name: FitSession(fits[name], recording) for name in RUNS}
+    sessions = {name: FitSession(fits[name], recording, traces.cancel) for name in RUNS}
     steps = {name: session.steps() for name, session in sessions.items()}
     start = time.perf_counter()
-    while steps and not traces.stop.is_set():
-        traces.running.wait()
-        for name in list(steps):
-            try:
-                traces.elbo[name].append(next(steps[name]).terms.elbo)
-            except StopIteration as stop:
-                traces.exact_final[name] = stop.value.elbo
-                del steps[name]
-                if name == "exact":
-                    traces.gradient_variance.update(gradient_variances(
-                        sessions[name], stop.value, VARIANCE_SAMPLES, VARIANCE_REPEATS, seed))
-        ahead = traces.iterations / PACE - (time.perf_counter() - start)
-        if ahead > 0:
-            time.sleep(ahead)
+    try:
+        while steps and not traces.stop.is_set():
+            traces.running.wait()
+            for name in list(steps):
+                try:
+                    traces.elbo[name].append(next(steps[name]).terms.elbo)
+                except StopIteration as stop:
+                    traces.exact_final[name] = stop.value.elbo
+                    del steps[name]
+                    if name == "exact":
+                        traces.gradient_variance.update(gradient_variances(
+                            sessions[name], stop.value, VARIANCE_SAMPLES, VARIANCE_REPEATS, seed))
+            ahead = traces.iterations / PACE - (time.perf_counter() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+    except FitCancelled:  # ended (restart, close) while measuring the gradient variances
+        pass
     return traces
 
 
@@ -135,8 +147,7 @@ class NoisyGradientsPage(DemoPage):
     # -- verbs --------------------------------------------------------------------------------------
     def restart(self) -> None:
         """Stop the fits under way and start four new ones (after the old ones have ended)."""
-        self.traces.stop.set()
-        self.traces.running.set()
+        self.traces.end()
         self.traces = Traces()
         self.run_iterations = int(self.max_iter.value())
         self.zoom.fix_range((0, self.run_iterations), ZOOM_NATS)
@@ -226,6 +237,5 @@ class NoisyGradientsPage(DemoPage):
 
     def shutdown(self) -> None:
         self.repaint_timer.stop()
-        self.traces.stop.set()
-        self.traces.running.set()
+        self.traces.end()
         self.runner.shutdown()
