@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from vbgui.app.lds_fit import LdsFitSession, LdsProgress
-from vbgui.app.lds_live import LdsSessionReady, LdsTrace, fit_lds_live, units_of
+from vbgui.app.lds_live import LdsSessionReady, fit_lds_live, units_of
+from vbgui.app.live_trace import LiveTrace
 from vbgui.core.cancel import CancelToken
 from vbgui.errors import FitError
 from vbgui.models.lds_synthetic import SHIPPED_SEED, make_lds_population
@@ -19,7 +20,7 @@ from vbgui.models.preset import load_preset
 def test_the_task_reports_the_session_then_every_iteration_and_returns_the_sessions_result():
     recording, _, _ = make_lds_population(n_bins=400, n_units=6, latent_dim=2, seed=SHIPPED_SEED)
     preset = replace(load_preset("poisson-lds"), latent_dim=2).with_fit(max_iter=5)
-    trace, reports = LdsTrace(), []
+    trace, reports = LiveTrace(), []
     outcome = fit_lds_live(preset, recording, trace, CancelToken(), reports.append)
     assert reports[0] == LdsSessionReady(400, 6, 2, "structured-markov", 5)
     assert [r.iteration for r in reports[1:]] == [1, 2, 3, 4, 5]
@@ -35,7 +36,7 @@ def test_the_task_reports_the_session_then_every_iteration_and_returns_the_sessi
 
 def test_a_pair_the_fit_cannot_take_is_refused_before_any_report():
     recording, _, _ = make_lds_population(n_bins=100, n_units=2, latent_dim=1, seed=1)
-    reports, trace = [], LdsTrace()
+    reports, trace = [], LiveTrace()
     with pytest.raises(FitError, match="latent_dim = 3 is more than the 2 unit"):
         fit_lds_live(load_preset("poisson-lds"), recording, trace, CancelToken(), reports.append)
     assert reports == [] and len(trace) == 0

@@ -9,17 +9,15 @@ reporting each :class:`~vbgui.app.lds_fit.LdsProgress`, and returns an
 :class:`LdsLiveOutcome`: the result and, for a regenerable synthetic
 population, the true path in the fit's axes (:func:`vbgui.app.lds_truth.aligned_truth`).
 Progress reports may be dropped by a throttled ``report``, so every
-iteration's ELBO terms also go to an :class:`LdsTrace` the window reads.
+iteration's ELBO terms also go to an :class:`~vbgui.app.live_trace.LiveTrace` the window reads.
 The engine is imported inside the task, in the thread that runs it.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
-
+from vbgui.app.live_trace import LiveTrace
 from vbgui.core.cancel import CancelToken
 from vbgui.io.recording import Recording, RecordingFile
 from vbgui.models.preset import Preset
@@ -49,45 +47,6 @@ class LdsLiveOutcome:
     truth: AlignedTruth | None
 
 
-class LdsTrace:
-    """The ELBO, accuracy and complexity of every EM iteration so far, written by the fit's thread.
-
-    ``arrays()`` (any thread) returns copies of the filled part.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rows: list[tuple[float, float, float, float]] = []
-
-    def append(self, progress: LdsProgress) -> None:
-        """Record one iteration's (iteration, ELBO, expected log-likelihood, KL).
-
-        Parameters
-        ----------
-        progress : LdsProgress
-            The iteration, with its ELBO terms in nats.
-        """
-        terms = progress.terms
-        with self._lock:
-            self._rows.append((progress.iteration, terms.elbo, terms.expected_log_likelihood, terms.kl))
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._rows)
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The trace so far.
-
-        Returns
-        -------
-        tuple of four ndarrays of shape (n,)
-            iteration, ELBO, expected log-likelihood and KL (nats), one entry per iteration.
-        """
-        with self._lock:
-            table = np.array(self._rows, dtype=float).reshape(-1, 4)
-        return table[:, 0], table[:, 1], table[:, 2], table[:, 3]
-
-
 def units_of(recording_file: RecordingFile | None, recording: Recording) -> RecordingFile:
     """The units a latent-dynamics fit takes: every unit of the loaded file, or the one ``recording`` holds
     when it was read on its own (a reopened result's recording).
@@ -111,7 +70,7 @@ def units_of(recording_file: RecordingFile | None, recording: Recording) -> Reco
                          response_name=recording.response_name, notes=recording.notes)
 
 
-def fit_lds_live(preset: Preset, recording: RecordingFile, trace: LdsTrace, cancel: CancelToken,
+def fit_lds_live(preset: Preset, recording: RecordingFile, trace: LiveTrace, cancel: CancelToken,
                  report: Callable[[Any], None]) -> LdsLiveOutcome:
     """Fit ``preset`` (a latent-dynamics preset) to every unit of ``recording``; see the module's docstring.
 
@@ -121,7 +80,7 @@ def fit_lds_live(preset: Preset, recording: RecordingFile, trace: LdsTrace, canc
         A latent-dynamics preset.
     recording : RecordingFile
         The units, (T, N) responses.
-    trace : LdsTrace
+    trace : LiveTrace
         Receives every iteration's ELBO terms.
     cancel : CancelToken
         Set, it ends the fit with reason 'cancelled' (the result keeps what it reached).

@@ -4,20 +4,19 @@
 whose task builds the session, warms the numba engine up, computes the
 reference posterior and then yields :meth:`FitSession.steps` one iteration
 at a time.  It never touches a widget: it records every iteration in a
-:class:`TraceBuffer`, and the background worker throttles the progress
+:class:`~vbgui.app.live_trace.LiveTrace`, and the background worker throttles the progress
 signals to one every ``PROGRESS_INTERVAL`` seconds, so a fit running
 thousands of iterations per second cannot flood the GUI thread's event
 queue.  Pause, resume and Stop (abort) are the background worker's.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generator
 
-import numpy as np
 from PySide6.QtCore import Signal
 
+from vbgui.app.live_trace import LiveTrace
 from vbgui.core.cancel import CancelToken, FitCancelled
 from vbgui.gui.background import BackgroundWorker
 from vbgui.io.recording import Recording
@@ -39,58 +38,24 @@ class FitSetup:
     reference: ShownReference | None
 
 
-class TraceBuffer:
-    """The ELBO, accuracy and complexity of every iteration so far, in growing arrays.
-
-    Written by the worker thread, read by the GUI thread; ``arrays()``
-    returns views of the filled part that later appends never modify.
-    """
-
-    def __init__(self, capacity: int = 256) -> None:
-        self._lock = threading.Lock()
-        self._data = np.empty((4, max(1, capacity)))
-        self._count = 0
-
-    def append(self, progress: FitProgress) -> None:
-        with self._lock:
-            if self._count == self._data.shape[1]:
-                grown = np.empty((4, 2 * self._data.shape[1]))
-                grown[:, :self._count] = self._data[:, :self._count]
-                self._data = grown
-            terms = progress.terms
-            self._data[:, self._count] = (progress.iteration, terms.elbo, terms.expected_log_likelihood, terms.kl)
-            self._count += 1
-
-    def __len__(self) -> int:
-        return self._count
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(iteration, elbo, expected_log_likelihood, kl), each (n,)."""
-        with self._lock:
-            filled = self._data[:, :self._count]
-            return filled[0], filled[1], filled[2], filled[3]
-
-
 class FitWorker(BackgroundWorker):
     """Runs one fit of ``preset`` on ``recording`` in a :class:`~vbgui.gui.background.BackgroundJob`.
 
     Besides the background worker's signals (``yielded``: the latest
-    FitProgress, throttled; ``returned``; ``cancelled`` when stopped before
-    the fit could start; ``errored``) it emits ``engine_ready`` once, and
-    ``finished`` (the FitResult) in the worker thread as the fit returns.
+    FitProgress, throttled; ``returned``: the FitResult; ``cancelled`` when
+    stopped before the fit could start; ``errored``) it emits
+    ``engine_ready`` once.
     Abort (Stop) ends the fit 'cancelled' with the last q reached.
     """
 
     engine_ready = Signal(object)   # FitSetup, once the engine is compiled and the session built
-    finished = Signal(object)       # FitResult, emitted with ``returned``, in the worker thread
 
     def __init__(self, preset: Preset, recording: Recording) -> None:
         super().__init__(self._fit, PROGRESS_INTERVAL, activity="the fit")
         self.preset = preset
         self.recording = recording
-        self.trace = TraceBuffer(min(preset.fit.max_iter, 100_000))
+        self.trace = LiveTrace(min(preset.fit.max_iter, 100_000))
         self._latest: FitProgress | None = None
-        self.returned.connect(self.finished)
 
     @property
     def latest(self) -> FitProgress | None:

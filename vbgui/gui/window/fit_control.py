@@ -202,7 +202,7 @@ class FitController(QObject):
         worker = self.runner.worker
         worker.engine_ready.connect(self._on_engine_ready)
         worker.yielded.connect(self._on_progress)
-        worker.finished.connect(self._on_finished)
+        worker.returned.connect(self._on_finished)
         worker.cancelled.connect(self._on_cancelled)
         worker.errored.connect(self._on_failed)
         self.fit_label = f"{preset.fit.family}, {preset.fit.estimator}"
@@ -245,7 +245,7 @@ class FitController(QObject):
         window = self.window
         if self.runner is not None:
             worker = self.runner.worker
-            for signal in (worker.engine_ready, worker.yielded, worker.finished, worker.cancelled, worker.errored):
+            for signal in (worker.engine_ready, worker.yielded, worker.returned, worker.cancelled, worker.errored):
                 signal.disconnect()
             self.runner.shutdown()
             self.runner = None

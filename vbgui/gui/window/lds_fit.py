@@ -22,7 +22,8 @@ import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMainWindow
 
-from vbgui.app.lds_live import LdsLiveOutcome, LdsSessionReady, LdsTrace, fit_lds_live, units_of
+from vbgui.app.lds_live import LdsLiveOutcome, LdsSessionReady, fit_lds_live, units_of
+from vbgui.app.live_trace import LiveTrace
 from vbgui.gui.background import BackgroundJob
 from vbgui.gui.window.actions import add_action
 from vbgui.models.preset import Preset
@@ -43,7 +44,7 @@ class LdsFitController(QObject):
         super().__init__(window)
         self.window = window
         self.runner: BackgroundJob | None = None
-        self.trace: LdsTrace | None = None
+        self.trace: LiveTrace | None = None
         self.preset: Preset | None = None
         self.session_started = False  # the session passed its checks and the previous fit was cleared
         self._kept_progress: tuple[str, int, int, int] | None = None
@@ -73,7 +74,7 @@ class LdsFitController(QObject):
         window = self.window
         self.discard()
         recording_file, recording = window.recording_file, window.recording
-        trace = LdsTrace()
+        trace = LiveTrace()
 
         def task(cancel, report) -> LdsLiveOutcome:
             return fit_lds_live(preset, units_of(recording_file, recording), trace, cancel, report)
