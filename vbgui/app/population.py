@@ -331,8 +331,7 @@ def default_training_units(recording: RecordingFile) -> int:
     """
     from vbgui.app.amortise import DEFAULT_TRAIN
 
-    usable = recording.n_units - len(recording.unit_problems)
-    return max(1, min(DEFAULT_TRAIN, usable - 1))
+    return max(1, min(DEFAULT_TRAIN, recording.n_usable_units - 1))
 
 
 def amortise_population(recording: RecordingFile, preset: Preset, indices: Sequence[int],

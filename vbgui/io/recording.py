@@ -236,6 +236,11 @@ class RecordingFile:
     def n_units(self) -> int:
         return len(self.unit_names)
 
+    @property
+    def n_usable_units(self) -> int:
+        """The units whose data can be fitted (those without an entry in ``unit_problems``)."""
+        return self.n_units - len(self.unit_problems)
+
     def unit_index(self, key: str | int | None) -> int:
         """Index of a unit given by name, by index (int or digits), or the first when None."""
         if key is None:

@@ -243,8 +243,7 @@ class PopulationController(QObject):
         """Amortise…: ask for the training units and refinement passes (a non-blocking dialog), then start."""
         if self._startable_preset("amortise") is None:
             return
-        usable = self.recording_file.n_units - len(self.recording_file.unit_problems)
-        dialog = AmortiseDialog(usable, default_training_units(self.recording_file), self.window)
+        dialog = AmortiseDialog(self.recording_file.n_usable_units, default_training_units(self.recording_file), self.window)
         dialog.accepted.connect(lambda: self.amortise(*dialog.settings()))
         dialog.finished.connect(dialog.deleteLater)
         self.amortise_dialog = dialog
@@ -260,9 +259,8 @@ class PopulationController(QObject):
             return False
         recording = self.recording_file
         settings = AmortiseSettings(train=train, refine=refine, seed=preset.fit.seed)
-        usable = recording.n_units - len(recording.unit_problems)
         try:
-            check_amortisable(preset, recording.n_units, settings, usable, flag="Amortise")
+            check_amortisable(preset, recording.n_units, settings, recording.n_usable_units, flag="Amortise")
             slow = check_population_fit(recording, preset, Path(recording.source).name)
         except VbguiError as exc:
             self.window.show_error("Cannot amortise", str(exc))
