@@ -8,7 +8,8 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from vbgui.app.coupling import COUPLING_UNIT, coupling_matrix, describe_coupling
-from vbgui.gui.coupling_view import MISSING_RGBA, SOURCE_LABEL, TARGET_LABEL, symmetric_bound, unit_ticks
+from vbgui.gui.coupling_view import MISSING_RGBA, SOURCE_LABEL, TARGET_LABEL, unit_ticks
+from vbgui.gui.style import symmetric_bound
 from vbgui.io.npz import save_units_npz
 from vbgui.models.synthetic import make_coupled_population
 

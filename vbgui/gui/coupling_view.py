@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVB
 
 from vbgui.app.coupling import COUPLING_UNIT, CouplingMatrix, describe_coupling
 from vbgui.gui.axes import IntegerAxis, hold_layout_minimum, tighten
-from vbgui.gui.style import correlation_colour_map, plain_numbers, style_plot
+from vbgui.gui.style import correlation_colour_map, plain_numbers, style_plot, symmetric_bound
 
 MAX_NAMED_UNITS = 40  # more units than this: the axes show indices, not names
 TICK_LEVELS = 12  # unit_ticks' levels for up to 2^11 units
@@ -49,13 +49,6 @@ def unit_ticks(names: tuple[str, ...]) -> list[list[tuple[float, str]]]:
             levels.append(level)
         step //= 2
     return levels
-
-
-def symmetric_bound(values: np.ndarray) -> float:
-    """The largest |value| among the finite ``values`` (1 when there is none): the colour levels are +-this."""
-    finite = np.abs(values[np.isfinite(values)])
-    bound = float(finite.max()) if finite.size else 0.0
-    return bound if bound > 0 else 1.0
 
 
 class CouplingView(QWidget):

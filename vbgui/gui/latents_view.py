@@ -27,7 +27,7 @@ from vbgui.app.lds_result import LdsFitResult
 from vbgui.app.lds_truth import AlignedTruth
 from vbgui.gui.elbo_plot import ElboPlot
 from vbgui.gui.posterior_plot import HPD_RADII, HPD_TEXT, ellipse
-from vbgui.gui.style import PALETTE, band_brush, correlation_colour_map, pen, style_plot
+from vbgui.gui.style import PALETTE, band_brush, correlation_colour_map, pen, style_plot, symmetric_bound
 from vbgui.gui.window.layout import TITLE_BAR_ALLOWANCE
 
 MAX_SHOWN_LATENTS = 6  # rows of trajectories; more would leave each too short to read
@@ -35,12 +35,6 @@ MAX_NAMED_UNITS = 30  # C's rows are named by their units up to this many, numbe
 BAND_SDS = 2.0
 LATENT_PLOT_MIN_HEIGHT = 90
 PREFERRED_SIZE = (1520, 820)  # pixels; less on a smaller screen
-
-
-def loading_limit(loadings: np.ndarray) -> float:
-    """The colour scale's half-range for C: its largest magnitude (1 when C is all zero)."""
-    largest = float(np.max(np.abs(loadings))) if loadings.size else 0.0
-    return largest if largest > 0 else 1.0
 
 
 class LatentsView(QWidget):
@@ -215,7 +209,7 @@ class LatentsView(QWidget):
     def _show_loadings(self, result: LdsFitResult) -> None:
         loadings = np.asarray(result.parameters["C"], dtype=float)
         n_units, latent_dim = loadings.shape
-        limit = loading_limit(loadings)
+        limit = symmetric_bound(loadings)
         self.loadings_image.setImage(loadings, levels=(-limit, limit))
         self.loadings_image.setRect(-0.5, -0.5, latent_dim, n_units)  # cell (n, k) centred on (k, n)
         self.colour_bar.setLevels((-limit, limit))

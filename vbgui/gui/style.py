@@ -1,6 +1,7 @@
 """Colours, pens and axis styling shared by every plot, so panels look alike; the light and dark themes."""
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
@@ -144,6 +145,14 @@ def band_brush() -> pg.QtGui.QBrush:
 def correlation_colour_map() -> pg.ColorMap:
     """The diverging colour map of correlations in -1..1 for the theme (zero at the background's lightness)."""
     return pg.colormap.get(str(FILLS["correlation_map"]))
+
+
+def symmetric_bound(values: np.ndarray) -> float:
+    """The largest |value| among the finite ``values`` (1 when there is none, or all are 0): a diverging map's
+    colour levels are +-this, so that 0 keeps the background's colour."""
+    finite = np.abs(values[np.isfinite(values)])
+    bound = float(finite.max()) if finite.size else 0.0
+    return bound if bound > 0 else 1.0
 
 
 def pen(role: str, width: float = 2.0, dashed: bool = False) -> pg.QtGui.QPen:
