@@ -106,6 +106,22 @@ def check_amortisable(preset: Preset, n_units: int, settings: AmortiseSettings, 
         raise VbguiError(f"--refine must be 0 or more exact passes, got {settings.refine}")
 
 
+def default_training_count(n_usable: int) -> int:
+    """How many units amortised inference fits exactly when not told (``--train``'s default).
+
+    Parameters
+    ----------
+    n_usable : int
+        The batch's units with usable data.
+
+    Returns
+    -------
+    int
+        min(DEFAULT_TRAIN, n_usable - 1): at least one usable unit is left for the encoder.
+    """
+    return min(DEFAULT_TRAIN, n_usable - 1)
+
+
 def training_units(indices: Sequence[int], unusable: set[int], n_train: int | None, seed: int) -> list[int]:
     """The training subset: ``n_train`` usable units of ``indices`` drawn without replacement with ``seed``,
     in their order (default: min(DEFAULT_TRAIN, usable - 1)).
@@ -127,7 +143,7 @@ def training_units(indices: Sequence[int], unusable: set[int], n_train: int | No
         Unit indices, in the order of indices.
     """
     usable = [index for index in indices if index not in unusable]
-    count = min(DEFAULT_TRAIN, len(usable) - 1) if n_train is None else min(n_train, len(usable))
+    count = default_training_count(len(usable)) if n_train is None else min(n_train, len(usable))
     chosen = np.random.default_rng(seed).choice(len(usable), size=max(count, 0), replace=False)
     return [usable[i] for i in sorted(chosen)]
 

@@ -329,9 +329,9 @@ def default_training_units(recording: RecordingFile) -> int:
     int
         The number of training units.
     """
-    from vbgui.app.amortise import DEFAULT_TRAIN
+    from vbgui.app.amortise import default_training_count
 
-    return max(1, min(DEFAULT_TRAIN, recording.n_usable_units - 1))
+    return max(1, default_training_count(recording.n_usable_units))
 
 
 def amortise_population(recording: RecordingFile, preset: Preset, indices: Sequence[int],
