@@ -12,7 +12,7 @@ import math
 import os
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -308,11 +308,8 @@ def fit_population(recording: RecordingFile, preset: Preset, indices: Sequence[i
 
     warm_up_engine()
     workers = workers or batch_workers(recording)
-    for outcome in run_batch(recording, preset, indices, executor="threads", workers=workers, cancel=cancel):
-        report(collector.add(outcome))
-    if len(collector) < len(indices):  # run_batch sets the token itself once it is done: count instead
-        cancel.raise_if_cancelled()
-    return len(collector)
+    return _collect(run_batch(recording, preset, indices, executor="threads", workers=workers, cancel=cancel),
+                    len(indices), collector, cancel, report)
 
 
 def default_training_units(recording: RecordingFile) -> int:
@@ -376,9 +373,18 @@ def amortise_population(recording: RecordingFile, preset: Preset, indices: Seque
 
     warm_up_engine()
     workers = workers or batch_workers(recording)
-    for outcome in amortise_batch(recording, preset, indices, settings, workers=workers, cancel=cancel):
+    return _collect(amortise_batch(recording, preset, indices, settings, workers=workers, cancel=cancel),
+                    len(indices), collector, cancel, report)
+
+
+def _collect(outcomes: Iterator[UnitOutcome], expected: int, collector: OutcomeCollector, cancel: CancelToken,
+             report: Callable[[int], None]) -> int:
+    """Add each outcome to ``collector`` as it comes and report the count; raise FitCancelled when the batch
+    ended with fewer than ``expected`` outcomes because ``cancel`` was set (a cancel arriving after the last
+    unit finished ends nothing: the count decides, not the token)."""
+    for outcome in outcomes:
         report(collector.add(outcome))
-    if len(collector) < len(indices):
+    if len(collector) < expected:
         cancel.raise_if_cancelled()
     return len(collector)
 
