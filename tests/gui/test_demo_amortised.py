@@ -8,21 +8,14 @@ import numpy as np
 import pytest
 
 from vbgui.app.demos import DemoScene
-from vbgui.gui.demos.window import DemosWindow
 
-SETTLE_MS = 60_000
+from tests.gui.demo_helpers import SETTLE_MS, settled_demo
 
 
 @pytest.fixture
 def amortised(qtbot):
-    window = DemosWindow("amortised-inference")
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(window.page.settled, timeout=SETTLE_MS)
-    yield window
-    window.close()
+    with settled_demo(qtbot, "amortised-inference") as window:
+        yield window
 
 
 def contour_centre(contours) -> np.ndarray:

@@ -14,21 +14,14 @@ from vbgui.app.lds_demo import BAND_SDS
 from vbgui.gui.demos.page import decimal
 from vbgui.gui.demos.structure_over_time import JOINT_BIN
 from vbgui.gui.demos.theme import PRESENTATION
-from vbgui.gui.demos.window import DemosWindow
 
-SETTLE_MS = 60_000
+from tests.gui.demo_helpers import SETTLE_MS, settled_demo
 
 
 @pytest.fixture
 def structure(qtbot):
-    window = DemosWindow("structure-over-time")
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(window.page.settled, timeout=SETTLE_MS)
-    yield window
-    window.close()
+    with settled_demo(qtbot, "structure-over-time") as window:
+        yield window
 
 
 def test_the_path_bands_and_joint_are_the_results(structure) -> None:
