@@ -24,9 +24,10 @@ def prepare_long_reparam_fit(window: MainWindow, recording_path) -> None:
     set_field(window, "fit.max_iter", "100000")
 
 
-def run_to_end(qtbot, window: MainWindow):
-    """Run a fit of the window's preset and wait for its end; returns the FitResult."""
-    with qtbot.waitSignal(window.fit_finished, timeout=FIT_TIMEOUT_MS) as finished:
+def run_to_end(qtbot, window: MainWindow, timeout_ms: int = FIT_TIMEOUT_MS):
+    """Run a fit of the window's preset and wait for its end (``timeout_ms``: a fit that never ends); returns
+    the FitResult."""
+    with qtbot.waitSignal(window.fit_finished, timeout=timeout_ms) as finished:
         assert window.run_fit()
     return finished.args[0]
 
